@@ -1,0 +1,64 @@
+/**
+ * wavelet: a deterministic, glitch-free reactive stream-processing runtime for Deno and Bun.
+ *
+ * A program is a graph of nodes. Each cycle, the executor collects stimuli (yields, timers,
+ * I/O and cross-thread notifications), then runs the scheduled nodes in ascending depth, so a
+ * node never runs before a parent that runs in the same cycle, and runs at most once per cycle.
+ * A node returns a {@linkcode Control}: `Broadcast` runs its Trigger children in the same cycle,
+ * `Unchanged` stops propagation, `Sweep` removes it and its descendants, `Terminate` stops.
+ *
+ * @example A source and a derived node on the test runtime
+ * ```ts
+ * import { Control, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const src = new NodeBuilder(0)
+ *   .named("src")
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, (self) => {
+ *     self.value += 1;
+ *     return Control.Broadcast;
+ *   });
+ * const doubled = new NodeBuilder(0)
+ *   .triggeredBy(src)
+ *   .build(rt.executor, (self) => {
+ *     self.value = src.value * 2;
+ *     return Control.Broadcast;
+ *   });
+ * rt.runOneCycle();
+ * console.log(doubled.value, rt.executor.hasMutated(doubled)); // 2 true
+ * ```
+ *
+ * @module
+ */
+
+export { Control, ExecutionMode, ExecutorState, Relationship } from "./src/control.ts";
+export {
+  BuilderError,
+  CapacityError,
+  ContextError,
+  ErrorCode,
+  ForeignNodeError,
+  InvalidArgumentError,
+  NodeRemovedError,
+  SchedulerError,
+  WaveletError,
+} from "./src/errors.ts";
+export { CycleTime, ms, ns, seconds, splitUnixNanos, us } from "./src/time.ts";
+export type { Clock } from "./src/clock/clock.ts";
+export { TestClock, type TestClockOptions } from "./src/clock/test_clock.ts";
+export {
+  type ErrorHandler,
+  type ErrorPhase,
+  type ErrorReport,
+  ExecutionContext,
+  Executor,
+  type ExecutorStats,
+  type NodeStats,
+  type Poller,
+  printError,
+} from "./src/executor.ts";
+export { type CycleFn, type DropFn, type InitFn, Node, NodeBuilder } from "./src/node.ts";
+export type { TimerHandle } from "./src/drivers/timer.ts";
+export { MAX_TIMERS } from "./src/drivers/timer.ts";
+export { TestRuntime, type TestRuntimeOptions } from "./src/runtime/test_runtime.ts";

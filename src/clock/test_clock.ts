@@ -1,0 +1,111 @@
+/**
+ * A manual clock for tests.
+ *
+ * @module
+ */
+
+import { ErrorCode, InvalidArgumentError } from "../errors.ts";
+import { type CycleTime, splitUnixNanos } from "../time.ts";
+import type { Clock } from "./clock.ts";
+
+/** Options for {@linkcode TestClock}. */
+export interface TestClockOptions {
+  /** Wall time at elapsed zero, in nanoseconds since the Unix epoch. Default `0n` (the epoch). */
+  startUnixNanos?: bigint;
+}
+
+function checkDuration(what: string, v: number): void {
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `${what} must be a finite number of nanoseconds, got ${String(v)}`,
+    );
+  }
+}
+
+/**
+ * A clock that only moves when told to. Its monotonic time is the elapsed nanoseconds (starting
+ * at 0); its wall time is the start time plus the elapsed time. Sampling twice without moving
+ * it gives identical values.
+ *
+ * @example
+ * ```ts
+ * import { CycleTime, TestClock, ms } from "@wavelet/wavelet";
+ *
+ * const clock = new TestClock();
+ * clock.advance(ms(500));
+ * const t = new CycleTime();
+ * clock.sample(t);
+ * // t.monotonicNs === 500_000_000, t.unixMillis === 500
+ * ```
+ */
+export class TestClock implements Clock {
+  #elapsed = 0;
+  readonly #baseSec: number;
+  readonly #baseSub: number;
+
+  /**
+   * Creates a clock at elapsed zero.
+   *
+   * @param options Start time.
+   */
+  constructor(options: TestClockOptions = {}) {
+    [this.#baseSec, this.#baseSub] = splitUnixNanos(options.startUnixNanos ?? 0n);
+  }
+
+  /** Nanoseconds elapsed since the start. */
+  get elapsedNs(): number {
+    return this.#elapsed;
+  }
+
+  /**
+   * Moves time forward.
+   *
+   * @param durationNs Nanoseconds to add; must be finite and not negative.
+   * @throws {InvalidArgumentError} On a negative or non-finite duration.
+   */
+  advance(durationNs: number): void {
+    checkDuration("A clock advance", durationNs);
+    if (durationNs < 0) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `A monotonic clock cannot move backwards (advance by ${durationNs} ns)`,
+      );
+    }
+    this.#elapsed += durationNs;
+  }
+
+  /**
+   * Sets the elapsed time. Unlike {@linkcode TestClock.advance} it may move backwards, which a
+   * real monotonic clock never does; use it only to set up a test.
+   *
+   * @param elapsedNs Nanoseconds since the start; finite and not negative.
+   * @throws {InvalidArgumentError} On a negative or non-finite value.
+   */
+  setElapsed(elapsedNs: number): void {
+    checkDuration("Elapsed time", elapsedNs);
+    if (elapsedNs < 0) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `Elapsed time cannot be negative, got ${elapsedNs}`,
+      );
+    }
+    this.#elapsed = elapsedNs;
+  }
+
+  /** Returns to elapsed zero. */
+  reset(): void {
+    this.#elapsed = 0;
+  }
+
+  /** The current monotonic time in nanoseconds (the elapsed time). */
+  nowNs(): number {
+    return this.#elapsed;
+  }
+
+  /** Writes the current time into `out`. */
+  sample(out: CycleTime): void {
+    out.monotonicNs = this.#elapsed;
+    out.setWall(this.#baseSec, this.#baseSub, this.#elapsed);
+  }
+}

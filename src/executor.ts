@@ -1,0 +1,1132 @@
+/**
+ * The executor: the node table, the scheduler and the cycle.
+ *
+ * A cycle (1) advances the epoch, (2) collects stimuli (yields from the previous cycle, expired
+ * timers, and whatever a runtime's poller brings), (3) drains the scheduler in ascending depth,
+ * FIFO within a depth, running each scheduled node at most once and scheduling the Trigger
+ * children of nodes that broadcast, (4) removes the nodes that left the graph (sweep phase),
+ * running their `onDrop`, and (5) builds the subgraphs queued with `ctx.spawnSubgraph`.
+ *
+ * @module
+ */
+
+import { Control, ExecutorState, Relationship } from "./control.ts";
+import {
+  BuilderError,
+  ContextError,
+  ErrorCode,
+  ForeignNodeError,
+  InvalidArgumentError,
+  NodeRemovedError,
+  SchedulerError,
+  WaveletError,
+} from "./errors.ts";
+import {
+  DEPTH,
+  EdgePool,
+  F_ALIVE,
+  F_ALLOW_PANIC,
+  F_DOOMED,
+  F_HAS_EXTRA,
+  FLAGS,
+  GEN,
+  MUT,
+  NEVER,
+  NEXT,
+  OB_CAP,
+  OB_COUNT,
+  OB_START,
+  P_COUNT,
+  P_START,
+  RUNS,
+  SCHED,
+  SHIFT,
+  STRIDE,
+  TIMERS,
+  TK_CAP,
+  TK_COUNT,
+  TK_START,
+} from "./graph.ts";
+import { type CycleFn, type DropFn, Node, type NodeSpec } from "./node.ts";
+import { nextNonEmpty, Scheduler } from "./scheduler.ts";
+import { type TimerHandle, TimerHeap } from "./drivers/timer.ts";
+import { CycleTime } from "./time.ts";
+import type { Clock } from "./clock/clock.ts";
+
+const PHASE_IDLE = 0;
+const PHASE_POLL = 1;
+const PHASE_RUN = 2;
+const PHASE_SWEEP = 3;
+const PHASE_SPAWN = 4;
+
+/** Ticks wrap well before Int32 overflow; the epoch columns are then reset (see `#renormalize`). */
+const TICK_LIMIT = 0x7ffffff0;
+
+/** Where an error reported to {@linkcode Executor.onError} came from. */
+export type ErrorPhase = "cycle" | "init" | "drop" | "spawn" | "release";
+
+/** Context of an error reported to {@linkcode Executor.onError}. */
+export interface ErrorReport {
+  /** The node whose callback threw, if any (a spawn closure has none). */
+  node: Node<unknown> | undefined;
+  /** Which callback threw. */
+  phase: ErrorPhase;
+}
+
+/** Receives errors that the executor isolated (the node was removed, the runtime goes on). */
+export type ErrorHandler = (error: unknown, report: ErrorReport) => void;
+
+/**
+ * A source of external stimuli that a runtime attaches to its executor (OS events, cross-thread
+ * notifications). The executor calls `poll` once per cycle, after yields and timers, with the
+ * longest time it may wait: 0 when work is already queued.
+ */
+export interface Poller {
+  /**
+   * Collects ready events and schedules their nodes (through `Executor.scheduleStimulus`).
+   *
+   * @param executor The executor being cycled.
+   * @param timeoutNs Longest wait in ns: 0 never waits, `Infinity` may wait indefinitely.
+   */
+  poll(executor: Executor, timeoutNs: number): void;
+}
+
+/** Per-node counters in {@linkcode ExecutorStats}. */
+export interface NodeStats {
+  /** The node's id. */
+  id: number;
+  /** The node's name, if any. */
+  name: string | undefined;
+  /** The node's depth. */
+  depth: number;
+  /** How many times its cycle function ran. */
+  runs: number;
+}
+
+/** A snapshot of executor counters from {@linkcode Executor.stats}. */
+export interface ExecutorStats {
+  /** Cycles run (the epoch). */
+  cycles: number;
+  /** Cycle-function calls, including those of nodes removed since. */
+  nodeRuns: number;
+  /** Live nodes. */
+  nodeCount: number;
+  /** Pending timers. */
+  pendingTimers: number;
+  /** Per live node, in id order. */
+  nodes: NodeStats[];
+}
+
+/** Rarely used per-node data, kept off the hot arrays. */
+interface Extra {
+  onDrop: DropFn<unknown> | undefined;
+  releases: (() => void)[] | undefined;
+}
+
+function describe(node: Node<unknown> | undefined): string {
+  return node === undefined ? "a spawn closure" : `node "${node.name ?? "unnamed"}" (id ${node.id})`;
+}
+
+/** The default error handler: one line on stderr with the node's name and id, then the error. */
+export function printError(error: unknown, report: ErrorReport): void {
+  console.error(`wavelet: ${describe(report.node)} threw during ${report.phase}:`, error);
+}
+
+/**
+ * The argument of every cycle function, valid only while that cycle's nodes run; using it
+ * afterwards throws {@linkcode ContextError}. One instance per executor is reused every cycle.
+ *
+ * @example Reading the cycle and scheduling a timer
+ * ```ts
+ * import { NodeBuilder, TestRuntime, ms } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const ticker = new NodeBuilder(0)
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, (self, ctx) => {
+ *     self.value += 1;
+ *     ctx.registerTimer(self, ctx.time.monotonicNs + ms(100));
+ *     return true;
+ *   });
+ * rt.runOneCycle(); // ticker.value === 1
+ * rt.advanceClock(ms(100));
+ * rt.runOneCycle(); // ticker.value === 2
+ * ```
+ */
+export class ExecutionContext {
+  /** @internal */
+  readonly _ex: Executor;
+  /** @internal True while the executor runs nodes. */
+  _live = false;
+
+  /** @internal */
+  constructor(ex: Executor) {
+    this._ex = ex;
+  }
+
+  #check(what: string): void {
+    if (!this._live) {
+      throw new ContextError(
+        ErrorCode.ContextExpired,
+        `Cannot use ctx.${what} outside the cycle that handed out the context`,
+      );
+    }
+  }
+
+  /** The node being run. */
+  get current(): Node<unknown> {
+    this.#check("current");
+    return this._ex._nodes[this._ex._cur]!;
+  }
+
+  /** The executor's epoch: the number of the cycle being run (the first cycle is 1). */
+  get epoch(): number {
+    this.#check("epoch");
+    return this._ex.epoch;
+  }
+
+  /** The cycle's time, sampled once per cycle and shared by every node. */
+  get time(): CycleTime {
+    this.#check("time");
+    return this._ex._cycleTime();
+  }
+
+  /** The executor, for reading its state. Building nodes while they run throws. */
+  get executor(): Executor {
+    this.#check("executor");
+    return this._ex;
+  }
+
+  /** True if `node` broadcast earlier in this cycle. */
+  hasMutated(node: Node<unknown>): boolean {
+    this.#check("hasMutated");
+    return this._ex.hasMutated(node);
+  }
+
+  /** Schedules `node` (default: the current node) to run in the next cycle. */
+  yieldNow(node?: Node<unknown>): void {
+    this.#check("yieldNow");
+    this._ex.yieldNow(node ?? this._ex._nodes[this._ex._cur]!);
+  }
+
+  /**
+   * Schedules `node` to run later in this cycle. A node at the depth being run or deeper is
+   * accepted; one that already ran or is queued this cycle is not queued again.
+   *
+   * @throws {SchedulerError} If the node's depth is below the depth being run.
+   * @throws {NodeRemovedError} If the node has left the graph.
+   */
+  scheduleNode(node: Node<unknown>): void {
+    this.#check("scheduleNode");
+    this._ex._scheduleInCycle(node);
+  }
+
+  /**
+   * Registers a one-shot timer: `node` runs in the first cycle whose time is at or after
+   * `deadlineNs` (monotonic). Timers with equal deadlines fire in registration order. The timer
+   * is cancelled if the node leaves the graph.
+   *
+   * @throws {InvalidArgumentError} If the deadline is negative, NaN or infinite.
+   */
+  registerTimer(node: Node<unknown>, deadlineNs: number): TimerHandle {
+    this.#check("registerTimer");
+    return this._ex.registerTimer(node, deadlineNs);
+  }
+
+  /** Cancels a pending timer; returns false if it already fired or was cancelled. */
+  cancelTimer(handle: TimerHandle): boolean {
+    this.#check("cancelTimer");
+    return this._ex.cancelTimer(handle);
+  }
+
+  /**
+   * Queues `fn` to run with full executor access at the end of this cycle, after the sweep
+   * phase. Nodes it builds first run in the next cycle at the earliest.
+   */
+  spawnSubgraph(fn: (executor: Executor) => void): void {
+    this.#check("spawnSubgraph");
+    if (typeof fn !== "function") {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `spawnSubgraph needs a function, got ${typeof fn}`,
+      );
+    }
+    this._ex._spawns.push(fn);
+  }
+}
+
+/**
+ * Runs a graph of nodes in deterministic, depth-ordered, glitch-free cycles. Usually obtained
+ * from a runtime (`rt.executor`); it can also be driven by hand with any {@linkcode Clock}.
+ *
+ * @example Driving an executor by hand
+ * ```ts
+ * import { Executor, ExecutorState, NodeBuilder, TestClock } from "@wavelet/wavelet";
+ *
+ * const ex = new Executor();
+ * const clock = new TestClock();
+ * const n = new NodeBuilder(0)
+ *   .onInit((e, self) => e.yieldNow(self))
+ *   .build(ex, (self) => {
+ *     self.value++;
+ *     return true;
+ *   });
+ * const state = ex.cycle(clock); // ExecutorState.Running
+ * // n.value === 1, ex.epoch === 1, ex.hasMutated(n) === true
+ * ```
+ */
+export class Executor {
+  /** Receives isolated errors. Default: {@linkcode printError} (stderr). */
+  onError: ErrorHandler = printError;
+
+  /** @internal Node metadata, STRIDE Int32 columns per slot. */
+  _meta: Int32Array;
+  /** @internal Edge lists. */
+  readonly _pool: EdgePool = new EdgePool();
+  /** @internal Handles per slot. */
+  readonly _nodes: (Node<any> | null)[] = [];
+  /** @internal Cycle functions per slot. */
+  readonly _fns: (CycleFn<any> | null)[] = [];
+  /** @internal onDrop and owned resources per slot, mostly null. */
+  readonly _extra: (Extra | null)[] = [];
+  /** @internal The scheduler. */
+  readonly _sched: Scheduler = new Scheduler();
+  /** @internal Pending timers. */
+  readonly _timers: TimerHeap = new TimerHeap();
+  /** @internal Queued spawn closures. */
+  readonly _spawns: ((executor: Executor) => void)[] = [];
+  /** @internal Slot of the node being run, -1 otherwise. */
+  _cur = -1;
+  /** @internal Current tick (epoch modulo renormalization) used for SCHED/MUT stamps. */
+  _tick = 0;
+
+  #epoch = 0;
+  #phase = PHASE_IDLE;
+  #ctx: ExecutionContext;
+  #freeSlots: number[] = [];
+  #slotTop = 0;
+  #nodeCount = 0;
+  #nextId = 0;
+  #removedRuns = 0;
+  #clock: Clock | null = null;
+  #time = new CycleTime();
+  #timeValid = false;
+  #yields: Int32Array = new Int32Array(64);
+  #yieldCount = 0;
+  #gc: Int32Array = new Int32Array(64);
+  #gcCount = 0;
+  #leftover = false;
+  #panic: unknown = undefined;
+  #hasPanic = false;
+  #poller: Poller | null = null;
+
+  /**
+   * Creates an empty executor.
+   *
+   * @param options `initialCapacity`: node slots to reserve up front (grown by doubling).
+   */
+  constructor(options: { initialCapacity?: number } = {}) {
+    const cap = Math.max(16, Math.floor(options.initialCapacity ?? 64));
+    this._meta = new Int32Array(cap * STRIDE);
+    this.#ctx = new ExecutionContext(this);
+  }
+
+  /** The number of the last cycle started (0 before the first cycle). Never wraps. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Live nodes in the graph (nodes removed this cycle count until the sweep phase). */
+  get nodeCount(): number {
+    return this.#nodeCount;
+  }
+
+  /** True while a cycle is in progress. */
+  get inCycle(): boolean {
+    return this.#phase !== PHASE_IDLE;
+  }
+
+  /** The earliest pending timer deadline (monotonic ns), or `Infinity` if none. */
+  nextTimerDeadline(): number {
+    return this._timers.nextDeadline();
+  }
+
+  /**
+   * True when a cycle run now would run a node regardless of time: a yield is pending, or nodes
+   * are queued from an interrupted cycle. Expired timers are not included (see
+   * {@linkcode Executor.nextTimerDeadline}).
+   */
+  hasScheduledWork(): boolean {
+    return this.#yieldCount !== 0 || this._sched.pending !== 0;
+  }
+
+  /** @internal Attaches the runtime's poller (at most one). */
+  _setPoller(poller: Poller | null): void {
+    this.#poller = poller;
+  }
+
+  /**
+   * Runs one cycle.
+   *
+   * @param clock The clock to sample for this cycle's time.
+   * @param timeoutNs Longest time the attached poller may wait for stimuli when no work is
+   *   queued: 0 (default) never waits, `Infinity` may wait indefinitely.
+   * @returns `ExecutorState.Terminated` if a node returned `Control.Terminate`, else `Running`.
+   * @throws {WaveletError} On a reentrant call or an invalid timeout.
+   * @throws The error of a node built with `allowPanic(true)`, after the cycle's sweep phase.
+   */
+  cycle(clock: Clock, timeoutNs = 0): ExecutorState {
+    if (this.#phase !== PHASE_IDLE) {
+      throw new WaveletError(
+        ErrorCode.ReentrantCycle,
+        "Cannot start a cycle while another cycle of the same executor is running",
+      );
+    }
+    if (timeoutNs !== 0 && !(timeoutNs > 0)) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidTimeout,
+        `A timeout must be a non-negative number of nanoseconds, got ${String(timeoutNs)}`,
+      );
+    }
+    this.#clock = clock;
+    this.#timeValid = false;
+    let tick = this._tick + 1;
+    if (tick >= TICK_LIMIT) tick = this.#renormalize();
+    this._tick = tick;
+    this.#epoch++;
+    this.#phase = PHASE_POLL;
+    const sched = this._sched;
+    if (this.#leftover) this.#restamp();
+    if (this.#yieldCount !== 0) this.#pollYields();
+    if (this._timers.size !== 0) this.#pollTimers();
+    if (this.#poller !== null) {
+      this.#poller.poll(this, sched.pending === 0 ? timeoutNs : 0);
+    }
+    let state: ExecutorState = ExecutorState.Running;
+    if (sched.pending !== 0) {
+      this.#phase = PHASE_RUN;
+      this.#ctx._live = true;
+      state = this.#drain();
+      this.#ctx._live = false;
+    }
+    if (this.#gcCount !== 0) this.#sweep();
+    if (this._spawns.length !== 0) this.#runSpawns();
+    this.#phase = PHASE_IDLE;
+    if (this.#hasPanic) {
+      const err = this.#panic;
+      this.#panic = undefined;
+      this.#hasPanic = false;
+      throw err;
+    }
+    return state;
+  }
+
+  /**
+   * True if `node` broadcast in the current cycle, or, between cycles, in the cycle that just
+   * finished. False before the first cycle and for removed nodes.
+   *
+   * @throws {ForeignNodeError} If the node belongs to another executor.
+   */
+  hasMutated(node: Node<unknown>): boolean {
+    if (node._ex !== this) this.#foreign(node);
+    const b = node._slot << SHIFT;
+    const meta = this._meta;
+    return meta[b + MUT] === this._tick && meta[b + GEN] === node._gen;
+  }
+
+  /**
+   * Schedules `node` to run in the next cycle (the bootstrap idiom is to call this from
+   * `onInit`). Several yields of one node before that cycle run it once.
+   *
+   * @throws {NodeRemovedError} If the node has left the graph.
+   */
+  yieldNow(node: Node<unknown>): void {
+    this.#checkLive(node, "yield to");
+    let n = this.#yieldCount;
+    if (2 * n + 2 > this.#yields.length) this.#yields = grow(this.#yields);
+    this.#yields[2 * n] = node._slot;
+    this.#yields[2 * n + 1] = node._gen;
+    this.#yieldCount = ++n;
+  }
+
+  /**
+   * Removes `node` and all its descendants: at once between cycles, or in the sweep phase when
+   * called while nodes run. Each removed node's `onDrop` runs exactly once. Removing a node that
+   * is already gone does nothing.
+   *
+   * @throws {ForeignNodeError} If the node belongs to another executor.
+   */
+  remove(node: Node<unknown>): void {
+    if (!(node instanceof Node)) {
+      throw new InvalidArgumentError(ErrorCode.InvalidArgument, "remove() needs a Node handle");
+    }
+    if (node._ex !== this) this.#foreign(node);
+    if (!node._alive) return;
+    this.#doom(node._slot);
+    if (this.#phase !== PHASE_RUN && this.#phase !== PHASE_SWEEP) this.#sweep();
+  }
+
+  /**
+   * Registers a one-shot timer for `node` at the monotonic instant `deadlineNs`. Usable from
+   * `onInit` and between cycles; inside a cycle `ctx.registerTimer` is the same.
+   *
+   * @throws {InvalidArgumentError} If the deadline is negative, NaN or infinite.
+   * @throws {NodeRemovedError} If the node has left the graph.
+   */
+  registerTimer(node: Node<unknown>, deadlineNs: number): TimerHandle {
+    if (typeof deadlineNs !== "number" || !(deadlineNs >= 0) || deadlineNs === Infinity) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidDeadline,
+        `A timer deadline must be a finite, non-negative number of nanoseconds, got ${
+          String(deadlineNs)
+        }`,
+      );
+    }
+    this.#checkLive(node, "register a timer for");
+    const h = this._timers.add(node._slot, node._gen, deadlineNs);
+    this._meta[(node._slot << SHIFT) + TIMERS]++;
+    return h;
+  }
+
+  /** Cancels a pending timer; returns false if it already fired or was cancelled. */
+  cancelTimer(handle: TimerHandle): boolean {
+    const slot = this._timers.slotOf(handle);
+    if (slot < 0) return false;
+    this._timers.cancel(handle);
+    this._meta[(slot << SHIFT) + TIMERS]--;
+    return true;
+  }
+
+  /**
+   * Ties a resource to `node`: `release` runs once when the node leaves the graph (before its
+   * `onDrop`). Used by notifiers, channels and sockets owned by a node.
+   *
+   * @throws {NodeRemovedError} If the node has left the graph.
+   */
+  own(node: Node<unknown>, release: () => void): void {
+    this.#checkLive(node, "attach a resource to");
+    const slot = node._slot;
+    let x = this._extra[slot];
+    if (x === null) {
+      x = { onDrop: undefined, releases: undefined };
+      this._extra[slot] = x;
+      this._meta[(slot << SHIFT) + FLAGS] |= F_HAS_EXTRA;
+    }
+    (x.releases ??= []).push(release);
+  }
+
+  /**
+   * Schedules `node` for the current cycle from a poller (an external stimulus). Stale
+   * generations and removed nodes are ignored; returns whether the node was queued.
+   *
+   * @param slot The node's slot.
+   * @param gen The generation the stimulus was registered with.
+   */
+  scheduleStimulus(slot: number, gen: number): boolean {
+    const meta = this._meta;
+    const b = slot << SHIFT;
+    if (
+      slot < 0 || slot >= this.#slotTop || meta[b + GEN] !== gen ||
+      (meta[b + FLAGS] & (F_ALIVE | F_DOOMED)) !== F_ALIVE || meta[b + SCHED] === this._tick
+    ) return false;
+    meta[b + SCHED] = this._tick;
+    this._sched.push(meta, slot, meta[b + DEPTH]);
+    return true;
+  }
+
+  /** Live node handles in id (creation) order. */
+  liveNodes(): Node<unknown>[] {
+    const out: Node<unknown>[] = [];
+    for (const n of this._nodes) if (n !== null && n._alive) out.push(n);
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  /** The parents of a live node with their relationships, in the order they were added. */
+  parentsOf(node: Node<unknown>): { node: Node<unknown>; relationship: Relationship }[] {
+    this.#checkLive(node, "list the parents of");
+    const meta = this._meta, buf = this._pool.buf, b = node._slot << SHIFT;
+    const out: { node: Node<unknown>; relationship: Relationship }[] = [];
+    for (let i = 0; i < meta[b + P_COUNT]; i++) {
+      const e = buf[meta[b + P_START] + i];
+      out.push({ node: this._nodes[e >> 1]!, relationship: (e & 1) as Relationship });
+    }
+    return out;
+  }
+
+  /** The Trigger children of a live node, in creation order. */
+  triggerChildrenOf(node: Node<unknown>): Node<unknown>[] {
+    this.#checkLive(node, "list the children of");
+    const meta = this._meta, buf = this._pool.buf, b = node._slot << SHIFT;
+    const out: Node<unknown>[] = [];
+    for (let i = 0; i < meta[b + TK_COUNT]; i++) {
+      out.push(this._nodes[buf[meta[b + TK_START] + 2 * i]]!);
+    }
+    return out;
+  }
+
+  /** The Observe children of a live node, in creation order. */
+  observerChildrenOf(node: Node<unknown>): Node<unknown>[] {
+    this.#checkLive(node, "list the observers of");
+    const meta = this._meta, buf = this._pool.buf, b = node._slot << SHIFT;
+    const out: Node<unknown>[] = [];
+    for (let i = 0; i < meta[b + OB_COUNT]; i++) {
+      out.push(this._nodes[buf[meta[b + OB_START] + i]]!);
+    }
+    return out;
+  }
+
+  /** How many times the node's cycle function ran (0 for a removed node). */
+  runCount(node: Node<unknown>): number {
+    if (node._ex !== this) this.#foreign(node);
+    const b = node._slot << SHIFT;
+    if (this._meta[b + GEN] !== node._gen) return 0;
+    return this._meta[b + RUNS] >>> 0;
+  }
+
+  /** Counters: cycles, node runs, live nodes, pending timers, per-node run counts. */
+  stats(): ExecutorStats {
+    let total = this.#removedRuns;
+    const nodes: NodeStats[] = [];
+    for (const n of this.liveNodes()) {
+      const runs = this._meta[(n._slot << SHIFT) + RUNS] >>> 0;
+      total += runs;
+      nodes.push({ id: n.id, name: n.name, depth: n.depth, runs });
+    }
+    return {
+      cycles: this.#epoch,
+      nodeRuns: total,
+      nodeCount: this.#nodeCount,
+      pendingTimers: this._timers.size,
+      nodes,
+    };
+  }
+
+  /** The graph in Graphviz DOT: nodes by name and id, Observe edges dashed. */
+  toDot(): string {
+    const lines = ["digraph wavelet {", "  rankdir=LR;", "  node [shape=box];"];
+    for (const n of this.liveNodes()) {
+      lines.push(`  n${n.id} [label=${JSON.stringify(`${n.name ?? "node"}#${n.id}`)}];`);
+    }
+    for (const n of this.liveNodes()) {
+      for (const p of this.parentsOf(n)) {
+        const style = p.relationship === Relationship.Observe ? " [style=dashed]" : "";
+        lines.push(`  n${p.node.id} -> n${n.id}${style};`);
+      }
+    }
+    lines.push("}");
+    return lines.join("\n") + "\n";
+  }
+
+  /** The graph as a Mermaid flowchart: Trigger edges solid, Observe edges dotted. */
+  toMermaid(): string {
+    const lines = ["flowchart LR"];
+    const esc = (s: string) => s.replace(/"/g, "#quot;");
+    for (const n of this.liveNodes()) {
+      lines.push(`  n${n.id}["${esc(`${n.name ?? "node"}#${n.id}`)}"]`);
+    }
+    for (const n of this.liveNodes()) {
+      for (const p of this.parentsOf(n)) {
+        const arrow = p.relationship === Relationship.Observe ? "-.->" : "-->";
+        lines.push(`  n${p.node.id} ${arrow} n${n.id}`);
+      }
+    }
+    return lines.join("\n") + "\n";
+  }
+
+  // ---------------------------------------------------------------- building
+
+  /** @internal Builds a node from a builder's spec. */
+  _build<T>(spec: NodeSpec<T>, fn: CycleFn<T>): Node<T> {
+    if (this.#phase === PHASE_RUN) {
+      throw new BuilderError(
+        ErrorCode.BuildDuringCycle,
+        "Cannot build a node while nodes are running; use ctx.spawnSubgraph",
+      );
+    }
+    if (typeof fn !== "function") {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `A cycle function must be a function, got ${fn === null ? "null" : typeof fn}`,
+      );
+    }
+    const { parents, rels } = spec;
+    let depth = 0;
+    for (let i = 0; i < parents.length; i++) {
+      const p = parents[i];
+      if (p._ex !== this) this.#foreign(p);
+      if (!p._alive || (this._meta[(p._slot << SHIFT) + FLAGS] & F_DOOMED) !== 0) {
+        throw new NodeRemovedError(
+          ErrorCode.NodeRemoved,
+          `Cannot build on ${describe(p)}: it has left the graph`,
+        );
+      }
+      if (p._depth + 1 > depth) depth = p._depth + 1;
+    }
+    this._sched.ensureDepth(depth);
+    const slot = this.#allocSlot();
+    let meta = this._meta;
+    const b = slot << SHIFT;
+    const gen = meta[b + GEN];
+    meta[b + DEPTH] = depth;
+    meta[b + SCHED] = NEVER;
+    meta[b + MUT] = NEVER;
+    meta[b + FLAGS] = F_ALIVE | (spec.allowPanic ? F_ALLOW_PANIC : 0) |
+      (spec.onDrop !== undefined ? F_HAS_EXTRA : 0);
+    meta[b + NEXT] = -1;
+    meta[b + TK_START] = 0;
+    meta[b + TK_COUNT] = 0;
+    meta[b + TK_CAP] = 0;
+    meta[b + OB_START] = 0;
+    meta[b + OB_COUNT] = 0;
+    meta[b + OB_CAP] = 0;
+    meta[b + P_START] = 0;
+    meta[b + P_COUNT] = parents.length;
+    meta[b + TIMERS] = 0;
+    meta[b + RUNS] = 0;
+    if (parents.length > 0) {
+      const ps = this._pool.alloc(parents.length);
+      meta[b + P_START] = ps;
+      for (let i = 0; i < parents.length; i++) {
+        const p = parents[i]._slot;
+        this._pool.buf[ps + i] = p * 2 + rels[i];
+        if (rels[i] === Relationship.Trigger) this.#addTriggerChild(p, slot, depth);
+        else this.#addObserverChild(p, slot);
+      }
+      meta = this._meta;
+    }
+    const node = new Node<T>(this, spec.initial, this.#nextId++, slot, gen, depth, spec.name);
+    this._nodes[slot] = node;
+    this._fns[slot] = fn;
+    this._extra[slot] = spec.onDrop !== undefined
+      ? { onDrop: spec.onDrop as DropFn<unknown>, releases: undefined }
+      : null;
+    this.#nodeCount++;
+    if (spec.onInit !== undefined) {
+      try {
+        spec.onInit(this, node);
+      } catch (err) {
+        if (!spec.allowPanic) this.#report(err, node, "init");
+        this.#doom(slot);
+        if (this.#phase !== PHASE_SWEEP) this.#sweep();
+        if (spec.allowPanic) throw err;
+      }
+    }
+    return node;
+  }
+
+  #allocSlot(): number {
+    if (this.#freeSlots.length > 0) return this.#freeSlots.pop()!;
+    const slot = this.#slotTop++;
+    if ((slot + 1) * STRIDE > this._meta.length) {
+      const next = new Int32Array(this._meta.length * 2);
+      next.set(this._meta);
+      this._meta = next;
+    }
+    this._nodes.push(null);
+    this._fns.push(null);
+    this._extra.push(null);
+    return slot;
+  }
+
+  #addTriggerChild(parent: number, child: number, depth: number): void {
+    const meta = this._meta, pool = this._pool, b = parent << SHIFT;
+    const n = meta[b + TK_COUNT], cap = meta[b + TK_CAP];
+    if (n === cap) {
+      const ncap = cap === 0 ? 1 : cap * 2;
+      const start = pool.alloc(ncap * 2);
+      const old = meta[b + TK_START];
+      pool.buf.copyWithin(start, old, old + n * 2);
+      if (cap > 0) pool.free(old, cap * 2);
+      meta[b + TK_START] = start;
+      meta[b + TK_CAP] = ncap;
+    }
+    const at = meta[b + TK_START] + n * 2;
+    pool.buf[at] = child;
+    pool.buf[at + 1] = depth;
+    meta[b + TK_COUNT] = n + 1;
+  }
+
+  #addObserverChild(parent: number, child: number): void {
+    const meta = this._meta, pool = this._pool, b = parent << SHIFT;
+    const n = meta[b + OB_COUNT], cap = meta[b + OB_CAP];
+    if (n === cap) {
+      const ncap = cap === 0 ? 2 : cap * 2;
+      const start = pool.alloc(ncap);
+      const old = meta[b + OB_START];
+      pool.buf.copyWithin(start, old, old + n);
+      if (cap > 0) pool.free(old, cap);
+      meta[b + OB_START] = start;
+      meta[b + OB_CAP] = ncap;
+    }
+    pool.buf[meta[b + OB_START] + n] = child;
+    meta[b + OB_COUNT] = n + 1;
+  }
+
+  // ---------------------------------------------------------------- the cycle
+
+  /** @internal The cycle time, sampled on first use in a cycle. */
+  _cycleTime(): CycleTime {
+    if (!this.#timeValid) {
+      this.#clock!.sample(this.#time);
+      this.#timeValid = true;
+    }
+    return this.#time;
+  }
+
+  #pollYields(): void {
+    const meta = this._meta, y = this.#yields, n = this.#yieldCount, tick = this._tick;
+    this.#yieldCount = 0;
+    for (let i = 0; i < n; i++) {
+      const slot = y[2 * i], b = slot << SHIFT;
+      if (
+        meta[b + GEN] === y[2 * i + 1] && (meta[b + FLAGS] & (F_ALIVE | F_DOOMED)) === F_ALIVE &&
+        meta[b + SCHED] !== tick
+      ) {
+        meta[b + SCHED] = tick;
+        this._sched.push(meta, slot, meta[b + DEPTH]);
+      }
+    }
+  }
+
+  #pollTimers(): void {
+    const now = this._cycleTime().monotonicNs;
+    const timers = this._timers, meta = this._meta, tick = this._tick;
+    while (timers.size !== 0 && timers.nextDeadline() <= now) {
+      const slot = timers.topSlot(), gen = timers.topGen(), b = slot << SHIFT;
+      timers.popTop();
+      if (meta[b + GEN] !== gen) continue;
+      meta[b + TIMERS]--;
+      if ((meta[b + FLAGS] & (F_ALIVE | F_DOOMED)) === F_ALIVE && meta[b + SCHED] !== tick) {
+        meta[b + SCHED] = tick;
+        this._sched.push(meta, slot, meta[b + DEPTH]);
+      }
+    }
+  }
+
+  /** Runs the drain loop, resuming after each isolated exception. */
+  #drain(): ExecutorState {
+    this._sched.cursor = 0;
+    for (;;) {
+      try {
+        return this.#drainLoop();
+      } catch (err) {
+        const slot = this._cur;
+        this._cur = -1;
+        if (slot < 0) {
+          // Not a node's exception: leave the executor usable, then surface it.
+          this._sched.clear();
+          this.#ctx._live = false;
+          this.#phase = PHASE_IDLE;
+          throw err;
+        }
+        if ((this._meta[(slot << SHIFT) + FLAGS] & F_ALLOW_PANIC) !== 0) {
+          this.#hasPanic = true;
+          this.#panic = err;
+          if (this._sched.pending !== 0) this.#leftover = true;
+          return ExecutorState.Running;
+        }
+        this.#report(err, this._nodes[slot]!, "cycle");
+        this.#doom(slot);
+      }
+    }
+  }
+
+  /**
+   * The hot loop. Scheduler push/pop are inlined on locals; a Broadcast whose node has exactly
+   * one Trigger child while nothing else is queued runs that child directly (it is next anyway).
+   */
+  #drainLoop(): ExecutorState {
+    const meta = this._meta, edges = this._pool.buf, nodes = this._nodes, fns = this._fns;
+    const ctx = this.#ctx, s = this._sched, head = s.head, tail = s.tail, bits = s.bits;
+    const tick = this._tick;
+    let slot = -1;
+    for (;;) {
+      if (slot === -1) {
+        if (s.pending === 0) {
+          this._cur = -1;
+          return ExecutorState.Running;
+        }
+        let d = s.cursor;
+        if (head[d] === -1) {
+          d = nextNonEmpty(bits, d);
+          s.cursor = d;
+        }
+        slot = head[d];
+        const nx = meta[(slot << SHIFT) + NEXT];
+        head[d] = nx;
+        if (nx === -1) {
+          tail[d] = -1;
+          bits[d >>> 5] &= ~(1 << (d & 31));
+        }
+        s.pending--;
+      }
+      const b = slot << SHIFT;
+      if ((meta[b + FLAGS] & F_DOOMED) !== 0) {
+        slot = -1;
+        continue;
+      }
+      this._cur = slot;
+      meta[b + RUNS]++;
+      const r = fns[slot]!(nodes[slot]!, ctx);
+      if (r === Control.Broadcast || r === true) {
+        meta[b + MUT] = tick;
+        const n = meta[b + TK_COUNT];
+        let e = meta[b + TK_START];
+        if (n === 1 && s.pending === 0) {
+          const c = edges[e];
+          if (meta[(c << SHIFT) + SCHED] !== tick) {
+            meta[(c << SHIFT) + SCHED] = tick;
+            s.cursor = edges[e + 1];
+            slot = c;
+            continue;
+          }
+        } else if (n !== 0) {
+          const end = e + 2 * n;
+          let added = 0;
+          for (; e < end; e += 2) {
+            const c = edges[e], cb = c << SHIFT;
+            if (meta[cb + SCHED] !== tick) {
+              meta[cb + SCHED] = tick;
+              meta[cb + NEXT] = -1;
+              const d = edges[e + 1];
+              const t = tail[d];
+              if (t === -1) {
+                head[d] = c;
+                bits[d >>> 5] |= 1 << (d & 31);
+              } else {
+                meta[(t << SHIFT) + NEXT] = c;
+              }
+              tail[d] = c;
+              added++;
+            }
+          }
+          s.pending += added;
+        }
+      } else if (r === Control.Sweep) {
+        this.#doom(slot);
+      } else if (r === Control.Terminate) {
+        this._cur = -1;
+        s.clear();
+        return ExecutorState.Terminated;
+      }
+      slot = -1;
+    }
+  }
+
+  /** @internal ctx.scheduleNode. */
+  _scheduleInCycle(node: Node<unknown>): void {
+    this.#checkLive(node, "schedule");
+    const s = this._sched;
+    if (node._depth < s.cursor) {
+      throw new SchedulerError(
+        ErrorCode.ScheduleLowerDepth,
+        `Cannot schedule ${describe(node)} at depth ${node._depth} while depth ${s.cursor} runs`,
+      );
+    }
+    const meta = this._meta, b = node._slot << SHIFT;
+    if ((meta[b + FLAGS] & F_DOOMED) !== 0 || meta[b + SCHED] === this._tick) return;
+    meta[b + SCHED] = this._tick;
+    s.push(meta, node._slot, node._depth);
+  }
+
+  // ------------------------------------------------------- removal (sweep)
+
+  /** Marks `slot` and every descendant as leaving, and queues them for the sweep phase. */
+  #doom(slot: number): void {
+    const meta = this._meta, buf = this._pool.buf;
+    if ((meta[(slot << SHIFT) + FLAGS] & F_DOOMED) !== 0) return;
+    meta[(slot << SHIFT) + FLAGS] |= F_DOOMED;
+    const stack = [slot];
+    while (stack.length > 0) {
+      const s = stack.pop()!, b = s << SHIFT;
+      this.#gcPush(s, meta[b + GEN]);
+      const ts = meta[b + TK_START], te = ts + 2 * meta[b + TK_COUNT];
+      for (let e = ts; e < te; e += 2) {
+        const cb = buf[e] << SHIFT;
+        if ((meta[cb + FLAGS] & F_DOOMED) === 0) {
+          meta[cb + FLAGS] |= F_DOOMED;
+          stack.push(buf[e]);
+        }
+      }
+      const os = meta[b + OB_START], oe = os + meta[b + OB_COUNT];
+      for (let e = os; e < oe; e++) {
+        const cb = buf[e] << SHIFT;
+        if ((meta[cb + FLAGS] & F_DOOMED) === 0) {
+          meta[cb + FLAGS] |= F_DOOMED;
+          stack.push(buf[e]);
+        }
+      }
+    }
+  }
+
+  #gcPush(slot: number, gen: number): void {
+    if (2 * this.#gcCount + 2 > this.#gc.length) this.#gc = grow(this.#gc);
+    this.#gc[2 * this.#gcCount] = slot;
+    this.#gc[2 * this.#gcCount + 1] = gen;
+    this.#gcCount++;
+  }
+
+  #sweep(): void {
+    const prev = this.#phase;
+    this.#phase = PHASE_SWEEP;
+    if (this._sched.pending !== 0) {
+      // Only an interrupted cycle leaves entries queued: drop the ones that are leaving.
+      const meta = this._meta;
+      this._sched.filter(meta, (s) => (meta[(s << SHIFT) + FLAGS] & F_DOOMED) !== 0);
+    }
+    for (let i = 0; i < this.#gcCount; i++) {
+      const slot = this.#gc[2 * i], b = slot << SHIFT;
+      if (this._meta[b + GEN] === this.#gc[2 * i + 1] && (this._meta[b + FLAGS] & F_ALIVE) !== 0) {
+        this.#removeSlot(slot);
+      }
+    }
+    this.#gcCount = 0;
+    this.#phase = prev;
+  }
+
+  #removeSlot(slot: number): void {
+    const meta = this._meta, pool = this._pool, buf = pool.buf, b = slot << SHIFT;
+    const node = this._nodes[slot]!;
+    const ps = meta[b + P_START], pc = meta[b + P_COUNT];
+    for (let i = 0; i < pc; i++) {
+      const e = buf[ps + i], p = e >> 1;
+      if ((meta[(p << SHIFT) + FLAGS] & F_ALIVE) === 0) continue;
+      if ((e & 1) === Relationship.Trigger) removeEntry(meta, buf, p, TK_START, TK_COUNT, 2, slot);
+      else removeEntry(meta, buf, p, OB_START, OB_COUNT, 1, slot);
+    }
+    if (pc > 0) pool.free(ps, pc);
+    if (meta[b + TK_CAP] > 0) pool.free(meta[b + TK_START], meta[b + TK_CAP] * 2);
+    if (meta[b + OB_CAP] > 0) pool.free(meta[b + OB_START], meta[b + OB_CAP]);
+    const gen = meta[b + GEN];
+    if (meta[b + TIMERS] > 0) this._timers.removeNode(slot, gen);
+    this.#removedRuns += meta[b + RUNS] >>> 0;
+    meta[b + GEN] = (gen + 1) | 0;
+    meta[b + FLAGS] = 0;
+    meta[b + SCHED] = NEVER;
+    meta[b + MUT] = NEVER;
+    meta[b + TK_COUNT] = meta[b + TK_CAP] = meta[b + OB_COUNT] = meta[b + OB_CAP] = 0;
+    meta[b + P_COUNT] = meta[b + TIMERS] = meta[b + RUNS] = 0;
+    const extra = this._extra[slot];
+    this._nodes[slot] = null;
+    this._fns[slot] = null;
+    this._extra[slot] = null;
+    this.#freeSlots.push(slot);
+    this.#nodeCount--;
+    node._alive = false;
+    if (extra !== null) {
+      if (extra.releases !== undefined) {
+        for (const release of extra.releases) {
+          try {
+            release();
+          } catch (err) {
+            this.#report(err, node, "release");
+          }
+        }
+      }
+      if (extra.onDrop !== undefined) {
+        try {
+          extra.onDrop(node);
+        } catch (err) {
+          this.#report(err, node, "drop");
+        }
+      }
+    }
+  }
+
+  #runSpawns(): void {
+    this.#phase = PHASE_SPAWN;
+    const q = this._spawns;
+    for (let i = 0; i < q.length; i++) {
+      try {
+        q[i](this);
+      } catch (err) {
+        this.#report(err, undefined, "spawn");
+      }
+    }
+    q.length = 0;
+    if (this.#gcCount !== 0) this.#sweep();
+  }
+
+  #restamp(): void {
+    const meta = this._meta, tick = this._tick;
+    this._sched.forEachQueued(meta, (slot) => {
+      meta[(slot << SHIFT) + SCHED] = tick;
+    });
+    this._sched.cursor = 0;
+    this.#leftover = false;
+  }
+
+  /** Resets the epoch columns when the tick nears Int32 overflow; returns the new tick. */
+  #renormalize(): number {
+    const meta = this._meta;
+    for (let s = 0; s < this.#slotTop; s++) {
+      meta[(s << SHIFT) + SCHED] = NEVER;
+      meta[(s << SHIFT) + MUT] = NEVER;
+    }
+    return 1;
+  }
+
+  // ------------------------------------------------------------- helpers
+
+  #report(err: unknown, node: Node<unknown> | undefined, phase: ErrorPhase): void {
+    try {
+      this.onError(err, { node, phase });
+    } catch (inner) {
+      console.error("wavelet: the onError handler threw:", inner, "while reporting:", err);
+    }
+  }
+
+  #foreign(node: Node<unknown>): never {
+    if (!(node instanceof Node)) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `Expected a Node handle, got ${node === null ? "null" : typeof node}`,
+      );
+    }
+    throw new ForeignNodeError(
+      ErrorCode.ForeignNode,
+      `Cannot use ${describe(node)}: it belongs to another executor`,
+    );
+  }
+
+  #checkLive(node: Node<unknown>, action: string): void {
+    if (!(node instanceof Node) || node._ex !== this) this.#foreign(node);
+    if (!node._alive) {
+      throw new NodeRemovedError(
+        ErrorCode.NodeRemoved,
+        `Cannot ${action} ${describe(node)}: it has left the graph`,
+      );
+    }
+  }
+
+  /** @internal For tests: set the tick close to its limit. */
+  _setTickForTest(tick: number): void {
+    this._tick = tick;
+  }
+}
+
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  const n = new Int32Array(a.length * 2);
+  n.set(a);
+  return n;
+}
+
+/** Removes `child` from a parent's child segment, keeping the order of the rest. */
+function removeEntry(
+  meta: Int32Array,
+  buf: Int32Array,
+  parent: number,
+  startCol: number,
+  countCol: number,
+  width: number,
+  child: number,
+): void {
+  const b = parent << SHIFT, start = meta[b + startCol], n = meta[b + countCol];
+  for (let i = 0; i < n; i++) {
+    if (buf[start + i * width] === child) {
+      buf.copyWithin(start + i * width, start + (i + 1) * width, start + n * width);
+      meta[b + countCol] = n - 1;
+      return;
+    }
+  }
+}

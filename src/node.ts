@@ -1,0 +1,346 @@
+/**
+ * Node handles and the builder that creates nodes.
+ *
+ * @module
+ */
+
+import { type Control, Relationship } from "./control.ts";
+import { BuilderError, ErrorCode, InvalidArgumentError } from "./errors.ts";
+import type { ExecutionContext, Executor } from "./executor.ts";
+
+/**
+ * A node's cycle function. It may replace `self.value` or mutate it in place, and returns a
+ * {@linkcode Control} (or a boolean: `true` is `Broadcast`, `false`/`undefined` `Unchanged`).
+ */
+export type CycleFn<T> = (
+  self: Node<T>,
+  ctx: ExecutionContext,
+) => Control | boolean | void;
+
+/** Called once when a node is built, with full executor access (yield, timers, notifiers). */
+export type InitFn<T> = (executor: Executor, self: Node<T>) => void;
+
+/** Called exactly once when a node leaves the graph; `self.isAlive` is already false. */
+export type DropFn<T> = (self: Node<T>) => void;
+
+/**
+ * A handle to a node in an executor's graph. Read another node's state with `value`; a node's
+ * own cycle function writes it. Every handle has the same fixed shape.
+ *
+ * A node stays in the graph until it returns `Control.Sweep`, throws, is poisoned by a removed
+ * ancestor, or is removed with {@linkcode Node.remove}. Garbage collection never removes a node.
+ * After removal the handle keeps its last `value`, reports `isAlive === false`, and building on
+ * it throws {@linkcode NodeRemovedError}.
+ *
+ * @example
+ * ```ts
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const counter = new NodeBuilder(0)
+ *   .named("counter")
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, (self) => {
+ *     self.value += 1;
+ *     return true;
+ *   });
+ * rt.runOneCycle();
+ * // counter.value === 1, counter.depth === 0, counter.isAlive === true
+ * counter.remove();
+ * // counter.isAlive === false, counter.value === 1
+ * ```
+ */
+export class Node<T> {
+  /** The node's state. Written by its own cycle function; read by anyone. */
+  value: T;
+  /** A number unique within the executor, never reused (creation order, from 0). */
+  readonly id: number;
+  /** @internal The executor that owns the node. */
+  readonly _ex: Executor;
+  /** @internal Slot in the node table. */
+  readonly _slot: number;
+  /** @internal Generation of the slot when this node was created. */
+  readonly _gen: number;
+  /** @internal Depth (immutable after build). */
+  readonly _depth: number;
+  /** @internal Debug name. */
+  readonly _name: string | undefined;
+  /** @internal False once the node has left the graph. */
+  _alive: boolean;
+
+  /** @internal Handles are created by the executor only. */
+  constructor(
+    ex: Executor,
+    value: T,
+    id: number,
+    slot: number,
+    gen: number,
+    depth: number,
+    name: string | undefined,
+  ) {
+    this.value = value;
+    this.id = id;
+    this._ex = ex;
+    this._slot = slot;
+    this._gen = gen;
+    this._depth = depth;
+    this._name = name;
+    this._alive = true;
+  }
+
+  /** 0 for a root; otherwise 1 + the greatest depth of its parents. */
+  get depth(): number {
+    return this._depth;
+  }
+
+  /** The name given with `named()`, or `undefined`. */
+  get name(): string | undefined {
+    return this._name;
+  }
+
+  /** The executor that owns this node. */
+  get executor(): Executor {
+    return this._ex;
+  }
+
+  /** False once the node has left the graph (removed, swept or poisoned). */
+  get isAlive(): boolean {
+    return this._alive;
+  }
+
+  /**
+   * Removes the node and all its descendants from the graph: at once between cycles, at the end
+   * of the cycle (sweep phase) when called while nodes run. Removing a removed node is a no-op.
+   */
+  remove(): void {
+    this._ex.remove(this);
+  }
+
+  /** `name#id`, or `node#id` without a name. */
+  toString(): string {
+    return `${this._name ?? "node"}#${this.id}`;
+  }
+}
+
+/** The options and parents a builder collected, handed to the executor. @internal */
+export interface NodeSpec<T> {
+  /** Initial value. */
+  initial: T;
+  /** Debug name. */
+  name: string | undefined;
+  /** Parents, one entry per distinct node. */
+  parents: Node<unknown>[];
+  /** Relationship per parent (parallel to `parents`). */
+  rels: Relationship[];
+  /** Init callback. */
+  onInit: InitFn<T> | undefined;
+  /** Drop callback. */
+  onDrop: DropFn<T> | undefined;
+  /** Whether exceptions escape `cycle()`. */
+  allowPanic: boolean;
+}
+
+function checkNode(node: unknown, what: string): asserts node is Node<unknown> {
+  if (!(node instanceof Node)) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `${what} must be a Node handle, got ${node === null ? "null" : typeof node}`,
+    );
+  }
+}
+
+/**
+ * Builds one node: collect its name, parents and callbacks, then call a terminal method
+ * (`build` or `spawn`). A builder builds exactly one node.
+ *
+ * Relationships are merged per parent: naming a parent twice keeps one edge, and `Trigger` wins
+ * over `Observe`. Parents must be live nodes of the same executor; otherwise the terminal
+ * method throws and nothing is built.
+ *
+ * @example A source and a derived node
+ * ```ts
+ * import { Control, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const src = new NodeBuilder(0)
+ *   .named("src")
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, (self) => {
+ *     self.value += 1;
+ *     return Control.Broadcast;
+ *   });
+ * const doubled = new NodeBuilder(0)
+ *   .triggeredBy(src)
+ *   .build(rt.executor, (self) => {
+ *     self.value = src.value * 2;
+ *     return Control.Broadcast;
+ *   });
+ * rt.runOneCycle();
+ * // doubled.value === 2, rt.executor.hasMutated(doubled) === true
+ * ```
+ */
+export class NodeBuilder<T> {
+  #initial: T;
+  #name: string | undefined = undefined;
+  #parents: Node<unknown>[] = [];
+  #rels: Relationship[] = [];
+  #onInit: InitFn<T> | undefined = undefined;
+  #onDrop: DropFn<T> | undefined = undefined;
+  #allowPanic = false;
+  #consumed = false;
+
+  /**
+   * Starts a builder.
+   *
+   * @param initial The node's initial value.
+   */
+  constructor(initial: T) {
+    this.#initial = initial;
+  }
+
+  /** Sets the debug name (used in errors, stats and graph exports). */
+  named(name: string): this {
+    if (typeof name !== "string") {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `A node name must be a string, got ${typeof name}`,
+      );
+    }
+    this.#name = name;
+    return this;
+  }
+
+  /** Adds Trigger parents: the node runs in any cycle in which one of them broadcasts. */
+  triggeredBy(...parents: Node<unknown>[]): this {
+    for (const p of parents) this.addRelationship(p, Relationship.Trigger);
+    return this;
+  }
+
+  /** Adds Observe parents: the node may read them and ask `hasMutated`, but they never schedule it. */
+  observerOf(...parents: Node<unknown>[]): this {
+    for (const p of parents) this.addRelationship(p, Relationship.Observe);
+    return this;
+  }
+
+  /**
+   * Adds one parent with a relationship. A parent already present keeps one edge; `Trigger`
+   * wins over `Observe`.
+   *
+   * @throws {InvalidArgumentError} If `parent` is not a node or `rel` is not a Relationship.
+   */
+  addRelationship(parent: Node<unknown>, rel: Relationship): this {
+    this.#checkOpen();
+    checkNode(parent, "A parent");
+    if (rel !== Relationship.Trigger && rel !== Relationship.Observe) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `A relationship must be Relationship.Trigger or Relationship.Observe, got ${String(rel)}`,
+      );
+    }
+    const i = this.#parents.indexOf(parent);
+    if (i === -1) {
+      this.#parents.push(parent);
+      this.#rels.push(rel);
+    } else if (rel === Relationship.Trigger) {
+      this.#rels[i] = Relationship.Trigger;
+    }
+    return this;
+  }
+
+  /**
+   * Sets the callback run once when the node is built, with the executor and the node. The usual
+   * bootstrap is `ex.yieldNow(self)` so the node runs in the next cycle.
+   *
+   * @throws {BuilderError} If an init callback was already set.
+   */
+  onInit(fn: InitFn<T>): this {
+    this.#checkOpen();
+    if (this.#onInit !== undefined) {
+      throw new BuilderError(ErrorCode.OnInitTwice, "Cannot set onInit twice on one builder");
+    }
+    checkFn(fn, "onInit");
+    this.#onInit = fn;
+    return this;
+  }
+
+  /**
+   * Sets the callback run exactly once when the node leaves the graph.
+   *
+   * @throws {BuilderError} If a drop callback was already set.
+   */
+  onDrop(fn: DropFn<T>): this {
+    this.#checkOpen();
+    if (this.#onDrop !== undefined) {
+      throw new BuilderError(ErrorCode.OnDropTwice, "Cannot set onDrop twice on one builder");
+    }
+    checkFn(fn, "onDrop");
+    this.#onDrop = fn;
+    return this;
+  }
+
+  /**
+   * When true, an exception from the cycle function escapes `cycle()` (after the sweep phase;
+   * nodes still queued run in the next cycle) instead of removing the node.
+   */
+  allowPanic(allow = true): this {
+    this.#checkOpen();
+    this.#allowPanic = Boolean(allow);
+    return this;
+  }
+
+  /**
+   * Builds the node into `executor` and returns its handle.
+   *
+   * @param executor The executor to build into.
+   * @param fn The cycle function.
+   * @returns The node's handle.
+   * @throws {InvalidArgumentError} If `fn` is not a function.
+   * @throws {NodeRemovedError} If a parent has left the graph.
+   * @throws {ForeignNodeError} If a parent belongs to another executor.
+   * @throws {BuilderError} If the builder was already used, or nodes are running right now.
+   */
+  build(executor: Executor, fn: CycleFn<T>): Node<T> {
+    const node = executor._build(this.#spec(), fn);
+    this.#consumed = true;
+    return node;
+  }
+
+  /**
+   * Builds a fire-and-forget node: like {@linkcode NodeBuilder.build} but no handle is returned;
+   * the node lives until it sweeps itself, throws, or is poisoned.
+   */
+  spawn(executor: Executor, fn: CycleFn<T>): void {
+    this.build(executor, fn);
+  }
+
+  #spec(): NodeSpec<T> {
+    this.#checkOpen();
+    return {
+      initial: this.#initial,
+      name: this.#name,
+      parents: this.#parents,
+      rels: this.#rels,
+      onInit: this.#onInit,
+      onDrop: this.#onDrop,
+      allowPanic: this.#allowPanic,
+    };
+  }
+
+  #checkOpen(): void {
+    if (this.#consumed) {
+      throw new BuilderError(
+        ErrorCode.BuilderConsumed,
+        "Cannot reuse a builder that already built a node",
+      );
+    }
+  }
+}
+
+function checkFn(fn: unknown, what: string): void {
+  if (typeof fn !== "function") {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `${what} must be a function, got ${fn === null ? "null" : typeof fn}`,
+    );
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Time. Monotonic instants and durations are plain numbers of nanoseconds (exact up to about
+ * 104 days of uptime, far beyond a float's microsecond needs). Wall time is kept as whole Unix
+ * seconds plus nanoseconds so that `unixNanos` is exact; it is only turned into a bigint when
+ * asked for, so no bigint is ever created on the hot path.
+ *
+ * @module
+ */
+
+import { InvalidArgumentError, ErrorCode } from "./errors.ts";
+
+/**
+ * A duration of `n` nanoseconds (identity; for readability).
+ *
+ * @example
+ * ```ts
+ * import { ns } from "@wavelet/wavelet";
+ * ns(250); // 250
+ * ```
+ */
+export function ns(n: number): number {
+  return n;
+}
+
+/**
+ * `n` microseconds in nanoseconds.
+ *
+ * @example
+ * ```ts
+ * import { us } from "@wavelet/wavelet";
+ * us(5); // 5000
+ * ```
+ */
+export function us(n: number): number {
+  return n * 1e3;
+}
+
+/**
+ * `n` milliseconds in nanoseconds.
+ *
+ * @example
+ * ```ts
+ * import { ms } from "@wavelet/wavelet";
+ * ms(1); // 1000000
+ * ```
+ */
+export function ms(n: number): number {
+  return n * 1e6;
+}
+
+/**
+ * `n` seconds in nanoseconds.
+ *
+ * @example
+ * ```ts
+ * import { seconds } from "@wavelet/wavelet";
+ * seconds(2); // 2000000000
+ * ```
+ */
+export function seconds(n: number): number {
+  return n * 1e9;
+}
+
+const NS_PER_S = 1_000_000_000;
+
+/**
+ * The time of one cycle, shared by every node that runs in it. The executor owns one instance
+ * and updates it in place each cycle, so reading the time never allocates; copy the fields out
+ * if a value must outlive the cycle.
+ *
+ * @example
+ * ```ts
+ * import { NodeBuilder, TestRuntime, seconds } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime({ startUnixNanos: 1_700_000_000_000_000_000n });
+ * rt.advanceClock(seconds(1));
+ * let wall = 0n;
+ * new NodeBuilder(0)
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, (_self, ctx) => {
+ *     wall = ctx.time.unixNanos;
+ *     return false;
+ *   });
+ * rt.runOneCycle();
+ * // wall === 1_700_000_001_000_000_000n
+ * ```
+ */
+export class CycleTime {
+  /** Monotonic instant in nanoseconds (the clock's own origin; only differences matter). */
+  monotonicNs = 0;
+  /** Whole seconds of wall time since the Unix epoch. */
+  unixSeconds = 0;
+  /** Nanoseconds within `unixSeconds`, in `[0, 1e9)`. */
+  unixSubsecNanos = 0;
+
+  /** Wall time as exact nanoseconds since the Unix epoch. Allocates a bigint. */
+  get unixNanos(): bigint {
+    return BigInt(this.unixSeconds) * 1_000_000_000n + BigInt(this.unixSubsecNanos);
+  }
+
+  /** Wall time as (fractional) milliseconds since the Unix epoch. */
+  get unixMillis(): number {
+    return this.unixSeconds * 1e3 + this.unixSubsecNanos / 1e6;
+  }
+
+  /**
+   * Sets the wall time from a base (whole seconds plus nanoseconds) and an offset in
+   * nanoseconds, normalizing the carry. Used by clocks.
+   *
+   * @param baseSeconds Whole seconds of the base instant.
+   * @param baseSubsecNanos Nanoseconds of the base instant, in `[0, 1e9)`.
+   * @param offsetNs Nanoseconds to add (may be negative).
+   */
+  setWall(baseSeconds: number, baseSubsecNanos: number, offsetNs: number): void {
+    const whole = Math.floor(offsetNs / NS_PER_S);
+    let sub = baseSubsecNanos + (offsetNs - whole * NS_PER_S);
+    let sec = baseSeconds + whole;
+    if (sub >= NS_PER_S) {
+      sub -= NS_PER_S;
+      sec += 1;
+    }
+    this.unixSeconds = sec;
+    this.unixSubsecNanos = sub;
+  }
+
+  /** A short readable form: `monotonicNs` and the ISO wall time with nanoseconds. */
+  toString(): string {
+    const iso = new Date(this.unixSeconds * 1e3).toISOString().slice(0, 19);
+    return `CycleTime(${this.monotonicNs} ns, ${iso}.${
+      String(this.unixSubsecNanos).padStart(9, "0")
+    }Z)`;
+  }
+}
+
+/**
+ * Splits exact Unix nanoseconds into whole seconds and nanoseconds.
+ *
+ * @param unixNanos Nanoseconds since the Unix epoch (may be negative).
+ * @returns `[seconds, subsecNanos]` with `subsecNanos` in `[0, 1e9)`.
+ * @throws {InvalidArgumentError} If the value is not a bigint.
+ */
+export function splitUnixNanos(unixNanos: bigint): [number, number] {
+  if (typeof unixNanos !== "bigint") {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `Unix nanoseconds must be a bigint, got ${typeof unixNanos}`,
+    );
+  }
+  let sec = unixNanos / 1_000_000_000n;
+  let sub = unixNanos % 1_000_000_000n;
+  if (sub < 0n) {
+    sub += 1_000_000_000n;
+    sec -= 1n;
+  }
+  return [Number(sec), Number(sub)];
+}
