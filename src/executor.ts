@@ -124,7 +124,9 @@ interface Extra {
 }
 
 function describe(node: Node<unknown> | undefined): string {
-  return node === undefined ? "a spawn closure" : `node "${node.name ?? "unnamed"}" (id ${node.id})`;
+  return node === undefined
+    ? "a spawn closure"
+    : `node "${node.name ?? "unnamed"}" (id ${node.id})`;
 }
 
 /** The default error handler: one line on stderr with the node's name and id, then the error. */
@@ -1004,7 +1006,11 @@ export class Executor {
     meta[b + FLAGS] = 0;
     meta[b + SCHED] = NEVER;
     meta[b + MUT] = NEVER;
-    meta[b + TK_COUNT] = meta[b + TK_CAP] = meta[b + OB_COUNT] = meta[b + OB_CAP] = 0;
+    meta[b + TK_COUNT] =
+      meta[b + TK_CAP] =
+      meta[b + OB_COUNT] =
+      meta[b + OB_CAP] =
+        0;
     meta[b + P_COUNT] = meta[b + TIMERS] = meta[b + RUNS] = 0;
     const extra = this._extra[slot];
     this._nodes[slot] = null;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { InvalidArgumentError, ErrorCode } from "./errors.ts";
+import { ErrorCode, InvalidArgumentError } from "./errors.ts";
 
 /**
  * A duration of `n` nanoseconds (identity; for readability).

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: static checks, then every tests/*_test.ts under Deno and under Bun.
+# Fails if any step fails on either runtime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "deno check"
+deno check mod.ts tests/ bench/ examples/ scripts/
+step "deno lint"
+deno lint
+step "deno fmt --check"
+deno fmt --check
+step "deno doc --lint mod.ts"
+deno doc --lint mod.ts
+step "deno test (documentation examples)"
+deno test -A --doc mod.ts src/
+step "deno test"
+deno test -A tests/
+step "bun test"
+bun test ./tests/
