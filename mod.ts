@@ -62,3 +62,10 @@ export { type CycleFn, type DropFn, type InitFn, Node, NodeBuilder } from "./src
 export type { TimerHandle } from "./src/drivers/timer.ts";
 export { MAX_TIMERS } from "./src/drivers/timer.ts";
 export { TestRuntime, type TestRuntimeOptions } from "./src/runtime/test_runtime.ts";
+export {
+  AtomicsWaker,
+  Notifier,
+  NotifierClosedError,
+  type NotifierTransferable,
+  type Waker,
+} from "./src/drivers/notify.ts";

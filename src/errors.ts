@@ -31,8 +31,10 @@ export const ErrorCode = {
   ContextExpired: "CONTEXT_EXPIRED",
   /** `cycle()` was called from inside a running cycle. */
   ReentrantCycle: "REENTRANT_CYCLE",
-  /** A fixed capacity (timers, depth) was exceeded. */
+  /** A fixed capacity (timers, notifiers) was exceeded. */
   CapacityExceeded: "CAPACITY_EXCEEDED",
+  /** A notifier was used after its executor's runtime shut down. */
+  NotifierClosed: "NOTIFIER_CLOSED",
 } as const;
 
 /** A value of {@linkcode ErrorCode}. */

@@ -51,6 +51,7 @@ import { type CycleFn, type DropFn, Node, type NodeSpec } from "./node.ts";
 import { nextNonEmpty, Scheduler } from "./scheduler.ts";
 import { type TimerHandle, TimerHeap } from "./drivers/timer.ts";
 import { CycleTime } from "./time.ts";
+import { AtomicsWaker, Notifier, NotifyQueue, type Waker } from "./drivers/notify.ts";
 import type { Clock } from "./clock/clock.ts";
 
 const PHASE_IDLE = 0;
@@ -321,16 +322,61 @@ export class Executor {
   #panic: unknown = undefined;
   #hasPanic = false;
   #poller: Poller | null = null;
+  #notify: NotifyQueue | null = null;
+  readonly #notifierCapacity: number;
+  #waker: Waker | null = null;
+  #wakeFd = -1;
+  readonly #scheduleFromNotify = (slot: number, gen: number): boolean =>
+    this.scheduleStimulus(slot, gen);
 
   /**
    * Creates an empty executor.
    *
-   * @param options `initialCapacity`: node slots to reserve up front (grown by doubling).
+   * @param options `initialCapacity`: node slots to reserve up front (grown by doubling);
+   *   `notifierCapacity`: most live notifiers at once (default 4096).
    */
-  constructor(options: { initialCapacity?: number } = {}) {
+  constructor(options: { initialCapacity?: number; notifierCapacity?: number } = {}) {
     const cap = Math.max(16, Math.floor(options.initialCapacity ?? 64));
     this._meta = new Int32Array(cap * STRIDE);
     this.#ctx = new ExecutionContext(this);
+    this.#notifierCapacity = options.notifierCapacity ?? 4096;
+  }
+
+  /** @internal The notification area, created on first use. */
+  _notifications(): NotifyQueue {
+    return this.#notify ??= new NotifyQueue(this.#notifierCapacity);
+  }
+
+  /** @internal True if the notification area exists and holds a notification. */
+  _hasNotifications(): boolean {
+    return this.#notify !== null && this.#notify.hasPending();
+  }
+
+  /**
+   * @internal Sets how notifiers wake this executor when it is parked: a waker for this
+   * thread and an eventfd number that Workers write (-1: Atomics on the area).
+   */
+  _setWake(waker: Waker | null, fd: number): void {
+    this.#waker = waker;
+    this.#wakeFd = fd;
+  }
+
+  /**
+   * Creates a {@linkcode Notifier} for `node`: calling `notify()` from any thread (or from a
+   * host callback) runs the node in the next cycle, once however many notifications arrived.
+   * The notifier is released with the node; notifying a removed node does nothing.
+   *
+   * @throws {NodeRemovedError} If the node has left the graph.
+   * @throws {CapacityError} If the executor's notifier capacity is used up.
+   */
+  registerNotifier(node: Node<unknown>): Notifier {
+    this.#checkLive(node, "register a notifier for");
+    const q = this._notifications();
+    const [index, gen] = q.allocate(node._slot, node._gen);
+    this.own(node, () => q.release(index));
+    const fallback = new AtomicsWaker(q.sab);
+    const waker: Waker = { wake: () => (this.#waker ?? fallback).wake() };
+    return new Notifier(q.sab, index, gen, waker, this.#wakeFd);
   }
 
   /** The number of the last cycle started (0 before the first cycle). Never wraps. */
@@ -359,7 +405,7 @@ export class Executor {
    * {@linkcode Executor.nextTimerDeadline}).
    */
   hasScheduledWork(): boolean {
-    return this.#yieldCount !== 0 || this._sched.pending !== 0;
+    return this.#yieldCount !== 0 || this._sched.pending !== 0 || this._hasNotifications();
   }
 
   /** @internal Attaches the runtime's poller (at most one). */
@@ -401,6 +447,9 @@ export class Executor {
     if (this.#leftover) this.#restamp();
     if (this.#yieldCount !== 0) this.#pollYields();
     if (this._timers.size !== 0) this.#pollTimers();
+    if (this.#notify !== null && this.#notify.hasPending()) {
+      this.#notify.drain(this.#scheduleFromNotify);
+    }
     if (this.#poller !== null) {
       this.#poller.poll(this, sched.pending === 0 ? timeoutNs : 0);
     }

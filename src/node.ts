@@ -7,6 +7,7 @@
 import { type Control, Relationship } from "./control.ts";
 import { BuilderError, ErrorCode, InvalidArgumentError } from "./errors.ts";
 import type { ExecutionContext, Executor } from "./executor.ts";
+import type { Notifier } from "./drivers/notify.ts";
 
 /**
  * A node's cycle function. It may replace `self.value` or mutate it in place, and returns a
@@ -311,6 +312,22 @@ export class NodeBuilder<T> {
    */
   spawn(executor: Executor, fn: CycleFn<T>): void {
     this.build(executor, fn);
+  }
+
+  /**
+   * Builds the node and registers a {@linkcode Notifier} for it: `notify()` from any thread runs
+   * the node in the next cycle.
+   *
+   * @returns The node's handle and its notifier.
+   */
+  buildWithNotifier(executor: Executor, fn: CycleFn<T>): [Node<T>, Notifier] {
+    const node = this.build(executor, fn);
+    try {
+      return [node, executor.registerNotifier(node)];
+    } catch (err) {
+      executor.remove(node); // nothing half-built
+      throw err;
+    }
   }
 
   #spec(): NodeSpec<T> {

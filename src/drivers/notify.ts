@@ -1,0 +1,317 @@
+/**
+ * Cross-thread notifications: a lossless queue in a `SharedArrayBuffer`.
+ *
+ * Each notifier owns an index in a fixed table. The table's pending word for an index holds the
+ * generation of the notifier that has a notification outstanding (0: none). A notifier only
+ * appends its index to the ring when it moves the pending word from 0 to its generation, so an
+ * index is in the ring at most once and the ring (capacity = table size) can never overflow.
+ * The consumer pops an index, swaps its pending word back to 0, and schedules the node only if
+ * the word held the generation currently registered for that index: a notification from a
+ * notifier of a removed node (an older generation) is dropped, and a newer notifier that finds
+ * an older generation pending takes the pending word over instead of being lost.
+ *
+ * Wake-ups: a consumer about to block sets PARKED and re-checks the ring; a producer that
+ * published and then sees PARKED clears it and wakes the consumer once (eventfd write in the
+ * native backend, `Atomics.notify` otherwise). A spinning consumer costs producers no syscall.
+ *
+ * @module
+ */
+
+import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
+
+/** Word indices of the header. */
+const HEAD = 0;
+const TAIL = 1;
+const PARKED = 2;
+const CLOSED = 3;
+/** Futex word for consumers that wait with `Atomics.wait(Async)` (the pure-JS backend). */
+export const WAKE_WORD = 4;
+const HEADER = 8;
+
+/** How a producer wakes a parked consumer. */
+export interface Waker {
+  /** Wakes the consumer; must be safe to call from any thread. */
+  wake(): void;
+}
+
+/** A plain, structured-cloneable description of a notifier, to post to a Worker. */
+export interface NotifierTransferable {
+  /** Marks the object's kind. */
+  readonly kind: "wavelet.notifier";
+  /** The executor's shared notification area. */
+  readonly sab: SharedArrayBuffer;
+  /** The notifier's index. */
+  readonly index: number;
+  /** The notifier's generation. */
+  readonly gen: number;
+  /** How to wake the consumer: an eventfd number (same process) or -1 for Atomics. */
+  readonly wakeFd: number;
+}
+
+/** Resolves a waker for a transferable on the receiving thread (set by the native layer). */
+export type WakerFactory = (t: NotifierTransferable) => Waker;
+
+let wakerFactory: WakerFactory | undefined;
+
+/** @internal Installed by the runtime layer so `Notifier.fromTransferable` can wake eventfds. */
+export function setWakerFactory(f: WakerFactory): void {
+  wakerFactory = f;
+}
+
+/** A waker that uses `Atomics.notify` on the area's WAKE word. */
+export class AtomicsWaker implements Waker {
+  readonly #i32: Int32Array;
+  /** Creates a waker over a notification area. */
+  constructor(sab: SharedArrayBuffer) {
+    this.#i32 = new Int32Array(sab);
+  }
+  /** Bumps the WAKE word and wakes its waiters. */
+  wake(): void {
+    Atomics.add(this.#i32, WAKE_WORD, 1);
+    Atomics.notify(this.#i32, WAKE_WORD);
+  }
+}
+
+/** Notifying through a notifier whose executor has shut down. */
+export class NotifierClosedError extends WaveletError {}
+
+/**
+ * Wakes one node of an executor from any thread: the node runs in the executor's next cycle
+ * (once, however many notifications arrived since its last run). Publish the data first, then
+ * call {@linkcode Notifier.notify}.
+ *
+ * A notifier is cheap to copy to a Worker: post `notifier.toTransferable()` and rebuild it there
+ * with `Notifier.fromTransferable(t)` (the Worker imports the same module).
+ *
+ * @example Notifying from the same thread
+ * ```ts
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * let runs = 0;
+ * const node = new NodeBuilder(0).build(rt.executor, () => {
+ *   runs++;
+ *   return false;
+ * });
+ * const notifier = rt.executor.registerNotifier(node);
+ * notifier.notify();
+ * notifier.notify();
+ * rt.runOneCycle(); // runs === 1
+ * ```
+ */
+export class Notifier {
+  readonly #i32: Int32Array;
+  readonly #index: number;
+  readonly #gen: number;
+  readonly #mask: number;
+  readonly #pendingBase: number;
+  readonly #waker: Waker;
+  readonly #wakeFd: number;
+
+  /** @internal Use `executor.registerNotifier(node)` or `Notifier.fromTransferable(t)`. */
+  constructor(sab: SharedArrayBuffer, index: number, gen: number, waker: Waker, wakeFd: number) {
+    this.#i32 = new Int32Array(sab);
+    const cap = (this.#i32.length - HEADER) >>> 1;
+    this.#mask = cap - 1;
+    this.#pendingBase = HEADER + cap;
+    this.#index = index;
+    this.#gen = gen;
+    this.#waker = waker;
+    this.#wakeFd = wakeFd;
+  }
+
+  /**
+   * Rebuilds a notifier from {@linkcode Notifier.toTransferable}'s output, on any thread.
+   *
+   * @throws {InvalidArgumentError} If `t` is not a notifier description.
+   */
+  static fromTransferable(t: NotifierTransferable): Notifier {
+    if (
+      t === null || typeof t !== "object" || t.kind !== "wavelet.notifier" ||
+      !(t.sab instanceof SharedArrayBuffer)
+    ) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        "Not a notifier description (expected the result of notifier.toTransferable())",
+      );
+    }
+    const waker = t.wakeFd >= 0 && wakerFactory !== undefined
+      ? wakerFactory(t)
+      : new AtomicsWaker(t.sab);
+    return new Notifier(t.sab, t.index, t.gen, waker, t.wakeFd);
+  }
+
+  /** A structured-cloneable description to post to a Worker. */
+  toTransferable(): NotifierTransferable {
+    return {
+      kind: "wavelet.notifier",
+      sab: this.#i32.buffer as SharedArrayBuffer,
+      index: this.#index,
+      gen: this.#gen,
+      wakeFd: this.#wakeFd,
+    };
+  }
+
+  /** True once the executor's notification area was closed (runtime shut down). */
+  get isClosed(): boolean {
+    return Atomics.load(this.#i32, CLOSED) !== 0;
+  }
+
+  /**
+   * Marks the node for the executor's next cycle and wakes a parked executor. Safe from any
+   * thread; never blocks; never loses a notification while the node lives.
+   *
+   * @throws {NotifierClosedError} If the executor shut down.
+   */
+  notify(): void {
+    const a = this.#i32, p = this.#pendingBase + this.#index, gen = this.#gen;
+    if (Atomics.load(a, CLOSED) !== 0) {
+      throw new NotifierClosedError(
+        ErrorCode.NotifierClosed,
+        "Cannot notify: the executor's runtime has shut down",
+      );
+    }
+    for (;;) {
+      const v = Atomics.load(a, p);
+      if (v === gen) return; // already pending
+      if (v === 0) {
+        if (Atomics.compareExchange(a, p, 0, gen) !== 0) continue;
+        const pos = Atomics.add(a, TAIL, 1);
+        Atomics.store(a, HEADER + (pos & this.#mask), this.#index + 1);
+        if (Atomics.load(a, PARKED) !== 0 && Atomics.exchange(a, PARKED, 0) !== 0) {
+          this.#waker.wake();
+        }
+        return;
+      }
+      if (v > gen) return; // a newer notifier owns the index: this one is stale
+      if (Atomics.compareExchange(a, p, v, gen) === v) return; // take over an older pending
+    }
+  }
+}
+
+/**
+ * The consumer side, owned by one executor on its thread: allocates notifier indices, drains
+ * the ring into the scheduler, and implements the park protocol.
+ */
+export class NotifyQueue {
+  /** The shared area. */
+  readonly sab: SharedArrayBuffer;
+  /** Int32 view over the area. */
+  readonly i32: Int32Array;
+  /** Ring and table size (a power of two). */
+  readonly capacity: number;
+  readonly #slot: Int32Array;
+  readonly #slotGen: Int32Array;
+  readonly #gen: Int32Array;
+  readonly #free: number[] = [];
+  #next = 0;
+  #head = 0;
+
+  /**
+   * Creates an area for up to `capacity` live notifiers (rounded up to a power of two).
+   *
+   * @throws {InvalidArgumentError} If `capacity` is not a positive integer up to 2^24.
+   */
+  constructor(capacity = 4096) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `Notifier capacity must be an integer in [1, 2^24], got ${String(capacity)}`,
+      );
+    }
+    let cap = 1;
+    while (cap < capacity) cap *= 2;
+    this.capacity = cap;
+    this.sab = new SharedArrayBuffer((HEADER + 2 * cap) * 4);
+    this.i32 = new Int32Array(this.sab);
+    this.#slot = new Int32Array(cap).fill(-1);
+    this.#slotGen = new Int32Array(cap);
+    this.#gen = new Int32Array(cap);
+  }
+
+  /** Number of indices handed out and not released. */
+  get liveCount(): number {
+    return this.#next - this.#free.length;
+  }
+
+  /**
+   * Allocates an index for node (slot, slotGen); returns `[index, gen]`.
+   *
+   * @throws {CapacityError} If every index is in use.
+   */
+  allocate(slot: number, slotGen: number): [number, number] {
+    let i: number;
+    if (this.#free.length > 0) i = this.#free.pop()!;
+    else if (this.#next < this.capacity) i = this.#next++;
+    else {
+      throw new CapacityError(
+        ErrorCode.CapacityExceeded,
+        `Cannot register more than ${this.capacity} live notifiers on one executor`,
+      );
+    }
+    const gen = this.#gen[i] = (this.#gen[i] + 1) & 0x7fffffff || 1;
+    this.#slot[i] = slot;
+    this.#slotGen[i] = slotGen;
+    return [i, gen];
+  }
+
+  /** Releases an index (its node left the graph); later notifications through it are dropped. */
+  release(index: number): void {
+    this.#slot[index] = -1;
+    this.#free.push(index);
+  }
+
+  /** True if a notification is waiting in the ring. */
+  hasPending(): boolean {
+    return Atomics.load(this.i32, TAIL) !== this.#head;
+  }
+
+  /**
+   * Drains published notifications, calling `schedule(slot, slotGen)` for each live one.
+   * Returns how many entries were consumed.
+   */
+  drain(schedule: (slot: number, slotGen: number) => unknown): number {
+    const a = this.i32, mask = this.capacity - 1, pendingBase = HEADER + this.capacity;
+    let head = this.#head, n = 0;
+    const tail = Atomics.load(a, TAIL);
+    while (head !== tail) {
+      const at = HEADER + (head & mask);
+      const v = Atomics.load(a, at);
+      if (v === 0) break; // reserved but not yet written: its producer will wake us
+      Atomics.store(a, at, 0);
+      head = (head + 1) | 0;
+      n++;
+      const i = v - 1;
+      const g = Atomics.exchange(a, pendingBase + i, 0);
+      if (g !== 0 && g === this.#gen[i] && this.#slot[i] >= 0) {
+        schedule(this.#slot[i], this.#slotGen[i]);
+      }
+    }
+    this.#head = head;
+    Atomics.store(a, HEAD, head);
+    return n;
+  }
+
+  /**
+   * Announces that the consumer is about to block. Returns false (and stays unparked) if a
+   * notification arrived meanwhile, in which case the consumer must not block.
+   */
+  park(): boolean {
+    Atomics.store(this.i32, PARKED, 1);
+    if (this.hasPending()) {
+      Atomics.store(this.i32, PARKED, 0);
+      return false;
+    }
+    return true;
+  }
+
+  /** Clears the parked flag after a wait. */
+  unpark(): void {
+    Atomics.store(this.i32, PARKED, 0);
+  }
+
+  /** Closes the area: every later `notify()` throws {@linkcode NotifierClosedError}. */
+  close(): void {
+    Atomics.store(this.i32, CLOSED, 1);
+  }
+}
