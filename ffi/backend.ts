@@ -1,0 +1,484 @@
+/**
+ * The backend contract between the runtime and the OS: {@linkcode NativeBackend}, implemented
+ * by the native library (through `ffi/bun.ts` or `ffi/deno.ts`) and by the pure-JS fallback
+ * (`ffi/js_backend.ts`). Also the typed errors of the native layer: one status-to-exception
+ * function ({@linkcode checkStatus}) turns a `-errno` into a {@linkcode NativeError}.
+ *
+ * `src/` imports only the types of this file; `ffi/load.ts` decides which backend is live.
+ *
+ * @module
+ */
+
+import { type ErrorCode, WaveletError } from "../src/errors.ts";
+import { ABI_VERSION, type RawLibrary } from "./symbols.ts";
+
+/**
+ * Error codes of the native layer. They extend `ErrorCode` of `src/errors.ts` (same string
+ * style, stable across versions).
+ */
+export const NativeErrorCode = {
+  /** A native call returned `-errno`. */
+  NativeCallFailed: "NATIVE_CALL_FAILED",
+  /** No native library file was found or could be built. */
+  NativeNotFound: "NATIVE_NOT_FOUND",
+  /** A file was found but is not a loadable wavelet library (not ELF, missing symbols). */
+  NativeInvalidLibrary: "NATIVE_INVALID_LIBRARY",
+  /** A wavelet library was found but was built for another ABI version. */
+  NativeAbiMismatch: "NATIVE_ABI_MISMATCH",
+  /** FFI is not available here (Node, or Deno without `--allow-ffi`). */
+  NativeUnavailable: "NATIVE_UNAVAILABLE",
+  /** The operation needs the native backend (epoll, eventfd, timerfd, signals). */
+  Unsupported: "UNSUPPORTED",
+} as const;
+
+/** A value of {@linkcode NativeErrorCode}. */
+export type NativeErrorCode = typeof NativeErrorCode[keyof typeof NativeErrorCode];
+
+/** Linux errno values the runtime names in messages and branches on. */
+export const Errno = {
+  EPERM: 1,
+  ENOENT: 2,
+  EINTR: 4,
+  EIO: 5,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  ENODEV: 19,
+  EINVAL: 22,
+  ENFILE: 23,
+  EMFILE: 24,
+  ENOSPC: 28,
+  EPIPE: 32,
+  ERANGE: 34,
+  ENOSYS: 38,
+  ELOOP: 40,
+  EOVERFLOW: 75,
+  ENOTSOCK: 88,
+  EOPNOTSUPP: 95,
+  EADDRINUSE: 98,
+  EADDRNOTAVAIL: 99,
+  ENETUNREACH: 101,
+  ECONNABORTED: 103,
+  ECONNRESET: 104,
+  ENOTCONN: 107,
+  ETIMEDOUT: 110,
+  ECONNREFUSED: 111,
+  EHOSTUNREACH: 113,
+  EALREADY: 114,
+  EINPROGRESS: 115,
+} as const;
+
+const ERRNO_NAMES: string[] = [];
+for (const [name, value] of Object.entries(Errno)) ERRNO_NAMES[value] = name;
+
+/**
+ * The symbolic name of an errno value.
+ *
+ * @param errno A positive errno value.
+ * @returns `"EBADF"`, ..., or `"errno <n>"` for a value not in {@linkcode Errno}.
+ */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
+/** A native call failed with an errno. */
+export class NativeError extends WaveletError {
+  /** The operation that failed, for example `"epoll_ctl"`. */
+  readonly op: string;
+  /** The positive errno value. */
+  readonly errno: number;
+  /** The errno's symbolic name, for example `"EBADF"`. */
+  readonly errnoName: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param op The operation that failed.
+   * @param errno The positive errno value.
+   * @param detail Optional words on what was being done.
+   */
+  constructor(op: string, errno: number, detail?: string) {
+    const name = errnoName(errno);
+    super(
+      NativeErrorCode.NativeCallFailed as unknown as ErrorCode,
+      `Native ${op} failed with ${name}${detail ? ` (${detail})` : ""}`,
+    );
+    this.op = op;
+    this.errno = errno;
+    this.errnoName = name;
+  }
+}
+
+/**
+ * The one status-to-exception function: returns `status` when it is `>= 0`, else throws a
+ * {@linkcode NativeError} for `-status`.
+ *
+ * @param op The operation, for the message.
+ * @param status A native return value (`>= 0` or `-errno`).
+ * @returns `status`.
+ * @throws {NativeError} When `status < 0`.
+ */
+export function checkStatus(op: string, status: number): number {
+  if (status < 0) throw new NativeError(op, -status);
+  return status;
+}
+
+/** An operation the live backend cannot do (the pure-JS backend has no epoll). */
+export class UnsupportedError extends WaveletError {
+  /** The operation that was asked for. */
+  readonly op: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param op The operation.
+   * @param why Why it is not available.
+   */
+  constructor(op: string, why: string) {
+    super(NativeErrorCode.Unsupported as unknown as ErrorCode, `Cannot ${op}: ${why}`);
+    this.op = op;
+  }
+}
+
+/** One place the loader looked for the library, and why it was not used. */
+export interface LoadAttempt {
+  /** The file (or the action, for a build) that was tried. */
+  readonly path: string;
+  /** How it failed: missing, not a wavelet library, wrong ABI, build failed, not writable. */
+  readonly failure: "missing" | "invalid" | "abi" | "build" | "write" | "unavailable";
+  /** What went wrong, in words. */
+  readonly reason: string;
+}
+
+/**
+ * The native library could not be loaded. `attempts` lists every path tried; `cause` is the
+ * last underlying error. The code says the most specific failure: a wrong ABI
+ * (`NATIVE_ABI_MISMATCH`), else a file that is not a wavelet library
+ * (`NATIVE_INVALID_LIBRARY`), else FFI not permitted (`NATIVE_UNAVAILABLE`), else nothing found
+ * (`NATIVE_NOT_FOUND`).
+ */
+export class NativeLoadError extends WaveletError {
+  /** Every path tried, in order. */
+  readonly attempts: readonly LoadAttempt[];
+
+  /**
+   * Creates the error.
+   *
+   * @param attempts Every path tried.
+   * @param cause The last underlying error.
+   */
+  constructor(attempts: readonly LoadAttempt[], cause?: unknown) {
+    const has = (f: LoadAttempt["failure"]) => attempts.some((a) => a.failure === f);
+    const code = has("abi")
+      ? NativeErrorCode.NativeAbiMismatch
+      : has("invalid")
+      ? NativeErrorCode.NativeInvalidLibrary
+      : has("unavailable")
+      ? NativeErrorCode.NativeUnavailable
+      : NativeErrorCode.NativeNotFound;
+    const list = attempts.map((a) => `  - ${a.path}: ${a.reason}`).join("\n");
+    super(
+      code as unknown as ErrorCode,
+      `Cannot load the wavelet native library (ABI ${ABI_VERSION}); tried:\n${list}`,
+      { cause },
+    );
+    this.attempts = attempts;
+  }
+}
+
+/** epoll_ctl operations. */
+export const EpollOp = { Add: 1, Del: 2, Mod: 3 } as const;
+
+/** epoll event bits. */
+export const EpollEvents = {
+  In: 0x001,
+  Pri: 0x002,
+  Out: 0x004,
+  Err: 0x008,
+  Hup: 0x010,
+  RdHup: 0x2000,
+  Exclusive: 1 << 28,
+  WakeUp: 1 << 29,
+  OneShot: 1 << 30,
+  EdgeTriggered: 0x80000000,
+} as const;
+
+/** Flags of {@linkcode NativeBackend.eventfdCreate}. */
+export const EventfdFlags = { Semaphore: 1, Blocking: 2 } as const;
+
+/** The most events one epoll wait returns (the C side clamps to it). */
+export const MAX_EPOLL_EVENTS = 1024;
+
+/**
+ * The OS services the runtime needs. The native backend implements all of them; the pure-JS
+ * backend implements the clocks and `sleep`, and throws {@linkcode UnsupportedError} for the
+ * rest (`hasEpoll` is false). Failing native calls throw {@linkcode NativeError}; EINTR never
+ * surfaces. Timestamps are f64 nanoseconds.
+ *
+ * Buffers handed to the epoll wait should be long-lived (allocated once): the Deno binding
+ * caches each buffer's pointer, and an async wait keeps writing into them until it settles.
+ */
+export interface NativeBackend {
+  /** Which implementation this is. */
+  readonly kind: "bun" | "deno" | "js";
+  /** The loaded library file, or null for the JS backend. */
+  readonly path: string | null;
+  /** The library's ABI version (the JS backend reports the expected one). */
+  readonly abiVersion: number;
+  /** True when epoll, eventfd, timerfd and the signal bridge are available. */
+  readonly hasEpoll: boolean;
+  /** CLOCK_MONOTONIC (or the host's monotonic clock) in nanoseconds. */
+  monotonicNs(): number;
+  /** Writes the wall time into `out`: `out[0]` whole Unix seconds, `out[1]` nanoseconds. */
+  realtime(out: Float64Array): void;
+  /** The wall time in nanoseconds since the Unix epoch, rounded to a double. */
+  realtimeNs(): number;
+  /** Creates an epoll instance and returns its fd. */
+  epollCreate(): number;
+  /** `epoll_ctl`; `data` (u32) comes back with the events. */
+  epollCtl(epfd: number, op: number, fd: number, events: number, data: number): void;
+  /**
+   * Waits up to `timeoutNs` (negative or `Infinity`: forever, 0: poll) and writes up to
+   * `maxEvents` pairs (events, data) into `events`; writes the monotonic time sampled right
+   * after the wait into `clockOut[0]`. Returns the number of events.
+   */
+  epollWait(
+    epfd: number,
+    events: Int32Array,
+    maxEvents: number,
+    timeoutNs: number,
+    clockOut: Float64Array | null,
+  ): number;
+  /**
+   * The same wait without blocking the host event loop. Deno runs the call on another thread
+   * (`nonblocking` FFI); Bun polls with zero timeouts between host timer ticks (about 1 ms
+   * granularity). Do not touch `events` or `clockOut` until the promise settles.
+   */
+  epollWaitAsync(
+    epfd: number,
+    events: Int32Array,
+    maxEvents: number,
+    timeoutNs: number,
+    clockOut: Float64Array | null,
+  ): Promise<number>;
+  /** Creates an eventfd (non-blocking unless {@linkcode EventfdFlags.Blocking}). */
+  eventfdCreate(initval?: number, flags?: number): number;
+  /** Adds `value` (default 1) to the eventfd counter. Safe from any thread. */
+  eventfdWrite(fd: number, value?: number): void;
+  /** Reads and resets the counter; 0 when nothing was pending. */
+  eventfdRead(fd: number): number;
+  /** Creates a non-blocking CLOCK_MONOTONIC timerfd. */
+  timerfdCreate(): number;
+  /** Arms the timerfd at an absolute monotonic deadline in ns; 0 disarms. */
+  timerfdSettime(fd: number, absDeadlineNs: number): void;
+  /** Reads and resets the expiration count; 0 when it has not expired. */
+  timerfdRead(fd: number): number;
+  /** Closes a file descriptor. */
+  close(fd: number): void;
+  /**
+   * Routes SIGINT and SIGTERM (or the given signal numbers) to a C handler that writes
+   * `eventfd` and chains to the previous handler. Install it after any host signal listener.
+   */
+  signalBridgeInstall(eventfd: number, signals?: readonly number[]): void;
+  /** Restores the handlers the bridge replaced. */
+  signalBridgeUninstall(): void;
+  /** The last signal number the bridge received, or 0. */
+  signalBridgeLast(): number;
+  /** Resolves after about `timeoutNs` using host timers (millisecond granularity). */
+  sleep(timeoutNs: number): Promise<void>;
+}
+
+/** Signal numbers on Linux. */
+export const Signal = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
+
+/**
+ * Resolves after about `timeoutNs` nanoseconds using a host timer.
+ *
+ * @param timeoutNs Nanoseconds; rounded up to whole milliseconds.
+ * @returns A promise that resolves once the time has passed.
+ */
+export function hostSleep(timeoutNs: number): Promise<void> {
+  const msDelay = timeoutNs > 0 ? Math.ceil(timeoutNs / 1e6) : 0;
+  return new Promise((resolve) => setTimeout(resolve, msDelay));
+}
+
+function checkEventBuffer(events: Int32Array, maxEvents: number): void {
+  if (!(maxEvents >= 1 && maxEvents * 2 <= events.length)) {
+    throw new NativeError(
+      "epoll_wait",
+      Errno.EINVAL,
+      `maxEvents ${maxEvents} needs ${maxEvents * 2} int32 slots, the buffer has ${events.length}`,
+    );
+  }
+}
+
+/**
+ * The native backend over a loaded library. Constructed by `ffi/load.ts`.
+ */
+export class LibraryBackend implements NativeBackend {
+  readonly kind: "bun" | "deno";
+  readonly path: string;
+  readonly abiVersion: number;
+  readonly hasEpoll = true;
+  readonly #lib: RawLibrary;
+  readonly #monotonic: () => number;
+
+  /**
+   * Wraps an opened library.
+   *
+   * @param lib The library functions from `ffi/bun.ts` or `ffi/deno.ts`.
+   * @param kind Which loader opened it.
+   * @param path The library file.
+   */
+  constructor(lib: RawLibrary, kind: "bun" | "deno", path: string) {
+    this.#lib = lib;
+    this.kind = kind;
+    this.path = path;
+    this.abiVersion = lib.wv_abi_version();
+    this.#monotonic = lib.wv_clock_monotonic_ns;
+  }
+
+  monotonicNs(): number {
+    return this.#monotonic();
+  }
+
+  realtime(out: Float64Array): void {
+    if (out.length < 2) {
+      throw new NativeError("clock_realtime", Errno.EINVAL, "the buffer needs 2 doubles");
+    }
+    checkStatus("clock_realtime", this.#lib.wv_clock_realtime(out));
+  }
+
+  realtimeNs(): number {
+    return checkStatus("clock_realtime", this.#lib.wv_clock_realtime_ns());
+  }
+
+  epollCreate(): number {
+    return checkStatus("epoll_create", this.#lib.wv_epoll_create());
+  }
+
+  epollCtl(epfd: number, op: number, fd: number, events: number, data: number): void {
+    const rc = this.#lib.wv_epoll_ctl(epfd, op, fd, events >>> 0, data >>> 0);
+    if (rc < 0) throw new NativeError("epoll_ctl", -rc, `epfd ${epfd}, op ${op}, fd ${fd}`);
+  }
+
+  epollWait(
+    epfd: number,
+    events: Int32Array,
+    maxEvents: number,
+    timeoutNs: number,
+    clockOut: Float64Array | null,
+  ): number {
+    if (!(maxEvents * 2 <= events.length)) checkEventBuffer(events, maxEvents);
+    const n = this.#lib.wv_epoll_wait(epfd, events, maxEvents, timeoutNs, clockOut);
+    return n >= 0 ? n : checkStatus("epoll_wait", n);
+  }
+
+  epollWaitAsync(
+    epfd: number,
+    events: Int32Array,
+    maxEvents: number,
+    timeoutNs: number,
+    clockOut: Float64Array | null,
+  ): Promise<number> {
+    checkEventBuffer(events, maxEvents);
+    const asyncWait = this.#lib.wv_epoll_wait_async;
+    if (asyncWait !== undefined) {
+      return asyncWait(epfd, events, maxEvents, timeoutNs, clockOut).then((n) =>
+        checkStatus("epoll_wait", n)
+      );
+    }
+    return this.#pollWait(epfd, events, maxEvents, timeoutNs, clockOut);
+  }
+
+  /** The async wait without a nonblocking FFI: zero-timeout polls between host timer ticks. */
+  async #pollWait(
+    epfd: number,
+    events: Int32Array,
+    maxEvents: number,
+    timeoutNs: number,
+    clockOut: Float64Array | null,
+  ): Promise<number> {
+    if (Number.isNaN(timeoutNs)) throw new NativeError("epoll_wait", Errno.EINVAL, "NaN timeout");
+    const forever = timeoutNs < 0 || timeoutNs === Infinity;
+    const deadline = forever ? Infinity : this.monotonicNs() + timeoutNs;
+    for (;;) {
+      const n = this.epollWait(epfd, events, maxEvents, 0, clockOut);
+      if (n > 0) return n;
+      const left = deadline - this.monotonicNs();
+      if (left <= 0) return 0;
+      if (left < 1e6) {
+        // Less than a host timer tick left: finish with a short blocking wait.
+        return this.epollWait(epfd, events, maxEvents, left, clockOut);
+      }
+      await hostSleep(Math.min(left - 1e6, 1e6));
+    }
+  }
+
+  eventfdCreate(initval = 0, flags = 0): number {
+    return checkStatus("eventfd_create", this.#lib.wv_eventfd_create(initval >>> 0, flags));
+  }
+
+  eventfdWrite(fd: number, value = 1): void {
+    const rc = this.#lib.wv_eventfd_write(fd, value);
+    if (rc < 0) throw new NativeError("eventfd_write", -rc, `fd ${fd}`);
+  }
+
+  eventfdRead(fd: number): number {
+    const n = this.#lib.wv_eventfd_read(fd);
+    if (n >= 0) return n;
+    if (n === -Errno.EAGAIN) return 0;
+    throw new NativeError("eventfd_read", -n, `fd ${fd}`);
+  }
+
+  timerfdCreate(): number {
+    return checkStatus("timerfd_create", this.#lib.wv_timerfd_create());
+  }
+
+  timerfdSettime(fd: number, absDeadlineNs: number): void {
+    const rc = this.#lib.wv_timerfd_settime(fd, absDeadlineNs);
+    if (rc < 0) {
+      throw new NativeError("timerfd_settime", -rc, `fd ${fd}, deadline ${absDeadlineNs} ns`);
+    }
+  }
+
+  timerfdRead(fd: number): number {
+    const n = this.#lib.wv_timerfd_read(fd);
+    if (n >= 0) return n;
+    if (n === -Errno.EAGAIN) return 0;
+    throw new NativeError("timerfd_read", -n, `fd ${fd}`);
+  }
+
+  close(fd: number): void {
+    const rc = this.#lib.wv_close(fd);
+    if (rc < 0) throw new NativeError("close", -rc, `fd ${fd}`);
+  }
+
+  signalBridgeInstall(eventfd: number, signals?: readonly number[]): void {
+    let mask = 0;
+    for (const s of signals ?? []) {
+      if (!Number.isInteger(s) || s <= 0 || s >= 32) {
+        throw new NativeError("signal_bridge_install", Errno.EINVAL, `signal ${s}`);
+      }
+      mask = (mask | (1 << s)) >>> 0;
+    }
+    const rc = this.#lib.wv_signal_bridge_install(eventfd, mask);
+    if (rc < 0) throw new NativeError("signal_bridge_install", -rc, `eventfd ${eventfd}`);
+  }
+
+  signalBridgeUninstall(): void {
+    checkStatus("signal_bridge_uninstall", this.#lib.wv_signal_bridge_uninstall());
+  }
+
+  signalBridgeLast(): number {
+    return this.#lib.wv_signal_bridge_last();
+  }
+
+  sleep(timeoutNs: number): Promise<void> {
+    return hostSleep(timeoutNs);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The Deno loader: the only file that touches `Deno.dlopen`. It translates the symbol table of
+ * `ffi/symbols.ts` mechanically. A `buffer` argument becomes a `pointer`; the pointer of each
+ * argument position is cached for the last typed array seen there (`Deno.UnsafePointer.of`
+ * costs about 260 ns, so it runs once per long-lived buffer, not once per call). Symbols that
+ * may block also get a `nonblocking` variant, bound as `<name>_async`.
+ *
+ * @module
+ */
+
+import { type NativeType, type RawLibrary, type SymbolName, symbols } from "./symbols.ts";
+
+const DENO_TYPES: Record<NativeType, string> = {
+  i32: "i32",
+  u32: "u32",
+  f64: "f64",
+  buffer: "pointer",
+  void: "void",
+};
+
+// deno-lint-ignore no-explicit-any
+type AnyFn = (...args: any[]) => any;
+
+/** Wraps `fn` so that every buffer argument is passed as a cached pointer. */
+function withPointers(fn: AnyFn, args: readonly NativeType[]): AnyFn {
+  const bufferAt = args.flatMap((t, i) => (t === "buffer" ? [i] : []));
+  if (bufferAt.length === 0) return fn;
+  // deno-lint-ignore no-explicit-any
+  const D = (globalThis as any).Deno;
+  const pointerOf = (v: ArrayBufferView | null): unknown =>
+    v === null ? null : D.UnsafePointer.of(v);
+  if (args.length === 5 && bufferAt.length === 2 && bufferAt[0] === 1 && bufferAt[1] === 4) {
+    // The epoll wait: (i32, buffer, i32, f64, buffer), the hot one; written out for speed.
+    let ev: ArrayBufferView | null = null, evPtr: unknown = null;
+    let ck: ArrayBufferView | null = null, ckPtr: unknown = null;
+    return (
+      a: number,
+      b: ArrayBufferView | null,
+      c: number,
+      d: number,
+      e: ArrayBufferView | null,
+    ) => {
+      if (b !== ev) (ev = b), (evPtr = pointerOf(b));
+      if (e !== ck) (ck = e), (ckPtr = pointerOf(e));
+      return fn(a, evPtr, c, d, ckPtr);
+    };
+  }
+  const last: (ArrayBufferView | null)[] = bufferAt.map(() => null);
+  const ptrs: unknown[] = bufferAt.map(() => null);
+  return (...xs: unknown[]) => {
+    for (let k = 0; k < bufferAt.length; k++) {
+      const i = bufferAt[k];
+      const v = xs[i] as ArrayBufferView | null;
+      if (v !== last[k]) (last[k] = v), (ptrs[k] = pointerOf(v));
+      xs[i] = ptrs[k];
+    }
+    return fn(...xs);
+  };
+}
+
+/**
+ * Opens the library at `path` with `Deno.dlopen` (needs `--allow-ffi`).
+ *
+ * @param path File to open.
+ * @param names The symbols to bind (all by default).
+ * @returns One function per symbol, `<name>_async` for blocking ones, and `close()`.
+ * @throws {Error} What `Deno.dlopen` throws (missing file, not a library, missing symbol,
+ * `Deno.errors.NotCapable` without the permission).
+ */
+export function openDeno(path: string, names?: readonly SymbolName[]): RawLibrary {
+  // deno-lint-ignore no-explicit-any
+  const D = (globalThis as any).Deno;
+  // deno-lint-ignore no-explicit-any
+  const decl: Record<string, any> = {};
+  const list = names ?? (Object.keys(symbols) as SymbolName[]);
+  for (const name of list) {
+    const s = symbols[name] as {
+      args: readonly NativeType[];
+      returns: NativeType;
+      mayBlock?: boolean;
+    };
+    const d = { parameters: s.args.map((t) => DENO_TYPES[t]), result: DENO_TYPES[s.returns] };
+    decl[name] = d;
+    if (s.mayBlock) decl[`${name}_async`] = { ...d, name, nonblocking: true };
+  }
+  const lib = D.dlopen(path, decl);
+  const out: Record<string, unknown> = { close: () => lib.close() };
+  for (const name of Object.keys(decl)) {
+    const base = name.endsWith("_async") ? name.slice(0, -6) as SymbolName : name as SymbolName;
+    out[name] = withPointers(lib.symbols[name], symbols[base].args);
+  }
+  return out as unknown as RawLibrary;
+}

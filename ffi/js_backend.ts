@@ -1,0 +1,125 @@
+/**
+ * The pure-JS backend: no FFI. Used on Node, on Deno without `--allow-ffi`, or when asked for
+ * (`loadBackend({ prefer: "js" })`). Clocks come from the host (`performance.now()`, and wall
+ * time calibrated against `Date.now()`), waits from host timers. Everything that needs epoll,
+ * eventfd, timerfd or the signal bridge throws {@linkcode UnsupportedError}.
+ *
+ * @module
+ */
+
+import { ABI_VERSION } from "./symbols.ts";
+import { hostSleep, type NativeBackend, UnsupportedError } from "./backend.ts";
+
+const WHY = "the pure-JS backend has no epoll, eventfd, timerfd or signal bridge " +
+  "(load the native backend: Bun, or Deno with --allow-ffi)";
+
+/** How often the wall-clock offset is checked against `Date.now()`, in milliseconds. */
+const RECHECK_MS = 1000;
+
+/**
+ * The pure-JS backend. Its monotonic clock is `performance.now()` in nanoseconds (microsecond
+ * resolution or better on Bun and Deno). Its wall clock is `performance.now()` plus an offset
+ * taken at a `Date.now()` millisecond edge, so it has sub-millisecond resolution and follows
+ * `Date.now()` to within about a millisecond; the offset is re-taken when the two drift apart
+ * by more than 1 ms (NTP steps).
+ */
+export class JsBackend implements NativeBackend {
+  readonly kind = "js" as const;
+  readonly path = null;
+  readonly abiVersion = ABI_VERSION;
+  readonly hasEpoll = false;
+  /** Wall ms minus performance.now() ms. */
+  #offsetMs = NaN;
+  #lastCheckMs = -Infinity;
+
+  monotonicNs(): number {
+    return performance.now() * 1e6;
+  }
+
+  /** Takes the offset at a Date.now() edge (spins up to 1 ms). */
+  #calibrate(): void {
+    const start = Date.now();
+    let wall = start, mono = performance.now();
+    const limit = mono + 2;
+    while (wall === start && mono < limit) {
+      wall = Date.now();
+      mono = performance.now();
+    }
+    this.#offsetMs = wall - mono;
+    this.#lastCheckMs = mono;
+  }
+
+  #wallMs(): number {
+    const mono = performance.now();
+    if (mono - this.#lastCheckMs >= RECHECK_MS || this.#offsetMs !== this.#offsetMs) {
+      const predicted = this.#offsetMs + mono;
+      if (!(Math.abs(Date.now() - predicted) <= 1.5)) this.#calibrate();
+      this.#lastCheckMs = mono;
+      return this.#offsetMs + performance.now();
+    }
+    return this.#offsetMs + mono;
+  }
+
+  realtime(out: Float64Array): void {
+    const wallMs = this.#wallMs();
+    const sec = Math.floor(wallMs / 1e3);
+    let sub = Math.round((wallMs - sec * 1e3) * 1e6);
+    let s = sec;
+    if (sub >= 1e9) {
+      sub -= 1e9;
+      s += 1;
+    }
+    out[0] = s;
+    out[1] = sub;
+  }
+
+  realtimeNs(): number {
+    return this.#wallMs() * 1e6;
+  }
+
+  epollCreate(): number {
+    throw new UnsupportedError("create an epoll instance", WHY);
+  }
+  epollCtl(): void {
+    throw new UnsupportedError("register with epoll", WHY);
+  }
+  epollWait(): number {
+    throw new UnsupportedError("wait on epoll", WHY);
+  }
+  epollWaitAsync(): Promise<number> {
+    return Promise.reject(new UnsupportedError("wait on epoll", WHY));
+  }
+  eventfdCreate(): number {
+    throw new UnsupportedError("create an eventfd", WHY);
+  }
+  eventfdWrite(): void {
+    throw new UnsupportedError("write an eventfd", WHY);
+  }
+  eventfdRead(): number {
+    throw new UnsupportedError("read an eventfd", WHY);
+  }
+  timerfdCreate(): number {
+    throw new UnsupportedError("create a timerfd", WHY);
+  }
+  timerfdSettime(): void {
+    throw new UnsupportedError("arm a timerfd", WHY);
+  }
+  timerfdRead(): number {
+    throw new UnsupportedError("read a timerfd", WHY);
+  }
+  close(): void {
+    throw new UnsupportedError("close a native fd", WHY);
+  }
+  signalBridgeInstall(): void {
+    throw new UnsupportedError("install the signal bridge", WHY);
+  }
+  signalBridgeUninstall(): void {
+    throw new UnsupportedError("uninstall the signal bridge", WHY);
+  }
+  signalBridgeLast(): number {
+    return 0;
+  }
+  sleep(timeoutNs: number): Promise<void> {
+    return hostSleep(timeoutNs);
+  }
+}
