@@ -80,37 +80,49 @@ export class JsBackend implements NativeBackend {
   epollCreate(): number {
     throw new UnsupportedError("create an epoll instance", WHY);
   }
-  epollCtl(): void {
+  epollCtl(_epfd: number, _op: number, _fd: number, _events: number, _data: number): void {
     throw new UnsupportedError("register with epoll", WHY);
   }
-  epollWait(): number {
+  epollWait(
+    _epfd: number,
+    _events: Int32Array,
+    _maxEvents: number,
+    _timeoutNs: number,
+    _clockOut: Float64Array | null,
+  ): number {
     throw new UnsupportedError("wait on epoll", WHY);
   }
-  epollWaitAsync(): Promise<number> {
+  epollWaitAsync(
+    _epfd: number,
+    _events: Int32Array,
+    _maxEvents: number,
+    _timeoutNs: number,
+    _clockOut: Float64Array | null,
+  ): Promise<number> {
     return Promise.reject(new UnsupportedError("wait on epoll", WHY));
   }
-  eventfdCreate(): number {
+  eventfdCreate(_initval?: number, _flags?: number): number {
     throw new UnsupportedError("create an eventfd", WHY);
   }
-  eventfdWrite(): void {
+  eventfdWrite(_fd: number, _value?: number): void {
     throw new UnsupportedError("write an eventfd", WHY);
   }
-  eventfdRead(): number {
+  eventfdRead(_fd: number): number {
     throw new UnsupportedError("read an eventfd", WHY);
   }
   timerfdCreate(): number {
     throw new UnsupportedError("create a timerfd", WHY);
   }
-  timerfdSettime(): void {
+  timerfdSettime(_fd: number, _absDeadlineNs: number): void {
     throw new UnsupportedError("arm a timerfd", WHY);
   }
-  timerfdRead(): number {
+  timerfdRead(_fd: number): number {
     throw new UnsupportedError("read a timerfd", WHY);
   }
-  close(): void {
+  close(_fd: number): void {
     throw new UnsupportedError("close a native fd", WHY);
   }
-  signalBridgeInstall(): void {
+  signalBridgeInstall(_eventfd: number, _signals?: readonly number[]): void {
     throw new UnsupportedError("install the signal bridge", WHY);
   }
   signalBridgeUninstall(): void {

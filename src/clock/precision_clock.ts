@@ -1,0 +1,204 @@
+/**
+ * The realtime clock: wall time with monotonic precision.
+ *
+ * @module
+ */
+
+import { ErrorCode, InvalidArgumentError } from "../errors.ts";
+import type { CycleTime } from "../time.ts";
+import type { NativeBackend } from "../../ffi/backend.ts";
+import type { Clock } from "./clock.ts";
+
+/** The clock readings a {@linkcode PrecisionClock} needs (any backend provides them). */
+export type ClockSource = Pick<NativeBackend, "monotonicNs" | "realtime">;
+
+/** Calibration defaults for one operating system. */
+export interface PrecisionClockDefaults {
+  /** A calibration is accurate when its bracket is at most this many nanoseconds. */
+  thresholdNs: number;
+  /** The most bracketed readings one calibration takes. */
+  maxRetries: number;
+}
+
+/** Default resync interval: one hour, in nanoseconds. */
+export const DEFAULT_RESYNC_INTERVAL_NS = 3600e9;
+
+/**
+ * The calibration defaults for an operating system (those of the reference implementation).
+ *
+ * @param os `"linux"`, `"darwin"`, `"windows"` or anything else.
+ * @returns Linux 500 ns / 5, macOS 1000 ns / 10, Windows 2000 ns / 20, other 1500 ns / 15.
+ *
+ * @example
+ * ```ts
+ * import { precisionClockDefaults } from "./precision_clock.ts";
+ * precisionClockDefaults("linux"); // { thresholdNs: 500, maxRetries: 5 }
+ * ```
+ */
+export function precisionClockDefaults(os: string): PrecisionClockDefaults {
+  switch (os) {
+    case "linux":
+      return { thresholdNs: 500, maxRetries: 5 };
+    case "darwin":
+      return { thresholdNs: 1000, maxRetries: 10 };
+    case "windows":
+      return { thresholdNs: 2000, maxRetries: 20 };
+    default:
+      return { thresholdNs: 1500, maxRetries: 15 };
+  }
+}
+
+function hostOs(): string {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  return g.Deno?.build?.os ?? g.process?.platform ?? "unknown";
+}
+
+/** Options for {@linkcode PrecisionClock}. */
+export interface PrecisionClockOptions {
+  /** How often to recalibrate, in nanoseconds (default one hour). */
+  resyncIntervalNs?: number;
+  /** Bracket width at or under which a calibration counts as accurate (OS default). */
+  thresholdNs?: number;
+  /** The most bracketed readings per calibration (OS default). */
+  maxRetries?: number;
+}
+
+/** Initial "best" bracket: anything wider than a second is rejected. */
+const MAX_UNCERTAINTY_NS = 1e9;
+
+function checkNumber(what: string, v: number, min: number, integer = false): void {
+  if (
+    typeof v !== "number" || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))
+  ) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `${what} must be ${integer ? "an integer" : "a finite number"} >= ${min}, got ${String(v)}`,
+    );
+  }
+}
+
+/**
+ * Wall time with monotonic-clock precision: the wall clock is read once per calibration,
+ * bracketed by two monotonic readings, and the wall time of a sample is that reading plus the
+ * monotonic time elapsed since. Between calibrations wall time advances exactly with the
+ * monotonic clock (immune to NTP steps); a recalibration, every `resyncIntervalNs`, may move it
+ * by the drift accumulated meanwhile (even backwards).
+ *
+ * Calibration takes up to `maxRetries` bracketed readings (monotonic t1, wall w, monotonic
+ * t2), keeps the one with the narrowest bracket `t2 - t1` (under 1 s), assumes the wall reading
+ * happened at the bracket's midpoint, and stops early once a bracket is within
+ * `thresholdNs`. `isAccurate` tells whether the kept bracket was within the threshold.
+ *
+ * @example
+ * ```ts ignore
+ * import { CycleTime, PrecisionClock } from "@wavelet/wavelet";
+ * import { loadBackend } from "../../ffi/load.ts";
+ *
+ * const clock = new PrecisionClock(loadBackend());
+ * const t = new CycleTime();
+ * clock.sample(t);
+ * console.log(t.unixNanos, clock.isAccurate);
+ * ```
+ */
+export class PrecisionClock implements Clock {
+  /** How often the clock recalibrates, in nanoseconds. */
+  readonly resyncIntervalNs: number;
+  /** Bracket width at or under which a calibration counts as accurate, in nanoseconds. */
+  readonly thresholdNs: number;
+  /** The most bracketed readings per calibration. */
+  readonly maxRetries: number;
+  readonly #source: ClockSource;
+  readonly #wall = new Float64Array(2);
+  #baseInstant = 0;
+  #baseSec = 0;
+  #baseSub = 0;
+  #lastResync = 0;
+  #accurate = false;
+  #uncertainty = Infinity;
+
+  /**
+   * Creates the clock and calibrates it once.
+   *
+   * @param source The backend whose clocks are read (native or pure-JS).
+   * @param options Resync interval, threshold and retries.
+   * @throws {InvalidArgumentError} On a non-positive interval, a negative threshold or a
+   * negative or fractional retry count.
+   */
+  constructor(source: ClockSource, options: PrecisionClockOptions = {}) {
+    const d = precisionClockDefaults(hostOs());
+    this.resyncIntervalNs = options.resyncIntervalNs ?? DEFAULT_RESYNC_INTERVAL_NS;
+    this.thresholdNs = options.thresholdNs ?? d.thresholdNs;
+    this.maxRetries = options.maxRetries ?? d.maxRetries;
+    checkNumber("The resync interval", this.resyncIntervalNs, 1);
+    checkNumber("The measurement threshold", this.thresholdNs, 0);
+    checkNumber("The retry count", this.maxRetries, 0, true);
+    this.#source = source;
+    this.resync();
+  }
+
+  /** Whether the last calibration's bracket was within {@linkcode thresholdNs}. */
+  get isAccurate(): boolean {
+    return this.#accurate;
+  }
+
+  /** The bracket width of the last calibration in ns (`Infinity` when unbracketed). */
+  get uncertaintyNs(): number {
+    return this.#uncertainty;
+  }
+
+  /** Recalibrates now against the wall clock. */
+  resync(): void {
+    const src = this.#source, wall = this.#wall;
+    let best = MAX_UNCERTAINTY_NS;
+    let found = false;
+    for (let i = 0; i < this.maxRetries; i++) {
+      const t1 = src.monotonicNs();
+      src.realtime(wall);
+      const t2 = src.monotonicNs();
+      const u = t2 - t1;
+      if (u < best) {
+        best = u;
+        found = true;
+        this.#baseInstant = t1 + u / 2;
+        this.#baseSec = wall[0];
+        this.#baseSub = wall[1];
+        if (u <= this.thresholdNs) break;
+      }
+    }
+    if (found) {
+      this.#uncertainty = best;
+      this.#accurate = best <= this.thresholdNs;
+    } else {
+      src.realtime(wall);
+      this.#baseInstant = src.monotonicNs();
+      this.#baseSec = wall[0];
+      this.#baseSub = wall[1];
+      this.#uncertainty = Infinity;
+      this.#accurate = false;
+    }
+    this.#lastResync = this.#baseInstant;
+  }
+
+  /**
+   * Writes the current monotonic and wall time into `out`, recalibrating first when the resync
+   * interval has passed.
+   */
+  sample(out: CycleTime): void {
+    let now = this.#source.monotonicNs();
+    if (now - this.#lastResync >= this.resyncIntervalNs) {
+      this.resync();
+      now = this.#source.monotonicNs();
+    }
+    out.monotonicNs = now;
+    // Whole nanoseconds (the base instant is a bracket midpoint, possibly x.5); floor keeps
+    // successive samples non-decreasing. Elapsed saturates at 0.
+    const elapsed = Math.floor(now - this.#baseInstant);
+    out.setWall(this.#baseSec, this.#baseSub, elapsed > 0 ? elapsed : 0);
+  }
+
+  /** The current monotonic time in nanoseconds. */
+  nowNs(): number {
+    return this.#source.monotonicNs();
+  }
+}
