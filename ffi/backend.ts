@@ -320,11 +320,17 @@ function checkEventBuffer(events: Int32Array, maxEvents: number): void {
  * The native backend over a loaded library. Constructed by `ffi/load.ts`.
  */
 export class LibraryBackend implements NativeBackend {
+  /** See {@linkcode NativeBackend.kind}. */
   readonly kind: "bun" | "deno";
+  /** See {@linkcode NativeBackend.path}. */
   readonly path: string;
+  /** See {@linkcode NativeBackend.abiVersion}. */
   readonly abiVersion: number;
+  /** See {@linkcode NativeBackend.hasEpoll}. */
   readonly hasEpoll = true;
+  /** See {@linkcode NativeBackend.readonly}. */
   readonly #lib: RawLibrary;
+  /** See {@linkcode NativeBackend.readonly}. */
   readonly #monotonic: () => number;
 
   /**
@@ -342,10 +348,12 @@ export class LibraryBackend implements NativeBackend {
     this.#monotonic = lib.wv_clock_monotonic_ns;
   }
 
+  /** See {@linkcode NativeBackend.monotonicNs}. */
   monotonicNs(): number {
     return this.#monotonic();
   }
 
+  /** See {@linkcode NativeBackend.realtime}. */
   realtime(out: Float64Array): void {
     if (out.length < 2) {
       throw new NativeError("clock_realtime", Errno.EINVAL, "the buffer needs 2 doubles");
@@ -353,19 +361,23 @@ export class LibraryBackend implements NativeBackend {
     checkStatus("clock_realtime", this.#lib.wv_clock_realtime(out));
   }
 
+  /** See {@linkcode NativeBackend.realtimeNs}. */
   realtimeNs(): number {
     return checkStatus("clock_realtime", this.#lib.wv_clock_realtime_ns());
   }
 
+  /** See {@linkcode NativeBackend.epollCreate}. */
   epollCreate(): number {
     return checkStatus("epoll_create", this.#lib.wv_epoll_create());
   }
 
+  /** See {@linkcode NativeBackend.epollCtl}. */
   epollCtl(epfd: number, op: number, fd: number, events: number, data: number): void {
     const rc = this.#lib.wv_epoll_ctl(epfd, op, fd, events >>> 0, data >>> 0);
     if (rc < 0) throw new NativeError("epoll_ctl", -rc, `epfd ${epfd}, op ${op}, fd ${fd}`);
   }
 
+  /** See {@linkcode NativeBackend.epollWait}. */
   epollWait(
     epfd: number,
     events: Int32Array,
@@ -378,6 +390,7 @@ export class LibraryBackend implements NativeBackend {
     return n >= 0 ? n : checkStatus("epoll_wait", n);
   }
 
+  /** See {@linkcode NativeBackend.epollWaitAsync}. */
   epollWaitAsync(
     epfd: number,
     events: Int32Array,
@@ -419,15 +432,18 @@ export class LibraryBackend implements NativeBackend {
     }
   }
 
+  /** See {@linkcode NativeBackend.eventfdCreate}. */
   eventfdCreate(initval = 0, flags = 0): number {
     return checkStatus("eventfd_create", this.#lib.wv_eventfd_create(initval >>> 0, flags));
   }
 
+  /** See {@linkcode NativeBackend.eventfdWrite}. */
   eventfdWrite(fd: number, value = 1): void {
     const rc = this.#lib.wv_eventfd_write(fd, value);
     if (rc < 0) throw new NativeError("eventfd_write", -rc, `fd ${fd}`);
   }
 
+  /** See {@linkcode NativeBackend.eventfdRead}. */
   eventfdRead(fd: number): number {
     const n = this.#lib.wv_eventfd_read(fd);
     if (n >= 0) return n;
@@ -435,10 +451,12 @@ export class LibraryBackend implements NativeBackend {
     throw new NativeError("eventfd_read", -n, `fd ${fd}`);
   }
 
+  /** See {@linkcode NativeBackend.timerfdCreate}. */
   timerfdCreate(): number {
     return checkStatus("timerfd_create", this.#lib.wv_timerfd_create());
   }
 
+  /** See {@linkcode NativeBackend.timerfdSettime}. */
   timerfdSettime(fd: number, absDeadlineNs: number): void {
     const rc = this.#lib.wv_timerfd_settime(fd, absDeadlineNs);
     if (rc < 0) {
@@ -446,6 +464,7 @@ export class LibraryBackend implements NativeBackend {
     }
   }
 
+  /** See {@linkcode NativeBackend.timerfdRead}. */
   timerfdRead(fd: number): number {
     const n = this.#lib.wv_timerfd_read(fd);
     if (n >= 0) return n;
@@ -453,11 +472,13 @@ export class LibraryBackend implements NativeBackend {
     throw new NativeError("timerfd_read", -n, `fd ${fd}`);
   }
 
+  /** See {@linkcode NativeBackend.close}. */
   close(fd: number): void {
     const rc = this.#lib.wv_close(fd);
     if (rc < 0) throw new NativeError("close", -rc, `fd ${fd}`);
   }
 
+  /** See {@linkcode NativeBackend.signalBridgeInstall}. */
   signalBridgeInstall(eventfd: number, signals?: readonly number[]): void {
     let mask = 0;
     for (const s of signals ?? []) {
@@ -470,14 +491,17 @@ export class LibraryBackend implements NativeBackend {
     if (rc < 0) throw new NativeError("signal_bridge_install", -rc, `eventfd ${eventfd}`);
   }
 
+  /** See {@linkcode NativeBackend.signalBridgeUninstall}. */
   signalBridgeUninstall(): void {
     checkStatus("signal_bridge_uninstall", this.#lib.wv_signal_bridge_uninstall());
   }
 
+  /** See {@linkcode NativeBackend.signalBridgeLast}. */
   signalBridgeLast(): number {
     return this.#lib.wv_signal_bridge_last();
   }
 
+  /** See {@linkcode NativeBackend.sleep}. */
   sleep(timeoutNs: number): Promise<void> {
     return hostSleep(timeoutNs);
   }

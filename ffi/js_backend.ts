@@ -24,14 +24,19 @@ const RECHECK_MS = 1000;
  * by more than 1 ms (NTP steps).
  */
 export class JsBackend implements NativeBackend {
+  /** See {@linkcode NativeBackend.kind}. */
   readonly kind = "js" as const;
+  /** See {@linkcode NativeBackend.path}. */
   readonly path = null;
-  readonly abiVersion = ABI_VERSION;
+  /** See {@linkcode NativeBackend.abiVersion}. */
+  readonly abiVersion: number = ABI_VERSION;
+  /** See {@linkcode NativeBackend.hasEpoll}. */
   readonly hasEpoll = false;
   /** Wall ms minus performance.now() ms. */
   #offsetMs = NaN;
   #lastCheckMs = -Infinity;
 
+  /** See {@linkcode NativeBackend.monotonicNs}. */
   monotonicNs(): number {
     return performance.now() * 1e6;
   }
@@ -60,6 +65,7 @@ export class JsBackend implements NativeBackend {
     return this.#offsetMs + mono;
   }
 
+  /** See {@linkcode NativeBackend.realtime}. */
   realtime(out: Float64Array): void {
     const wallMs = this.#wallMs();
     const sec = Math.floor(wallMs / 1e3);
@@ -73,16 +79,20 @@ export class JsBackend implements NativeBackend {
     out[1] = sub;
   }
 
+  /** See {@linkcode NativeBackend.realtimeNs}. */
   realtimeNs(): number {
     return this.#wallMs() * 1e6;
   }
 
+  /** See {@linkcode NativeBackend.epollCreate}. */
   epollCreate(): number {
     throw new UnsupportedError("create an epoll instance", WHY);
   }
+  /** See {@linkcode NativeBackend.epollCtl}. */
   epollCtl(_epfd: number, _op: number, _fd: number, _events: number, _data: number): void {
     throw new UnsupportedError("register with epoll", WHY);
   }
+  /** See {@linkcode NativeBackend.epollWait}. */
   epollWait(
     _epfd: number,
     _events: Int32Array,
@@ -92,6 +102,7 @@ export class JsBackend implements NativeBackend {
   ): number {
     throw new UnsupportedError("wait on epoll", WHY);
   }
+  /** See {@linkcode NativeBackend.epollWaitAsync}. */
   epollWaitAsync(
     _epfd: number,
     _events: Int32Array,
@@ -101,36 +112,47 @@ export class JsBackend implements NativeBackend {
   ): Promise<number> {
     return Promise.reject(new UnsupportedError("wait on epoll", WHY));
   }
+  /** See {@linkcode NativeBackend.eventfdCreate}. */
   eventfdCreate(_initval?: number, _flags?: number): number {
     throw new UnsupportedError("create an eventfd", WHY);
   }
+  /** See {@linkcode NativeBackend.eventfdWrite}. */
   eventfdWrite(_fd: number, _value?: number): void {
     throw new UnsupportedError("write an eventfd", WHY);
   }
+  /** See {@linkcode NativeBackend.eventfdRead}. */
   eventfdRead(_fd: number): number {
     throw new UnsupportedError("read an eventfd", WHY);
   }
+  /** See {@linkcode NativeBackend.timerfdCreate}. */
   timerfdCreate(): number {
     throw new UnsupportedError("create a timerfd", WHY);
   }
+  /** See {@linkcode NativeBackend.timerfdSettime}. */
   timerfdSettime(_fd: number, _absDeadlineNs: number): void {
     throw new UnsupportedError("arm a timerfd", WHY);
   }
+  /** See {@linkcode NativeBackend.timerfdRead}. */
   timerfdRead(_fd: number): number {
     throw new UnsupportedError("read a timerfd", WHY);
   }
+  /** See {@linkcode NativeBackend.close}. */
   close(_fd: number): void {
     throw new UnsupportedError("close a native fd", WHY);
   }
+  /** See {@linkcode NativeBackend.signalBridgeInstall}. */
   signalBridgeInstall(_eventfd: number, _signals?: readonly number[]): void {
     throw new UnsupportedError("install the signal bridge", WHY);
   }
+  /** See {@linkcode NativeBackend.signalBridgeUninstall}. */
   signalBridgeUninstall(): void {
     throw new UnsupportedError("uninstall the signal bridge", WHY);
   }
+  /** See {@linkcode NativeBackend.signalBridgeLast}. */
   signalBridgeLast(): number {
     return 0;
   }
+  /** See {@linkcode NativeBackend.sleep}. */
   sleep(timeoutNs: number): Promise<void> {
     return hostSleep(timeoutNs);
   }

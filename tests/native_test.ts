@@ -429,3 +429,18 @@ test("the JS backend reports epoll as unsupported and its clocks work", async ()
   await js.sleep(2e6);
   assert(js.monotonicNs() - before >= 1.5e6, "sleep waits");
 });
+
+test(
+  "Deno without --allow-ffi gets the JS backend, and loadNative says FFI is not permitted",
+  () => {
+    const probe = fileURLToPath(new URL("./fixtures/no_ffi_probe.ts", import.meta.url));
+    const out = execFileSync(process.execPath, ["run", "--allow-read", "--allow-env", probe], {
+      encoding: "utf8",
+    });
+    assertEquals(JSON.parse(out.trim()), {
+      kind: "js",
+      code: NativeErrorCode.NativeUnavailable,
+    });
+  },
+  { skip: isBun ? "Bun has no FFI permission" : false },
+);
