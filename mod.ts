@@ -69,3 +69,24 @@ export {
   type NotifierTransferable,
   type Waker,
 } from "./src/drivers/notify.ts";
+export { PrecisionClock, type PrecisionClockOptions } from "./src/clock/precision_clock.ts";
+export {
+  RealtimeRuntime,
+  type RealtimeRuntimeOptions,
+  RuntimeShutDownError,
+} from "./src/runtime/realtime.ts";
+export type { LoadAttempt, NativeBackend } from "./ffi/backend.ts";
+export { NativeError, NativeErrorCode, NativeLoadError, UnsupportedError } from "./ffi/backend.ts";
+export {
+  ffiAvailable,
+  loadBackend,
+  type LoadBackendOptions,
+  loadNative,
+  type LoadNativeOptions,
+} from "./ffi/load.ts";
+
+// The one wiring step: src/ obtains live backends through this provider (see
+// src/runtime/backend_provider.ts), so src/ never imports the loader itself.
+import { loadBackend as _loadBackend } from "./ffi/load.ts";
+import { installBackendProvider as _installBackendProvider } from "./src/runtime/backend_provider.ts";
+_installBackendProvider(_loadBackend);

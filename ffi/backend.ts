@@ -288,6 +288,8 @@ export interface NativeBackend {
   signalBridgeUninstall(): void;
   /** The last signal number the bridge received, or 0. */
   signalBridgeLast(): number;
+  /** How many bridged signals arrived so far (no syscall; for spinning loops). */
+  signalBridgeCount(): number;
   /** Resolves after about `timeoutNs` using host timers (millisecond granularity). */
   sleep(timeoutNs: number): Promise<void>;
 }
@@ -499,6 +501,10 @@ export class LibraryBackend implements NativeBackend {
   /** See {@linkcode NativeBackend.signalBridgeLast}. */
   signalBridgeLast(): number {
     return this.#lib.wv_signal_bridge_last();
+  }
+
+  signalBridgeCount(): number {
+    return this.#lib.wv_signal_bridge_count();
   }
 
   /** See {@linkcode NativeBackend.sleep}. */

@@ -152,6 +152,10 @@ export class JsBackend implements NativeBackend {
   signalBridgeLast(): number {
     return 0;
   }
+  /** See {@linkcode NativeBackend.signalBridgeCount}. */
+  signalBridgeCount(): number {
+    return 0;
+  }
   /** See {@linkcode NativeBackend.sleep}. */
   sleep(timeoutNs: number): Promise<void> {
     return hostSleep(timeoutNs);

@@ -125,6 +125,8 @@ export const symbols = {
   wv_signal_bridge_uninstall: { args: [], returns: "i32" },
   /** `int32_t wv_signal_bridge_last(void)` */
   wv_signal_bridge_last: { args: [], returns: "i32" },
+  /** `int32_t wv_signal_bridge_count(void)` */
+  wv_signal_bridge_count: { args: [], returns: "i32" },
 } as const satisfies Record<string, NativeSymbol>;
 
 /** The names of the native functions. */

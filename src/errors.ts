@@ -35,6 +35,20 @@ export const ErrorCode = {
   CapacityExceeded: "CAPACITY_EXCEEDED",
   /** A notifier was used after its executor's runtime shut down. */
   NotifierClosed: "NOTIFIER_CLOSED",
+  /** A runtime was used after it shut down. */
+  RuntimeShutDown: "RUNTIME_SHUT_DOWN",
+  /** A native call returned `-errno`. */
+  NativeCallFailed: "NATIVE_CALL_FAILED",
+  /** No native library file was found or could be built. */
+  NativeNotFound: "NATIVE_NOT_FOUND",
+  /** A file was found but is not a loadable wavelet library. */
+  NativeInvalidLibrary: "NATIVE_INVALID_LIBRARY",
+  /** A wavelet library was found but was built for another ABI version. */
+  NativeAbiMismatch: "NATIVE_ABI_MISMATCH",
+  /** FFI is not available here (Node, or Deno without `--allow-ffi`). */
+  NativeUnavailable: "NATIVE_UNAVAILABLE",
+  /** The operation needs the native backend (epoll, eventfd, timerfd, signals). */
+  Unsupported: "UNSUPPORTED",
 } as const;
 
 /** A value of {@linkcode ErrorCode}. */

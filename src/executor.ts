@@ -479,7 +479,7 @@ export class Executor {
    * @throws {ForeignNodeError} If the node belongs to another executor.
    */
   hasMutated(node: Node<unknown>): boolean {
-    if (node._ex !== this) this.#foreign(node);
+    if (node?._ex !== this) this.#foreign(node);
     const b = node._slot << SHIFT;
     const meta = this._meta;
     return meta[b + MUT] === this._tick && meta[b + GEN] === node._gen;
@@ -515,6 +515,30 @@ export class Executor {
     if (!node._alive) return;
     this.#doom(node._slot);
     if (this.#phase !== PHASE_RUN && this.#phase !== PHASE_SWEEP) this.#sweep();
+  }
+
+  /**
+   * Removes every node (each `onDrop` runs once): at once between cycles, in the sweep phase
+   * when called while nodes run. Used by runtimes on shutdown.
+   */
+  removeAll(): void {
+    const meta = this._meta;
+    for (let s = 0; s < this.#slotTop; s++) {
+      if ((meta[(s << SHIFT) + FLAGS] & F_ALIVE) !== 0) this.#doom(s);
+    }
+    if (this.#phase !== PHASE_RUN && this.#phase !== PHASE_SWEEP) this.#sweep();
+  }
+
+  /**
+   * @internal Called by a poller right after a blocking wait, so that the same cycle handles
+   * what woke it: the time is sampled again, expired timers and notifications are collected.
+   */
+  _afterWait(): void {
+    this.#timeValid = false;
+    if (this._timers.size !== 0) this.#pollTimers();
+    if (this.#notify !== null && this.#notify.hasPending()) {
+      this.#notify.drain(this.#scheduleFromNotify);
+    }
   }
 
   /**
@@ -628,7 +652,7 @@ export class Executor {
 
   /** How many times the node's cycle function ran (0 for a removed node). */
   runCount(node: Node<unknown>): number {
-    if (node._ex !== this) this.#foreign(node);
+    if (node?._ex !== this) this.#foreign(node);
     const b = node._slot << SHIFT;
     if (this._meta[b + GEN] !== node._gen) return 0;
     return this._meta[b + RUNS] >>> 0;

@@ -201,6 +201,7 @@ export class NodeBuilder<T> {
 
   /** Sets the debug name (used in errors, stats and graph exports). */
   named(name: string): this {
+    this.#checkOpen();
     if (typeof name !== "string") {
       throw new InvalidArgumentError(
         ErrorCode.InvalidArgument,

@@ -55,6 +55,8 @@ export class Scheduler {
 
   /** Appends `slot` to the queue of depth `d`. The caller has done de-duplication. */
   push(meta: Int32Array, slot: number, d: number): void {
+    // Outside a drain (between cycles, direct use) a push may land below the cursor.
+    if (d < this.cursor) this.cursor = d;
     meta[(slot << SHIFT) + NEXT] = -1;
     const t = this.tail[d];
     if (t === -1) {

@@ -206,6 +206,7 @@ WV_EXPORT int32_t wv_close(int32_t fd) {
 
 #define WV_NSIG 65
 static volatile sig_atomic_t bridge_last = 0;
+static volatile sig_atomic_t bridge_count = 0;
 static volatile sig_atomic_t bridge_fd = -1;
 static struct sigaction bridge_prev[WV_NSIG];
 static unsigned char bridge_saved[WV_NSIG];
@@ -213,6 +214,7 @@ static unsigned char bridge_saved[WV_NSIG];
 static void bridge_handler(int sig, siginfo_t *info, void *uctx) {
   int saved_errno = errno;
   bridge_last = sig;
+  bridge_count = bridge_count + 1;
   int fd = bridge_fd;
   if (fd >= 0) {
     uint64_t one = 1;
@@ -274,3 +276,5 @@ WV_EXPORT int32_t wv_signal_bridge_uninstall(void) {
 }
 
 WV_EXPORT int32_t wv_signal_bridge_last(void) { return bridge_last; }
+
+WV_EXPORT int32_t wv_signal_bridge_count(void) { return bridge_count; }

@@ -119,6 +119,10 @@ WV_EXPORT int32_t wv_signal_bridge_uninstall(void);
 /* The number of the last signal the bridge received, or 0. Thread-safe. */
 WV_EXPORT int32_t wv_signal_bridge_last(void);
 
+/* How many bridged signals arrived since the process started (wraps at 2^31). Reading it
+ * costs no syscall, so a spinning loop can check it every cycle. Thread-safe. */
+WV_EXPORT int32_t wv_signal_bridge_count(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,359 @@
+/**
+ * The realtime runtime: an executor on the real clock, waking on OS events through the native
+ * backend (epoll, eventfd, the signal bridge), or on `Atomics.wait` with the pure-JS backend.
+ *
+ * @module
+ */
+
+import { ExecutionMode, ExecutorState } from "../control.ts";
+import { ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
+import { Executor, type Poller } from "../executor.ts";
+import { type NotifyQueue, WAKE_WORD } from "../drivers/notify.ts";
+import type { Clock } from "../clock/clock.ts";
+import { PrecisionClock } from "../clock/precision_clock.ts";
+import type { NativeBackend } from "../../ffi/backend.ts";
+import { defaultBackend, returnWakeFd, takeWakeFd } from "./backend_provider.ts";
+
+/** epoll data of the wake eventfd. */
+const TOKEN_WAKE = 0xffffffff;
+/** epoll data of the signal eventfd. */
+const TOKEN_SIGNAL = 0xfffffffe;
+const EPOLL_ADD = 1;
+const EPOLLIN = 0x001;
+
+/** Options for {@linkcode RealtimeRuntime}. */
+export interface RealtimeRuntimeOptions {
+  /** `ExecutionMode.Park` (default: block until a stimulus) or `ExecutionMode.Spin`. */
+  mode?: ExecutionMode;
+  /** The backend; default: the native one when FFI is available, else the pure-JS one. */
+  backend?: NativeBackend;
+  /** The clock; default: a {@linkcode PrecisionClock} over the backend. */
+  clock?: Clock;
+  /** Node slots to reserve up front. */
+  initialCapacity?: number;
+  /** Most live notifiers at once (default 4096). */
+  notifierCapacity?: number;
+  /** Most OS events handled per wait (default 256). */
+  maxEvents?: number;
+}
+
+/** The runtime was used after it shut down. */
+export class RuntimeShutDownError extends WaveletError {}
+
+/**
+ * Runs an executor on the real clock. `runForever()` owns the thread: in `Spin` mode it never
+ * blocks (and with nothing registered makes no syscall per cycle beyond reading the clock); in
+ * `Park` mode it blocks in the OS until a notifier, a timer deadline (microsecond precision, no
+ * millisecond rounding) or a signal, and handles what woke it in the same cycle. The host event
+ * loop does not run meanwhile: run the graph in a Worker or a process of its own, or see `run()`.
+ *
+ * When `runForever()` returns (a node returned `Terminate`, `shutdown()` was called, or a
+ * signal arrived after `enableGracefulShutdown()`), the runtime is shut down: every node's
+ * `onDrop` ran, notifiers are closed (notifying throws) and native resources are released.
+ *
+ * @example
+ * ```ts ignore
+ * import { Control, ExecutionMode, ms, NodeBuilder, RealtimeRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
+ * rt.enableGracefulShutdown(); // Ctrl-C ends runForever() cleanly
+ * new NodeBuilder(0)
+ *   .onInit((ex, self) => {
+ *     ex.registerTimer(self, rt.clock.nowNs() + ms(10));
+ *   })
+ *   .build(rt.executor, (self, ctx) => {
+ *     self.value++;
+ *     if (self.value === 100) return Control.Terminate;
+ *     ctx.registerTimer(self, ctx.time.monotonicNs + ms(10));
+ *     return Control.Broadcast;
+ *   });
+ * rt.runForever(); // about one second
+ * ```
+ */
+export class RealtimeRuntime implements Poller {
+  /** The executor. */
+  readonly executor: Executor;
+  /** The clock cycles are timed with. */
+  readonly clock: Clock;
+  /** Spin or Park. */
+  readonly mode: ExecutionMode;
+  /** The backend in use. */
+  readonly backend: NativeBackend;
+  readonly #notify: NotifyQueue;
+  readonly #events: Int32Array;
+  readonly #maxEvents: number;
+  readonly #clockOut = new Float64Array(1);
+  #epfd = -1;
+  #wakeFd = -1;
+  #sigFd = -1;
+  #graceful = false;
+  #signalsSeen = 0;
+  #hostSignalCleanup: (() => void) | undefined;
+  #stopRequested = false;
+  #shutDown = false;
+  #running = false;
+  /** Number of I/O registrations in the epoll set (beyond wake and signal fds). */
+  _ioCount = 0;
+  /** The signal that stopped the runtime, or 0. */
+  #signal = 0;
+
+  /**
+   * Creates the runtime and its OS resources (an epoll instance and a wake eventfd with the
+   * native backend).
+   *
+   * @param options Mode, backend, clock and capacities.
+   * @throws {InvalidArgumentError} On an invalid mode or capacity.
+   */
+  constructor(options: RealtimeRuntimeOptions = {}) {
+    const mode = options.mode ?? ExecutionMode.Park;
+    if (mode !== ExecutionMode.Spin && mode !== ExecutionMode.Park) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `The mode must be ExecutionMode.Spin or ExecutionMode.Park, got ${String(mode)}`,
+      );
+    }
+    const maxEvents = options.maxEvents ?? 256;
+    if (!Number.isInteger(maxEvents) || maxEvents < 1 || maxEvents > 1024) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `maxEvents must be an integer in [1, 1024], got ${String(maxEvents)}`,
+      );
+    }
+    this.mode = mode;
+    this.backend = options.backend ?? defaultBackend();
+    this.clock = options.clock ?? new PrecisionClock(this.backend);
+    this.executor = new Executor({
+      initialCapacity: options.initialCapacity,
+      notifierCapacity: options.notifierCapacity,
+    });
+    this.#notify = this.executor._notifications();
+    this.#maxEvents = maxEvents;
+    this.#events = new Int32Array(maxEvents * 2);
+    if (this.backend.hasEpoll) {
+      const b = this.backend;
+      this.#epfd = b.epollCreate();
+      this.#wakeFd = takeWakeFd(b);
+      b.epollCtl(this.#epfd, EPOLL_ADD, this.#wakeFd, EPOLLIN, TOKEN_WAKE);
+      const fd = this.#wakeFd;
+      this.executor._setWake({ wake: () => b.eventfdWrite(fd, 1) }, fd);
+    }
+    this.executor._setPoller(this);
+  }
+
+  /** True once the runtime shut down. */
+  get isShutDown(): boolean {
+    return this.#shutDown;
+  }
+
+  /** The signal number that stopped the runtime (SIGINT 2, SIGTERM 15), or 0. */
+  get stoppedBySignal(): number {
+    return this.#signal;
+  }
+
+  /** @internal The epoll fd (-1 with the pure-JS backend), for I/O registrations. */
+  get _epfd(): number {
+    return this.#epfd;
+  }
+
+  /**
+   * Runs one cycle.
+   *
+   * @param timeoutNs Longest wait for a stimulus when nothing is ready: 0 (default) never
+   *   waits, `Infinity` waits until something happens.
+   * @returns The executor's state.
+   * @throws {RuntimeShutDownError} If the runtime shut down.
+   */
+  runOneCycle(timeoutNs = 0): ExecutorState {
+    this.#checkOpen();
+    return this.executor.cycle(this.clock, timeoutNs);
+  }
+
+  /**
+   * Runs cycles on this thread until a node returns `Terminate`, `shutdown()` is called, or a
+   * signal arrives after `enableGracefulShutdown()`; then shuts the runtime down.
+   *
+   * @returns `ExecutorState.Terminated`.
+   * @throws {RuntimeShutDownError} If the runtime already shut down.
+   */
+  runForever(): ExecutorState {
+    this.#checkOpen();
+    if (this.#running) {
+      throw new WaveletError(ErrorCode.ReentrantCycle, "runForever() is already running");
+    }
+    this.#running = true;
+    const ex = this.executor, clock = this.clock;
+    const timeout = this.mode === ExecutionMode.Park ? Infinity : 0;
+    try {
+      while (!this.#stopRequested) {
+        if (ex.cycle(clock, timeout) === ExecutorState.Terminated) break;
+      }
+    } finally {
+      this.#running = false;
+      this.#teardown();
+    }
+    return ExecutorState.Terminated;
+  }
+
+  /**
+   * Makes SIGINT and SIGTERM stop the runtime gracefully, also while it is parked: the current
+   * cycle finishes, `runForever()` returns and the runtime shuts down. With the native backend
+   * a C handler writes an eventfd (and chains to any handler installed before, so install host
+   * signal listeners first); with the pure-JS backend host signal listeners are used, which only
+   * fire while the host event loop runs.
+   */
+  enableGracefulShutdown(): void {
+    this.#checkOpen();
+    if (this.#graceful) return;
+    this.#graceful = true;
+    if (this.backend.hasEpoll) {
+      this.#signalsSeen = this.backend.signalBridgeCount();
+      this.#sigFd = this.backend.eventfdCreate(0, 0);
+      this.backend.epollCtl(this.#epfd, EPOLL_ADD, this.#sigFd, EPOLLIN, TOKEN_SIGNAL);
+      this.backend.signalBridgeInstall(this.#sigFd);
+    } else {
+      this.#hostSignalCleanup = installHostSignalListeners((sig) => {
+        this.#signal = sig;
+        this.shutdown();
+      });
+    }
+  }
+
+  /**
+   * Stops the runtime: inside a cycle (or while `runForever()` runs) it stops after the current
+   * cycle; otherwise it shuts down at once. Idempotent.
+   */
+  shutdown(): void {
+    if (this.#shutDown) return;
+    this.#stopRequested = true;
+    if (this.#running || this.executor.inCycle) {
+      // Wake a parked loop so it notices.
+      if (this.#wakeFd >= 0) this.backend.eventfdWrite(this.#wakeFd, 1);
+      else {
+        Atomics.add(this.#notify.i32, WAKE_WORD, 1);
+        Atomics.notify(this.#notify.i32, WAKE_WORD);
+      }
+      return;
+    }
+    this.#teardown();
+  }
+
+  /** @internal Poller: collects OS events; blocks in Park when nothing is ready. */
+  poll(ex: Executor, timeoutNs: number): void {
+    if (this.#stopRequested) return;
+    let wait = timeoutNs;
+    const next = wait !== 0 ? ex.nextTimerDeadline() : Infinity;
+    if (next !== Infinity) {
+      const left = next - this.backend.monotonicNs();
+      wait = left <= 0 ? 0 : Math.min(wait, left);
+    }
+    if (wait === 0) {
+      if (this.#epfd >= 0) {
+        if (this._ioCount > 0) this.#waitEpoll(0);
+        if (this.#sigFd >= 0 && this.backend.signalBridgeCount() !== this.#signalsSeen) {
+          this.#onSignal();
+        }
+      }
+      return;
+    }
+    const end = wait === Infinity ? Infinity : this.backend.monotonicNs() + wait;
+    const q = this.#notify;
+    // Wait until something arrives or the deadline passes; a wait that ends early (host
+    // timers round) waits again, so what woke the loop is handled in this same cycle.
+    for (;;) {
+      const seen = Atomics.load(q.i32, WAKE_WORD);
+      if (!q.park()) break;
+      let events = 0;
+      if (this.#epfd >= 0) events = this.#waitEpoll(wait);
+      else {
+        const r = Atomics.wait(q.i32, WAKE_WORD, seen, wait === Infinity ? undefined : wait / 1e6);
+        if (r !== "timed-out") events = 1;
+      }
+      q.unpark();
+      if (events > 0 || this.#stopRequested || q.hasPending()) break;
+      if (end === Infinity) continue;
+      wait = end - this.backend.monotonicNs();
+      if (wait <= 0) break;
+    }
+    ex._afterWait();
+  }
+
+  #waitEpoll(timeoutNs: number): number {
+    const ev = this.#events;
+    const n = this.backend.epollWait(this.#epfd, ev, this.#maxEvents, timeoutNs, this.#clockOut);
+    for (let i = 0; i < n; i++) {
+      const data = ev[2 * i + 1] >>> 0;
+      if (data === TOKEN_WAKE) this.backend.eventfdRead(this.#wakeFd);
+      else if (data === TOKEN_SIGNAL) {
+        this.backend.eventfdRead(this.#sigFd);
+        this.#onSignal();
+      } else {
+        this._onIo(data, ev[2 * i]);
+      }
+    }
+    return n;
+  }
+
+  /** @internal I/O readiness for registration `token` (the network layer overrides this). */
+  _onIo(_token: number, _events: number): void {}
+
+  #onSignal(): void {
+    this.#signal = this.backend.signalBridgeLast() || this.#signal;
+    this.#stopRequested = true;
+  }
+
+  #checkOpen(): void {
+    if (this.#shutDown) {
+      throw new RuntimeShutDownError(
+        ErrorCode.RuntimeShutDown,
+        "Cannot use a runtime that has shut down",
+      );
+    }
+  }
+
+  #teardown(): void {
+    if (this.#shutDown) return;
+    this.#shutDown = true;
+    this.#stopRequested = true;
+    this.executor.removeAll();
+    this.#notify.close();
+    const b = this.backend;
+    if (this.#graceful) {
+      if (this.#sigFd >= 0) {
+        b.signalBridgeUninstall();
+        b.close(this.#sigFd);
+        this.#sigFd = -1;
+      }
+      this.#hostSignalCleanup?.();
+    }
+    if (this.#epfd >= 0) {
+      b.close(this.#epfd);
+      this.#epfd = -1;
+      returnWakeFd(b, this.#wakeFd);
+      this.#wakeFd = -1;
+    }
+    this.executor._setPoller(null);
+  }
+}
+
+/** Host signal listeners for the pure-JS backend; returns their removal. */
+function installHostSignalListeners(onSignal: (sig: number) => void): () => void {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  const sigs: [string, number][] = [["SIGINT", 2], ["SIGTERM", 15]];
+  if (typeof g.Deno?.addSignalListener === "function" && typeof g.Bun === "undefined") {
+    const handlers = sigs.map(([name, num]) => [name, () => onSignal(num)] as const);
+    for (const [name, h] of handlers) g.Deno.addSignalListener(name, h);
+    return () => {
+      for (const [name, h] of handlers) g.Deno.removeSignalListener(name, h);
+    };
+  }
+  const proc = g.process;
+  if (proc?.on) {
+    const handlers = sigs.map(([name, num]) => [name, () => onSignal(num)] as const);
+    for (const [name, h] of handlers) proc.on(name, h);
+    return () => {
+      for (const [name, h] of handlers) proc.off(name, h);
+    };
+  }
+  return () => {};
+}
