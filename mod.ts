@@ -90,3 +90,4 @@ export {
 import { loadBackend as _loadBackend } from "./ffi/load.ts";
 import { installBackendProvider as _installBackendProvider } from "./src/runtime/backend_provider.ts";
 _installBackendProvider(_loadBackend);
+export { type IoHandle, Readiness } from "./src/drivers/io.ts";

@@ -52,6 +52,7 @@ import { nextNonEmpty, Scheduler } from "./scheduler.ts";
 import { type TimerHandle, TimerHeap } from "./drivers/timer.ts";
 import { CycleTime } from "./time.ts";
 import { AtomicsWaker, Notifier, NotifyQueue, type Waker } from "./drivers/notify.ts";
+import type { IoDriver, IoHandle } from "./drivers/io.ts";
 import type { Clock } from "./clock/clock.ts";
 
 const PHASE_IDLE = 0;
@@ -122,6 +123,7 @@ export interface ExecutorStats {
 interface Extra {
   onDrop: DropFn<unknown> | undefined;
   releases: (() => void)[] | undefined;
+  io: IoHandle[] | undefined;
 }
 
 function describe(node: Node<unknown> | undefined): string {
@@ -242,6 +244,30 @@ export class ExecutionContext {
     return this._ex.cancelTimer(handle);
   }
 
+  /** Registers `fd` for readiness on `node`; see {@linkcode Executor.registerIo}. */
+  registerIo(fd: number, node: Node<unknown>, interest: number): IoHandle {
+    this.#check("registerIo");
+    return this._ex.registerIo(fd, node, interest);
+  }
+
+  /** Changes the interest of an I/O registration. */
+  reregisterIo(handle: IoHandle, interest: number): void {
+    this.#check("reregisterIo");
+    this._ex.reregisterIo(handle, interest);
+  }
+
+  /** Removes an I/O registration; returns false if it was not registered. */
+  deregisterIo(handle: IoHandle): boolean {
+    this.#check("deregisterIo");
+    return this._ex.deregisterIo(handle);
+  }
+
+  /** The readiness bits (`Readiness.*`) the registration got in this cycle; 0 if none. */
+  ioReadiness(handle: IoHandle): number {
+    this.#check("ioReadiness");
+    return this._ex.ioReadiness(handle);
+  }
+
   /**
    * Queues `fn` to run with full executor access at the end of this cycle, after the sweep
    * phase. Nodes it builds first run in the next cycle at the earliest.
@@ -325,6 +351,8 @@ export class Executor {
   #notify: NotifyQueue | null = null;
   readonly #notifierCapacity: number;
   #waker: Waker | null = null;
+  /** @internal The I/O driver, when the runtime has one (native backend). */
+  _io: IoDriver | null = null;
   #wakeFd = -1;
   readonly #scheduleFromNotify = (slot: number, gen: number): boolean =>
     this.scheduleStimulus(slot, gen);
@@ -518,6 +546,68 @@ export class Executor {
   }
 
   /**
+   * Registers `fd` for readiness: when it becomes ready for `interest`
+   * (`Readiness.Readable` and/or `Readiness.Writable`, level-triggered unless
+   * `Readiness.EdgeTriggered` is added) the node runs; ask `ctx.ioReadiness(handle)` what it
+   * got. The registration is removed with the node; the fd stays the caller's to close.
+   *
+   * @throws {WaveletError} With code `UNSUPPORTED` when the runtime has no I/O driver (test
+   *   runtime, pure-JS backend).
+   * @throws {NativeError} If epoll rejects the fd (closed: EBADF; a regular file: EPERM).
+   */
+  registerIo(fd: number, node: Node<unknown>, interest: number): IoHandle {
+    this.#checkLive(node, "register I/O for");
+    const io = this.#requireIo();
+    const h = io.register(fd, node._slot, node._gen, interest);
+    this.#extraOf(node._slot).io ??= [];
+    this._extra[node._slot]!.io!.push(h);
+    return h;
+  }
+
+  /** Changes the interest of an I/O registration. */
+  reregisterIo(handle: IoHandle, interest: number): void {
+    this.#requireIo().reregister(handle, interest);
+  }
+
+  /** Removes an I/O registration; returns false if it was not registered. */
+  deregisterIo(handle: IoHandle): boolean {
+    const io = this.#requireIo();
+    const slot = io.slotOf(handle);
+    if (slot < 0) return false;
+    const list = this._extra[slot]?.io;
+    if (list !== undefined) {
+      const i = list.indexOf(handle);
+      if (i >= 0) list.splice(i, 1);
+    }
+    return io.deregister(handle);
+  }
+
+  /** The readiness bits a registration got in the current (or just finished) cycle. */
+  ioReadiness(handle: IoHandle): number {
+    return this._io === null ? 0 : this._io.readiness(handle, this._tick);
+  }
+
+  #requireIo(): IoDriver {
+    if (this._io === null) {
+      throw new WaveletError(
+        ErrorCode.Unsupported,
+        "I/O registration needs a RealtimeRuntime on the native backend (epoll)",
+      );
+    }
+    return this._io;
+  }
+
+  #extraOf(slot: number): Extra {
+    let x = this._extra[slot];
+    if (x === null) {
+      x = { onDrop: undefined, releases: undefined, io: undefined };
+      this._extra[slot] = x;
+      this._meta[(slot << SHIFT) + FLAGS] |= F_HAS_EXTRA;
+    }
+    return x;
+  }
+
+  /**
    * Removes every node (each `onDrop` runs once): at once between cycles, in the sweep phase
    * when called while nodes run. Used by runtimes on shutdown.
    */
@@ -580,14 +670,7 @@ export class Executor {
    */
   own(node: Node<unknown>, release: () => void): void {
     this.#checkLive(node, "attach a resource to");
-    const slot = node._slot;
-    let x = this._extra[slot];
-    if (x === null) {
-      x = { onDrop: undefined, releases: undefined };
-      this._extra[slot] = x;
-      this._meta[(slot << SHIFT) + FLAGS] |= F_HAS_EXTRA;
-    }
-    (x.releases ??= []).push(release);
+    (this.#extraOf(node._slot).releases ??= []).push(release);
   }
 
   /**
@@ -773,7 +856,7 @@ export class Executor {
     this._nodes[slot] = node;
     this._fns[slot] = fn;
     this._extra[slot] = spec.onDrop !== undefined
-      ? { onDrop: spec.onDrop as DropFn<unknown>, releases: undefined }
+      ? { onDrop: spec.onDrop as DropFn<unknown>, releases: undefined, io: undefined }
       : null;
     this.#nodeCount++;
     if (spec.onInit !== undefined) {
@@ -1093,6 +1176,9 @@ export class Executor {
     this.#nodeCount--;
     node._alive = false;
     if (extra !== null) {
+      if (extra.io !== undefined && this._io !== null) {
+        for (const h of extra.io) this._io.deregister(h);
+      }
       if (extra.releases !== undefined) {
         for (const release of extra.releases) {
           try {

@@ -6,9 +6,11 @@ import {
   loadBackend,
   ms,
   type NativeBackend,
+  NativeError,
   NodeBuilder,
   NotifierClosedError,
   type NotifierTransferable,
+  Readiness,
   RealtimeRuntime,
   RuntimeShutDownError,
   us,
@@ -251,3 +253,55 @@ for (const [sig, num] of [["SIGTERM", 15], ["SIGINT", 2]] as const) {
     assert(r.out.includes(`dropped 3 signal ${num}`), `stdout was: ${r.out}`);
   }, { timeoutMs: 60_000 });
 }
+
+test("an fd registered with registerIo schedules its node once per ready cycle and reports readiness", () => {
+  const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
+  const b = rt.backend;
+  const efd = b.eventfdCreate(0, 0);
+  const got: number[] = [];
+  let handle = -1;
+  const node = new NodeBuilder(0)
+    .onInit((ex, self) => {
+      handle = ex.registerIo(efd, self, Readiness.Readable);
+    })
+    .build(rt.executor, (_self, ctx) => {
+      got.push(ctx.ioReadiness(handle));
+      b.eventfdRead(efd); // drain, so level-triggered readiness clears
+      return false;
+    });
+  rt.runOneCycle(0);
+  assertEquals(got, []);
+  b.eventfdWrite(efd, 3);
+  rt.runOneCycle(Infinity);
+  assertEquals(got.length, 1);
+  assert((got[0] & Readiness.Readable) !== 0);
+  rt.runOneCycle(ms(1));
+  assertEquals(got.length, 1, "drained: not ready again");
+  node.remove(); // deregisters: a write no longer wakes anything
+  b.eventfdWrite(efd, 1);
+  rt.runOneCycle(ms(1));
+  assertEquals(got.length, 1);
+  assertEquals(rt.executor.deregisterIo(handle), false);
+  b.close(efd);
+  rt.shutdown();
+});
+
+test("registerIo with a closed fd is a NativeError EBADF and without epoll an UNSUPPORTED error", () => {
+  const rt = new RealtimeRuntime({ mode: ExecutionMode.Spin });
+  const n = new NodeBuilder(0).build(rt.executor, () => false);
+  const efd = rt.backend.eventfdCreate(0, 0);
+  rt.backend.close(efd);
+  const e = assertThrows(() => rt.executor.registerIo(efd, n, Readiness.Readable), NativeError);
+  assertEquals(e.errnoName, "EBADF");
+  assertThrows(() => rt.executor.registerIo(-1, n, Readiness.Readable), Error, "INVALID_ARGUMENT");
+  assertThrows(() => rt.executor.registerIo(0, n, 0), Error, "INVALID_ARGUMENT");
+  rt.runOneCycle(); // still works
+  rt.shutdown();
+  const js = new RealtimeRuntime({
+    mode: ExecutionMode.Spin,
+    backend: loadBackend({ prefer: "js" }),
+  });
+  const m = new NodeBuilder(0).build(js.executor, () => false);
+  assertThrows(() => js.executor.registerIo(0, m, Readiness.Readable), Error, "UNSUPPORTED");
+  js.shutdown();
+});

@@ -9,6 +9,7 @@ import { ExecutionMode, ExecutorState } from "../control.ts";
 import { ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
 import { Executor, type Poller } from "../executor.ts";
 import { type NotifyQueue, WAKE_WORD } from "../drivers/notify.ts";
+import { IoDriver, type IoPoller } from "../drivers/io.ts";
 import type { Clock } from "../clock/clock.ts";
 import { PrecisionClock } from "../clock/precision_clock.ts";
 import type { NativeBackend } from "../../ffi/backend.ts";
@@ -19,6 +20,8 @@ const TOKEN_WAKE = 0xffffffff;
 /** epoll data of the signal eventfd. */
 const TOKEN_SIGNAL = 0xfffffffe;
 const EPOLL_ADD = 1;
+const EPOLL_DEL = 2;
+const EPOLL_MOD = 3;
 const EPOLLIN = 0x001;
 
 /** Options for {@linkcode RealtimeRuntime}. */
@@ -70,7 +73,7 @@ export class RuntimeShutDownError extends WaveletError {}
  * rt.runForever(); // about one second
  * ```
  */
-export class RealtimeRuntime implements Poller {
+export class RealtimeRuntime implements Poller, IoPoller {
   /** The executor. */
   readonly executor: Executor;
   /** The clock cycles are timed with. */
@@ -92,8 +95,9 @@ export class RealtimeRuntime implements Poller {
   #stopRequested = false;
   #shutDown = false;
   #running = false;
-  /** Number of I/O registrations in the epoll set (beyond wake and signal fds). */
-  _ioCount = 0;
+  #io: IoDriver | null = null;
+  readonly #scheduleIo = (slot: number, gen: number): boolean =>
+    this.executor.scheduleStimulus(slot, gen);
   /** The signal that stopped the runtime, or 0. */
   #signal = 0;
 
@@ -136,6 +140,8 @@ export class RealtimeRuntime implements Poller {
       b.epollCtl(this.#epfd, EPOLL_ADD, this.#wakeFd, EPOLLIN, TOKEN_WAKE);
       const fd = this.#wakeFd;
       this.executor._setWake({ wake: () => b.eventfdWrite(fd, 1) }, fd);
+      this.#io = new IoDriver(this);
+      this.executor._io = this.#io;
     }
     this.executor._setPoller(this);
   }
@@ -248,7 +254,7 @@ export class RealtimeRuntime implements Poller {
     }
     if (wait === 0) {
       if (this.#epfd >= 0) {
-        if (this._ioCount > 0) this.#waitEpoll(0);
+        if (this.#io !== null && this.#io.count > 0) this.#waitEpoll(0);
         if (this.#sigFd >= 0 && this.backend.signalBridgeCount() !== this.#signalsSeen) {
           this.#onSignal();
         }
@@ -287,14 +293,26 @@ export class RealtimeRuntime implements Poller {
         this.backend.eventfdRead(this.#sigFd);
         this.#onSignal();
       } else {
-        this._onIo(data, ev[2 * i]);
+        this.#io?.onEvent(data, ev[2 * i], this.executor._tick, this.#scheduleIo);
       }
     }
     return n;
   }
 
-  /** @internal I/O readiness for registration `token` (the network layer overrides this). */
-  _onIo(_token: number, _events: number): void {}
+  /** @internal IoPoller: adds an fd to the epoll set. */
+  ioAdd(fd: number, events: number, token: number): void {
+    this.backend.epollCtl(this.#epfd, EPOLL_ADD, fd, events, token);
+  }
+
+  /** @internal IoPoller: changes an fd's events. */
+  ioModify(fd: number, events: number, token: number): void {
+    this.backend.epollCtl(this.#epfd, EPOLL_MOD, fd, events, token);
+  }
+
+  /** @internal IoPoller: removes an fd from the epoll set. */
+  ioRemove(fd: number): void {
+    if (this.#epfd >= 0) this.backend.epollCtl(this.#epfd, EPOLL_DEL, fd, 0, 0);
+  }
 
   #onSignal(): void {
     this.#signal = this.backend.signalBridgeLast() || this.#signal;
@@ -332,6 +350,7 @@ export class RealtimeRuntime implements Poller {
       this.#wakeFd = -1;
     }
     this.executor._setPoller(null);
+    this.executor._io = null;
   }
 }
 

@@ -1,0 +1,225 @@
+/**
+ * I/O readiness: file descriptors registered in the runtime's epoll set, each tied to a node.
+ * Readiness schedules the node (de-duplicated like every stimulus) and is recorded per
+ * registration for the cycle, so the node can ask what it got. Registrations belong to their
+ * node and are removed with it; the fd itself stays owned by whoever opened it.
+ *
+ * @module
+ */
+
+import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
+
+/**
+ * Readiness bits (the epoll values). An interest is a combination of `Readable`, `Writable`
+ * and optionally `EdgeTriggered`; `Error` and `HangUp` are always reported.
+ */
+export const Readiness = {
+  /** Data (or a connection, or EOF) can be read without blocking. */
+  Readable: 0x001,
+  /** Data can be written without blocking (or a connect completed). */
+  Writable: 0x004,
+  /** An error is pending on the fd (read `SO_ERROR`, or just try the I/O). */
+  Error: 0x008,
+  /** The peer closed the connection both ways. */
+  HangUp: 0x010,
+  /** The peer shut down its writing half (EOF after the buffered data). */
+  ReadHangUp: 0x2000,
+  /** Edge-triggered registration: report changes only; the node must read until EAGAIN. */
+  EdgeTriggered: 0x80000000,
+} as const;
+
+/** Identifies one I/O registration; a plain number, treat it as opaque. */
+export type IoHandle = number;
+
+/** What the I/O driver needs from the runtime's poller (the epoll set). */
+export interface IoPoller {
+  /** Adds `fd` with `events`; events come back tagged with `token`. */
+  ioAdd(fd: number, events: number, token: number): void;
+  /** Changes the events of a registered fd. */
+  ioModify(fd: number, events: number, token: number): void;
+  /** Removes `fd` from the set (a closed fd is fine). */
+  ioRemove(fd: number): void;
+}
+
+const TOKEN_BITS = 24;
+const TOKENS = 1 << TOKEN_BITS;
+const INTEREST_MASK = (Readiness.Readable | Readiness.Writable | Readiness.EdgeTriggered) >>> 0;
+
+/** The registration table of one executor. */
+export class IoDriver {
+  readonly #poller: IoPoller;
+  #fd = new Int32Array(64).fill(-1);
+  #slot = new Int32Array(64);
+  #gen = new Int32Array(64);
+  #interest = new Uint32Array(64);
+  #ready = new Int32Array(64);
+  #readyTick = new Int32Array(64).fill(-1);
+  #reuse = new Int32Array(64);
+  #free: number[] = [];
+  #next = 0;
+  #count = 0;
+
+  /** Creates a driver over a poller. */
+  constructor(poller: IoPoller) {
+    this.#poller = poller;
+  }
+
+  /** Live registrations. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /**
+   * Registers `fd` for node (slot, gen) with an interest; returns the handle.
+   *
+   * @throws {InvalidArgumentError} On a bad fd or interest.
+   */
+  register(fd: number, slot: number, gen: number, interest: number): IoHandle {
+    checkFd(fd);
+    const events = checkInterest(interest);
+    let t: number;
+    if (this.#free.length > 0) t = this.#free.pop()!;
+    else {
+      if (this.#next >= TOKENS) {
+        throw new CapacityError(
+          ErrorCode.CapacityExceeded,
+          `Cannot register more than ${TOKENS} I/O sources`,
+        );
+      }
+      t = this.#next++;
+      if (t >= this.#fd.length) this.#grow();
+    }
+    this.#poller.ioAdd(fd, events, t); // may throw (EBADF, EEXIST, EPERM): nothing is kept
+    this.#fd[t] = fd;
+    this.#slot[t] = slot;
+    this.#gen[t] = gen;
+    this.#interest[t] = events;
+    this.#ready[t] = 0;
+    this.#readyTick[t] = -1;
+    this.#count++;
+    return this.#reuse[t] * TOKENS + t;
+  }
+
+  /** The token of a live handle, or -1. */
+  token(handle: IoHandle): number {
+    if (typeof handle !== "number" || !(handle >= 0)) return -1;
+    const t = handle % TOKENS;
+    if (t >= this.#next || this.#fd[t] < 0) return -1;
+    return this.#reuse[t] === Math.floor(handle / TOKENS) ? t : -1;
+  }
+
+  /** The slot owning a live handle, or -1. */
+  slotOf(handle: IoHandle): number {
+    const t = this.token(handle);
+    return t < 0 ? -1 : this.#slot[t];
+  }
+
+  /**
+   * Changes the interest of a live registration.
+   *
+   * @throws {WaveletError} If the handle is not live.
+   */
+  reregister(handle: IoHandle, interest: number): void {
+    const t = this.#live(handle);
+    const events = checkInterest(interest);
+    this.#poller.ioModify(this.#fd[t], events, t);
+    this.#interest[t] = events;
+  }
+
+  /** Removes a registration; returns false if it was not live. */
+  deregister(handle: IoHandle): boolean {
+    const t = this.token(handle);
+    if (t < 0) return false;
+    const fd = this.#fd[t];
+    this.#fd[t] = -1;
+    this.#reuse[t] = (this.#reuse[t] + 1) & 0x1fffffff;
+    this.#free.push(t);
+    this.#count--;
+    try {
+      this.#poller.ioRemove(fd);
+    } catch {
+      // The fd was closed already, which removed it from the set.
+    }
+    return true;
+  }
+
+  /** Readiness bits a registration got in the cycle with `tick` (0 if none). */
+  readiness(handle: IoHandle, tick: number): number {
+    const t = this.token(handle);
+    if (t < 0 || this.#readyTick[t] !== tick) return 0;
+    return this.#ready[t];
+  }
+
+  /**
+   * Records an event for `token` in the cycle `tick`; returns the (slot, gen) to schedule
+   * through `schedule`, or does nothing for a vacant token.
+   */
+  onEvent(
+    token: number,
+    events: number,
+    tick: number,
+    schedule: (slot: number, gen: number) => unknown,
+  ): void {
+    if (token >= this.#next || this.#fd[token] < 0) return;
+    if (this.#readyTick[token] === tick) this.#ready[token] |= events;
+    else {
+      this.#ready[token] = events;
+      this.#readyTick[token] = tick;
+    }
+    schedule(this.#slot[token], this.#gen[token]);
+  }
+
+  #live(handle: IoHandle): number {
+    const t = this.token(handle);
+    if (t < 0) {
+      throw new WaveletError(
+        ErrorCode.InvalidArgument,
+        `I/O handle ${String(handle)} is not registered (deregistered, or its node was removed)`,
+      );
+    }
+    return t;
+  }
+
+  #grow(): void {
+    const cap = this.#fd.length * 2;
+    const i32 = (a: Int32Array, fill = 0) => {
+      const n = new Int32Array(cap).fill(fill);
+      n.set(a);
+      return n;
+    };
+    this.#fd = i32(this.#fd, -1);
+    this.#slot = i32(this.#slot);
+    this.#gen = i32(this.#gen);
+    const interest = new Uint32Array(cap);
+    interest.set(this.#interest);
+    this.#interest = interest;
+    this.#ready = i32(this.#ready);
+    this.#readyTick = i32(this.#readyTick, -1);
+    this.#reuse = i32(this.#reuse);
+  }
+}
+
+function checkFd(fd: number): void {
+  if (!Number.isInteger(fd) || fd < 0) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `A file descriptor must be a non-negative integer, got ${String(fd)}`,
+    );
+  }
+}
+
+function checkInterest(interest: number): number {
+  const v = interest >>> 0;
+  if (
+    typeof interest !== "number" || (v & ~INTEREST_MASK) !== 0 ||
+    (v & (Readiness.Readable | Readiness.Writable)) === 0
+  ) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `An I/O interest must combine Readiness.Readable and/or Readiness.Writable (optionally ` +
+        `EdgeTriggered), got ${String(interest)}`,
+    );
+  }
+  // Always ask for the read half-close too, so a reader sees EOF without another read.
+  return (v & Readiness.Readable ? v | Readiness.ReadHangUp : v) >>> 0;
+}
