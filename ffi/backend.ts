@@ -70,7 +70,14 @@ export const Errno = {
   EHOSTUNREACH: 113,
   EALREADY: 114,
   EINPROGRESS: 115,
+  EAFNOSUPPORT: 97,
+  ENOPROTOOPT: 92,
+  EMSGSIZE: 90,
+  EISCONN: 106,
+  ESHUTDOWN: 108,
 } as const;
+
+const ENCODER = new TextEncoder();
 
 const ERRNO_NAMES: string[] = [];
 for (const [name, value] of Object.entries(Errno)) ERRNO_NAMES[value] = name;
@@ -210,6 +217,31 @@ export const EpollEvents = {
 /** Flags of {@linkcode NativeBackend.eventfdCreate}. */
 export const EventfdFlags = { Semaphore: 1, Blocking: 2 } as const;
 
+/** Bytes of a socket address buffer (`WV_ADDR_LEN`; layout in `ffi/native/wavelet.h`). */
+export const ADDR_LEN = 24;
+
+/** Socket option numbers of {@linkcode NativeBackend.socketSetOption}. */
+export const SocketOption = {
+  /** `SO_REUSEADDR` (0 or 1). */
+  ReuseAddr: 1,
+  /** `SO_REUSEPORT` (0 or 1). */
+  ReusePort: 2,
+  /** `TCP_NODELAY` (0 or 1). */
+  NoDelay: 3,
+  /** `SO_RCVBUF` in bytes (the kernel doubles it). */
+  ReceiveBuffer: 4,
+  /** `SO_SNDBUF` in bytes (the kernel doubles it). */
+  SendBuffer: 5,
+  /** `IPV6_V6ONLY` (0 or 1). */
+  V6Only: 6,
+  /** `SO_KEEPALIVE` (0 or 1). */
+  KeepAlive: 7,
+  /** `SO_BROADCAST` (0 or 1). */
+  Broadcast: 8,
+  /** `SO_LINGER`: seconds, or < 0 for off; 0 makes `close` send a reset. Cannot be read. */
+  Linger: 9,
+} as const;
+
 /** The most events one epoll wait returns (the C side clamps to it). */
 export const MAX_EPOLL_EVENTS = 1024;
 
@@ -292,6 +324,48 @@ export interface NativeBackend {
   signalBridgeCount(): number;
   /** Resolves after about `timeoutNs` using host timers (millisecond granularity). */
   sleep(timeoutNs: number): Promise<void>;
+
+  // Sockets. These return the raw status (`>= 0` or `-errno`) instead of throwing, so the
+  // network layer (`src/net/`) can branch on EAGAIN and map errors to its typed errors without
+  // a try/catch in the hot path. Addresses travel in buffers of ADDR_LEN (24) bytes (layout in
+  // `ffi/native/wavelet.h`). The pure-JS backend throws UnsupportedError for all of them.
+
+  /** Parses a numeric IPv4/IPv6 address and a port into `out`; returns the family (4, 6) or -errno. */
+  addrParse(host: string, port: number, out: Uint8Array): number;
+  /** A non-blocking socket: family 4 or 6, type 1 = TCP, 2 = UDP; returns the fd or -errno. */
+  socketCreate(family: number, type: number): number;
+  /** `bind(2)`; returns 0 or -errno. */
+  socketBind(fd: number, addr: Uint8Array): number;
+  /** `listen(2)`; returns 0 or -errno. */
+  socketListen(fd: number, backlog: number): number;
+  /** `accept4(2)` (non-blocking, close-on-exec); returns the new fd or -errno (-EAGAIN). */
+  socketAccept(fd: number, addrOut: Uint8Array | null): number;
+  /** Non-blocking `connect(2)`; returns 0, -EINPROGRESS or -errno. */
+  socketConnect(fd: number, addr: Uint8Array): number;
+  /** Takes `SO_ERROR`: 0, a positive errno value, or -errno. */
+  socketError(fd: number): number;
+  /** `recv(2)` into `buf[offset, offset + len)`; returns the count, 0 at EOF, or -errno. */
+  socketRecv(fd: number, buf: Uint8Array, offset: number, len: number): number;
+  /** `send(2)` of `buf[offset, offset + len)` with MSG_NOSIGNAL; returns the count or -errno. */
+  socketSend(fd: number, buf: Uint8Array, offset: number, len: number): number;
+  /** `recvfrom(2)` of one datagram; the sender goes to `addrOut`; returns the count or -errno. */
+  socketRecvFrom(
+    fd: number,
+    buf: Uint8Array,
+    offset: number,
+    len: number,
+    addrOut: Uint8Array | null,
+  ): number;
+  /** `sendto(2)` of one datagram to `addr`; returns the count or -errno. */
+  socketSendTo(fd: number, buf: Uint8Array, offset: number, len: number, addr: Uint8Array): number;
+  /** `shutdown(2)`: 0 read, 1 write, 2 both; returns 0 or -errno. */
+  socketShutdown(fd: number, how: number): number;
+  /** Sets an option ({@linkcode SocketOption}); returns 0 or -errno. */
+  socketSetOption(fd: number, option: number, value: number): number;
+  /** Reads an option ({@linkcode SocketOption}, not `Linger`); returns it or -errno. */
+  socketGetOption(fd: number, option: number): number;
+  /** getsockname (`peer` false) or getpeername into `out`; returns the family or -errno. */
+  socketAddress(fd: number, peer: boolean, out: Uint8Array): number;
 }
 
 /** Signal numbers on Linux. */
@@ -334,6 +408,10 @@ export class LibraryBackend implements NativeBackend {
   readonly #lib: RawLibrary;
   /** See {@linkcode NativeBackend.readonly}. */
   readonly #monotonic: () => number;
+  readonly #recv: RawLibrary["wv_socket_recv"];
+  readonly #send: RawLibrary["wv_socket_send"];
+  /** Scratch buffer for address text (numeric addresses are short). */
+  readonly #text = new Uint8Array(64);
 
   /**
    * Wraps an opened library.
@@ -348,6 +426,8 @@ export class LibraryBackend implements NativeBackend {
     this.path = path;
     this.abiVersion = lib.wv_abi_version();
     this.#monotonic = lib.wv_clock_monotonic_ns;
+    this.#recv = lib.wv_socket_recv;
+    this.#send = lib.wv_socket_send;
   }
 
   /** See {@linkcode NativeBackend.monotonicNs}. */
@@ -510,5 +590,98 @@ export class LibraryBackend implements NativeBackend {
   /** See {@linkcode NativeBackend.sleep}. */
   sleep(timeoutNs: number): Promise<void> {
     return hostSleep(timeoutNs);
+  }
+
+  /** See {@linkcode NativeBackend.addrParse}. */
+  addrParse(host: string, port: number, out: Uint8Array): number {
+    if (typeof host !== "string" || !Number.isInteger(port)) return -Errno.EINVAL;
+    const text = this.#text;
+    const { read, written } = ENCODER.encodeInto(host, text);
+    if (read !== host.length || written === 0) return -Errno.EINVAL;
+    return this.#lib.wv_addr_parse(text, written, port, out, out.length);
+  }
+
+  /** See {@linkcode NativeBackend.socketCreate}. */
+  socketCreate(family: number, type: number): number {
+    return this.#lib.wv_socket_create(family, type);
+  }
+
+  /** See {@linkcode NativeBackend.socketBind}. */
+  socketBind(fd: number, addr: Uint8Array): number {
+    return this.#lib.wv_socket_bind(fd, addr, addr.length);
+  }
+
+  /** See {@linkcode NativeBackend.socketListen}. */
+  socketListen(fd: number, backlog: number): number {
+    return this.#lib.wv_socket_listen(fd, backlog);
+  }
+
+  /** See {@linkcode NativeBackend.socketAccept}. */
+  socketAccept(fd: number, addrOut: Uint8Array | null): number {
+    return this.#lib.wv_socket_accept(fd, addrOut, addrOut === null ? 0 : addrOut.length);
+  }
+
+  /** See {@linkcode NativeBackend.socketConnect}. */
+  socketConnect(fd: number, addr: Uint8Array): number {
+    return this.#lib.wv_socket_connect(fd, addr, addr.length);
+  }
+
+  /** See {@linkcode NativeBackend.socketError}. */
+  socketError(fd: number): number {
+    return this.#lib.wv_socket_error(fd);
+  }
+
+  /** See {@linkcode NativeBackend.socketRecv}. */
+  socketRecv(fd: number, buf: Uint8Array, offset: number, len: number): number {
+    return this.#recv(fd, buf, buf.length, offset, len, 0);
+  }
+
+  /** See {@linkcode NativeBackend.socketSend}. */
+  socketSend(fd: number, buf: Uint8Array, offset: number, len: number): number {
+    return this.#send(fd, buf, buf.length, offset, len, 0);
+  }
+
+  /** See {@linkcode NativeBackend.socketRecvFrom}. */
+  socketRecvFrom(
+    fd: number,
+    buf: Uint8Array,
+    offset: number,
+    len: number,
+    addrOut: Uint8Array | null,
+  ): number {
+    return this.#lib.wv_socket_recvfrom(
+      fd,
+      buf,
+      buf.length,
+      offset,
+      len,
+      addrOut,
+      addrOut === null ? 0 : addrOut.length,
+    );
+  }
+
+  /** See {@linkcode NativeBackend.socketSendTo}. */
+  socketSendTo(fd: number, buf: Uint8Array, offset: number, len: number, addr: Uint8Array): number {
+    return this.#lib.wv_socket_sendto(fd, buf, buf.length, offset, len, addr, addr.length);
+  }
+
+  /** See {@linkcode NativeBackend.socketShutdown}. */
+  socketShutdown(fd: number, how: number): number {
+    return this.#lib.wv_socket_shutdown(fd, how);
+  }
+
+  /** See {@linkcode NativeBackend.socketSetOption}. */
+  socketSetOption(fd: number, option: number, value: number): number {
+    return this.#lib.wv_socket_setopt(fd, option, value);
+  }
+
+  /** See {@linkcode NativeBackend.socketGetOption}. */
+  socketGetOption(fd: number, option: number): number {
+    return this.#lib.wv_socket_getopt(fd, option);
+  }
+
+  /** See {@linkcode NativeBackend.socketAddress}. */
+  socketAddress(fd: number, peer: boolean, out: Uint8Array): number {
+    return this.#lib.wv_socket_address(fd, peer ? 1 : 0, out, out.length);
   }
 }

@@ -10,7 +10,7 @@
 import { ABI_VERSION } from "./symbols.ts";
 import { hostSleep, type NativeBackend, UnsupportedError } from "./backend.ts";
 
-const WHY = "the pure-JS backend has no epoll, eventfd, timerfd or signal bridge " +
+const WHY = "the pure-JS backend has no epoll, eventfd, timerfd, sockets or signal bridge " +
   "(load the native backend: Bun, or Deno with --allow-ffi)";
 
 /** How often the wall-clock offset is checked against `Date.now()`, in milliseconds. */
@@ -155,6 +155,78 @@ export class JsBackend implements NativeBackend {
   /** See {@linkcode NativeBackend.signalBridgeCount}. */
   signalBridgeCount(): number {
     return 0;
+  }
+  /** See {@linkcode NativeBackend.addrParse}. */
+  addrParse(_host: string, _port: number, _out: Uint8Array): number {
+    throw new UnsupportedError("parse a socket address", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketCreate}. */
+  socketCreate(_family: number, _type: number): number {
+    throw new UnsupportedError("create a socket", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketBind}. */
+  socketBind(_fd: number, _addr: Uint8Array): number {
+    throw new UnsupportedError("bind a socket", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketListen}. */
+  socketListen(_fd: number, _backlog: number): number {
+    throw new UnsupportedError("listen on a socket", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketAccept}. */
+  socketAccept(_fd: number, _addrOut: Uint8Array | null): number {
+    throw new UnsupportedError("accept a connection", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketConnect}. */
+  socketConnect(_fd: number, _addr: Uint8Array): number {
+    throw new UnsupportedError("connect a socket", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketError}. */
+  socketError(_fd: number): number {
+    throw new UnsupportedError("read a socket error", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketRecv}. */
+  socketRecv(_fd: number, _buf: Uint8Array, _offset: number, _len: number): number {
+    throw new UnsupportedError("receive from a socket", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketSend}. */
+  socketSend(_fd: number, _buf: Uint8Array, _offset: number, _len: number): number {
+    throw new UnsupportedError("send on a socket", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketRecvFrom}. */
+  socketRecvFrom(
+    _fd: number,
+    _buf: Uint8Array,
+    _offset: number,
+    _len: number,
+    _addrOut: Uint8Array | null,
+  ): number {
+    throw new UnsupportedError("receive a datagram", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketSendTo}. */
+  socketSendTo(
+    _fd: number,
+    _buf: Uint8Array,
+    _offset: number,
+    _len: number,
+    _addr: Uint8Array,
+  ): number {
+    throw new UnsupportedError("send a datagram", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketShutdown}. */
+  socketShutdown(_fd: number, _how: number): number {
+    throw new UnsupportedError("shut a socket down", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketSetOption}. */
+  socketSetOption(_fd: number, _option: number, _value: number): number {
+    throw new UnsupportedError("set a socket option", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketGetOption}. */
+  socketGetOption(_fd: number, _option: number): number {
+    throw new UnsupportedError("read a socket option", WHY);
+  }
+  /** See {@linkcode NativeBackend.socketAddress}. */
+  socketAddress(_fd: number, _peer: boolean, _out: Uint8Array): number {
+    throw new UnsupportedError("read a socket address", WHY);
   }
   /** See {@linkcode NativeBackend.sleep}. */
   sleep(timeoutNs: number): Promise<void> {

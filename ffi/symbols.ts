@@ -127,6 +127,152 @@ export const symbols = {
   wv_signal_bridge_last: { args: [], returns: "i32" },
   /** `int32_t wv_signal_bridge_count(void)` */
   wv_signal_bridge_count: { args: [], returns: "i32" },
+  /** `int32_t wv_addr_parse(const uint8_t *text, int32_t len, int32_t port, uint8_t *addr_out, int32_t addr_cap)` */
+  wv_addr_parse: {
+    args: [
+      "buffer", // const uint8_t *text (numeric address, UTF-8)
+      "i32", // int32_t len
+      "i32", // int32_t port
+      "buffer", // uint8_t *addr_out (WV_ADDR_LEN = 24 bytes)
+      "i32", // int32_t addr_cap
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_create(int32_t family, int32_t type)` */
+  wv_socket_create: {
+    args: [
+      "i32", // int32_t family (4 or 6)
+      "i32", // int32_t type (1 stream, 2 datagram)
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_bind(int32_t fd, const uint8_t *addr, int32_t addr_len)` */
+  wv_socket_bind: {
+    args: [
+      "i32", // int32_t fd
+      "buffer", // const uint8_t *addr (24 bytes)
+      "i32", // int32_t addr_len
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_listen(int32_t fd, int32_t backlog)` */
+  wv_socket_listen: {
+    args: [
+      "i32", // int32_t fd
+      "i32", // int32_t backlog (< 1: SOMAXCONN)
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_accept(int32_t fd, uint8_t *addr_out, int32_t addr_cap)` */
+  wv_socket_accept: {
+    args: [
+      "i32", // int32_t fd
+      "buffer", // uint8_t *addr_out (24 bytes, may be NULL)
+      "i32", // int32_t addr_cap
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_connect(int32_t fd, const uint8_t *addr, int32_t addr_len)` */
+  wv_socket_connect: {
+    args: [
+      "i32", // int32_t fd
+      "buffer", // const uint8_t *addr (24 bytes)
+      "i32", // int32_t addr_len
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_error(int32_t fd)` */
+  wv_socket_error: {
+    args: [
+      "i32", // int32_t fd
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_recv(int32_t fd, uint8_t *buf, int32_t buf_cap, int32_t offset, int32_t len, int32_t flags)` */
+  wv_socket_recv: {
+    args: [
+      "i32", // int32_t fd
+      "buffer", // uint8_t *buf
+      "i32", // int32_t buf_cap
+      "i32", // int32_t offset
+      "i32", // int32_t len
+      "i32", // int32_t flags
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_send(int32_t fd, const uint8_t *buf, int32_t buf_cap, int32_t offset, int32_t len, int32_t flags)` */
+  wv_socket_send: {
+    args: [
+      "i32", // int32_t fd
+      "buffer", // const uint8_t *buf
+      "i32", // int32_t buf_cap
+      "i32", // int32_t offset
+      "i32", // int32_t len
+      "i32", // int32_t flags (MSG_NOSIGNAL is always added)
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_recvfrom(int32_t fd, uint8_t *buf, int32_t buf_cap, int32_t offset, int32_t len, uint8_t *addr_out, int32_t addr_cap)` */
+  wv_socket_recvfrom: {
+    args: [
+      "i32", // int32_t fd
+      "buffer", // uint8_t *buf
+      "i32", // int32_t buf_cap
+      "i32", // int32_t offset
+      "i32", // int32_t len
+      "buffer", // uint8_t *addr_out (24 bytes, may be NULL)
+      "i32", // int32_t addr_cap
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_sendto(int32_t fd, const uint8_t *buf, int32_t buf_cap, int32_t offset, int32_t len, const uint8_t *addr, int32_t addr_len)` */
+  wv_socket_sendto: {
+    args: [
+      "i32", // int32_t fd
+      "buffer", // const uint8_t *buf
+      "i32", // int32_t buf_cap
+      "i32", // int32_t offset
+      "i32", // int32_t len
+      "buffer", // const uint8_t *addr (24 bytes)
+      "i32", // int32_t addr_len
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_shutdown(int32_t fd, int32_t how)` */
+  wv_socket_shutdown: {
+    args: [
+      "i32", // int32_t fd
+      "i32", // int32_t how (0 read, 1 write, 2 both)
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_setopt(int32_t fd, int32_t opt, int32_t value)` */
+  wv_socket_setopt: {
+    args: [
+      "i32", // int32_t fd
+      "i32", // int32_t opt (1 REUSEADDR ... 9 LINGER)
+      "i32", // int32_t value
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_getopt(int32_t fd, int32_t opt)` */
+  wv_socket_getopt: {
+    args: [
+      "i32", // int32_t fd
+      "i32", // int32_t opt
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_socket_address(int32_t fd, int32_t peer, uint8_t *addr_out, int32_t addr_cap)` */
+  wv_socket_address: {
+    args: [
+      "i32", // int32_t fd
+      "i32", // int32_t peer (0 local, 1 peer)
+      "buffer", // uint8_t *addr_out (24 bytes)
+      "i32", // int32_t addr_cap
+    ],
+    returns: "i32",
+  },
 } as const satisfies Record<string, NativeSymbol>;
 
 /** The names of the native functions. */

@@ -7,14 +7,18 @@
 #define _GNU_SOURCE
 #include "wavelet.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -278,3 +282,248 @@ WV_EXPORT int32_t wv_signal_bridge_uninstall(void) {
 WV_EXPORT int32_t wv_signal_bridge_last(void) { return bridge_last; }
 
 WV_EXPORT int32_t wv_signal_bridge_count(void) { return bridge_count; }
+
+/* ---- sockets -------------------------------------------------------------------------- */
+
+/* Builds a sockaddr from a WV_ADDR_LEN buffer; returns its length or -errno. */
+static int to_sockaddr(const uint8_t *addr, int32_t addr_len, struct sockaddr_storage *ss) {
+  if (addr == NULL) return -EFAULT;
+  if (addr_len < WV_ADDR_LEN) return -EINVAL;
+  memset(ss, 0, sizeof *ss);
+  uint16_t port_be;
+  memcpy(&port_be, addr + 20, 2);
+  if (addr[22] == 4) {
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    in->sin_family = AF_INET;
+    in->sin_port = port_be;
+    memcpy(&in->sin_addr, addr, 4);
+    return (int)sizeof *in;
+  }
+  if (addr[22] == 6) {
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = port_be;
+    memcpy(&in6->sin6_addr, addr, 16);
+    uint32_t scope;
+    memcpy(&scope, addr + 16, 4);
+    in6->sin6_scope_id = scope;
+    return (int)sizeof *in6;
+  }
+  return -EAFNOSUPPORT;
+}
+
+/* Writes a sockaddr into a WV_ADDR_LEN buffer; returns the family (4 or 6) or -errno. */
+static int from_sockaddr(const struct sockaddr_storage *ss, uint8_t *out) {
+  memset(out, 0, WV_ADDR_LEN);
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+    memcpy(out, &in->sin_addr, 4);
+    memcpy(out + 20, &in->sin_port, 2);
+    out[22] = 4;
+    return 4;
+  }
+  if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+    memcpy(out, &in6->sin6_addr, 16);
+    uint32_t scope = in6->sin6_scope_id;
+    memcpy(out + 16, &scope, 4);
+    memcpy(out + 20, &in6->sin6_port, 2);
+    out[22] = 6;
+    return 6;
+  }
+  return -EAFNOSUPPORT;
+}
+
+static int check_range(const void *buf, int32_t cap, int32_t offset, int32_t len) {
+  if (cap < 0 || offset < 0 || len < 0 || offset > cap || len > cap - offset) return -EINVAL;
+  if (buf == NULL && len > 0) return -EFAULT;
+  return 0;
+}
+
+WV_EXPORT int32_t wv_addr_parse(const uint8_t *text, int32_t len, int32_t port, uint8_t *addr_out,
+                                int32_t addr_cap) {
+  char tmp[64];
+  if (addr_out == NULL) return -EFAULT;
+  if (addr_cap < WV_ADDR_LEN) return -ENOSPC;
+  if (text == NULL || len <= 0 || len >= (int32_t)sizeof tmp) return -EINVAL;
+  if (port < 0 || port > 65535) return -EINVAL;
+  memcpy(tmp, text, (size_t)len);
+  tmp[len] = '\0';
+  if (memchr(tmp, '\0', (size_t)len) != NULL) return -EINVAL;
+  uint8_t bytes[16];
+  int family;
+  if (inet_pton(AF_INET, tmp, bytes) == 1) {
+    family = 4;
+  } else if (inet_pton(AF_INET6, tmp, bytes) == 1) {
+    family = 6;
+  } else {
+    return -EINVAL;
+  }
+  memset(addr_out, 0, WV_ADDR_LEN);
+  memcpy(addr_out, bytes, family == 4 ? 4 : 16);
+  addr_out[20] = (uint8_t)(port >> 8);
+  addr_out[21] = (uint8_t)(port & 0xff);
+  addr_out[22] = (uint8_t)family;
+  return family;
+}
+
+WV_EXPORT int32_t wv_socket_create(int32_t family, int32_t type) {
+  int af = family == 4 ? AF_INET : family == 6 ? AF_INET6 : -1;
+  int st = type == 1 ? SOCK_STREAM : type == 2 ? SOCK_DGRAM : -1;
+  if (af < 0 || st < 0) return -EINVAL;
+  int fd = socket(af, st | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return fd < 0 ? -errno : fd;
+}
+
+WV_EXPORT int32_t wv_socket_bind(int32_t fd, const uint8_t *addr, int32_t addr_len) {
+  struct sockaddr_storage ss;
+  int sl = to_sockaddr(addr, addr_len, &ss);
+  if (sl < 0) return sl;
+  return bind(fd, (struct sockaddr *)&ss, (socklen_t)sl) == 0 ? 0 : -errno;
+}
+
+WV_EXPORT int32_t wv_socket_listen(int32_t fd, int32_t backlog) {
+  return listen(fd, backlog < 1 ? SOMAXCONN : backlog) == 0 ? 0 : -errno;
+}
+
+WV_EXPORT int32_t wv_socket_accept(int32_t fd, uint8_t *addr_out, int32_t addr_cap) {
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (addr_out != NULL && addr_cap < WV_ADDR_LEN) return -ENOSPC;
+  for (;;) {
+    int c = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c >= 0) {
+      if (addr_out != NULL) from_sockaddr(&ss, addr_out);
+      return c;
+    }
+    if (errno != EINTR) return -errno;
+  }
+}
+
+WV_EXPORT int32_t wv_socket_connect(int32_t fd, const uint8_t *addr, int32_t addr_len) {
+  struct sockaddr_storage ss;
+  int sl = to_sockaddr(addr, addr_len, &ss);
+  if (sl < 0) return sl;
+  /* An interrupted non-blocking connect continues in the background: report it in progress. */
+  if (connect(fd, (struct sockaddr *)&ss, (socklen_t)sl) == 0) return 0;
+  return errno == EINTR ? -EINPROGRESS : -errno;
+}
+
+WV_EXPORT int32_t wv_socket_error(int32_t fd) {
+  int err = 0;
+  socklen_t l = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0) return -errno;
+  return err;
+}
+
+WV_EXPORT int32_t wv_socket_recv(int32_t fd, uint8_t *buf, int32_t buf_cap, int32_t offset,
+                                 int32_t len, int32_t flags) {
+  int rc = check_range(buf, buf_cap, offset, len);
+  if (rc < 0) return rc;
+  for (;;) {
+    ssize_t n = recv(fd, buf == NULL ? NULL : buf + offset, (size_t)len, flags);
+    if (n >= 0) return (int32_t)n;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+WV_EXPORT int32_t wv_socket_send(int32_t fd, const uint8_t *buf, int32_t buf_cap,
+                                 int32_t offset, int32_t len, int32_t flags) {
+  int rc = check_range(buf, buf_cap, offset, len);
+  if (rc < 0) return rc;
+  for (;;) {
+    ssize_t n = send(fd, buf == NULL ? NULL : buf + offset, (size_t)len, flags | MSG_NOSIGNAL);
+    if (n >= 0) return (int32_t)n;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+WV_EXPORT int32_t wv_socket_recvfrom(int32_t fd, uint8_t *buf, int32_t buf_cap, int32_t offset,
+                                     int32_t len, uint8_t *addr_out, int32_t addr_cap) {
+  int rc = check_range(buf, buf_cap, offset, len);
+  if (rc < 0) return rc;
+  if (addr_out != NULL && addr_cap < WV_ADDR_LEN) return -ENOSPC;
+  struct sockaddr_storage ss;
+  for (;;) {
+    socklen_t sl = sizeof ss;
+    ssize_t n = recvfrom(fd, buf == NULL ? NULL : buf + offset, (size_t)len, 0,
+                         (struct sockaddr *)&ss, &sl);
+    if (n >= 0) {
+      if (addr_out != NULL) from_sockaddr(&ss, addr_out);
+      return (int32_t)n;
+    }
+    if (errno != EINTR) return -errno;
+  }
+}
+
+WV_EXPORT int32_t wv_socket_sendto(int32_t fd, const uint8_t *buf, int32_t buf_cap,
+                                   int32_t offset, int32_t len, const uint8_t *addr,
+                                   int32_t addr_len) {
+  int rc = check_range(buf, buf_cap, offset, len);
+  if (rc < 0) return rc;
+  struct sockaddr_storage ss;
+  int sl = to_sockaddr(addr, addr_len, &ss);
+  if (sl < 0) return sl;
+  for (;;) {
+    ssize_t n = sendto(fd, buf == NULL ? NULL : buf + offset, (size_t)len, MSG_NOSIGNAL,
+                       (struct sockaddr *)&ss, (socklen_t)sl);
+    if (n >= 0) return (int32_t)n;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+WV_EXPORT int32_t wv_socket_shutdown(int32_t fd, int32_t how) {
+  int h = how == 0 ? SHUT_RD : how == 1 ? SHUT_WR : how == 2 ? SHUT_RDWR : -1;
+  if (h < 0) return -EINVAL;
+  return shutdown(fd, h) == 0 ? 0 : -errno;
+}
+
+/* Maps an option number to (level, name); returns 0 or -ENOPROTOOPT. */
+static int opt_of(int32_t opt, int *level, int *name) {
+  switch (opt) {
+    case 1: *level = SOL_SOCKET; *name = SO_REUSEADDR; return 0;
+    case 2: *level = SOL_SOCKET; *name = SO_REUSEPORT; return 0;
+    case 3: *level = IPPROTO_TCP; *name = TCP_NODELAY; return 0;
+    case 4: *level = SOL_SOCKET; *name = SO_RCVBUF; return 0;
+    case 5: *level = SOL_SOCKET; *name = SO_SNDBUF; return 0;
+    case 6: *level = IPPROTO_IPV6; *name = IPV6_V6ONLY; return 0;
+    case 7: *level = SOL_SOCKET; *name = SO_KEEPALIVE; return 0;
+    case 8: *level = SOL_SOCKET; *name = SO_BROADCAST; return 0;
+    case 9: *level = SOL_SOCKET; *name = SO_LINGER; return 0;
+    default: return -ENOPROTOOPT;
+  }
+}
+
+WV_EXPORT int32_t wv_socket_setopt(int32_t fd, int32_t opt, int32_t value) {
+  int level, name;
+  if (opt_of(opt, &level, &name) != 0) return -ENOPROTOOPT;
+  if (name == SO_LINGER && level == SOL_SOCKET) {
+    struct linger lg;
+    lg.l_onoff = value >= 0 ? 1 : 0;
+    lg.l_linger = value >= 0 ? value : 0;
+    return setsockopt(fd, level, name, &lg, sizeof lg) == 0 ? 0 : -errno;
+  }
+  int v = value;
+  return setsockopt(fd, level, name, &v, sizeof v) == 0 ? 0 : -errno;
+}
+
+WV_EXPORT int32_t wv_socket_getopt(int32_t fd, int32_t opt) {
+  int level, name;
+  if (opt_of(opt, &level, &name) != 0 || opt == 9) return -ENOPROTOOPT;
+  int v = 0;
+  socklen_t l = sizeof v;
+  if (getsockopt(fd, level, name, &v, &l) != 0) return -errno;
+  return v < 0 ? 0 : v;
+}
+
+WV_EXPORT int32_t wv_socket_address(int32_t fd, int32_t peer, uint8_t *addr_out,
+                                    int32_t addr_cap) {
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (addr_out == NULL) return -EFAULT;
+  if (addr_cap < WV_ADDR_LEN) return -ENOSPC;
+  int rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl)
+                : getsockname(fd, (struct sockaddr *)&ss, &sl);
+  if (rc != 0) return -errno;
+  return from_sockaddr(&ss, addr_out);
+}

@@ -123,6 +123,94 @@ WV_EXPORT int32_t wv_signal_bridge_last(void);
  * costs no syscall, so a spinning loop can check it every cycle. Thread-safe. */
 WV_EXPORT int32_t wv_signal_bridge_count(void);
 
+/* ---- sockets ---------------------------------------------------------------------------
+ *
+ * Addresses travel in a caller-owned buffer of WV_ADDR_LEN (24) bytes:
+ *   bytes  0..15  the address (IPv4: the first 4 bytes), network byte order
+ *   bytes 16..19  the IPv6 scope id (native byte order), 0 for IPv4
+ *   bytes 20..21  the port, network byte order (big-endian)
+ *   byte  22      the family: 4 or 6
+ *   byte  23      reserved, 0
+ * Socket fds are created O_NONBLOCK and O_CLOEXEC. Sends always pass MSG_NOSIGNAL: a write to a
+ * closed connection returns -EPIPE and never raises SIGPIPE. All socket functions are
+ * thread-safe (they hold no state); the usual rules of the socket API apply to one fd. */
+
+#define WV_ADDR_LEN 24
+
+/* Parses a numeric IPv4 ("127.0.0.1") or IPv6 ("::1") address of `len` bytes (UTF-8, no NUL
+ * needed, no brackets, no zone) with inet_pton and writes it with `port` (0..65535) into
+ * addr_out (addr_cap >= WV_ADDR_LEN). Returns the family (4 or 6), -EINVAL when the text is
+ * not a numeric address or the port is out of range, -EFAULT / -ENOSPC for bad buffers. */
+WV_EXPORT int32_t wv_addr_parse(const uint8_t *text, int32_t len, int32_t port, uint8_t *addr_out,
+                                int32_t addr_cap);
+
+/* A new non-blocking socket: family 4 or 6, type 1 = TCP stream, 2 = UDP datagram.
+ * Returns the fd or -errno (-EINVAL for another family or type). */
+WV_EXPORT int32_t wv_socket_create(int32_t family, int32_t type);
+
+/* bind(2) to the address in `addr` (WV_ADDR_LEN bytes). Returns 0 or -errno
+ * (-EADDRINUSE, -EADDRNOTAVAIL, -EAFNOSUPPORT for a family that does not match the socket). */
+WV_EXPORT int32_t wv_socket_bind(int32_t fd, const uint8_t *addr, int32_t addr_len);
+
+/* listen(2) with `backlog` (< 1 means SOMAXCONN). Returns 0 or -errno. */
+WV_EXPORT int32_t wv_socket_listen(int32_t fd, int32_t backlog);
+
+/* accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC. When addr_out is not NULL (addr_cap >=
+ * WV_ADDR_LEN) the peer address is written there. Returns the new fd or -errno (-EAGAIN when
+ * no connection is pending; -ECONNABORTED when one was reset before it was taken: try again). */
+WV_EXPORT int32_t wv_socket_accept(int32_t fd, uint8_t *addr_out, int32_t addr_cap);
+
+/* connect(2) on a non-blocking socket. Returns 0 when connected at once, -EINPROGRESS when
+ * the connection is under way (wait for writable, then read wv_socket_error), or -errno. */
+WV_EXPORT int32_t wv_socket_connect(int32_t fd, const uint8_t *addr, int32_t addr_len);
+
+/* Takes the pending error (SO_ERROR): returns 0 when none, a positive errno value (for
+ * example ECONNREFUSED after a failed connect), or -errno when getsockopt itself fails. */
+WV_EXPORT int32_t wv_socket_error(int32_t fd);
+
+/* recv(2) into buf[offset, offset + len) where buf holds buf_cap bytes. Returns the byte
+ * count, 0 at end of stream (or for len 0), or -errno (-EAGAIN when nothing is available,
+ * -ECONNRESET, ...). -EINVAL when the range does not fit the buffer. */
+WV_EXPORT int32_t wv_socket_recv(int32_t fd, uint8_t *buf, int32_t buf_cap, int32_t offset,
+                                 int32_t len, int32_t flags);
+
+/* send(2) of buf[offset, offset + len) with MSG_NOSIGNAL (plus `flags`). Returns the byte
+ * count (possibly fewer than len), or -errno (-EAGAIN when the send buffer is full, -EPIPE,
+ * -ECONNRESET). -EINVAL when the range does not fit the buffer. */
+WV_EXPORT int32_t wv_socket_send(int32_t fd, const uint8_t *buf, int32_t buf_cap,
+                                 int32_t offset, int32_t len, int32_t flags);
+
+/* recvfrom(2) of one datagram into buf[offset, offset + len); the sender's address goes to
+ * addr_out when not NULL. Returns the byte count (a longer datagram is truncated), or -errno. */
+WV_EXPORT int32_t wv_socket_recvfrom(int32_t fd, uint8_t *buf, int32_t buf_cap, int32_t offset,
+                                     int32_t len, uint8_t *addr_out, int32_t addr_cap);
+
+/* sendto(2) of buf[offset, offset + len) as one datagram to `addr` (MSG_NOSIGNAL). Returns the
+ * byte count or -errno. */
+WV_EXPORT int32_t wv_socket_sendto(int32_t fd, const uint8_t *buf, int32_t buf_cap,
+                                   int32_t offset, int32_t len, const uint8_t *addr,
+                                   int32_t addr_len);
+
+/* shutdown(2): how 0 = read, 1 = write, 2 = both. Returns 0 or -errno. */
+WV_EXPORT int32_t wv_socket_shutdown(int32_t fd, int32_t how);
+
+/* Socket options, by number:
+ *   1 SO_REUSEADDR, 2 SO_REUSEPORT, 3 TCP_NODELAY, 4 SO_RCVBUF, 5 SO_SNDBUF, 6 IPV6_V6ONLY,
+ *   7 SO_KEEPALIVE, 8 SO_BROADCAST, 9 SO_LINGER (value = seconds with l_onoff = 1, or < 0 to
+ *   turn lingering off; 0 makes close() send a reset).
+ * wv_socket_setopt returns 0 or -errno (-ENOPROTOOPT for an unknown number). */
+WV_EXPORT int32_t wv_socket_setopt(int32_t fd, int32_t opt, int32_t value);
+
+/* The current value of an option numbered as for wv_socket_setopt (SO_RCVBUF / SO_SNDBUF: the
+ * size the kernel uses, which is double the size asked for). Returns it (>= 0) or -errno
+ * (-ENOPROTOOPT for SO_LINGER and unknown numbers). */
+WV_EXPORT int32_t wv_socket_getopt(int32_t fd, int32_t opt);
+
+/* getsockname (peer = 0) or getpeername (peer = 1) into addr_out (addr_cap >= WV_ADDR_LEN).
+ * Returns the family (4 or 6) or -errno (-ENOTCONN for an unconnected peer). */
+WV_EXPORT int32_t wv_socket_address(int32_t fd, int32_t peer, uint8_t *addr_out,
+                                    int32_t addr_cap);
+
 #ifdef __cplusplus
 }
 #endif
