@@ -91,3 +91,48 @@ import { loadBackend as _loadBackend } from "./ffi/load.ts";
 import { installBackendProvider as _installBackendProvider } from "./src/runtime/backend_provider.ts";
 _installBackendProvider(_loadBackend);
 export { type IoHandle, Readiness } from "./src/drivers/io.ts";
+export {
+  type ChannelCycleFn,
+  ChannelError,
+  type ChannelOptions,
+  defineRecord,
+  type FieldType,
+  type LocalChannelOptions,
+  LocalReceiver,
+  LocalSender,
+  Overflow,
+  type ReceiverFor,
+  type RecordLayout,
+  type RecordOf,
+  RecvStatus,
+  type RingChannelOptions,
+  RingReceiver,
+  RingSender,
+  type SenderFor,
+  SendStatus,
+  type SharedSenderTransferable,
+  type ValueChannelOptions,
+  ValueReceiver,
+  ValueSender,
+} from "./src/channel/channel.ts";
+export { ADDR_LEN, SocketOption } from "./ffi/backend.ts";
+export { NetError, NetErrorCode } from "./src/net/errors.ts";
+export { type NetRuntime, SocketAddress } from "./src/net/address.ts";
+export {
+  TcpListener,
+  type TcpListenerOptions,
+  TcpStream,
+  type TcpStreamOptions,
+  UdpSocket,
+  type UdpSocketOptions,
+  WOULD_BLOCK,
+} from "./src/net/socket.ts";
+export {
+  Framing,
+  TcpConnection,
+  type TcpConnectionOptions,
+  tcpConnectionNode,
+  tcpListenerNode,
+  type TcpListenerNodeOptions,
+  type TcpListenerState,
+} from "./src/net/nodes.ts";

@@ -35,6 +35,12 @@ export const ErrorCode = {
   CapacityExceeded: "CAPACITY_EXCEEDED",
   /** A notifier was used after its executor's runtime shut down. */
   NotifierClosed: "NOTIFIER_CLOSED",
+  /** A channel sender was used after `close()`. */
+  ChannelClosed: "CHANNEL_CLOSED",
+  /** A serialized item did not fit the channel's item size. */
+  ChannelItemTooLarge: "CHANNEL_ITEM_TOO_LARGE",
+  /** A blocking send on the receiving thread would never wake. */
+  ChannelWouldDeadlock: "CHANNEL_WOULD_DEADLOCK",
   /** A runtime was used after it shut down. */
   RuntimeShutDown: "RUNTIME_SHUT_DOWN",
   /** A native call returned `-errno`. */

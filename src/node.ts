@@ -8,6 +8,13 @@ import { type Control, Relationship } from "./control.ts";
 import { BuilderError, ErrorCode, InvalidArgumentError } from "./errors.ts";
 import type { ExecutionContext, Executor } from "./executor.ts";
 import type { Notifier } from "./drivers/notify.ts";
+import {
+  type ChannelCycleFn,
+  type ChannelOptions,
+  makeChannel,
+  type ReceiverFor,
+  type SenderFor,
+} from "./channel/channel.ts";
 
 /**
  * A node's cycle function. It may replace `self.value` or mutate it in place, and returns a
@@ -325,6 +332,52 @@ export class NodeBuilder<T> {
     const node = this.build(executor, fn);
     try {
       return [node, executor.registerNotifier(node)];
+    } catch (err) {
+      executor.remove(node); // nothing half-built
+      throw err;
+    }
+  }
+
+  /**
+   * Builds a node fed by a channel: the cycle function gets the receiver as a third argument,
+   * and the sender is returned. The node runs in the cycle after items arrive (once, however
+   * many), and again in the next cycle if it returns with items left. The channel closes for
+   * senders when the node leaves the graph.
+   *
+   * @param executor The executor to build into.
+   * @param options `{ kind: "ring", record, capacity, overflow? }`,
+   *   `{ kind: "value", capacity, maxItemBytes?, overflow? }` or
+   *   `{ kind: "local", capacity, overflow? }`.
+   * @param fn The cycle function `(self, ctx, rx)`.
+   * @returns The node and the channel's sender.
+   *
+   * @example A local channel fed from a host callback
+   * ```ts
+   * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+   *
+   * const rt = new TestRuntime();
+   * const [sum, tx] = new NodeBuilder(0).buildWithChannel(
+   *   rt.executor,
+   *   { kind: "local", capacity: 16 },
+   *   (self, _ctx, rx) => {
+   *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) self.value += v as number;
+   *     return true;
+   *   },
+   * );
+   * tx.trySend(2);
+   * tx.trySend(3);
+   * rt.runOneCycle(); // sum.value === 5
+   * ```
+   */
+  buildWithChannel<O extends ChannelOptions, V = unknown>(
+    executor: Executor,
+    options: O,
+    fn: ChannelCycleFn<T, ReceiverFor<O, V>>,
+  ): [Node<T>, SenderFor<O, V>] {
+    const ch = makeChannel<T>(options, fn);
+    const node = this.build(executor, ch.cycle);
+    try {
+      return [node, ch.attach(executor, node)];
     } catch (err) {
       executor.remove(node); // nothing half-built
       throw err;

@@ -96,6 +96,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
   #shutDown = false;
   #running = false;
   #io: IoDriver | null = null;
+  #asyncEvents = 0;
   readonly #scheduleIo = (slot: number, gen: number): boolean =>
     this.executor.scheduleStimulus(slot, gen);
   /** The signal that stopped the runtime, or 0. */
@@ -201,6 +202,88 @@ export class RealtimeRuntime implements Poller, IoPoller {
   }
 
   /**
+   * Runs cycles cooperatively with the host event loop until a node returns `Terminate`,
+   * `shutdown()` is called, or a signal arrives after `enableGracefulShutdown()`; then shuts
+   * the runtime down. Ready work runs in bursts of at most about a millisecond, after which the
+   * host event loop gets a turn; when idle (Park mode) the wait for the next stimulus or timer
+   * happens off the JS thread (Deno: a nonblocking FFI `epoll_wait`; Bun: zero-timeout polls
+   * between host timer ticks; pure-JS backend: `Atomics.waitAsync`), so host timers, `fetch`
+   * and servers keep working beside the graph. It keeps the process alive while it runs.
+   *
+   * @returns Resolves `ExecutorState.Terminated` once the runtime has shut down.
+   * @throws {RuntimeShutDownError} If the runtime already shut down.
+   */
+  async run(): Promise<ExecutorState> {
+    this.#checkOpen();
+    if (this.#running) {
+      throw new WaveletError(ErrorCode.ReentrantCycle, "The runtime is already running");
+    }
+    this.#running = true;
+    const ex = this.executor, clock = this.clock, b = this.backend;
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      outer: for (;;) {
+        const burstEnd = b.monotonicNs() + 1e6;
+        for (;;) {
+          if (this.#stopRequested) break outer;
+          if (ex.cycle(clock, 0) === ExecutorState.Terminated) break outer;
+          if (this.#stopRequested) break outer;
+          const busy = ex.hasScheduledWork() || ex.nextTimerDeadline() <= b.monotonicNs() ||
+            (this.#io !== null && this.#io.count > 0 && this.mode === ExecutionMode.Spin);
+          if (!busy) break;
+          if (b.monotonicNs() >= burstEnd) break;
+        }
+        if (this.mode === ExecutionMode.Spin || ex.hasScheduledWork()) {
+          await macrotask();
+          continue;
+        }
+        let wait = Infinity;
+        const next = ex.nextTimerDeadline();
+        if (next !== Infinity) wait = Math.max(0, next - b.monotonicNs());
+        if (wait === 0) {
+          await macrotask();
+          continue;
+        }
+        await this.#waitAsync(wait);
+      }
+    } finally {
+      clearInterval(keepAlive);
+      this.#running = false;
+      this.#teardown();
+    }
+    return ExecutorState.Terminated;
+  }
+
+  /** The idle wait of run(): parks, waits without blocking the JS thread, unparks. */
+  async #waitAsync(waitNs: number): Promise<void> {
+    const q = this.#notify;
+    const seen = Atomics.load(q.i32, WAKE_WORD);
+    if (!q.park()) return;
+    try {
+      if (this.#epfd >= 0) {
+        const n = await this.backend.epollWaitAsync(
+          this.#epfd,
+          this.#events,
+          this.#maxEvents,
+          waitNs,
+          this.#clockOut,
+        );
+        this.#asyncEvents = n;
+      } else {
+        const r = Atomics.waitAsync(
+          q.i32,
+          WAKE_WORD,
+          seen,
+          waitNs === Infinity ? undefined : waitNs / 1e6,
+        );
+        if (r.async) await r.value;
+      }
+    } finally {
+      q.unpark();
+    }
+  }
+
+  /**
    * Makes SIGINT and SIGTERM stop the runtime gracefully, also while it is parked: the current
    * cycle finishes, `runForever()` returns and the runtime shuts down. With the native backend
    * a C handler writes an eventfd (and chains to any handler installed before, so install host
@@ -245,6 +328,12 @@ export class RealtimeRuntime implements Poller, IoPoller {
 
   /** @internal Poller: collects OS events; blocks in Park when nothing is ready. */
   poll(ex: Executor, timeoutNs: number): void {
+    if (this.#asyncEvents > 0) {
+      // Events an async wait (run()) collected between cycles belong to this cycle.
+      const n = this.#asyncEvents;
+      this.#asyncEvents = 0;
+      this.#handleEvents(n);
+    }
     if (this.#stopRequested) return;
     let wait = timeoutNs;
     const next = wait !== 0 ? ex.nextTimerDeadline() : Infinity;
@@ -284,8 +373,20 @@ export class RealtimeRuntime implements Poller, IoPoller {
   }
 
   #waitEpoll(timeoutNs: number): number {
+    const n = this.backend.epollWait(
+      this.#epfd,
+      this.#events,
+      this.#maxEvents,
+      timeoutNs,
+      this.#clockOut,
+    );
+    this.#handleEvents(n);
+    return n;
+  }
+
+  /** Handles `n` events in the events buffer (wake, signal, I/O). */
+  #handleEvents(n: number): void {
     const ev = this.#events;
-    const n = this.backend.epollWait(this.#epfd, ev, this.#maxEvents, timeoutNs, this.#clockOut);
     for (let i = 0; i < n; i++) {
       const data = ev[2 * i + 1] >>> 0;
       if (data === TOKEN_WAKE) this.backend.eventfdRead(this.#wakeFd);
@@ -296,7 +397,6 @@ export class RealtimeRuntime implements Poller, IoPoller {
         this.#io?.onEvent(data, ev[2 * i], this.executor._tick, this.#scheduleIo);
       }
     }
-    return n;
   }
 
   /** @internal IoPoller: adds an fd to the epoll set. */
@@ -352,6 +452,11 @@ export class RealtimeRuntime implements Poller, IoPoller {
     this.executor._setPoller(null);
     this.executor._io = null;
   }
+}
+
+/** Resolves on the next macrotask, so host I/O and timers get a turn. */
+function macrotask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Host signal listeners for the pure-JS backend; returns their removal. */

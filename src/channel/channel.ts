@@ -1,0 +1,856 @@
+/**
+ * Channels: bounded queues that feed a node from Workers, from host callbacks, or from the same
+ * thread, each with an explicit overflow policy chosen at creation.
+ *
+ * - **Ring channel** (`kind: "ring"`): fixed-size binary records with a layout declared once
+ *   ({@linkcode defineRecord}), in a `SharedArrayBuffer`; many producers on any threads, one
+ *   consumer, no locks (see `shared_queue.ts`). The fastest way in from a Worker.
+ * - **Value channel** (`kind: "value"`): any structured-cloneable value from any thread,
+ *   serialized (`node:v8`) into fixed-size cells of the same kind of queue.
+ * - **Local channel** (`kind: "local"`): any JS value from the same thread (host callbacks,
+ *   promises, streams), with `sendAsync` for backpressure.
+ *
+ * An item is always published before the wake-up, wake-ups are never lost (the notifier path),
+ * and a receiver that returns with items left is run again in the next cycle.
+ *
+ * @module
+ */
+
+import v8 from "node:v8";
+import { ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
+import type { ExecutionContext, Executor } from "../executor.ts";
+import type { Control } from "../control.ts";
+import type { Node } from "../node.ts";
+import { Notifier, NotifierClosedError, type NotifierTransferable } from "../drivers/notify.ts";
+import { powerOfTwo, RecvStatus, SendStatus, SharedQueue } from "./shared_queue.ts";
+
+export { RecvStatus, SendStatus };
+
+/** What a full channel does with a new item. */
+export const Overflow = {
+  /** `trySend` returns `SendStatus.Full` and the caller keeps the item. */
+  Reject: "reject",
+  /** The oldest queued item is dropped (and counted) to make room. */
+  DropOldest: "dropOldest",
+  /** The producing Worker blocks until there is room or `blockTimeoutMs` passes. */
+  Block: "block",
+} as const;
+/** A value of {@linkcode Overflow}. */
+export type Overflow = typeof Overflow[keyof typeof Overflow];
+
+/** A record field type. */
+export type FieldType = "f64" | "i32" | "u32";
+
+/** A record layout: field names to types, declared once with {@linkcode defineRecord}. */
+export interface RecordLayout<F extends Record<string, FieldType>> {
+  /** The declaration. */
+  readonly fields: F;
+  /** Field names in storage order (8-byte fields first). */
+  readonly names: readonly (keyof F & string)[];
+  /** Byte offset of each field, parallel to `names`. */
+  readonly offsets: readonly number[];
+  /** Type of each field, parallel to `names`. */
+  readonly types: readonly FieldType[];
+  /** Bytes per record (a multiple of 8). */
+  readonly byteSize: number;
+}
+
+/** The JS shape of a record: one number per field. */
+export type RecordOf<F extends Record<string, FieldType>> = { [K in keyof F]: number };
+
+/**
+ * Declares a record layout for ring channels.
+ *
+ * @example
+ * ```ts
+ * import { defineRecord } from "@wavelet/wavelet";
+ * const Quote = defineRecord({ bid: "f64", ask: "f64", size: "u32", venue: "i32" });
+ * // Quote.byteSize === 24
+ * ```
+ *
+ * @throws {InvalidArgumentError} On an empty layout or an unknown field type.
+ */
+export function defineRecord<F extends Record<string, FieldType>>(fields: F): RecordLayout<F> {
+  const entries = Object.entries(fields);
+  if (entries.length === 0) {
+    throw new InvalidArgumentError(ErrorCode.InvalidArgument, "A record needs at least one field");
+  }
+  for (const [name, t] of entries) {
+    if (t !== "f64" && t !== "i32" && t !== "u32") {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `Field "${name}" has type ${String(t)}; use "f64", "i32" or "u32"`,
+      );
+    }
+  }
+  const ordered = [
+    ...entries.filter(([, t]) => t === "f64"),
+    ...entries.filter(([, t]) => t !== "f64"),
+  ];
+  const names: string[] = [], offsets: number[] = [], types: FieldType[] = [];
+  let off = 0;
+  for (const [name, t] of ordered) {
+    names.push(name);
+    offsets.push(off);
+    types.push(t);
+    off += t === "f64" ? 8 : 4;
+  }
+  return {
+    fields,
+    names: names as (keyof F & string)[],
+    offsets,
+    types,
+    byteSize: (off + 7) & ~7,
+  };
+}
+
+/** Options of a ring channel. */
+export interface RingChannelOptions<F extends Record<string, FieldType>> {
+  /** Marks the kind. */
+  kind: "ring";
+  /** The record layout. */
+  record: RecordLayout<F>;
+  /** Capacity in records (rounded up to a power of two). */
+  capacity: number;
+  /** Overflow policy (default `Reject`). */
+  overflow?: Overflow;
+  /** Longest a `Block` send waits, in milliseconds (default `Infinity`). */
+  blockTimeoutMs?: number;
+}
+
+/** Options of a value channel. */
+export interface ValueChannelOptions {
+  /** Marks the kind. */
+  kind: "value";
+  /** Capacity in items (rounded up to a power of two). */
+  capacity: number;
+  /** Largest serialized item in bytes (default 1024). */
+  maxItemBytes?: number;
+  /** Overflow policy (default `Reject`). */
+  overflow?: Overflow;
+  /** Longest a `Block` send waits, in milliseconds (default `Infinity`). */
+  blockTimeoutMs?: number;
+}
+
+/** Options of a local channel. */
+export interface LocalChannelOptions {
+  /** Marks the kind. */
+  kind: "local";
+  /** Capacity in items. */
+  capacity: number;
+  /** `Reject` (default) or `DropOldest`; same-thread producers cannot block (use `sendAsync`). */
+  overflow?: Overflow;
+}
+
+/** Any channel's options. */
+export type ChannelOptions =
+  // deno-lint-ignore no-explicit-any
+  | RingChannelOptions<any>
+  | ValueChannelOptions
+  | LocalChannelOptions;
+
+/** A channel sender or receiver was misused (closed sender, oversized item, blocking here). */
+export class ChannelError extends WaveletError {}
+
+function checkCapacity(capacity: number, max: number): number {
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > max) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `A channel capacity must be an integer in [1, ${max}], got ${String(capacity)}`,
+    );
+  }
+  return capacity;
+}
+
+function checkOverflow(o: Overflow | undefined, allowBlock: boolean): Overflow {
+  const v = o ?? Overflow.Reject;
+  if (
+    v !== Overflow.Reject && v !== Overflow.DropOldest && !(allowBlock && v === Overflow.Block)
+  ) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `Overflow policy must be ${
+        allowBlock ? "reject, dropOldest or block" : "reject or dropOldest"
+      }, got ${String(o)}`,
+    );
+  }
+  return v;
+}
+
+// ------------------------------------------------------------------ shared (ring, value)
+
+/** The plain description of a shared-memory sender, to post to a Worker. */
+export interface SharedSenderTransferable {
+  /** Marks the kind. */
+  readonly kind: "wavelet.ring" | "wavelet.value";
+  /** The queue memory. */
+  readonly sab: SharedArrayBuffer;
+  /** Cells. */
+  readonly capacity: number;
+  /** Bytes per cell. */
+  readonly cellBytes: number;
+  /** The overflow policy. */
+  readonly overflow: Overflow;
+  /** Longest a blocking send waits, in ms. */
+  readonly blockTimeoutMs: number;
+  /** Ring channels: the field names in storage order. */
+  readonly names: readonly string[];
+  /** Ring channels: the field offsets. */
+  readonly offsets: readonly number[];
+  /** Ring channels: the field types. */
+  readonly types: readonly FieldType[];
+  /** The receiving node's notifier. */
+  readonly notifier: NotifierTransferable;
+}
+
+abstract class SharedSenderBase<T> {
+  readonly #q: SharedQueue;
+  readonly #notifier: Notifier;
+  readonly #overflow: Overflow;
+  readonly #blockTimeoutMs: number;
+  readonly #mayBlock: boolean;
+  #closed = false;
+  /** @internal */
+  protected readonly bytes: Uint8Array;
+  /** @internal */
+  protected readonly f64: Float64Array;
+  /** @internal */
+  protected readonly i32: Int32Array;
+  /** @internal */
+  protected readonly u32: Uint32Array;
+
+  constructor(
+    q: SharedQueue,
+    notifier: Notifier,
+    overflow: Overflow,
+    blockTimeoutMs: number,
+    mayBlock: boolean,
+  ) {
+    this.#q = q;
+    this.#notifier = notifier;
+    this.#overflow = overflow;
+    this.#blockTimeoutMs = blockTimeoutMs;
+    this.#mayBlock = mayBlock;
+    this.bytes = new Uint8Array(q.sab);
+    this.f64 = new Float64Array(q.sab, 0, q.sab.byteLength >>> 3);
+    this.i32 = new Int32Array(q.sab, 0, q.sab.byteLength >>> 2);
+    this.u32 = new Uint32Array(q.sab, 0, q.sab.byteLength >>> 2);
+  }
+
+  /** @internal Writes the item into cell `i`'s payload at byte offset `at`. */
+  protected abstract write(at: number, item: T): void;
+
+  /** @internal Checks an item before claiming a cell (sizes). */
+  protected prepare(_item: T): void {}
+
+  /** The queue (for transferables). @internal */
+  protected get queue(): SharedQueue {
+    return this.#q;
+  }
+
+  /** Items dropped by the drop-oldest policy so far. */
+  get dropped(): number {
+    return this.#q.dropped;
+  }
+
+  /** True once the receiving node is gone. */
+  get isClosed(): boolean {
+    return this.#closed || this.#q.receiverClosed;
+  }
+
+  /**
+   * Sends one item under the channel's overflow policy.
+   *
+   * @returns `SendStatus.Sent`, `Full` (reject policy, or a blocking send timed out; the item
+   *   was not queued) or `Closed` (the receiver is gone).
+   * @throws {ChannelError} If this sender was closed, or a blocking send is attempted on the
+   *   receiving node's own thread.
+   */
+  trySend(item: T): SendStatus {
+    if (this.#closed) {
+      throw new ChannelError(ErrorCode.ChannelClosed, "Cannot send on a sender that was closed");
+    }
+    this.prepare(item);
+    const q = this.#q;
+    let until = -1;
+    for (;;) {
+      const i = q.claim();
+      if (i >= 0) {
+        this.write(q.dataOffset + i * q.cellBytes, item);
+        q.publish(i);
+        try {
+          this.#notifier.notify();
+        } catch (e) {
+          if (e instanceof NotifierClosedError) return SendStatus.Closed;
+          throw e;
+        }
+        return SendStatus.Sent;
+      }
+      if (i === -2) return SendStatus.Closed;
+      if (this.#overflow === Overflow.DropOldest) q.dropOldest();
+      else if (this.#overflow === Overflow.Block) {
+        if (!this.#mayBlock) {
+          throw new ChannelError(
+            ErrorCode.ChannelWouldDeadlock,
+            "A blocking send on the receiving node's own thread would never wake; send from a " +
+              "Worker, or use the reject or dropOldest policy",
+          );
+        }
+        if (until < 0) until = performance.now() + this.#blockTimeoutMs;
+        if (!q.waitForSpace(until)) return SendStatus.Full;
+      } else {
+        return SendStatus.Full;
+      }
+    }
+  }
+
+  /**
+   * Closes this sender. When every sender is closed, the receiver sees the items sent before,
+   * then `RecvStatus.Closed`. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#q.closeSender()) {
+      try {
+        this.#notifier.notify();
+      } catch (e) {
+        if (!(e instanceof NotifierClosedError)) throw e;
+      }
+    }
+  }
+
+  /** @internal The transferable's common fields; registers one more sender. */
+  protected describe(
+    kind: "wavelet.ring" | "wavelet.value",
+    names: readonly string[],
+    offsets: readonly number[],
+    types: readonly FieldType[],
+  ): SharedSenderTransferable {
+    if (this.#closed) {
+      throw new ChannelError(ErrorCode.ChannelClosed, "Cannot transfer a sender that was closed");
+    }
+    this.#q.addSender();
+    return {
+      kind,
+      sab: this.#q.sab,
+      capacity: this.#q.capacity,
+      cellBytes: this.#q.cellBytes,
+      overflow: this.#overflow,
+      blockTimeoutMs: this.#blockTimeoutMs,
+      names,
+      offsets,
+      types,
+      notifier: this.#notifier.toTransferable(),
+    };
+  }
+}
+
+/**
+ * Sends records into a ring channel from any thread. Fields missing from an item are written
+ * as 0. Post `toTransferable()` to a Worker and rebuild it there with
+ * `RingSender.fromTransferable(t)`; each rebuilt sender should be closed when done.
+ */
+export class RingSender<F extends Record<string, FieldType>>
+  extends SharedSenderBase<Partial<RecordOf<F>>> {
+  readonly #names: readonly string[];
+  readonly #offsets: readonly number[];
+  readonly #types: readonly FieldType[];
+
+  /** @internal */
+  constructor(
+    q: SharedQueue,
+    notifier: Notifier,
+    overflow: Overflow,
+    blockTimeoutMs: number,
+    mayBlock: boolean,
+    names: readonly string[],
+    offsets: readonly number[],
+    types: readonly FieldType[],
+  ) {
+    super(q, notifier, overflow, blockTimeoutMs, mayBlock);
+    this.#names = names;
+    this.#offsets = offsets;
+    this.#types = types;
+  }
+
+  /** @internal */
+  protected override write(at: number, item: Partial<RecordOf<F>>): void {
+    const names = this.#names, offsets = this.#offsets, types = this.#types;
+    const rec = item as Record<string, number | undefined>;
+    for (let k = 0; k < names.length; k++) {
+      const v = rec[names[k]] ?? 0;
+      const b = at + offsets[k];
+      const t = types[k];
+      if (t === "f64") this.f64[b >>> 3] = v;
+      else if (t === "i32") this.i32[b >>> 2] = v;
+      else this.u32[b >>> 2] = v;
+    }
+  }
+
+  /** A structured-cloneable description for a Worker (counts as one more open sender). */
+  toTransferable(): SharedSenderTransferable {
+    return this.describe("wavelet.ring", this.#names, this.#offsets, this.#types);
+  }
+
+  /**
+   * Rebuilds a sender on another thread. Blocking sends are allowed on it.
+   *
+   * @throws {InvalidArgumentError} If `t` is not a ring sender description.
+   */
+  static fromTransferable<F extends Record<string, FieldType>>(
+    t: SharedSenderTransferable,
+  ): RingSender<F> {
+    checkTransferable(t, "wavelet.ring");
+    const q = new SharedQueue(t.capacity, t.cellBytes, t.sab);
+    return new RingSender<F>(
+      q,
+      Notifier.fromTransferable(t.notifier),
+      t.overflow,
+      t.blockTimeoutMs,
+      true,
+      t.names,
+      t.offsets,
+      t.types,
+    );
+  }
+}
+
+/** Receives records in the channel node's cycle function. */
+export class RingReceiver<F extends Record<string, FieldType>> {
+  readonly #q: SharedQueue;
+  readonly #layout: RecordLayout<F>;
+  readonly #f64: Float64Array;
+  readonly #i32: Int32Array;
+  readonly #u32: Uint32Array;
+
+  /** @internal */
+  constructor(q: SharedQueue, layout: RecordLayout<F>) {
+    this.#q = q;
+    this.#layout = layout;
+    this.#f64 = new Float64Array(q.sab, 0, q.sab.byteLength >>> 3);
+    this.#i32 = new Int32Array(q.sab, 0, q.sab.byteLength >>> 2);
+    this.#u32 = new Uint32Array(q.sab, 0, q.sab.byteLength >>> 2);
+  }
+
+  /** Records queued now. */
+  get length(): number {
+    return this.#q.length;
+  }
+
+  /** Records dropped by the drop-oldest policy so far. */
+  get dropped(): number {
+    return this.#q.dropped;
+  }
+
+  /**
+   * Takes the oldest record into `out` (no allocation).
+   *
+   * @returns `RecvStatus.Item`, `Empty`, or `Closed` (every sender closed and nothing left).
+   */
+  tryRecv(out: RecordOf<F>): RecvStatus {
+    const q = this.#q;
+    const i = q.take();
+    if (i < 0) return q.senders === 0 && q.length === 0 ? RecvStatus.Closed : RecvStatus.Empty;
+    const at = q.dataOffset + i * q.cellBytes;
+    const { names, offsets, types } = this.#layout;
+    const rec = out as Record<string, number>;
+    for (let k = 0; k < names.length; k++) {
+      const b = at + offsets[k];
+      const t = types[k];
+      rec[names[k]] = t === "f64"
+        ? this.#f64[b >>> 3]
+        : t === "i32"
+        ? this.#i32[b >>> 2]
+        : this.#u32[b >>> 2];
+    }
+    q.release(i);
+    return RecvStatus.Item;
+  }
+}
+
+/**
+ * Sends structured-cloneable values into a value channel from any thread. Each item is
+ * serialized with `node:v8` and must fit `maxItemBytes`.
+ */
+export class ValueSender<T> extends SharedSenderBase<T> {
+  #pending: Uint8Array | null = null;
+
+  /** @internal */
+  protected override prepare(item: T): void {
+    const bytes = v8.serialize(item) as Uint8Array;
+    if (bytes.length + 4 > this.queue.cellBytes) {
+      throw new ChannelError(
+        ErrorCode.ChannelItemTooLarge,
+        `An item of ${bytes.length} serialized bytes exceeds the channel's limit of ${
+          this.queue.cellBytes - 4
+        }`,
+      );
+    }
+    this.#pending = bytes;
+  }
+
+  /** @internal */
+  protected override write(at: number, _item: T): void {
+    const bytes = this.#pending!;
+    this.u32[at >>> 2] = bytes.length;
+    this.bytes.set(bytes, at + 4);
+    this.#pending = null;
+  }
+
+  /** A structured-cloneable description for a Worker (counts as one more open sender). */
+  toTransferable(): SharedSenderTransferable {
+    return this.describe("wavelet.value", [], [], []);
+  }
+
+  /**
+   * Rebuilds a sender on another thread. Blocking sends are allowed on it.
+   *
+   * @throws {InvalidArgumentError} If `t` is not a value sender description.
+   */
+  static fromTransferable<T>(t: SharedSenderTransferable): ValueSender<T> {
+    checkTransferable(t, "wavelet.value");
+    const q = new SharedQueue(t.capacity, t.cellBytes, t.sab);
+    return new ValueSender<T>(
+      q,
+      Notifier.fromTransferable(t.notifier),
+      t.overflow,
+      t.blockTimeoutMs,
+      true,
+    );
+  }
+}
+
+/** Receives values in the channel node's cycle function. */
+export class ValueReceiver<T> {
+  readonly #q: SharedQueue;
+  readonly #u32: Uint32Array;
+  readonly #bytes: Uint8Array;
+
+  /** @internal */
+  constructor(q: SharedQueue) {
+    this.#q = q;
+    this.#u32 = new Uint32Array(q.sab, 0, q.sab.byteLength >>> 2);
+    this.#bytes = new Uint8Array(q.sab);
+  }
+
+  /** Items queued now. */
+  get length(): number {
+    return this.#q.length;
+  }
+
+  /** Items dropped by the drop-oldest policy so far. */
+  get dropped(): number {
+    return this.#q.dropped;
+  }
+
+  /** True when every sender closed and nothing is left. */
+  get isClosed(): boolean {
+    return this.#q.senders === 0 && this.#q.length === 0;
+  }
+
+  /** Takes the oldest item, or `undefined` when none is queued (see `isClosed`). */
+  tryRecv(): T | undefined {
+    const q = this.#q;
+    const i = q.take();
+    if (i < 0) return undefined;
+    const at = q.dataOffset + i * q.cellBytes;
+    const len = this.#u32[at >>> 2];
+    const copy = this.#bytes.slice(at + 4, at + 4 + len);
+    q.release(i);
+    return v8.deserialize(copy) as T;
+  }
+}
+
+function checkTransferable(t: SharedSenderTransferable, kind: string): void {
+  if (
+    t === null || typeof t !== "object" || t.kind !== kind || !(t.sab instanceof SharedArrayBuffer)
+  ) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `Not a ${kind.slice(8)} sender description (expected sender.toTransferable())`,
+    );
+  }
+}
+
+// ------------------------------------------------------------------------- local
+
+/** Sends any JS value to a channel node on the same thread. */
+export class LocalSender<T> {
+  readonly #ch: LocalQueue<T>;
+
+  /** @internal */
+  constructor(ch: LocalQueue<T>) {
+    this.#ch = ch;
+  }
+
+  /** Items dropped by the drop-oldest policy so far. */
+  get dropped(): number {
+    return this.#ch.dropped;
+  }
+
+  /** True once the receiving node is gone or this sender closed. */
+  get isClosed(): boolean {
+    return this.#ch.rxClosed || this.#ch.txClosed;
+  }
+
+  /**
+   * Queues one item under the channel's policy and wakes the node.
+   *
+   * @returns `SendStatus.Sent`, `Full` (reject policy), or `Closed`.
+   * @throws {ChannelError} If the sender was closed.
+   */
+  trySend(item: T): SendStatus {
+    return this.#ch.push(item);
+  }
+
+  /**
+   * Queues one item, waiting (asynchronously) for room when the channel is full: the
+   * backpressure a host producer (a stream, a socket callback) should honor.
+   *
+   * @returns Resolves `Sent`, or `Closed` if the receiver went away.
+   */
+  async sendAsync(item: T): Promise<SendStatus> {
+    for (;;) {
+      const s = this.#ch.push(item, true);
+      if (s !== SendStatus.Full) return s;
+      await this.#ch.whenSpace();
+    }
+  }
+
+  /** Closes the sender: the receiver sees what was sent, then `RecvStatus.Closed`. */
+  close(): void {
+    this.#ch.closeTx();
+  }
+}
+
+/** Receives values in a local channel node's cycle function. */
+export class LocalReceiver<T> {
+  readonly #ch: LocalQueue<T>;
+
+  /** @internal */
+  constructor(ch: LocalQueue<T>) {
+    this.#ch = ch;
+  }
+
+  /** Items queued now. */
+  get length(): number {
+    return this.#ch.length;
+  }
+
+  /** Items dropped by the drop-oldest policy so far. */
+  get dropped(): number {
+    return this.#ch.dropped;
+  }
+
+  /** True when the sender closed and nothing is left. */
+  get isClosed(): boolean {
+    return this.#ch.txClosed && this.#ch.length === 0;
+  }
+
+  /** Takes the oldest item, or `undefined` when none is queued (see `isClosed`). */
+  tryRecv(): T | undefined {
+    return this.#ch.shift();
+  }
+}
+
+/** @internal A same-thread bounded FIFO (a ring over a plain array). */
+export class LocalQueue<T> {
+  readonly #items: (T | undefined)[];
+  readonly #capacity: number;
+  readonly #overflow: Overflow;
+  readonly #notifier: Notifier;
+  #head = 0;
+  #size = 0;
+  #waiters: (() => void)[] = [];
+  dropped = 0;
+  rxClosed = false;
+  txClosed = false;
+
+  constructor(capacity: number, overflow: Overflow, notifier: Notifier) {
+    this.#capacity = capacity;
+    this.#items = new Array(capacity).fill(undefined);
+    this.#overflow = overflow;
+    this.#notifier = notifier;
+  }
+
+  get length(): number {
+    return this.#size;
+  }
+
+  push(item: T, noDrop = false): SendStatus {
+    if (this.txClosed) {
+      throw new ChannelError(ErrorCode.ChannelClosed, "Cannot send on a sender that was closed");
+    }
+    if (this.rxClosed) return SendStatus.Closed;
+    if (this.#size === this.#capacity) {
+      if (noDrop || this.#overflow !== Overflow.DropOldest) return SendStatus.Full;
+      this.#items[this.#head] = undefined;
+      this.#head = (this.#head + 1) % this.#capacity;
+      this.#size--;
+      this.dropped++;
+    }
+    this.#items[(this.#head + this.#size) % this.#capacity] = item;
+    this.#size++;
+    this.#notifier.notify();
+    return SendStatus.Sent;
+  }
+
+  shift(): T | undefined {
+    if (this.#size === 0) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#capacity;
+    this.#size--;
+    if (this.#waiters.length > 0) this.#wakeWaiters();
+    return item;
+  }
+
+  whenSpace(): Promise<void> {
+    if (this.#size < this.#capacity || this.rxClosed) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  closeTx(): void {
+    if (this.txClosed) return;
+    this.txClosed = true;
+    if (!this.rxClosed) this.#notifier.notify();
+  }
+
+  closeRx(): void {
+    this.rxClosed = true;
+    this.#wakeWaiters();
+  }
+
+  #wakeWaiters(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+}
+
+// ---------------------------------------------------------------------- building
+
+/** The receiver type for a channel kind. */
+export type ReceiverFor<O extends ChannelOptions, V> = O extends RingChannelOptions<infer F>
+  ? RingReceiver<F>
+  : O extends ValueChannelOptions ? ValueReceiver<V>
+  : LocalReceiver<V>;
+
+/** The sender type for a channel kind. */
+export type SenderFor<O extends ChannelOptions, V> = O extends RingChannelOptions<infer F>
+  ? RingSender<F>
+  : O extends ValueChannelOptions ? ValueSender<V>
+  : LocalSender<V>;
+
+/** A channel node's cycle function: the usual arguments plus the receiver. */
+export type ChannelCycleFn<T, R> = (
+  self: Node<T>,
+  ctx: ExecutionContext,
+  rx: R,
+) => Control | boolean | void;
+
+/**
+ * @internal Builds the queue for `options`, wires its receiver into `fn`, and returns the
+ * wrapped cycle function plus a function that finishes the setup once the node exists.
+ */
+export function makeChannel<T>(
+  options: ChannelOptions,
+  // deno-lint-ignore no-explicit-any
+  fn: ChannelCycleFn<T, any>,
+): {
+  cycle: (self: Node<T>, ctx: ExecutionContext) => Control | boolean | void;
+  // deno-lint-ignore no-explicit-any
+  attach: (ex: Executor, node: Node<T>) => any;
+} {
+  if (options === null || typeof options !== "object") {
+    throw new InvalidArgumentError(ErrorCode.InvalidArgument, "Channel options are required");
+  }
+  if (typeof fn !== "function") {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `A cycle function must be a function, got ${typeof fn}`,
+    );
+  }
+  // deno-lint-ignore no-explicit-any
+  let rx: any, pending: () => number, attach: (ex: Executor, node: Node<T>) => any;
+  if (options.kind === "ring" || options.kind === "value") {
+    const capacity = powerOfTwo(checkCapacity(options.capacity, 1 << 24));
+    const overflow = checkOverflow(options.overflow, true);
+    const blockTimeoutMs = options.blockTimeoutMs ?? Infinity;
+    if (!(blockTimeoutMs >= 0)) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `blockTimeoutMs must be >= 0, got ${String(blockTimeoutMs)}`,
+      );
+    }
+    let cellBytes: number;
+    if (options.kind === "ring") {
+      if (!options.record || !(options.record.byteSize > 0)) {
+        throw new InvalidArgumentError(
+          ErrorCode.InvalidArgument,
+          "A ring channel needs a record layout from defineRecord()",
+        );
+      }
+      cellBytes = options.record.byteSize;
+    } else {
+      const max = options.maxItemBytes ?? 1024;
+      if (!Number.isInteger(max) || max < 8 || max > 1 << 24) {
+        throw new InvalidArgumentError(
+          ErrorCode.InvalidArgument,
+          `maxItemBytes must be an integer in [8, 2^24], got ${String(max)}`,
+        );
+      }
+      cellBytes = (max + 4 + 7) & ~7;
+    }
+    const q = new SharedQueue(capacity, cellBytes);
+    rx = options.kind === "ring" ? new RingReceiver(q, options.record) : new ValueReceiver(q);
+    pending = () => q.length;
+    attach = (ex, node) => {
+      const notifier = ex.registerNotifier(node);
+      ex.own(node, () => q.closeReceiver());
+      if (options.kind === "ring") {
+        const r = options.record;
+        return new RingSender(
+          q,
+          notifier,
+          overflow,
+          blockTimeoutMs,
+          false,
+          r.names,
+          r.offsets,
+          r.types,
+        );
+      }
+      return new ValueSender(q, notifier, overflow, blockTimeoutMs, false);
+    };
+  } else if (options.kind === "local") {
+    const capacity = checkCapacity(options.capacity, 1 << 24);
+    const overflow = checkOverflow(options.overflow, false);
+    let lq: LocalQueue<unknown> | undefined;
+    rx = undefined;
+    pending = () => lq!.length;
+    const holder = { rx: undefined as unknown };
+    attach = (ex, node) => {
+      lq = new LocalQueue(capacity, overflow, ex.registerNotifier(node));
+      holder.rx = new LocalReceiver(lq);
+      rx = holder.rx;
+      ex.own(node, () => lq!.closeRx());
+      return new LocalSender(lq);
+    };
+  } else {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `Unknown channel kind ${
+        String((options as { kind?: unknown }).kind)
+      }; use "ring", "value" or "local"`,
+    );
+  }
+  const cycle = (self: Node<T>, ctx: ExecutionContext) => {
+    const r = fn(self, ctx, rx);
+    // A receiver that returns with items left runs again next cycle.
+    if (pending() > 0) ctx.yieldNow();
+    return r;
+  };
+  return { cycle, attach };
+}

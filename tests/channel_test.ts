@@ -1,0 +1,360 @@
+import {
+  ChannelError,
+  Control,
+  defineRecord,
+  ErrorCode,
+  ExecutionMode,
+  loadBackend,
+  NodeBuilder,
+  Overflow,
+  RealtimeRuntime,
+  RecvStatus,
+  SendStatus,
+  TestRuntime,
+} from "../mod.ts";
+import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
+
+const Rec = defineRecord({ producer: "i32", seq: "i32", value: "f64" });
+
+interface Done {
+  sent: number;
+  full: number;
+  closed: boolean;
+}
+
+function startProducers(
+  // deno-lint-ignore no-explicit-any
+  sender: any,
+  n: number,
+  count: number,
+  retryOnFull: boolean,
+  extra: Record<string, unknown> = {},
+): { workers: Worker[]; done: Promise<Done>[] } {
+  const workers: Worker[] = [];
+  const done: Promise<Done>[] = [];
+  for (let p = 0; p < n; p++) {
+    const w = new Worker(new URL("./fixtures/ring_producer.ts", import.meta.url).href, {
+      type: "module",
+    });
+    workers.push(w);
+    done.push(
+      new Promise((resolve, reject) => {
+        w.onmessage = (e) => resolve(e.data);
+        w.onerror = (e) => {
+          e.preventDefault();
+          reject(new Error(`worker ${p} failed: ${e.message}`));
+        };
+      }),
+    );
+    w.postMessage({
+      sender: sender.toTransferable(),
+      producer: p,
+      count,
+      retryOnFull,
+      ...extra,
+    });
+  }
+  sender.close(); // the main thread's own sender; the Workers hold the others
+  return { workers, done };
+}
+
+const backends = [
+  ["native", () => loadBackend({ prefer: "native" })],
+  ["js", () => loadBackend({ prefer: "js" })],
+] as const;
+
+for (const [bname, backend] of backends) {
+  for (const overflow of [Overflow.Reject, Overflow.Block, Overflow.DropOldest]) {
+    test(
+      `4 Workers x 250 000 records through a ring of 1024 with ${overflow} on the ${bname} backend`,
+      async () => {
+        const P = 4, N = 250_000;
+        const rt = new RealtimeRuntime({ mode: ExecutionMode.Park, backend: backend() });
+        const next = new Array<number>(P).fill(0);
+        const got = new Array<number>(P).fill(0);
+        const sum = new Array<number>(P).fill(0);
+        let outOfOrder = 0, dropped = 0;
+        const rec = { producer: 0, seq: 0, value: 0 };
+        const [, tx] = new NodeBuilder(0).buildWithChannel(
+          rt.executor,
+          { kind: "ring", record: Rec, capacity: 1024, overflow },
+          (_self, _ctx, rx) => {
+            for (let k = 0; k < 4096; k++) {
+              const s = rx.tryRecv(rec);
+              if (s === RecvStatus.Empty) return false;
+              if (s === RecvStatus.Closed) {
+                dropped = rx.dropped;
+                return Control.Terminate;
+              }
+              const p = rec.producer;
+              if (overflow === Overflow.DropOldest ? rec.seq < next[p] : rec.seq !== next[p]) {
+                outOfOrder++;
+              }
+              next[p] = rec.seq + 1;
+              got[p]++;
+              sum[p] += rec.value;
+            }
+            return false; // items left: the channel runs the node again next cycle
+          },
+        );
+        const { workers, done } = startProducers(tx, P, N, overflow === Overflow.Reject);
+        await new Promise((r) => setTimeout(r, 20));
+        rt.runForever();
+        const results = await Promise.all(done);
+        for (const w of workers) w.terminate();
+        assertEquals(outOfOrder, 0, "records out of per-producer order");
+        for (let p = 0; p < P; p++) {
+          let expected = 0;
+          for (let i = 0; i < N; i++) expected += (i * 7 + p) % 1000;
+          if (overflow === Overflow.DropOldest) {
+            assertEquals(results[p].sent, N);
+            assert(got[p] <= N && got[p] > 0);
+          } else {
+            assertEquals(results[p].sent, N, `producer ${p} sent`);
+            assertEquals(got[p], N, `producer ${p} received`);
+            assertEquals(sum[p], expected, `producer ${p} checksum`);
+          }
+        }
+        if (overflow === Overflow.DropOldest) {
+          const total = got.reduce((a, b) => a + b, 0);
+          assertEquals(
+            total + dropped,
+            P * N,
+            "every record is either received or counted dropped",
+          );
+        } else {
+          assertEquals(dropped, 0);
+        }
+      },
+      { timeoutMs: 120_000 },
+    );
+  }
+}
+
+test("closing the receiver mid-stream makes producers see Closed and stop", async () => {
+  const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
+  let received = 0;
+  const rec = { producer: 0, seq: 0, value: 0 };
+  const [, tx] = new NodeBuilder(0).buildWithChannel(
+    rt.executor,
+    { kind: "ring", record: Rec, capacity: 64, overflow: Overflow.Block },
+    (_self, _ctx, rx) => {
+      while (rx.tryRecv(rec) === RecvStatus.Item) {
+        if (++received === 5_000) return Control.Terminate; // shuts down, closing the channel
+      }
+      return false;
+    },
+  );
+  const { workers, done } = startProducers(tx, 2, 1_000_000, false);
+  await new Promise((r) => setTimeout(r, 20));
+  rt.runForever();
+  const results = await Promise.all(done);
+  for (const w of workers) w.terminate();
+  assertEquals(received, 5_000);
+  for (const r of results) {
+    assert(r.closed, "producer saw Closed");
+    assert(r.sent < 1_000_000);
+  }
+});
+
+test("a Worker that throws or is terminated does not wedge the graph", async () => {
+  const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
+  const got = [0, 0];
+  const rec = { producer: 0, seq: 0, value: 0 };
+  const [, tx] = new NodeBuilder(0).buildWithChannel(
+    rt.executor,
+    { kind: "ring", record: Rec, capacity: 256, overflow: Overflow.Block, blockTimeoutMs: 5_000 },
+    (_self, _ctx, rx) => {
+      while (rx.tryRecv(rec) === RecvStatus.Item) got[rec.producer]++;
+      return false;
+    },
+  );
+  // A watchdog ends the run once both producers failed and their records arrived (the failed
+  // producers never close their senders, so the channel itself never reports Closed).
+  const failed = new Int32Array(new SharedArrayBuffer(4));
+  const giveUp = rt.clock.nowNs() + 30e9;
+  new NodeBuilder(0)
+    .onInit((ex, self) => {
+      ex.registerTimer(self, rt.clock.nowNs() + 10e6);
+    })
+    .build(rt.executor, (_self, ctx) => {
+      const now = ctx.time.monotonicNs;
+      if ((Atomics.load(failed, 0) === 2 && got[0] + got[1] === 20_000) || now > giveUp) {
+        return Control.Terminate;
+      }
+      ctx.registerTimer(ctx.current, now + 10e6);
+      return false;
+    });
+  const { workers, done } = startProducers(tx, 2, 20_000, false, {
+    throwAfter: 10_000,
+    failed: failed.buffer,
+  });
+  let failures = 0;
+  const settled = Promise.allSettled(done).then((r) => {
+    failures = r.filter((x) => x.status === "rejected").length;
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  rt.runForever();
+  await settled;
+  for (const w of workers) w.terminate();
+  assertEquals(failures, 2);
+  assertEquals(got, [10_000, 10_000], "everything sent before the failure arrived");
+});
+
+test("value channel carries structured-cloneable values from Workers in order", async () => {
+  const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
+  const seen: { producer: number; seq: number; tag: string }[] = [];
+  const [, tx] = new NodeBuilder(0).buildWithChannel(
+    rt.executor,
+    { kind: "value", capacity: 128, maxItemBytes: 256, overflow: Overflow.Block },
+    (_self, _ctx, rx) => {
+      for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) {
+        seen.push(v as { producer: number; seq: number; tag: string });
+      }
+      return rx.isClosed ? Control.Terminate : false;
+    },
+  );
+  const { workers, done } = startProducers(tx, 2, 2_000, false);
+  await new Promise((r) => setTimeout(r, 20));
+  rt.runForever();
+  await Promise.all(done);
+  for (const w of workers) w.terminate();
+  assertEquals(seen.length, 4_000);
+  for (const p of [0, 1]) {
+    const mine = seen.filter((v) => v.producer === p);
+    assertEquals(mine.map((v) => v.seq), [...Array(2_000).keys()]);
+    assert(mine.every((v) => v.tag === `p${p}`));
+  }
+});
+
+test("ring channel on the test runtime: reject keeps the item, drop-oldest counts, close is seen", () => {
+  const rt = new TestRuntime();
+  const out: number[] = [];
+  let closedSeen = false;
+  const rec = { producer: 0, seq: 0, value: 0 };
+  const [, tx] = new NodeBuilder(0).buildWithChannel(
+    rt.executor,
+    { kind: "ring", record: Rec, capacity: 4 },
+    (_self, _ctx, rx) => {
+      for (;;) {
+        const s = rx.tryRecv(rec);
+        if (s === RecvStatus.Item) out.push(rec.seq);
+        else {
+          if (s === RecvStatus.Closed) closedSeen = true;
+          return false;
+        }
+      }
+    },
+  );
+  for (let i = 0; i < 4; i++) assertEquals(tx.trySend({ seq: i }), SendStatus.Sent);
+  assertEquals(tx.trySend({ seq: 99 }), SendStatus.Full);
+  rt.runOneCycle();
+  assertEquals(out, [0, 1, 2, 3]);
+  tx.close();
+  rt.runOneCycle();
+  assert(closedSeen, "the receiver saw Closed after the last sender closed");
+  assertThrows(() => tx.trySend({ seq: 1 }), ChannelError, ErrorCode.ChannelClosed);
+
+  const rt2 = new TestRuntime();
+  const got: number[] = [];
+  const [, tx2] = new NodeBuilder(0).buildWithChannel(
+    rt2.executor,
+    { kind: "ring", record: Rec, capacity: 4, overflow: Overflow.DropOldest },
+    (_self, _ctx, rx) => {
+      while (rx.tryRecv(rec) === RecvStatus.Item) got.push(rec.seq);
+      return false;
+    },
+  );
+  for (let i = 0; i < 10; i++) assertEquals(tx2.trySend({ seq: i }), SendStatus.Sent);
+  rt2.runOneCycle();
+  assertEquals(got, [6, 7, 8, 9]);
+  assertEquals(tx2.dropped, 6);
+});
+
+test("a receiver that stops before draining runs again next cycle; a removed node closes the channel", () => {
+  const rt = new TestRuntime();
+  const got: number[] = [];
+  const [node, tx] = new NodeBuilder(0).buildWithChannel(
+    rt.executor,
+    { kind: "local", capacity: 100 },
+    (_self, _ctx, rx) => {
+      const v = rx.tryRecv();
+      if (v !== undefined) got.push(v as number);
+      return false; // one item per cycle
+    },
+  );
+  for (let i = 0; i < 5; i++) tx.trySend(i);
+  assertEquals(rt.runUntilIdle(), 5);
+  assertEquals(got, [0, 1, 2, 3, 4]);
+  node.remove();
+  assertEquals(tx.trySend(9), SendStatus.Closed);
+});
+
+test("local channel: sendAsync waits for room (backpressure), drop-oldest drops", async () => {
+  const rt = new TestRuntime();
+  const got: number[] = [];
+  const [, tx] = new NodeBuilder(0).buildWithChannel(
+    rt.executor,
+    { kind: "local", capacity: 2 },
+    (_self, _ctx, rx) => {
+      for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) got.push(v as number);
+      return false;
+    },
+  );
+  const sends = [0, 1, 2, 3].map((i) => tx.sendAsync(i));
+  await Promise.resolve();
+  assertEquals(tx.trySend(9), SendStatus.Full);
+  while (got.length < 4) {
+    rt.runOneCycle();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  assertEquals(await Promise.all(sends), [0, 0, 0, 0]);
+  assertEquals(got, [0, 1, 2, 3]);
+
+  const [, tx2] = new NodeBuilder(0).buildWithChannel(
+    rt.executor,
+    { kind: "local", capacity: 2, overflow: Overflow.DropOldest },
+    () => false,
+  );
+  for (let i = 0; i < 5; i++) tx2.trySend(i);
+  assertEquals(tx2.dropped, 3);
+});
+
+test("bad channel options and misuse are typed errors, and nothing is half-built", () => {
+  const rt = new TestRuntime();
+  const before = rt.executor.nodeCount;
+  // deno-lint-ignore no-explicit-any
+  const bad: any[] = [
+    { kind: "ring", record: Rec, capacity: 0 },
+    { kind: "ring", capacity: 4 },
+    { kind: "local", capacity: 4, overflow: Overflow.Block },
+    { kind: "value", capacity: 4, maxItemBytes: 2 },
+    { kind: "nope", capacity: 4 },
+  ];
+  for (const o of bad) {
+    assertThrows(
+      () => new NodeBuilder(0).buildWithChannel(rt.executor, o, () => false),
+      Error,
+      ErrorCode.InvalidArgument,
+    );
+  }
+  assertThrows(() => defineRecord({}), Error, ErrorCode.InvalidArgument);
+  // deno-lint-ignore no-explicit-any
+  assertThrows(() => defineRecord({ x: "f32" as any }), Error, ErrorCode.InvalidArgument);
+  assertEquals(rt.executor.nodeCount, before);
+  const [, block] = new NodeBuilder(0).buildWithChannel(
+    rt.executor,
+    { kind: "ring", record: Rec, capacity: 2, overflow: Overflow.Block },
+    () => false,
+  );
+  block.trySend({});
+  block.trySend({});
+  assertThrows(() => block.trySend({}), ChannelError, ErrorCode.ChannelWouldDeadlock);
+  const [, values] = new NodeBuilder(0).buildWithChannel(
+    rt.executor,
+    { kind: "value", capacity: 2, maxItemBytes: 16 },
+    () => false,
+  );
+  assertThrows(() => values.trySend("x".repeat(100)), ChannelError, ErrorCode.ChannelItemTooLarge);
+  rt.runOneCycle();
+});
