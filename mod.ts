@@ -130,9 +130,16 @@ export {
 export {
   Framing,
   TcpConnection,
-  type TcpConnectionOptions,
   tcpConnectionNode,
+  type TcpConnectionOptions,
   tcpListenerNode,
   type TcpListenerNodeOptions,
   type TcpListenerState,
 } from "./src/net/nodes.ts";
+export {
+  type SinkOptions,
+  type SinkState,
+  sinkTo,
+  sourceFrom,
+  type SourceOptions,
+} from "./src/channel/adapters.ts";

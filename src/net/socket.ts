@@ -1,0 +1,575 @@
+/**
+ * Non-blocking sockets over the native library: {@linkcode TcpListener},
+ * {@linkcode TcpStream} and {@linkcode UdpSocket}. Each object owns its fd (close it, or let the
+ * node that owns it close it); after `close()` the object never touches the fd number again, so
+ * a reused fd is never read or written by mistake. I/O is `tryRead` / `tryWrite`: byte counts,
+ * {@linkcode WOULD_BLOCK} instead of EAGAIN, 0 for end of stream, typed {@linkcode NetError}s for
+ * the rest. Register `fd` with `ctx.registerIo` to run a node on readiness, or use the node
+ * builders of `src/net/nodes.ts`.
+ *
+ * @module
+ */
+
+import { ADDR_LEN, Errno, type NativeBackend, SocketOption } from "../../ffi/backend.ts";
+import { ErrorCode, InvalidArgumentError } from "../errors.ts";
+import { type NetRuntime, SocketAddress } from "./address.ts";
+import { NetError, netError, NetErrorCode } from "./errors.ts";
+
+/** Returned by `tryRead`, `tryWrite` and friends when the call would block (EAGAIN). */
+export const WOULD_BLOCK: -1 = -1;
+
+const TCP = 1;
+const UDP = 2;
+const EAGAIN = Errno.EAGAIN;
+
+function closedError(op: string, what: string): NetError {
+  return new NetError(
+    NetErrorCode.SocketClosed,
+    op,
+    0,
+    `Cannot ${op} on a closed ${what}`,
+  );
+}
+
+function checkRange(buf: Uint8Array, offset: number, length: number, op: string): void {
+  if (
+    !(buf instanceof Uint8Array) || !Number.isInteger(offset) || !Number.isInteger(length) ||
+    offset < 0 || length < 0 || offset + length > buf.length
+  ) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `Cannot ${op}: the range [${String(offset)}, +${String(length)}) does not fit a ` +
+        `Uint8Array of ${buf instanceof Uint8Array ? buf.length : "(not a Uint8Array)"} bytes`,
+    );
+  }
+}
+
+function open(b: NativeBackend, family: number, type: number, what: string): number {
+  const fd = b.socketCreate(family, type);
+  if (fd < 0) throw netError("create", -fd, what);
+  return fd;
+}
+
+function setOpt(b: NativeBackend, fd: number, opt: number, value: number, name: string): void {
+  const rc = b.socketSetOption(fd, opt, value);
+  if (rc < 0) throw netError(`set ${name} on`, -rc, `fd ${fd}`);
+}
+
+function addressOf(b: NativeBackend, fd: number, peer: boolean): SocketAddress {
+  const out = new Uint8Array(ADDR_LEN);
+  const rc = b.socketAddress(fd, peer, out);
+  if (rc < 0) {
+    throw netError(peer ? "read the peer address of" : "read the address of", -rc, `fd ${fd}`);
+  }
+  return new SocketAddress(out);
+}
+
+/** Options of {@linkcode TcpListener.bind}. */
+export interface TcpListenerOptions {
+  /** The accept queue length (default: the system's maximum). */
+  backlog?: number;
+  /** `SO_REUSEADDR` (default true: a restarted server can bind at once). */
+  reuseAddress?: boolean;
+  /** `SO_REUSEPORT` (default false): several listeners share the port. */
+  reusePort?: boolean;
+  /** `IPV6_V6ONLY` for an IPv6 address (default: the system's, usually dual-stack). */
+  v6Only?: boolean;
+}
+
+/**
+ * A listening TCP socket.
+ *
+ * @example
+ * ```ts ignore
+ * import { RealtimeRuntime, TcpListener } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const listener = TcpListener.bind(rt, "127.0.0.1", 0); // port 0: any free port
+ * console.log(listener.localAddress.port);
+ * const stream = listener.accept(); // null until a client connects
+ * listener.close();
+ * rt.shutdown();
+ * ```
+ */
+export class TcpListener {
+  /** The socket's fd (register it for `Readiness.Readable` to learn of new connections). */
+  readonly fd: number;
+  readonly #b: NativeBackend;
+  #closed = false;
+  #local: SocketAddress | null = null;
+
+  /**
+   * @internal Wraps a listening fd (use {@linkcode TcpListener.bind}).
+   *
+   * @param backend The backend.
+   * @param fd The listening fd.
+   */
+  constructor(backend: NativeBackend, fd: number) {
+    this.#b = backend;
+    this.fd = fd;
+  }
+
+  /**
+   * Creates a socket, binds it to `host:port` and listens.
+   *
+   * @param rt The runtime (its backend creates the socket).
+   * @param host A numeric IPv4 or IPv6 address (`"0.0.0.0"`, `"::"`, `"127.0.0.1"`, `"::1"`).
+   * @param port The port; 0 picks a free one (read it back from `localAddress.port`).
+   * @param options Backlog and socket options.
+   * @returns The listener.
+   * @throws {NetError} `INVALID_ADDRESS` for an address that does not parse, `ADDRESS_IN_USE`
+   *   when the port is taken, `SOCKET_FAILED` otherwise.
+   * @throws {UnsupportedError} On the pure-JS backend.
+   */
+  static bind(
+    rt: NetRuntime,
+    host: string,
+    port: number,
+    options: TcpListenerOptions = {},
+  ): TcpListener {
+    const addr = SocketAddress.parse(rt, host, port);
+    const b = rt.backend;
+    const fd = open(b, addr.family, TCP, "a TCP listener");
+    try {
+      if (options.reuseAddress !== false) setOpt(b, fd, SocketOption.ReuseAddr, 1, "SO_REUSEADDR");
+      if (options.reusePort) setOpt(b, fd, SocketOption.ReusePort, 1, "SO_REUSEPORT");
+      if (options.v6Only !== undefined && addr.family === 6) {
+        setOpt(b, fd, SocketOption.V6Only, options.v6Only ? 1 : 0, "IPV6_V6ONLY");
+      }
+      let rc = b.socketBind(fd, addr._bytes);
+      if (rc < 0) {
+        const e = netError("bind a TCP listener to", -rc, addr.toString());
+        if (-rc === Errno.EADDRINUSE) {
+          throw new NetError(
+            NetErrorCode.AddressInUse,
+            "bind",
+            -rc,
+            `Cannot listen on ${addr}: the address is already in use (EADDRINUSE)`,
+          );
+        }
+        throw e;
+      }
+      rc = b.socketListen(fd, options.backlog ?? 0);
+      if (rc < 0) throw netError("listen on", -rc, addr.toString());
+    } catch (e) {
+      b.close(fd);
+      throw e;
+    }
+    return new TcpListener(b, fd);
+  }
+
+  /** True once closed. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** The bound address (with the actual port when bound to port 0). */
+  get localAddress(): SocketAddress {
+    if (this.#closed) throw closedError("read the address", "listener");
+    return (this.#local ??= addressOf(this.#b, this.fd, false));
+  }
+
+  /**
+   * Accepts one pending connection.
+   *
+   * @returns A non-blocking stream, or null when no connection is pending.
+   * @throws {NetError} `SOCKET_CLOSED` after `close()`; `SOCKET_FAILED` for EMFILE and other
+   *   failures (a connection reset before it was accepted is skipped).
+   */
+  accept(): TcpStream | null {
+    if (this.#closed) throw closedError("accept", "listener");
+    for (;;) {
+      const fd = this.#b.socketAccept(this.fd, null);
+      if (fd >= 0) return new TcpStream(this.#b, fd, false);
+      if (fd === -EAGAIN) return null;
+      if (fd === -Errno.ECONNABORTED) continue;
+      throw netError("accept on", -fd, `fd ${this.fd}`);
+    }
+  }
+
+  /** Closes the socket. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#b.close(this.fd);
+  }
+}
+
+/** Options of {@linkcode TcpStream.connect}. */
+export interface TcpStreamOptions {
+  /** `TCP_NODELAY` (default true: small writes leave at once). */
+  noDelay?: boolean;
+  /** `SO_SNDBUF` in bytes (the kernel doubles it). */
+  sendBufferSize?: number;
+  /** `SO_RCVBUF` in bytes (the kernel doubles it). */
+  receiveBufferSize?: number;
+}
+
+/**
+ * A connected (or connecting) TCP stream.
+ *
+ * @example
+ * ```ts ignore
+ * import { RealtimeRuntime, TcpStream, WOULD_BLOCK } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const s = TcpStream.connect(rt, "127.0.0.1", 8080); // connection under way
+ * // ... once the fd is writable:
+ * if (s.finishConnect()) s.tryWrite(new TextEncoder().encode("hello\n"));
+ * const buf = new Uint8Array(4096);
+ * const n = s.tryRead(buf); // bytes, 0 at EOF, or WOULD_BLOCK
+ * s.close();
+ * rt.shutdown();
+ * ```
+ */
+export class TcpStream {
+  /** The socket's fd (register it with `ctx.registerIo`). */
+  readonly fd: number;
+  readonly #b: NativeBackend;
+  #closed = false;
+  #connecting: boolean;
+  readonly #recv: NativeBackend["socketRecv"];
+  readonly #send: NativeBackend["socketSend"];
+
+  /**
+   * @internal Wraps a connected or connecting fd (use {@linkcode TcpStream.connect} or
+   * {@linkcode TcpListener.accept}).
+   *
+   * @param backend The backend.
+   * @param fd The socket fd.
+   * @param connecting True while a non-blocking connect is under way.
+   */
+  constructor(backend: NativeBackend, fd: number, connecting: boolean) {
+    this.#b = backend;
+    this.fd = fd;
+    this.#connecting = connecting;
+    this.#recv = backend.socketRecv.bind(backend);
+    this.#send = backend.socketSend.bind(backend);
+  }
+
+  /**
+   * Starts a non-blocking connection to `host:port`. The stream is returned at once; it is
+   * connected when its fd becomes writable and {@linkcode TcpStream.finishConnect} returns true.
+   *
+   * @param rt The runtime (its backend creates the socket).
+   * @param host A numeric IPv4 or IPv6 address.
+   * @param port The port.
+   * @param options Socket options.
+   * @returns The stream (connecting, or already connected).
+   * @throws {NetError} `INVALID_ADDRESS`, or the connect failure when the kernel reports it at
+   *   once (`CONNECTION_REFUSED`, `SOCKET_FAILED` for ENETUNREACH, ...).
+   */
+  static connect(
+    rt: NetRuntime,
+    host: string,
+    port: number,
+    options: TcpStreamOptions = {},
+  ): TcpStream {
+    const addr = SocketAddress.parse(rt, host, port);
+    const b = rt.backend;
+    const fd = open(b, addr.family, TCP, "a TCP stream");
+    let rc: number;
+    try {
+      if (options.noDelay !== false) setOpt(b, fd, SocketOption.NoDelay, 1, "TCP_NODELAY");
+      if (options.sendBufferSize !== undefined) {
+        setOpt(b, fd, SocketOption.SendBuffer, options.sendBufferSize, "SO_SNDBUF");
+      }
+      if (options.receiveBufferSize !== undefined) {
+        setOpt(b, fd, SocketOption.ReceiveBuffer, options.receiveBufferSize, "SO_RCVBUF");
+      }
+      rc = b.socketConnect(fd, addr._bytes);
+      if (rc < 0 && rc !== -Errno.EINPROGRESS) throw netError("connect to", -rc, addr.toString());
+    } catch (e) {
+      b.close(fd);
+      throw e;
+    }
+    return new TcpStream(b, fd, rc !== 0);
+  }
+
+  /** True once closed. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** True while a non-blocking connect is under way. */
+  get isConnecting(): boolean {
+    return this.#connecting;
+  }
+
+  /**
+   * Completes a non-blocking connect; call it when the fd is writable.
+   *
+   * @returns True when connected, false while the connect is still under way.
+   * @throws {NetError} The connect failure (`CONNECTION_REFUSED`, ...).
+   */
+  finishConnect(): boolean {
+    if (this.#closed) throw closedError("finish connecting", "stream");
+    if (!this.#connecting) return true;
+    const err = this.#b.socketError(this.fd);
+    if (err !== 0) throw netError("connect", err < 0 ? -err : err, `fd ${this.fd}`);
+    const rc = this.#b.socketAddress(this.fd, true, new Uint8Array(ADDR_LEN));
+    if (rc === -Errno.ENOTCONN) return false;
+    if (rc < 0) throw netError("connect", -rc, `fd ${this.fd}`);
+    this.#connecting = false;
+    return true;
+  }
+
+  /**
+   * Reads what is available into `buf[offset, offset + length)`.
+   *
+   * @param buf The destination.
+   * @param offset Where to start writing in `buf` (default 0).
+   * @param length At most this many bytes (default: to the end of `buf`); must be > 0.
+   * @returns The byte count (> 0), 0 at end of stream, or {@linkcode WOULD_BLOCK}.
+   * @throws {InvalidArgumentError} For an empty or out-of-range destination (0 means EOF).
+   * @throws {NetError} `CONNECTION_RESET`, `SOCKET_CLOSED`, `SOCKET_FAILED`.
+   */
+  tryRead(buf: Uint8Array, offset = 0, length: number = buf.length - offset): number {
+    if (this.#closed) throw closedError("read", "stream");
+    if (length <= 0 || offset !== 0 || length !== buf.length) {
+      checkRange(buf, offset, length, "read");
+      if (length === 0) {
+        throw new InvalidArgumentError(
+          ErrorCode.InvalidArgument,
+          "Cannot read into an empty range: a read of 0 bytes would look like end of stream",
+        );
+      }
+    }
+    const n = this.#recv(this.fd, buf, offset, length);
+    if (n >= 0) return n;
+    if (n === -EAGAIN) return WOULD_BLOCK;
+    throw netError("read from", -n, `fd ${this.fd}`);
+  }
+
+  /**
+   * Writes as much of `buf[offset, offset + length)` as the send buffer takes.
+   *
+   * @param buf The source.
+   * @param offset Where to start in `buf` (default 0).
+   * @param length How many bytes (default: to the end of `buf`); 0 writes nothing.
+   * @returns The byte count written (maybe fewer than `length`), or {@linkcode WOULD_BLOCK}.
+   * @throws {NetError} `BROKEN_PIPE` (never a SIGPIPE), `CONNECTION_RESET`, `SOCKET_CLOSED`.
+   */
+  tryWrite(buf: Uint8Array, offset = 0, length: number = buf.length - offset): number {
+    if (this.#closed) throw closedError("write", "stream");
+    if (offset !== 0 || length !== buf.length) checkRange(buf, offset, length, "write");
+    if (length === 0) return 0;
+    const n = this.#send(this.fd, buf, offset, length);
+    if (n >= 0) return n;
+    if (n === -EAGAIN) return WOULD_BLOCK;
+    throw netError("write to", -n, `fd ${this.fd}`);
+  }
+
+  /**
+   * Shuts down one or both directions (`"write"` sends EOF to the peer).
+   *
+   * @param how `"read"`, `"write"` (default) or `"both"`.
+   * @throws {NetError} `SOCKET_FAILED` (ENOTCONN when not connected).
+   */
+  shutdown(how: "read" | "write" | "both" = "write"): void {
+    if (this.#closed) throw closedError("shut down", "stream");
+    const h = how === "read" ? 0 : how === "write" ? 1 : how === "both" ? 2 : -1;
+    if (h < 0) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `shutdown() takes "read", "write" or "both", got ${String(how)}`,
+      );
+    }
+    const rc = this.#b.socketShutdown(this.fd, h);
+    if (rc < 0) throw netError("shut down", -rc, `fd ${this.fd}`);
+  }
+
+  /**
+   * Sets a socket option.
+   *
+   * @param option A {@linkcode SocketOption} number.
+   * @param value The value (booleans as 0/1, sizes in bytes, linger seconds or -1).
+   * @throws {NetError} If the kernel refuses it.
+   */
+  setOption(option: number, value: number): void {
+    if (this.#closed) throw closedError("set an option", "stream");
+    setOpt(this.#b, this.fd, option, value, `option ${option}`);
+  }
+
+  /**
+   * Reads a socket option.
+   *
+   * @param option A {@linkcode SocketOption} number (not `Linger`).
+   * @returns The value.
+   * @throws {NetError} If the kernel refuses it.
+   */
+  getOption(option: number): number {
+    if (this.#closed) throw closedError("read an option", "stream");
+    const v = this.#b.socketGetOption(this.fd, option);
+    if (v < 0) throw netError(`read option ${option} of`, -v, `fd ${this.fd}`);
+    return v;
+  }
+
+  /** The local address. */
+  get localAddress(): SocketAddress {
+    if (this.#closed) throw closedError("read the address", "stream");
+    return addressOf(this.#b, this.fd, false);
+  }
+
+  /** The peer's address. */
+  get peerAddress(): SocketAddress {
+    if (this.#closed) throw closedError("read the peer address", "stream");
+    return addressOf(this.#b, this.fd, true);
+  }
+
+  /** Closes the socket. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#b.close(this.fd);
+  }
+}
+
+/** Options of {@linkcode UdpSocket.bind}. */
+export interface UdpSocketOptions {
+  /** `SO_REUSEADDR` (default false). */
+  reuseAddress?: boolean;
+  /** `SO_REUSEPORT` (default false). */
+  reusePort?: boolean;
+  /** `SO_BROADCAST` (default false). */
+  broadcast?: boolean;
+}
+
+/**
+ * A UDP socket.
+ *
+ * @example
+ * ```ts ignore
+ * import { RealtimeRuntime, SocketAddress, UdpSocket } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const a = UdpSocket.bind(rt, "127.0.0.1", 0);
+ * const b = UdpSocket.bind(rt, "127.0.0.1", 0);
+ * b.trySend(new Uint8Array([1, 2, 3]), a.localAddress);
+ * const buf = new Uint8Array(1500);
+ * const n = a.tryReceive(buf); // 3 (or WOULD_BLOCK before it arrives); sender: a.lastSender
+ * a.close();
+ * b.close();
+ * rt.shutdown();
+ * ```
+ */
+export class UdpSocket {
+  /** The socket's fd. */
+  readonly fd: number;
+  readonly #b: NativeBackend;
+  #closed = false;
+  readonly #from = new Uint8Array(ADDR_LEN);
+  #fromValid = false;
+  #local: SocketAddress | null = null;
+
+  /**
+   * @internal Wraps a UDP fd (use {@linkcode UdpSocket.bind}).
+   *
+   * @param backend The backend.
+   * @param fd The socket fd.
+   */
+  constructor(backend: NativeBackend, fd: number) {
+    this.#b = backend;
+    this.fd = fd;
+  }
+
+  /**
+   * Creates a UDP socket bound to `host:port`.
+   *
+   * @param rt The runtime.
+   * @param host A numeric IPv4 or IPv6 address.
+   * @param port The port; 0 picks a free one.
+   * @param options Socket options.
+   * @returns The socket.
+   * @throws {NetError} `INVALID_ADDRESS`, `ADDRESS_IN_USE`, `SOCKET_FAILED`.
+   */
+  static bind(
+    rt: NetRuntime,
+    host: string,
+    port: number,
+    options: UdpSocketOptions = {},
+  ): UdpSocket {
+    const addr = SocketAddress.parse(rt, host, port);
+    const b = rt.backend;
+    const fd = open(b, addr.family, UDP, "a UDP socket");
+    try {
+      if (options.reuseAddress) setOpt(b, fd, SocketOption.ReuseAddr, 1, "SO_REUSEADDR");
+      if (options.reusePort) setOpt(b, fd, SocketOption.ReusePort, 1, "SO_REUSEPORT");
+      if (options.broadcast) setOpt(b, fd, SocketOption.Broadcast, 1, "SO_BROADCAST");
+      const rc = b.socketBind(fd, addr._bytes);
+      if (rc < 0) throw netError("bind a UDP socket to", -rc, addr.toString());
+    } catch (e) {
+      b.close(fd);
+      throw e;
+    }
+    return new UdpSocket(b, fd);
+  }
+
+  /** True once closed. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** The bound address. */
+  get localAddress(): SocketAddress {
+    if (this.#closed) throw closedError("read the address", "UDP socket");
+    return (this.#local ??= addressOf(this.#b, this.fd, false));
+  }
+
+  /** The sender of the last datagram `tryReceive` returned, or null. */
+  get lastSender(): SocketAddress | null {
+    return this.#fromValid ? new SocketAddress(this.#from.slice()) : null;
+  }
+
+  /**
+   * Sends `buf[offset, offset + length)` as one datagram (an empty datagram is allowed).
+   *
+   * @param buf The payload.
+   * @param to The destination (parse it once with `SocketAddress.parse`).
+   * @param offset Start in `buf` (default 0).
+   * @param length Bytes (default: to the end of `buf`).
+   * @returns The byte count, or {@linkcode WOULD_BLOCK}.
+   * @throws {NetError} `SOCKET_FAILED` (EMSGSIZE for a datagram that is too big, ...).
+   */
+  trySend(
+    buf: Uint8Array,
+    to: SocketAddress,
+    offset = 0,
+    length: number = buf.length - offset,
+  ): number {
+    if (this.#closed) throw closedError("send", "UDP socket");
+    if (offset !== 0 || length !== buf.length) checkRange(buf, offset, length, "send");
+    const n = this.#b.socketSendTo(this.fd, buf, offset, length, to._bytes);
+    if (n >= 0) return n;
+    if (n === -EAGAIN) return WOULD_BLOCK;
+    throw netError("send a datagram to", -n, to.toString());
+  }
+
+  /**
+   * Receives one datagram into `buf[offset, offset + length)` (a longer one is truncated).
+   *
+   * @param buf The destination.
+   * @param offset Start in `buf` (default 0).
+   * @param length At most this many bytes (default: to the end of `buf`).
+   * @returns The byte count (0 for an empty datagram), or {@linkcode WOULD_BLOCK}.
+   * @throws {NetError} `SOCKET_FAILED`, `SOCKET_CLOSED`.
+   */
+  tryReceive(buf: Uint8Array, offset = 0, length: number = buf.length - offset): number {
+    if (this.#closed) throw closedError("receive", "UDP socket");
+    if (offset !== 0 || length !== buf.length) checkRange(buf, offset, length, "receive");
+    const n = this.#b.socketRecvFrom(this.fd, buf, offset, length, this.#from);
+    if (n >= 0) {
+      this.#fromValid = true;
+      return n;
+    }
+    if (n === -EAGAIN) return WOULD_BLOCK;
+    throw netError("receive a datagram on", -n, `fd ${this.fd}`);
+  }
+
+  /** Closes the socket. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#b.close(this.fd);
+  }
+}
