@@ -136,10 +136,3 @@ export {
   type TcpListenerNodeOptions,
   type TcpListenerState,
 } from "./src/net/nodes.ts";
-export {
-  type SinkOptions,
-  type SinkState,
-  sinkTo,
-  sourceFrom,
-  type SourceOptions,
-} from "./src/channel/adapters.ts";
