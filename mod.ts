@@ -136,3 +136,10 @@ export {
   type TcpListenerNodeOptions,
   type TcpListenerState,
 } from "./src/net/nodes.ts";
+export {
+  type SinkOptions,
+  type SinkState,
+  sinkTo,
+  sourceFrom,
+  type SourceOptions,
+} from "./src/channel/adapters.ts";

@@ -65,7 +65,7 @@ const PHASE_SPAWN = 4;
 const TICK_LIMIT = 0x7ffffff0;
 
 /** Where an error reported to {@linkcode Executor.onError} came from. */
-export type ErrorPhase = "cycle" | "init" | "drop" | "spawn" | "release";
+export type ErrorPhase = "cycle" | "init" | "drop" | "spawn" | "release" | "source" | "sink";
 
 /** Context of an error reported to {@linkcode Executor.onError}. */
 export interface ErrorReport {

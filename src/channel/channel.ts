@@ -773,7 +773,9 @@ export function makeChannel<T>(
     );
   }
   // deno-lint-ignore no-explicit-any
-  let rx: any, pending: () => number, attach: (ex: Executor, node: Node<T>) => any;
+  let rx: any, pending: () => number, closed: () => boolean;
+  // deno-lint-ignore no-explicit-any
+  let attach: (ex: Executor, node: Node<T>) => any;
   if (options.kind === "ring" || options.kind === "value") {
     const capacity = powerOfTwo(checkCapacity(options.capacity, 1 << 24));
     const overflow = checkOverflow(options.overflow, true);
@@ -806,6 +808,7 @@ export function makeChannel<T>(
     const q = new SharedQueue(capacity, cellBytes);
     rx = options.kind === "ring" ? new RingReceiver(q, options.record) : new ValueReceiver(q);
     pending = () => q.length;
+    closed = () => q.senders === 0 && q.length === 0;
     attach = (ex, node) => {
       const notifier = ex.registerNotifier(node);
       ex.own(node, () => q.closeReceiver());
@@ -830,6 +833,7 @@ export function makeChannel<T>(
     let lq: LocalQueue<unknown> | undefined;
     rx = undefined;
     pending = () => lq!.length;
+    closed = () => lq!.txClosed && lq!.length === 0;
     const holder = { rx: undefined as unknown };
     attach = (ex, node) => {
       lq = new LocalQueue(capacity, overflow, ex.registerNotifier(node));
@@ -846,10 +850,17 @@ export function makeChannel<T>(
       }; use "ring", "value" or "local"`,
     );
   }
+  let closeDelivered = false;
   const cycle = (self: Node<T>, ctx: ExecutionContext) => {
     const r = fn(self, ctx, rx);
-    // A receiver that returns with items left runs again next cycle.
+    // A receiver that returns with items left runs again next cycle; so does one whose last
+    // sender closed, once, so that it sees the closed result even if the close arrived in the
+    // same wake-up as the last items.
     if (pending() > 0) ctx.yieldNow();
+    else if (!closeDelivered && closed()) {
+      closeDelivered = true;
+      ctx.yieldNow();
+    }
     return r;
   };
   return { cycle, attach };

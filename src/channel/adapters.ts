@@ -1,0 +1,250 @@
+/**
+ * Adapters between the graph and the host's async world: an async iterable or a
+ * `ReadableStream` becomes a source node, and a node's output goes to a `WritableStream` or a
+ * callback. Both sides honor backpressure: the source stops pulling while its channel is full,
+ * and the sink only writes when the stream is ready, buffering up to a bound meanwhile.
+ *
+ * @module
+ */
+
+import { Control } from "../control.ts";
+import { ErrorCode, InvalidArgumentError } from "../errors.ts";
+import type { Executor } from "../executor.ts";
+import { type Node, NodeBuilder } from "../node.ts";
+import { Overflow, SendStatus } from "./channel.ts";
+
+/** Options of {@linkcode sourceFrom}. */
+export interface SourceOptions {
+  /** Debug name of the node. */
+  name?: string;
+  /** Items buffered between the iterator and the graph (default 1024). */
+  capacity?: number;
+  /**
+   * `"one"` (default): the node's value is the next item, one item per cycle. `"batch"`: the
+   * node's value is an array of every item that arrived since its last run (the array is
+   * reused: copy it to keep it).
+   */
+  mode?: "one" | "batch";
+  /**
+   * Remove the node (and its descendants) once the source ended and was drained. Otherwise the
+   * node broadcasts once more with `ended: true` (and `item: undefined` in `"one"` mode).
+   */
+  removeOnEnd?: boolean;
+}
+
+/**
+ * A source node fed by an async iterable or a `ReadableStream`. The iterator is pulled only
+ * while the node's channel has room (backpressure); an error thrown by the iterator is reported
+ * to `executor.onError` (phase `"source"`) and ends the source.
+ *
+ * @example
+ * ```ts
+ * import { sourceFrom, TestRuntime } from "@wavelet/wavelet";
+ *
+ * async function* ticks() {
+ *   yield 1;
+ *   yield 2;
+ * }
+ * const rt = new TestRuntime();
+ * const src = sourceFrom(rt.executor, ticks());
+ * await new Promise((r) => setTimeout(r, 0));
+ * rt.runOneCycle(); // src.value.item === 1
+ * ```
+ */
+export function sourceFrom<V>(
+  executor: Executor,
+  source: AsyncIterable<V> | ReadableStream<V>,
+  options: SourceOptions & { mode: "batch" },
+): Node<{ items: V[]; ended: boolean }>;
+export function sourceFrom<V>(
+  executor: Executor,
+  source: AsyncIterable<V> | ReadableStream<V>,
+  options?: SourceOptions,
+): Node<{ item: V | undefined; ended: boolean }>;
+export function sourceFrom<V>(
+  executor: Executor,
+  source: AsyncIterable<V> | ReadableStream<V>,
+  options: SourceOptions = {},
+): Node<{ item?: V | undefined; items?: V[]; ended: boolean }> {
+  const iterable = toAsyncIterable(source);
+  const batch = options.mode === "batch";
+  const initial = batch ? { items: [] as V[], ended: false } : { item: undefined, ended: false };
+  const b = new NodeBuilder<{ item?: V | undefined; items?: V[]; ended: boolean }>(initial);
+  if (options.name !== undefined) b.named(options.name);
+  const [node, tx] = b.buildWithChannel(
+    executor,
+    { kind: "local", capacity: options.capacity ?? 1024, overflow: Overflow.Reject },
+    (self, _ctx, rx) => {
+      const v = self.value;
+      if (batch) {
+        v.items!.length = 0;
+        for (let x = rx.tryRecv(); x !== undefined; x = rx.tryRecv()) v.items!.push(x as V);
+        if (v.items!.length > 0) return Control.Broadcast;
+      } else if (rx.length > 0) {
+        v.item = rx.tryRecv() as V;
+        return Control.Broadcast;
+      }
+      // Drained: the end is reported once, in a run of its own (the channel runs the node
+      // again after its last sender closed).
+      if (rx.isClosed) {
+        if (options.removeOnEnd) return Control.Sweep;
+        if (!v.ended) {
+          v.ended = true;
+          v.item = undefined;
+          return Control.Broadcast;
+        }
+      }
+      return Control.Unchanged;
+    },
+  );
+  (async () => {
+    try {
+      for await (const item of iterable) {
+        if ((await tx.sendAsync(item)) === SendStatus.Closed) return;
+      }
+    } catch (err) {
+      try {
+        executor.onError(err, { node, phase: "source" });
+      } catch { /* the handler's own failure is not ours to report twice */ }
+    } finally {
+      if (!tx.isClosed) tx.close();
+    }
+  })();
+  return node;
+}
+
+/** Options of {@linkcode sinkTo}. */
+export interface SinkOptions<T, W> {
+  /** Debug name of the node. */
+  name?: string;
+  /** Values buffered while the stream is not ready (default 1024). */
+  capacity?: number;
+  /** What to do when the buffer is full: drop the oldest (default) or reject the new value. */
+  overflow?: "dropOldest" | "reject";
+  /** Turns the parent's value into what is written (default: the value itself). */
+  map?: (value: T) => W;
+}
+
+/** State of a sink node: what was written, buffered and dropped. */
+export interface SinkState {
+  /** Values handed to the stream or callback. */
+  written: number;
+  /** Values waiting for the stream to be ready. */
+  buffered: number;
+  /** Values dropped because the buffer was full. */
+  dropped: number;
+  /** The stream or callback failed; nothing more is written. */
+  failed: boolean;
+}
+
+/**
+ * A node that writes its parent's value to a `WritableStream` (or calls an async callback)
+ * every cycle the parent broadcasts. Writes wait for the stream to be ready; values that arrive
+ * meanwhile are buffered up to `capacity`, then dropped per `overflow` (counted in the node's
+ * value). A failing stream is reported to `executor.onError` (phase `"sink"`).
+ *
+ * @example
+ * ```ts
+ * import { NodeBuilder, sinkTo, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const src = new NodeBuilder(0)
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, (self) => {
+ *     self.value++;
+ *     return true;
+ *   });
+ * const seen: number[] = [];
+ * sinkTo(rt.executor, src, (v) => {
+ *   seen.push(v);
+ * });
+ * rt.runOneCycle();
+ * await new Promise((r) => setTimeout(r, 0)); // seen: [1]
+ * ```
+ */
+export function sinkTo<T, W = T>(
+  executor: Executor,
+  parent: Node<T>,
+  target: WritableStream<W> | ((value: W) => void | Promise<void>),
+  options: SinkOptions<T, W> = {},
+): Node<SinkState> {
+  const capacity = options.capacity ?? 1024;
+  if (!Number.isInteger(capacity) || capacity < 1) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `A sink capacity must be a positive integer, got ${String(capacity)}`,
+    );
+  }
+  const map = options.map ?? ((v: T) => v as unknown as W);
+  const write: (v: W) => void | Promise<void> = typeof target === "function" ? target : (() => {
+    const writer = target.getWriter();
+    return async (v: W) => {
+      await writer.ready;
+      await writer.write(v);
+    };
+  })();
+  const queue: W[] = [];
+  let pumping = false;
+  let node: Node<SinkState>;
+  const pump = async () => {
+    pumping = true;
+    try {
+      while (queue.length > 0 && !node.value.failed) {
+        const v = queue.shift()!;
+        node.value.buffered = queue.length;
+        await write(v);
+        node.value.written++;
+      }
+    } catch (err) {
+      node.value.failed = true;
+      try {
+        executor.onError(err, { node, phase: "sink" });
+      } catch { /* see sourceFrom */ }
+    } finally {
+      pumping = false;
+    }
+  };
+  const b = new NodeBuilder<SinkState>({ written: 0, buffered: 0, dropped: 0, failed: false })
+    .triggeredBy(parent);
+  if (options.name !== undefined) b.named(options.name);
+  node = b.build(executor, (self) => {
+    if (self.value.failed) return Control.Unchanged;
+    if (queue.length >= capacity) {
+      self.value.dropped++;
+      if (options.overflow === "reject") return Control.Unchanged;
+      queue.shift();
+    }
+    queue.push(map(parent.value));
+    self.value.buffered = queue.length;
+    if (!pumping) void pump();
+    return Control.Unchanged;
+  });
+  return node;
+}
+
+function toAsyncIterable<V>(source: AsyncIterable<V> | ReadableStream<V>): AsyncIterable<V> {
+  if (source !== null && typeof source === "object") {
+    if (Symbol.asyncIterator in source) return source as AsyncIterable<V>;
+    if (typeof (source as ReadableStream<V>).getReader === "function") {
+      const stream = source as ReadableStream<V>;
+      return {
+        async *[Symbol.asyncIterator]() {
+          const reader = stream.getReader();
+          try {
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) return;
+              yield value;
+            }
+          } finally {
+            reader.releaseLock();
+          }
+        },
+      };
+    }
+  }
+  throw new InvalidArgumentError(
+    ErrorCode.InvalidArgument,
+    "A source must be an async iterable or a ReadableStream",
+  );
+}
