@@ -90,7 +90,7 @@ export {
 import { loadBackend as _loadBackend } from "./ffi/load.ts";
 import { installBackendProvider as _installBackendProvider } from "./src/runtime/backend_provider.ts";
 _installBackendProvider(_loadBackend);
-export { type IoHandle, Readiness } from "./src/drivers/io.ts";
+export { type IoHandle, type IoPoller, Readiness } from "./src/drivers/io.ts";
 export {
   type ChannelCycleFn,
   ChannelError,
@@ -110,6 +110,7 @@ export {
   RingSender,
   type SenderFor,
   SendStatus,
+  SharedSender,
   type SharedSenderTransferable,
   type ValueChannelOptions,
   ValueReceiver,

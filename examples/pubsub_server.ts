@@ -100,7 +100,7 @@ console.log(`pub/sub server listening on [::]:${port} (SUB t / UNSUB t / PUB t m
 if (demo) {
   // A subscriber to "news" and "ticks", and a publisher; ends after two ticks and the news.
   const lines: string[] = [];
-  function demoClient(name: string, commands: string[]): Node<TcpConnection> {
+  const demoClient = (name: string, commands: string[]): Node<TcpConnection> => {
     const conn = tcpConnectionNode(rt.executor, TcpStream.connect(rt, "::1", port), {
       framing: Framing.Lines,
     });
@@ -111,7 +111,7 @@ if (demo) {
       return Control.Unchanged;
     });
     return conn;
-  }
+  };
   const sub = demoClient("subscriber", ["SUB news", "SUB ticks"]);
   let pubSent = false;
   new NodeBuilder(0)

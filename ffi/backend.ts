@@ -583,6 +583,7 @@ export class LibraryBackend implements NativeBackend {
     return this.#lib.wv_signal_bridge_last();
   }
 
+  /** See {@linkcode NativeBackend.signalBridgeCount}. */
   signalBridgeCount(): number {
     return this.#lib.wv_signal_bridge_count();
   }

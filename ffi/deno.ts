@@ -45,17 +45,56 @@ function withPointers(fn: AnyFn, args: readonly NativeType[]): AnyFn {
       return fn(a, evPtr, c, d, ckPtr);
     };
   }
-  const last: (ArrayBufferView | null)[] = bufferAt.map(() => null);
-  const ptrs: unknown[] = bufferAt.map(() => null);
-  return (...xs: unknown[]) => {
-    for (let k = 0; k < bufferAt.length; k++) {
-      const i = bufferAt[k];
-      const v = xs[i] as ArrayBufferView | null;
-      if (v !== last[k]) (last[k] = v), (ptrs[k] = pointerOf(v));
-      xs[i] = ptrs[k];
-    }
-    return fn(...xs);
-  };
+  // One converter per argument: identity, or "cached pointer of this buffer". Fixed-arity
+  // wrappers below call them without building an argument array (no allocation per call).
+  const cv = args.map((t) => {
+    if (t !== "buffer") return (x: unknown) => x;
+    let last: ArrayBufferView | null = null, ptr: unknown = null;
+    return (x: unknown) => {
+      if (x !== last) (last = x as ArrayBufferView | null), (ptr = pointerOf(last));
+      return ptr;
+    };
+  });
+  const [c0, c1, c2, c3, c4, c5, c6, c7] = cv;
+  switch (args.length) {
+    case 1:
+      return (a: unknown) => fn(c0(a));
+    case 2:
+      return (a: unknown, b: unknown) => fn(c0(a), c1(b));
+    case 3:
+      return (a: unknown, b: unknown, c: unknown) => fn(c0(a), c1(b), c2(c));
+    case 4:
+      return (a: unknown, b: unknown, c: unknown, d: unknown) => fn(c0(a), c1(b), c2(c), c3(d));
+    case 5:
+      return (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) =>
+        fn(c0(a), c1(b), c2(c), c3(d), c4(e));
+    case 6:
+      return (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown) =>
+        fn(c0(a), c1(b), c2(c), c3(d), c4(e), c5(f));
+    case 7:
+      return (
+        a: unknown,
+        b: unknown,
+        c: unknown,
+        d: unknown,
+        e: unknown,
+        f: unknown,
+        g: unknown,
+      ) => fn(c0(a), c1(b), c2(c), c3(d), c4(e), c5(f), c6(g));
+    case 8:
+      return (
+        a: unknown,
+        b: unknown,
+        c: unknown,
+        d: unknown,
+        e: unknown,
+        f: unknown,
+        g: unknown,
+        h: unknown,
+      ) => fn(c0(a), c1(b), c2(c), c3(d), c4(e), c5(f), c6(g), c7(h));
+    default:
+      return (...xs: unknown[]) => fn(...xs.map((x, i) => cv[i](x)));
+  }
 }
 
 /**

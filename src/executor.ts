@@ -316,8 +316,8 @@ export class Executor {
   readonly _nodes: (Node<any> | null)[] = [];
   /** @internal Cycle functions per slot. */
   readonly _fns: (CycleFn<any> | null)[] = [];
-  /** @internal onDrop and owned resources per slot, mostly null. */
-  readonly _extra: (Extra | null)[] = [];
+  /** @internal onDrop and owned resources, only for the slots that have any (F_HAS_EXTRA). */
+  readonly _extra: Map<number, Extra> = new Map();
   /** @internal The scheduler. */
   readonly _sched: Scheduler = new Scheduler();
   /** @internal Pending timers. */
@@ -348,6 +348,10 @@ export class Executor {
   #panic: unknown = undefined;
   #hasPanic = false;
   #poller: Poller | null = null;
+  /** Parent whose Trigger children the drain loop is running directly, or -1. */
+  #sibParent = -1;
+  /** Index of the next child in that direct run. */
+  #sibNext = 0;
   #notify: NotifyQueue | null = null;
   readonly #notifierCapacity: number;
   #waker: Waker | null = null;
@@ -560,7 +564,7 @@ export class Executor {
     const io = this.#requireIo();
     const h = io.register(fd, node._slot, node._gen, interest);
     this.#extraOf(node._slot).io ??= [];
-    this._extra[node._slot]!.io!.push(h);
+    this._extra.get(node._slot)!.io!.push(h);
     return h;
   }
 
@@ -574,7 +578,7 @@ export class Executor {
     const io = this.#requireIo();
     const slot = io.slotOf(handle);
     if (slot < 0) return false;
-    const list = this._extra[slot]?.io;
+    const list = this._extra.get(slot)?.io;
     if (list !== undefined) {
       const i = list.indexOf(handle);
       if (i >= 0) list.splice(i, 1);
@@ -598,10 +602,10 @@ export class Executor {
   }
 
   #extraOf(slot: number): Extra {
-    let x = this._extra[slot];
-    if (x === null) {
+    let x = this._extra.get(slot);
+    if (x === undefined) {
       x = { onDrop: undefined, releases: undefined, io: undefined };
-      this._extra[slot] = x;
+      this._extra.set(slot, x);
       this._meta[(slot << SHIFT) + FLAGS] |= F_HAS_EXTRA;
     }
     return x;
@@ -855,9 +859,13 @@ export class Executor {
     const node = new Node<T>(this, spec.initial, this.#nextId++, slot, gen, depth, spec.name);
     this._nodes[slot] = node;
     this._fns[slot] = fn;
-    this._extra[slot] = spec.onDrop !== undefined
-      ? { onDrop: spec.onDrop as DropFn<unknown>, releases: undefined, io: undefined }
-      : null;
+    if (spec.onDrop !== undefined) {
+      this._extra.set(slot, {
+        onDrop: spec.onDrop as DropFn<unknown>,
+        releases: undefined,
+        io: undefined,
+      });
+    }
     this.#nodeCount++;
     if (spec.onInit !== undefined) {
       try {
@@ -882,7 +890,6 @@ export class Executor {
     }
     this._nodes.push(null);
     this._fns.push(null);
-    this._extra.push(null);
     return slot;
   }
 
@@ -970,6 +977,7 @@ export class Executor {
       } catch (err) {
         const slot = this._cur;
         this._cur = -1;
+        if (this.#sibParent >= 0) this.#requeueSiblings();
         if (slot < 0) {
           // Not a node's exception: leave the executor usable, then surface it.
           this._sched.clear();
@@ -990,12 +998,15 @@ export class Executor {
   }
 
   /**
-   * The hot loop. Scheduler push/pop are inlined on locals; a Broadcast whose node has exactly
-   * one Trigger child while nothing else is queued runs that child directly (it is next anyway).
+   * The hot loop. Scheduler push/pop are inlined on locals. Two shortcuts keep the queue out
+   * of the common shapes, without changing the order: when a node broadcasts while nothing else
+   * is queued, a lone Trigger child runs at once (it is next anyway), and several Trigger
+   * children of one depth run straight from the parent's child list (they would be queued and
+   * popped in exactly that order). Their grandchildren go through the queue as usual.
    */
   #drainLoop(): ExecutorState {
     const meta = this._meta, edges = this._pool.buf, nodes = this._nodes, fns = this._fns;
-    const ctx = this.#ctx, s = this._sched, head = s.head, tail = s.tail, bits = s.bits;
+    const ctx = this.#ctx, s = this._sched, head = s.head, bits = s.bits;
     const tick = this._tick;
     let slot = -1;
     for (;;) {
@@ -1013,7 +1024,7 @@ export class Executor {
         const nx = meta[(slot << SHIFT) + NEXT];
         head[d] = nx;
         if (nx === -1) {
-          tail[d] = -1;
+          s.tail[d] = -1;
           bits[d >>> 5] &= ~(1 << (d & 31));
         }
         s.pending--;
@@ -1029,36 +1040,26 @@ export class Executor {
       if (r === Control.Broadcast || r === true) {
         meta[b + MUT] = tick;
         const n = meta[b + TK_COUNT];
-        let e = meta[b + TK_START];
-        if (n === 1 && s.pending === 0) {
-          const c = edges[e];
-          if (meta[(c << SHIFT) + SCHED] !== tick) {
-            meta[(c << SHIFT) + SCHED] = tick;
-            s.cursor = edges[e + 1];
-            slot = c;
-            continue;
-          }
-        } else if (n !== 0) {
-          const end = e + 2 * n;
-          let added = 0;
-          for (; e < end; e += 2) {
-            const c = edges[e], cb = c << SHIFT;
-            if (meta[cb + SCHED] !== tick) {
-              meta[cb + SCHED] = tick;
-              meta[cb + NEXT] = -1;
-              const d = edges[e + 1];
-              const t = tail[d];
-              if (t === -1) {
-                head[d] = c;
-                bits[d >>> 5] |= 1 << (d & 31);
-              } else {
-                meta[(t << SHIFT) + NEXT] = c;
+        if (n !== 0) {
+          const e = meta[b + TK_START];
+          if (s.pending === 0) {
+            if (n === 1) {
+              const c = edges[e];
+              if (meta[(c << SHIFT) + SCHED] !== tick) {
+                meta[(c << SHIFT) + SCHED] = tick;
+                s.cursor = edges[e + 1];
+                slot = c;
+                continue;
               }
-              tail[d] = c;
-              added++;
+            } else if (this.#sameDepthUnscheduled(e, n, tick)) {
+              const st = this.#runSiblings(slot, e, n, tick);
+              if (st !== ExecutorState.Running) return st;
+            } else {
+              this.#pushChildren(e, n, tick);
             }
+          } else {
+            this.#pushChildren(e, n, tick);
           }
-          s.pending += added;
         }
       } else if (r === Control.Sweep) {
         this.#doom(slot);
@@ -1068,6 +1069,93 @@ export class Executor {
         return ExecutorState.Terminated;
       }
       slot = -1;
+    }
+  }
+
+  /** Queues the not-yet-scheduled Trigger children in edges[e .. e + 2n). */
+  #pushChildren(e: number, n: number, tick: number): void {
+    const meta = this._meta, edges = this._pool.buf, s = this._sched;
+    const head = s.head, tail = s.tail, bits = s.bits;
+    const end = e + 2 * n;
+    let added = 0;
+    for (; e < end; e += 2) {
+      const c = edges[e], cb = c << SHIFT;
+      if (meta[cb + SCHED] !== tick) {
+        meta[cb + SCHED] = tick;
+        meta[cb + NEXT] = -1;
+        const d = edges[e + 1];
+        const t = tail[d];
+        if (t === -1) {
+          head[d] = c;
+          bits[d >>> 5] |= 1 << (d & 31);
+        } else {
+          meta[(t << SHIFT) + NEXT] = c;
+        }
+        tail[d] = c;
+        added++;
+      }
+    }
+    s.pending += added;
+  }
+
+  /** True if the n children at edges[e] share one depth and none is scheduled this tick. */
+  #sameDepthUnscheduled(e: number, n: number, tick: number): boolean {
+    const meta = this._meta, edges = this._pool.buf;
+    const d = edges[e + 1], end = e + 2 * n;
+    for (; e < end; e += 2) {
+      if (edges[e + 1] !== d || meta[(edges[e] << SHIFT) + SCHED] === tick) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Runs the n Trigger children at edges[e] of `parent` in order, as if they had been queued
+   * (all are stamped first, so scheduling one of them again is a no-op, as it would be). If
+   * one throws, #drain's handler queues the ones not yet run (#requeueSiblings).
+   */
+  #runSiblings(parent: number, e: number, n: number, tick: number): ExecutorState {
+    const meta = this._meta, edges = this._pool.buf, nodes = this._nodes, fns = this._fns;
+    const ctx = this.#ctx, s = this._sched;
+    const end = e + 2 * n;
+    for (let k = e; k < end; k += 2) meta[(edges[k] << SHIFT) + SCHED] = tick;
+    s.cursor = edges[e + 1];
+    this.#sibParent = parent;
+    for (let k = e; k < end; k += 2) {
+      const c = edges[k], cb = c << SHIFT;
+      this.#sibNext = k + 2;
+      if ((meta[cb + FLAGS] & F_DOOMED) !== 0) continue;
+      this._cur = c;
+      meta[cb + RUNS]++;
+      const r = fns[c]!(nodes[c]!, ctx);
+      if (r === Control.Broadcast || r === true) {
+        meta[cb + MUT] = tick;
+        const cn = meta[cb + TK_COUNT];
+        if (cn !== 0) this.#pushChildren(meta[cb + TK_START], cn, tick);
+      } else if (r === Control.Sweep) {
+        this.#doom(c);
+      } else if (r === Control.Terminate) {
+        this.#sibParent = -1;
+        this._cur = -1;
+        s.clear();
+        return ExecutorState.Terminated;
+      }
+    }
+    this.#sibParent = -1;
+    return ExecutorState.Running;
+  }
+
+  /** After a throw inside #runSiblings: queue the children that had not run yet, in order. */
+  #requeueSiblings(): void {
+    const parent = this.#sibParent;
+    this.#sibParent = -1;
+    const meta = this._meta, edges = this._pool.buf, b = parent << SHIFT;
+    const end = meta[b + TK_START] + 2 * meta[b + TK_COUNT];
+    const tick = this._tick;
+    for (let k = this.#sibNext; k < end; k += 2) {
+      const c = edges[k];
+      if (meta[(c << SHIFT) + SCHED] === tick && (meta[(c << SHIFT) + FLAGS] & F_DOOMED) === 0) {
+        this._sched.push(meta, c, edges[k + 1]);
+      }
     }
   }
 
@@ -1144,6 +1232,7 @@ export class Executor {
 
   #removeSlot(slot: number): void {
     const meta = this._meta, pool = this._pool, buf = pool.buf, b = slot << SHIFT;
+    const extra = (meta[b + FLAGS] & F_HAS_EXTRA) !== 0 ? this._extra.get(slot) : undefined;
     const node = this._nodes[slot]!;
     const ps = meta[b + P_START], pc = meta[b + P_COUNT];
     for (let i = 0; i < pc; i++) {
@@ -1168,14 +1257,13 @@ export class Executor {
       meta[b + OB_CAP] =
         0;
     meta[b + P_COUNT] = meta[b + TIMERS] = meta[b + RUNS] = 0;
-    const extra = this._extra[slot];
     this._nodes[slot] = null;
     this._fns[slot] = null;
-    this._extra[slot] = null;
+    if (extra !== undefined) this._extra.delete(slot);
     this.#freeSlots.push(slot);
     this.#nodeCount--;
     node._alive = false;
-    if (extra !== null) {
+    if (extra !== undefined) {
       if (extra.io !== undefined && this._io !== null) {
         for (const h of extra.io) this._io.deregister(h);
       }

@@ -19,7 +19,7 @@ const g = globalThis as any;
 function startServer(handler: () => Response): { url: string; stop: () => Promise<void> } {
   if (isBun) {
     const server = g.Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: handler });
-    return { url: `http://127.0.0.1:${server.port}/`, stop: async () => server.stop(true) };
+    return { url: `http://127.0.0.1:${server.port}/`, stop: () => server.stop(true) };
   }
   const ac = new AbortController();
   const server = g.Deno.serve(

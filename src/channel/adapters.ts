@@ -56,6 +56,15 @@ export function sourceFrom<V>(
   source: AsyncIterable<V> | ReadableStream<V>,
   options: SourceOptions & { mode: "batch" },
 ): Node<{ items: V[]; ended: boolean }>;
+/**
+ * A source node fed by an async iterable or a `ReadableStream`, one item per cycle (see the
+ * batch overload above for the semantics shared by both).
+ *
+ * @param executor The executor to build into.
+ * @param source The async iterable or stream.
+ * @param options Name, capacity, `removeOnEnd`.
+ * @returns The node; its value holds the latest item and whether the source ended.
+ */
 export function sourceFrom<V>(
   executor: Executor,
   source: AsyncIterable<V> | ReadableStream<V>,
@@ -185,7 +194,8 @@ export function sinkTo<T, W = T>(
   })();
   const queue: W[] = [];
   let pumping = false;
-  let node: Node<SinkState>;
+  // deno-lint-ignore prefer-const
+  let node: Node<SinkState>; // assigned below; the pump closure needs it first
   const pump = async () => {
     pumping = true;
     try {

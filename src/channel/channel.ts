@@ -203,7 +203,11 @@ export interface SharedSenderTransferable {
   readonly notifier: NotifierTransferable;
 }
 
-abstract class SharedSenderBase<T> {
+/**
+ * What ring and value senders share: the overflow policy, closing, and the drop count. Not
+ * constructed directly: use the sender `buildWithChannel` returns, or `fromTransferable`.
+ */
+export abstract class SharedSender<T> {
   readonly #q: SharedQueue;
   readonly #notifier: Notifier;
   readonly #overflow: Overflow;
@@ -219,6 +223,7 @@ abstract class SharedSenderBase<T> {
   /** @internal */
   protected readonly u32: Uint32Array;
 
+  /** @internal */
   constructor(
     q: SharedQueue,
     notifier: Notifier,
@@ -243,9 +248,9 @@ abstract class SharedSenderBase<T> {
   /** @internal Checks an item before claiming a cell (sizes). */
   protected prepare(_item: T): void {}
 
-  /** The queue (for transferables). @internal */
-  protected get queue(): SharedQueue {
-    return this.#q;
+  /** @internal Payload bytes per cell. */
+  protected get cellBytes(): number {
+    return this.#q.cellBytes;
   }
 
   /** Items dropped by the drop-oldest policy so far. */
@@ -352,7 +357,7 @@ abstract class SharedSenderBase<T> {
  * `RingSender.fromTransferable(t)`; each rebuilt sender should be closed when done.
  */
 export class RingSender<F extends Record<string, FieldType>>
-  extends SharedSenderBase<Partial<RecordOf<F>>> {
+  extends SharedSender<Partial<RecordOf<F>>> {
   readonly #names: readonly string[];
   readonly #offsets: readonly number[];
   readonly #types: readonly FieldType[];
@@ -473,17 +478,17 @@ export class RingReceiver<F extends Record<string, FieldType>> {
  * Sends structured-cloneable values into a value channel from any thread. Each item is
  * serialized with `node:v8` and must fit `maxItemBytes`.
  */
-export class ValueSender<T> extends SharedSenderBase<T> {
+export class ValueSender<T> extends SharedSender<T> {
   #pending: Uint8Array | null = null;
 
   /** @internal */
   protected override prepare(item: T): void {
     const bytes = v8.serialize(item) as Uint8Array;
-    if (bytes.length + 4 > this.queue.cellBytes) {
+    if (bytes.length + 4 > this.cellBytes) {
       throw new ChannelError(
         ErrorCode.ChannelItemTooLarge,
         `An item of ${bytes.length} serialized bytes exceeds the channel's limit of ${
-          this.queue.cellBytes - 4
+          this.cellBytes - 4
         }`,
       );
     }

@@ -169,9 +169,9 @@ export class TcpConnection {
   /** Bytes written to the socket so far. */
   bytesWritten = 0;
   /** @internal */
-  _starts = new Int32Array(64);
+  _starts: Int32Array = new Int32Array(64);
   /** @internal */
-  _lengths = new Int32Array(64);
+  _lengths: Int32Array = new Int32Array(64);
   /** @internal Unconsumed bytes are buffer[_head, _tail). */
   _head = 0;
   /** @internal */

@@ -219,20 +219,11 @@ export class RealtimeRuntime implements Poller, IoPoller {
       throw new WaveletError(ErrorCode.ReentrantCycle, "The runtime is already running");
     }
     this.#running = true;
-    const ex = this.executor, clock = this.clock, b = this.backend;
+    const ex = this.executor, b = this.backend;
     const keepAlive = setInterval(() => {}, 1 << 30);
     try {
-      outer: for (;;) {
-        const burstEnd = b.monotonicNs() + 1e6;
-        for (;;) {
-          if (this.#stopRequested) break outer;
-          if (ex.cycle(clock, 0) === ExecutorState.Terminated) break outer;
-          if (this.#stopRequested) break outer;
-          const busy = ex.hasScheduledWork() || ex.nextTimerDeadline() <= b.monotonicNs() ||
-            (this.#io !== null && this.#io.count > 0 && this.mode === ExecutionMode.Spin);
-          if (!busy) break;
-          if (b.monotonicNs() >= burstEnd) break;
-        }
+      for (;;) {
+        if (this.#burst()) break;
         if (this.mode === ExecutionMode.Spin || ex.hasScheduledWork()) {
           await macrotask();
           continue;
@@ -240,11 +231,8 @@ export class RealtimeRuntime implements Poller, IoPoller {
         let wait = Infinity;
         const next = ex.nextTimerDeadline();
         if (next !== Infinity) wait = Math.max(0, next - b.monotonicNs());
-        if (wait === 0) {
-          await macrotask();
-          continue;
-        }
-        await this.#waitAsync(wait);
+        if (wait === 0) await macrotask();
+        else await this.#waitAsync(wait);
       }
     } finally {
       clearInterval(keepAlive);
@@ -252,6 +240,23 @@ export class RealtimeRuntime implements Poller, IoPoller {
       this.#teardown();
     }
     return ExecutorState.Terminated;
+  }
+
+  /**
+   * Runs cycles while work is ready, for at most about a millisecond. Returns true when the
+   * runtime must stop (Terminate, shutdown, signal).
+   */
+  #burst(): boolean {
+    const ex = this.executor, clock = this.clock, b = this.backend;
+    const burstEnd = b.monotonicNs() + 1e6;
+    for (;;) {
+      if (this.#stopRequested) return true;
+      if (ex.cycle(clock, 0) === ExecutorState.Terminated) return true;
+      if (this.#stopRequested) return true;
+      const busy = ex.hasScheduledWork() || ex.nextTimerDeadline() <= b.monotonicNs() ||
+        (this.#io !== null && this.#io.count > 0 && this.mode === ExecutionMode.Spin);
+      if (!busy || b.monotonicNs() >= burstEnd) return false;
+    }
   }
 
   /** The idle wait of run(): parks, waits without blocking the JS thread, unparks. */
