@@ -144,3 +144,26 @@ export {
   sourceFrom,
   type SourceOptions,
 } from "./src/channel/adapters.ts";
+export {
+  FactoryError,
+  type FactoryErrorKind,
+  KeyedFactory,
+  type KeyedFactoryFn,
+  SimpleFactory,
+  type SimpleFactoryFn,
+} from "./src/factory.ts";
+export {
+  type CycleRunner,
+  type Probe,
+  probe,
+  type ProbeOptions,
+  type ProbeRecord,
+  type PushBatchHandle,
+  pushBatchNode,
+  type PushHandle,
+  pushNode,
+  type PushNodeOptions,
+  runCycles,
+  runUntil,
+} from "./src/testing.ts";
+export * from "./src/std/mod.ts";

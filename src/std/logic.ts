@@ -1,0 +1,164 @@
+/**
+ * Boolean logic nodes with change-only propagation.
+ *
+ * @module
+ */
+
+import { Control } from "../control.ts";
+import type { Executor } from "../executor.ts";
+import type { Node } from "../node.ts";
+import { builder, type StdOptions } from "./transform.ts";
+
+/** Options for {@linkcode and}, {@linkcode or} and {@linkcode xor}. */
+export interface LogicOptions extends StdOptions {
+  /** The value held before the node is first evaluated. Default `false`. */
+  init?: boolean;
+  /**
+   * Evaluate once in the first cycle after build (the node yields itself at build), so the
+   * value reflects the inputs even if neither broadcasts. Default `false`.
+   */
+  bootstrap?: boolean;
+}
+
+function logic(
+  executor: Executor,
+  left: Node<boolean>,
+  right: Node<boolean>,
+  op: (a: boolean, b: boolean) => boolean,
+  name: string,
+  options: LogicOptions,
+): Node<boolean> {
+  const b = builder(options.init ?? false, options, name).triggeredBy(left, right);
+  if (options.bootstrap) b.onInit((ex, self) => ex.yieldNow(self));
+  return b.build(executor, (self) => {
+    const v = op(left.value, right.value);
+    if (v === self.value) return Control.Unchanged;
+    self.value = v;
+    return Control.Broadcast;
+  });
+}
+
+/**
+ * `left && right` with change-only propagation. Triggered by both inputs: in a cycle in which
+ * either broadcasts (or the bootstrap cycle), the node recomputes from the inputs' current
+ * values and broadcasts iff the result differs from the value it holds. Until then it holds
+ * `options.init` (default `false`), whatever the inputs hold: with `bootstrap: true` it is
+ * evaluated in the first cycle after build.
+ *
+ * @param executor The executor.
+ * @param left One input.
+ * @param right The other input.
+ * @param options `init`, `bootstrap` and name.
+ * @returns The conjunction.
+ *
+ * @example
+ * ```ts
+ * import { and, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const a = pushNode(rt.executor, false);
+ * const b = pushNode(rt.executor, true);
+ * const both = and(rt.executor, a.node, b.node);
+ * a.push(true);
+ * rt.runOneCycle();
+ * console.log(both.value); // true
+ * ```
+ */
+export function and(
+  executor: Executor,
+  left: Node<boolean>,
+  right: Node<boolean>,
+  options: LogicOptions = {},
+): Node<boolean> {
+  return logic(executor, left, right, (a, b) => a && b, "and", options);
+}
+
+/**
+ * `left || right` with change-only propagation; same evaluation rules as {@linkcode and}.
+ *
+ * @param executor The executor.
+ * @param left One input.
+ * @param right The other input.
+ * @param options `init`, `bootstrap` and name.
+ * @returns The disjunction.
+ *
+ * @example Bootstrapped
+ * ```ts
+ * import { constant, or, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const n = or(rt.executor, constant(rt.executor, false), constant(rt.executor, true), {
+ *   bootstrap: true,
+ * });
+ * console.log(n.value); // false (not evaluated yet)
+ * rt.runOneCycle();
+ * console.log(n.value); // true
+ * ```
+ */
+export function or(
+  executor: Executor,
+  left: Node<boolean>,
+  right: Node<boolean>,
+  options: LogicOptions = {},
+): Node<boolean> {
+  return logic(executor, left, right, (a, b) => a || b, "or", options);
+}
+
+/**
+ * `left !== right` with change-only propagation; same evaluation rules as {@linkcode and}.
+ *
+ * @param executor The executor.
+ * @param left One input.
+ * @param right The other input.
+ * @param options `init`, `bootstrap` and name.
+ * @returns The exclusive or.
+ *
+ * @example
+ * ```ts
+ * import { pushNode, TestRuntime, xor } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const a = pushNode(rt.executor, false);
+ * const b = pushNode(rt.executor, false);
+ * const x = xor(rt.executor, a.node, b.node);
+ * b.push(true);
+ * rt.runOneCycle();
+ * console.log(x.value); // true
+ * ```
+ */
+export function xor(
+  executor: Executor,
+  left: Node<boolean>,
+  right: Node<boolean>,
+  options: LogicOptions = {},
+): Node<boolean> {
+  return logic(executor, left, right, (a, b) => a !== b, "xor", options);
+}
+
+/**
+ * `!input` with change-only propagation: triggered by `input`, recomputes when it broadcasts
+ * and broadcasts iff the result changed. Holds `!input.value` from build.
+ *
+ * @param executor The executor.
+ * @param input The input.
+ * @param options Name.
+ * @returns The negation.
+ *
+ * @example
+ * ```ts
+ * import { not, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const a = pushNode(rt.executor, false);
+ * const n = not(rt.executor, a.node);
+ * console.log(n.value); // true
+ * ```
+ */
+export function not(executor: Executor, input: Node<boolean>, options?: StdOptions): Node<boolean> {
+  return builder(!input.value, options, "not").triggeredBy(input).build(executor, (self) => {
+    const v = !input.value;
+    if (v === self.value) return Control.Unchanged;
+    self.value = v;
+    return Control.Broadcast;
+  });
+}

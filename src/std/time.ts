@@ -1,0 +1,331 @@
+/**
+ * Time-driven nodes on the cycle clock. "Now" is always `ctx.time.monotonicNs`, the time the
+ * executor sampled for the cycle (simulated in the test and historical runtimes), never a host
+ * clock; deadlines are executor timers, which fire in the first cycle whose time is at or after
+ * the deadline and are released with the node.
+ *
+ * @module
+ */
+
+import { Control } from "../control.ts";
+import { ErrorCode, InvalidArgumentError } from "../errors.ts";
+import type { Executor } from "../executor.ts";
+import type { Node } from "../node.ts";
+import type { TimerHandle } from "../drivers/timer.ts";
+import { builder, type StdOptions } from "./transform.ts";
+
+function needDuration(d: unknown, what: string, allowZero: boolean): void {
+  if (typeof d !== "number" || !Number.isFinite(d) || d < 0 || (!allowZero && d === 0)) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `${what} must be a finite ${allowZero ? "non-negative" : "positive"} number of ns, got ${
+        String(d)
+      }`,
+    );
+  }
+}
+
+/** Options for {@linkcode periodic}. */
+export interface PeriodicOptions extends StdOptions {
+  /** Also broadcast at the start instant (with value 0). Default `false`. */
+  immediate?: boolean;
+}
+
+/**
+ * A periodic trigger. The node yields itself at build; its first run (the next cycle) fixes
+ * the start instant `start = ctx.time.monotonicNs` and does not broadcast (unless
+ * `immediate`). Deadlines are `start + k * periodNs` for k = 1, 2, 3, ... (computed from the
+ * start, never from the late cycle time, so there is no drift). In the first cycle at or after
+ * a deadline the node's value becomes k, the number of whole periods elapsed since the start,
+ * and it broadcasts.
+ *
+ * Skip-ahead when cycles run late: a node broadcasts at most once per cycle, so if the cycle
+ * time passed several deadlines at once, the node broadcasts once, its value jumps to the
+ * latest k reached (`value - previous value - 1` deadlines were skipped), and the next
+ * deadline is the first one after the cycle time. Missed ticks are never replayed in a burst.
+ * The value starts at 0. The timer is cancelled when the node leaves the graph.
+ *
+ * @param executor The executor.
+ * @param periodNs The period in ns (positive).
+ * @param options `immediate` and name.
+ * @returns The trigger; its value is the tick count.
+ *
+ * @example
+ * ```ts
+ * import { ms, periodic, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const tick = periodic(rt.executor, ms(10));
+ * rt.runOneCycle(); // start = 0
+ * rt.advanceClock(ms(10));
+ * rt.runOneCycle();
+ * console.log(tick.value, rt.executor.hasMutated(tick)); // 1 true
+ * rt.advanceClock(ms(35)); // now 45 ms: deadlines 20, 30, 40 passed
+ * rt.runOneCycle();
+ * console.log(tick.value); // 4; next deadline 50 ms
+ * ```
+ */
+export function periodic(
+  executor: Executor,
+  periodNs: number,
+  options: PeriodicOptions = {},
+): Node<number> {
+  needDuration(periodNs, "A period", false);
+  const immediate = options.immediate === true;
+  let start = -1;
+  let next = Infinity;
+  return builder(0, options, "periodic")
+    .onInit((ex, self) => ex.yieldNow(self))
+    .build(executor, (self, ctx) => {
+      const now = ctx.time.monotonicNs;
+      if (start < 0) {
+        start = now;
+        next = start + periodNs;
+        ctx.registerTimer(self, next);
+        return immediate ? Control.Broadcast : Control.Unchanged;
+      }
+      if (now < next) return Control.Unchanged; // run by something else; the timer stays
+      let k = Math.floor((now - start) / periodNs);
+      while (start + (k + 1) * periodNs <= now) k++;
+      while (k > 0 && start + k * periodNs > now) k--;
+      self.value = k;
+      next = start + (k + 1) * periodNs;
+      ctx.registerTimer(self, next);
+      return Control.Broadcast;
+    });
+}
+
+/** Options for {@linkcode throttle}. */
+export interface ThrottleOptions extends StdOptions {
+  /**
+   * Keep the latest value dropped during a quiet interval and emit it when the interval ends
+   * (at the first cycle at or after `lastEmit + intervalNs`). Default `false` (drop it).
+   */
+  trailing?: boolean;
+}
+
+/**
+ * Throttles a value stream on the cycle clock. When `parent` broadcasts at time `now` and
+ * `now >= lastEmit + intervalNs` (or nothing was emitted yet), the node takes the value and
+ * broadcasts at once (leading edge) and `lastEmit = now`. Otherwise the value is dropped, or,
+ * with `trailing`, kept as the pending value (a newer one replaces it) and emitted by a timer
+ * in the first cycle at or after `lastEmit + intervalNs`, which then becomes `lastEmit`. A
+ * parent broadcast in a cycle where a trailing value is due wins over that older value. Holds
+ * `parent.value` as of build until the first emission.
+ *
+ * @param executor The executor.
+ * @param parent The input stream.
+ * @param intervalNs Minimum time between emissions (0 passes everything).
+ * @param options `trailing` and name.
+ * @returns The throttled stream.
+ *
+ * @example
+ * ```ts
+ * import { ms, probe, pushNode, TestRuntime, throttle } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 0);
+ * const p = probe(rt.executor, throttle(rt.executor, input.node, ms(100)));
+ * for (const x of [1, 2, 3]) {
+ *   input.push(x);
+ *   rt.runOneCycle();
+ *   rt.advanceClock(ms(60)); // events at 0, 60, 120 ms
+ * }
+ * console.log(p.values()); // [1, 3]
+ * ```
+ */
+export function throttle<T>(
+  executor: Executor,
+  parent: Node<T>,
+  intervalNs: number,
+  options: ThrottleOptions = {},
+): Node<T> {
+  needDuration(intervalNs, "A throttle interval", true);
+  const trailing = options.trailing === true;
+  let last = -Infinity;
+  let hasPending = false;
+  let pending: T = undefined as T;
+  let timer: TimerHandle | null = null;
+  let timerDue = 0;
+  return builder(parent.value, options, "throttle").triggeredBy(parent).build(
+    executor,
+    (self, ctx) => {
+      const now = ctx.time.monotonicNs;
+      if (timer !== null && now >= timerDue) timer = null; // it fired
+      const fresh = ctx.hasMutated(parent);
+      if (!fresh && !hasPending) return Control.Unchanged;
+      const v = fresh ? parent.value : pending;
+      if (now >= last + intervalNs) {
+        self.value = v;
+        last = now;
+        hasPending = false;
+        pending = undefined as T;
+        if (timer !== null) {
+          ctx.cancelTimer(timer);
+          timer = null;
+        }
+        return Control.Broadcast;
+      }
+      if (fresh && trailing) {
+        pending = v;
+        hasPending = true;
+        if (timer === null) {
+          timerDue = last + intervalNs;
+          timer = ctx.registerTimer(self, timerDue);
+        }
+      }
+      return Control.Unchanged;
+    },
+  );
+}
+
+/**
+ * Debounces a value stream on the cycle clock. Every broadcast of `parent` at time `t` makes
+ * its value the pending one with deadline `t + quietNs` (replacing any older pending value and
+ * its deadline). In the first cycle whose time is at or after the deadline, the node takes the
+ * pending value and broadcasts. If the parent broadcasts again in that very cycle, the due
+ * value is still emitted and the new one becomes pending with a fresh deadline. With
+ * `quietNs === 0` every value is emitted in the cycle it arrives. Holds `parent.value` as of
+ * build until the first emission.
+ *
+ * @param executor The executor.
+ * @param parent The input stream.
+ * @param quietNs How long the input must stay quiet (ns, not negative).
+ * @param options Name.
+ * @returns The debounced stream.
+ *
+ * @example
+ * ```ts
+ * import { debounce, ms, probe, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, "");
+ * const p = probe(rt.executor, debounce(rt.executor, input.node, ms(50)));
+ * for (const s of ["a", "ab", "abc"]) {
+ *   input.push(s);
+ *   rt.runOneCycle();
+ *   rt.advanceClock(ms(20));
+ * }
+ * rt.advanceClock(ms(40));
+ * rt.runOneCycle(); // 100 ms: 50 ms after the last keystroke
+ * console.log(p.values()); // ["abc"]
+ * ```
+ */
+export function debounce<T>(
+  executor: Executor,
+  parent: Node<T>,
+  quietNs: number,
+  options?: StdOptions,
+): Node<T> {
+  needDuration(quietNs, "A debounce interval", true);
+  let hasPending = false;
+  let pending: T = undefined as T;
+  let deadline = 0;
+  let timer: TimerHandle | null = null;
+  let timerDue = 0;
+  return builder(parent.value, options, "debounce").triggeredBy(parent).build(
+    executor,
+    (self, ctx) => {
+      const now = ctx.time.monotonicNs;
+      if (timer !== null && now >= timerDue) timer = null; // it fired
+      let emitted = false;
+      if (hasPending && now >= deadline) {
+        self.value = pending;
+        hasPending = false;
+        pending = undefined as T;
+        emitted = true;
+      }
+      if (ctx.hasMutated(parent)) {
+        pending = parent.value;
+        hasPending = true;
+        deadline = now + quietNs;
+        if (!emitted && now >= deadline) {
+          self.value = pending;
+          hasPending = false;
+          pending = undefined as T;
+          emitted = true;
+        }
+      }
+      // One timer at a time: a timer that fires before a moved deadline re-arms here.
+      if (hasPending && timer === null) {
+        timerDue = deadline;
+        timer = ctx.registerTimer(self, deadline);
+      }
+      return emitted ? Control.Broadcast : Control.Unchanged;
+    },
+  );
+}
+
+/**
+ * Tumbling time windows over a value stream. The grid is anchored at the cycle time of the
+ * first value: window k covers `[anchor + k*durationNs, anchor + (k+1)*durationNs)`. Each
+ * parent broadcast adds its value to the window containing the cycle time. In the first cycle
+ * at or after a window's end (a timer), the node's value becomes a new array of that window's
+ * values (in arrival order) and it broadcasts; a value arriving in that same cycle belongs to
+ * the next window. Windows that received nothing are never emitted. Starts as `[]`.
+ *
+ * @param executor The executor.
+ * @param parent The input stream.
+ * @param durationNs Window length (positive ns).
+ * @param options Name.
+ * @returns The windows.
+ *
+ * @example
+ * ```ts
+ * import { ms, pushNode, TestRuntime, windowTime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 0);
+ * const w = windowTime(rt.executor, input.node, ms(100));
+ * input.push(1);
+ * rt.runOneCycle(); // t = 0: window [0, 100)
+ * rt.advanceClock(ms(50));
+ * input.push(2);
+ * rt.runOneCycle(); // t = 50
+ * rt.advanceClock(ms(50));
+ * rt.runOneCycle(); // t = 100: the window closes
+ * console.log(w.value); // [1, 2]
+ * ```
+ */
+export function windowTime<T>(
+  executor: Executor,
+  parent: Node<T>,
+  durationNs: number,
+  options?: StdOptions,
+): Node<readonly T[]> {
+  needDuration(durationNs, "A window duration", false);
+  let anchor = NaN;
+  let buf: T[] = [];
+  let windowEnd = 0;
+  let timer: TimerHandle | null = null;
+  let timerDue = 0;
+  return builder<readonly T[]>([], options, "windowTime").triggeredBy(parent).build(
+    executor,
+    (self, ctx) => {
+      const now = ctx.time.monotonicNs;
+      if (timer !== null && now >= timerDue) timer = null; // it fired
+      let out: T[] | null = null;
+      if (buf.length > 0 && now >= windowEnd) {
+        out = buf;
+        buf = [];
+      }
+      if (ctx.hasMutated(parent)) {
+        if (buf.length === 0) {
+          if (anchor !== anchor) anchor = now;
+          let k = Math.floor((now - anchor) / durationNs);
+          while (anchor + (k + 1) * durationNs <= now) k++;
+          while (k > 0 && anchor + k * durationNs > now) k--;
+          windowEnd = anchor + (k + 1) * durationNs;
+        }
+        buf.push(parent.value);
+      }
+      if (buf.length > 0 && timer === null) {
+        timerDue = windowEnd;
+        timer = ctx.registerTimer(self, windowEnd);
+      }
+      if (out === null) return Control.Unchanged;
+      self.value = out;
+      return Control.Broadcast;
+    },
+  );
+}

@@ -1,0 +1,50 @@
+/**
+ * Utility nodes.
+ *
+ * @module
+ */
+
+import { Control } from "../control.ts";
+import type { Executor } from "../executor.ts";
+import type { Node } from "../node.ts";
+import { builder, type StdOptions } from "./transform.ts";
+
+/** Options for {@linkcode constant}. */
+export interface ConstantOptions extends StdOptions {
+  /**
+   * Broadcast once, in the first cycle after build, so that Trigger children (a
+   * `combineLatest`, a logic node) see the value as an event. Default `false`.
+   */
+  emit?: boolean;
+}
+
+/**
+ * A node that holds `value` and never changes. It has no parents and nothing schedules it, so
+ * by default it never runs and never broadcasts: children read it but are never triggered by
+ * it. With `emit: true` it broadcasts exactly once, in the first cycle after build.
+ *
+ * @param executor The executor.
+ * @param value The value.
+ * @param options `emit` and name.
+ * @returns The constant node.
+ *
+ * @example A fixed switch input
+ * ```ts
+ * import { constant, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const on = constant(rt.executor, true);
+ * rt.runOneCycle();
+ * console.log(on.value, rt.executor.hasMutated(on)); // true false
+ * ```
+ */
+export function constant<T>(executor: Executor, value: T, options: ConstantOptions = {}): Node<T> {
+  const b = builder(value, options, "constant");
+  let pending = options.emit === true;
+  if (pending) b.onInit((ex, self) => ex.yieldNow(self));
+  return b.build(executor, () => {
+    if (!pending) return Control.Unchanged;
+    pending = false;
+    return Control.Broadcast;
+  });
+}

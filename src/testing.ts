@@ -1,0 +1,352 @@
+/**
+ * Testing utilities: push nodes (inputs a test sets by hand), probes (record what a node
+ * broadcast and when), and helpers that run cycles until a condition holds.
+ *
+ * @module
+ */
+
+import { Control, ExecutorState } from "./control.ts";
+import { CapacityError, ErrorCode, InvalidArgumentError } from "./errors.ts";
+import type { Executor } from "./executor.ts";
+import { type Node, NodeBuilder } from "./node.ts";
+
+/** Options for {@linkcode pushNode} and {@linkcode pushBatchNode}. */
+export interface PushNodeOptions {
+  /** Debug name of the node. */
+  name?: string;
+}
+
+/** The handle returned by {@linkcode pushNode}: the node and a way to feed it. */
+export interface PushHandle<T> {
+  /** The push node (a root, depth 0). */
+  readonly node: Node<T>;
+  /**
+   * Sets the value the node broadcasts in the next cycle. Several pushes before that cycle:
+   * the last one wins (one broadcast).
+   */
+  push(value: T): void;
+  /** True if a pushed value waits for the next cycle. */
+  readonly hasPending: boolean;
+}
+
+/** The handle returned by {@linkcode pushBatchNode}: the node and a way to feed it. */
+export interface PushBatchHandle<T> {
+  /** The batch node (a root, depth 0); its value is the last delivered batch. */
+  readonly node: Node<readonly T[]>;
+  /** Appends one item to the batch delivered in the next cycle. */
+  push(item: T): void;
+  /**
+   * Appends items to the batch delivered in the next cycle. `pushAll([])` still makes the
+   * node broadcast an empty batch in the next cycle.
+   */
+  pushAll(items: Iterable<T>): void;
+  /** Items waiting for the next cycle. */
+  readonly pendingCount: number;
+}
+
+/**
+ * Builds an input node for tests. `push(value)` makes the node take `value` and broadcast in
+ * the next cycle the executor runs (it yields itself, so no timer or clock advance is needed).
+ * Several pushes before a cycle: last wins, one broadcast. A cycle without a push leaves the
+ * node alone (it neither runs nor broadcasts). Pushing from inside a cycle delivers in the
+ * following cycle. Pushing after the node left the graph throws `NodeRemovedError`.
+ *
+ * @param executor The executor to build into.
+ * @param initial The node's value before the first push.
+ * @param options Name.
+ * @returns The node and its `push`.
+ *
+ * @example
+ * ```ts
+ * import { pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 0);
+ * input.push(1);
+ * input.push(2);
+ * rt.runOneCycle();
+ * console.log(input.node.value, rt.executor.hasMutated(input.node)); // 2 true
+ * ```
+ */
+export function pushNode<T>(
+  executor: Executor,
+  initial: T,
+  options: PushNodeOptions = {},
+): PushHandle<T> {
+  let pending = false;
+  let next: T = initial;
+  const b = new NodeBuilder<T>(initial);
+  if (options.name !== undefined) b.named(options.name);
+  const node = b.build(executor, (self) => {
+    if (!pending) return Control.Unchanged;
+    self.value = next;
+    pending = false;
+    next = undefined as T; // do not retain the pushed value twice
+    return Control.Broadcast;
+  });
+  return {
+    node,
+    push(value: T): void {
+      executor.yieldNow(node);
+      next = value;
+      pending = true;
+    },
+    get hasPending(): boolean {
+      return pending;
+    },
+  };
+}
+
+/**
+ * Builds a batch input node for tests: every `push(item)` before a cycle is collected, and in
+ * that cycle the node's value becomes a new array of those items (in push order) and it
+ * broadcasts. A cycle with no push leaves the node alone; its value stays the last batch.
+ *
+ * @param executor The executor to build into.
+ * @param options Name.
+ * @returns The node and its `push` / `pushAll`.
+ *
+ * @example
+ * ```ts
+ * import { pushBatchNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushBatchNode<number>(rt.executor);
+ * input.push(1);
+ * input.pushAll([2, 3]);
+ * rt.runOneCycle();
+ * console.log(input.node.value); // [1, 2, 3]
+ * ```
+ */
+export function pushBatchNode<T>(
+  executor: Executor,
+  options: PushNodeOptions = {},
+): PushBatchHandle<T> {
+  let pending = false;
+  let batch: T[] = [];
+  const b = new NodeBuilder<readonly T[]>([]);
+  if (options.name !== undefined) b.named(options.name);
+  const node = b.build(executor, (self) => {
+    if (!pending) return Control.Unchanged;
+    self.value = batch;
+    batch = [];
+    pending = false;
+    return Control.Broadcast;
+  });
+  return {
+    node,
+    push(item: T): void {
+      executor.yieldNow(node);
+      batch.push(item);
+      pending = true;
+    },
+    pushAll(items: Iterable<T>): void {
+      executor.yieldNow(node);
+      for (const it of items) batch.push(it);
+      pending = true;
+    },
+    get pendingCount(): number {
+      return batch.length;
+    },
+  };
+}
+
+/** One broadcast seen by a {@linkcode Probe}. */
+export interface ProbeRecord<T> {
+  /** The executor's epoch (cycle number) of the broadcast. */
+  readonly epoch: number;
+  /** The cycle's monotonic time in ns. */
+  readonly timeNs: number;
+  /** The node's value right after it broadcast (see {@linkcode ProbeOptions.copy}). */
+  readonly value: T;
+}
+
+/** Options for {@linkcode probe}. */
+export interface ProbeOptions<T> {
+  /**
+   * Makes the recorded value from the node's value. Default: the value itself (a reference).
+   * Nodes that replace their value each broadcast (every std node does) are recorded
+   * faithfully that way; for a node that mutates one object in place pass a copy function
+   * such as `structuredClone` or `(v) => [...v]`, or every record shows the latest state.
+   */
+  copy?: (value: T) => T;
+  /** Debug name of the probe node. */
+  name?: string;
+}
+
+/** Records every broadcast of one node; see {@linkcode probe}. */
+export interface Probe<T> {
+  /** The probe node (a Trigger child of the probed node; removed with it). */
+  readonly node: Node<number>;
+  /** Every broadcast, oldest first. */
+  readonly records: readonly ProbeRecord<T>[];
+  /** The recorded values, oldest first (a new array). */
+  values(): T[];
+  /** The epochs of the recorded broadcasts, oldest first (a new array). */
+  epochs(): number[];
+  /** The last recorded value, or `undefined` if none. */
+  last(): T | undefined;
+  /** Forgets the records. */
+  clear(): void;
+}
+
+/**
+ * Attaches a probe to `target`: a Trigger child that records, for every cycle in which `target`
+ * broadcast, the epoch, the cycle time and the target's value (after the broadcast, as its
+ * children see it). The probe's own value is the number of records; it never broadcasts.
+ * Values are recorded by reference unless `options.copy` is given.
+ *
+ * @param executor The executor `target` lives in.
+ * @param target The node to watch.
+ * @param options Copy function and name.
+ * @returns The probe.
+ *
+ * @example
+ * ```ts
+ * import { probe, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 0);
+ * const p = probe(rt.executor, input.node);
+ * input.push(5);
+ * rt.runOneCycle();
+ * rt.runOneCycle();
+ * input.push(6);
+ * rt.runOneCycle();
+ * console.log(p.values(), p.epochs()); // [5, 6] [1, 3]
+ * ```
+ */
+export function probe<T>(
+  executor: Executor,
+  target: Node<T>,
+  options: ProbeOptions<T> = {},
+): Probe<T> {
+  const records: ProbeRecord<T>[] = [];
+  const copy = options.copy;
+  if (copy !== undefined && typeof copy !== "function") {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `A probe's copy option must be a function, got ${typeof copy}`,
+    );
+  }
+  const b = new NodeBuilder(0).triggeredBy(target);
+  b.named(options.name ?? `probe(${target.toString()})`);
+  const node = b.build(executor, (self, ctx) => {
+    const v = target.value;
+    records.push({
+      epoch: ctx.epoch,
+      timeNs: ctx.time.monotonicNs,
+      value: copy === undefined ? v : copy(v),
+    });
+    self.value = records.length;
+    return Control.Unchanged;
+  });
+  return {
+    node,
+    records,
+    values: () => records.map((r) => r.value),
+    epochs: () => records.map((r) => r.epoch),
+    last: () => (records.length === 0 ? undefined : records[records.length - 1].value),
+    clear: () => {
+      records.length = 0;
+    },
+  };
+}
+
+/** What the run helpers need from a runtime ({@linkcode TestRuntime} has it all). */
+export interface CycleRunner {
+  /** Runs one cycle. */
+  runOneCycle(): ExecutorState;
+  /** Moves the runtime's clock forward (needed only when asked to advance). */
+  advanceClock?(durationNs: number): void;
+}
+
+/**
+ * Runs up to `n` cycles, stopping early after a cycle that returns `Terminated`.
+ *
+ * @param rt The runtime.
+ * @param n Cycles to run (a non-negative integer).
+ * @returns The number of cycles run.
+ * @throws {InvalidArgumentError} If `n` is not a non-negative integer.
+ *
+ * @example
+ * ```ts
+ * import { runCycles, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * console.log(runCycles(rt, 3), rt.executor.epoch); // 3 3
+ * ```
+ */
+export function runCycles(rt: CycleRunner, n: number): number {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `A cycle count must be a non-negative integer, got ${String(n)}`,
+    );
+  }
+  for (let i = 0; i < n; i++) {
+    if (rt.runOneCycle() === ExecutorState.Terminated) return i + 1;
+  }
+  return n;
+}
+
+/**
+ * Runs cycles until `predicate()` returns true. The predicate is checked first (if it holds
+ * already, no cycle runs) and after every cycle. With `advanceNs > 0` the clock is moved by
+ * that much before each cycle, so time-driven nodes (timers, throttle, periodic) make progress.
+ *
+ * @param rt The runtime.
+ * @param predicate The condition to reach.
+ * @param maxCycles Most cycles to run (default 10 000).
+ * @param advanceNs Clock advance before each cycle (default 0; needs `rt.advanceClock`).
+ * @returns The number of cycles run.
+ * @throws {CapacityError} If the predicate still fails after `maxCycles` cycles, or a cycle
+ *   returned `Terminated` while it fails.
+ *
+ * @example
+ * ```ts
+ * import { ms, periodic, runUntil, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const tick = periodic(rt.executor, ms(10));
+ * runUntil(rt, () => tick.value >= 3, 100, ms(10));
+ * console.log(tick.value); // 3
+ * ```
+ */
+export function runUntil(
+  rt: CycleRunner,
+  predicate: () => boolean,
+  maxCycles = 10_000,
+  advanceNs = 0,
+): number {
+  if (!Number.isInteger(maxCycles) || maxCycles < 0) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `maxCycles must be a non-negative integer, got ${String(maxCycles)}`,
+    );
+  }
+  if (advanceNs !== 0 && typeof rt.advanceClock !== "function") {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      "runUntil cannot advance the clock of a runtime without advanceClock",
+    );
+  }
+  let n = 0;
+  while (!predicate()) {
+    if (n >= maxCycles) {
+      throw new CapacityError(
+        ErrorCode.CapacityExceeded,
+        `The condition still did not hold after ${maxCycles} cycles`,
+      );
+    }
+    if (advanceNs !== 0) rt.advanceClock!(advanceNs);
+    n++;
+    if (rt.runOneCycle() === ExecutorState.Terminated && !predicate()) {
+      throw new CapacityError(
+        ErrorCode.CapacityExceeded,
+        `The executor terminated after ${n} cycles before the condition held`,
+      );
+    }
+  }
+  return n;
+}
