@@ -285,8 +285,7 @@ export class KeyedFactory<K, T> {
    * @throws Whatever the function throws (nothing is cached for the key then).
    */
   get(executor: Executor, key: K): Node<T> {
-    let cache = this.#caches.get(executor);
-    const cached = cache?.get(key);
+    const cached = this.#caches.get(executor)?.get(key);
     if (cached !== undefined && cached.isAlive) return cached;
     const fn = this.#fn;
     if (fn === undefined) {
@@ -311,6 +310,8 @@ export class KeyedFactory<K, T> {
     } finally {
       building.delete(key);
     }
+    // Re-read: nested gets (other keys) may have created the map meanwhile.
+    let cache = this.#caches.get(executor);
     if (cache === undefined) {
       cache = new Map();
       this.#caches.set(executor, cache);
