@@ -167,3 +167,16 @@ export {
   runUntil,
 } from "./src/testing.ts";
 export * from "./src/std/mod.ts";
+export { HistoricalClock } from "./src/clock/historical_clock.ts";
+export { HistoricalRuntime, type HistoricalRuntimeOptions } from "./src/runtime/historical.ts";
+export {
+  csvRecords,
+  type HistoricalBatch,
+  historicalSource,
+  type HistoricalSourceOptions,
+  jsonLines,
+  readLines,
+} from "./src/runtime/sources.ts";
+export { type LogSink, Recorder, Replayer } from "./src/replay/tap.ts";
+export { fileSink } from "./src/replay/file_sink.ts";
+export { ReplayError } from "./src/replay/log.ts";

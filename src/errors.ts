@@ -41,6 +41,8 @@ export const ErrorCode = {
   ChannelItemTooLarge: "CHANNEL_ITEM_TOO_LARGE",
   /** A blocking send on the receiving thread would never wake. */
   ChannelWouldDeadlock: "CHANNEL_WOULD_DEADLOCK",
+  /** A replay could not follow its log (different graph or code). */
+  ReplayMismatch: "REPLAY_MISMATCH",
   /** A runtime was used after it shut down. */
   RuntimeShutDown: "RUNTIME_SHUT_DOWN",
   /** A native call returned `-errno`. */

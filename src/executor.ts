@@ -53,6 +53,7 @@ import { type TimerHandle, TimerHeap } from "./drivers/timer.ts";
 import { CycleTime } from "./time.ts";
 import { AtomicsWaker, Notifier, NotifyQueue, type Waker } from "./drivers/notify.ts";
 import type { IoDriver, IoHandle } from "./drivers/io.ts";
+import type { Tap } from "./replay/tap.ts";
 import type { Clock } from "./clock/clock.ts";
 
 const PHASE_IDLE = 0;
@@ -355,11 +356,20 @@ export class Executor {
   #notify: NotifyQueue | null = null;
   readonly #notifierCapacity: number;
   #waker: Waker | null = null;
+  /** @internal The recorder or replayer attached to this executor, if any. */
+  _tap: Tap | null = null;
   /** @internal The I/O driver, when the runtime has one (native backend). */
   _io: IoDriver | null = null;
   #wakeFd = -1;
-  readonly #scheduleFromNotify = (slot: number, gen: number): boolean =>
-    this.scheduleStimulus(slot, gen);
+  readonly #scheduleFromNotify = (slot: number, gen: number): boolean => {
+    const tap = this._tap;
+    if (tap === null) return this.scheduleStimulus(slot, gen);
+    // Replaying: the log says which notifications happened; live ones are ignored.
+    if (!tap.recording) return false;
+    const ok = this.scheduleStimulus(slot, gen);
+    if (ok) tap.notify(slot);
+    return ok;
+  };
 
   /**
    * Creates an empty executor.
@@ -485,8 +495,14 @@ export class Executor {
     if (this.#poller !== null) {
       this.#poller.poll(this, sched.pending === 0 ? timeoutNs : 0);
     }
+    const tap = this._tap;
+    if (tap !== null) {
+      if (!tap.recording) tap.inject(this);
+      this._cycleTime(); // a recorded cycle always has its time
+    }
     let state: ExecutorState = ExecutorState.Running;
-    if (sched.pending !== 0) {
+    const ranAny = sched.pending !== 0;
+    if (ranAny) {
       this.#phase = PHASE_RUN;
       this.#ctx._live = true;
       state = this.#drain();
@@ -495,6 +511,10 @@ export class Executor {
     if (this.#gcCount !== 0) this.#sweep();
     if (this._spawns.length !== 0) this.#runSpawns();
     this.#phase = PHASE_IDLE;
+    if (tap !== null) {
+      if (tap.recording) tap.endCycle(this.#epoch, this.#time, ranAny);
+      else tap.end();
+    }
     if (this.#hasPanic) {
       const err = this.#panic;
       this.#panic = undefined;
@@ -1350,6 +1370,11 @@ export class Executor {
         `Cannot ${action} ${describe(node)}: it has left the graph`,
       );
     }
+  }
+
+  /** @internal Replay: the next cycle gets number `epoch`. */
+  _setNextEpoch(epoch: number): void {
+    this.#epoch = epoch - 1;
   }
 
   /** @internal For tests: set the tick close to its limit. */

@@ -23,6 +23,37 @@ import type { Control } from "../control.ts";
 import type { Node } from "../node.ts";
 import { Notifier, NotifierClosedError, type NotifierTransferable } from "../drivers/notify.ts";
 import { powerOfTwo, RecvStatus, SendStatus, SharedQueue } from "./shared_queue.ts";
+import { Obs, ReplayError } from "../replay/log.ts";
+import type { Tap } from "../replay/tap.ts";
+
+/** Where a receiver reports what it read (recording) or gets it from (replay). @internal */
+class TapPoint {
+  ex: Executor | null = null;
+  slot = -1;
+  get tap(): Tap | null {
+    return this.ex === null ? null : this.ex._tap;
+  }
+  /** Records (or, replaying, replaces) a number the node read; `v` is the live value. */
+  number(kind: number, v: number): number {
+    const tap = this.tap;
+    if (tap === null) return v;
+    if (!tap.recording) return tap.nextNumber(this.slot, kind);
+    tap.obsNumber(this.slot, kind, v);
+    return v;
+  }
+}
+
+function recvKind(s: RecvStatus): number {
+  return s === RecvStatus.Closed ? Obs.Closed : Obs.Empty;
+}
+
+function statusOf(kind: number): RecvStatus {
+  return kind === Obs.Item
+    ? RecvStatus.Item
+    : kind === Obs.Closed
+    ? RecvStatus.Closed
+    : RecvStatus.Empty;
+}
 
 export { RecvStatus, SendStatus };
 
@@ -423,6 +454,8 @@ export class RingSender<F extends Record<string, FieldType>>
 
 /** Receives records in the channel node's cycle function. */
 export class RingReceiver<F extends Record<string, FieldType>> {
+  /** @internal */
+  readonly _tap: TapPoint = new TapPoint();
   readonly #q: SharedQueue;
   readonly #layout: RecordLayout<F>;
   readonly #f64: Float64Array;
@@ -440,12 +473,12 @@ export class RingReceiver<F extends Record<string, FieldType>> {
 
   /** Records queued now. */
   get length(): number {
-    return this.#q.length;
+    return this._tap.number(Obs.Number, this.#q.length);
   }
 
   /** Records dropped by the drop-oldest policy so far. */
   get dropped(): number {
-    return this.#q.dropped;
+    return this._tap.number(Obs.Number, this.#q.dropped);
   }
 
   /**
@@ -454,9 +487,15 @@ export class RingReceiver<F extends Record<string, FieldType>> {
    * @returns `RecvStatus.Item`, `Empty`, or `Closed` (every sender closed and nothing left).
    */
   tryRecv(out: RecordOf<F>): RecvStatus {
+    const tap = this._tap.ex === null ? null : this._tap.ex._tap;
+    if (tap !== null && !tap.recording) return this.#replay(out, tap);
     const q = this.#q;
     const i = q.take();
-    if (i < 0) return q.senders === 0 && q.length === 0 ? RecvStatus.Closed : RecvStatus.Empty;
+    if (i < 0) {
+      const s = q.senders === 0 && q.length === 0 ? RecvStatus.Closed : RecvStatus.Empty;
+      if (tap !== null) tap.obs(this._tap.slot, recvKind(s), null);
+      return s;
+    }
     const at = q.dataOffset + i * q.cellBytes;
     const { names, offsets, types } = this.#layout;
     const rec = out as Record<string, number>;
@@ -469,7 +508,28 @@ export class RingReceiver<F extends Record<string, FieldType>> {
         ? this.#i32[b >>> 2]
         : this.#u32[b >>> 2];
     }
+    if (tap !== null) {
+      tap.obs(this._tap.slot, Obs.Item, new Uint8Array(q.sab, at, q.cellBytes).slice());
+    }
     q.release(i);
+    return RecvStatus.Item;
+  }
+
+  #replay(out: RecordOf<F>, tap: Tap): RecvStatus {
+    const payload = tap.recording ? null : tap.next(this._tap.slot, Obs.Item);
+    const kind = tap.recording ? Obs.Empty : tap.lastKind;
+    if (kind !== Obs.Item) return statusOf(kind);
+    const view = new DataView(payload!.buffer, payload!.byteOffset, payload!.byteLength);
+    const { names, offsets, types } = this.#layout;
+    const rec = out as Record<string, number>;
+    for (let k = 0; k < names.length; k++) {
+      const t = types[k];
+      rec[names[k]] = t === "f64"
+        ? view.getFloat64(offsets[k], true)
+        : t === "i32"
+        ? view.getInt32(offsets[k], true)
+        : view.getUint32(offsets[k], true);
+    }
     return RecvStatus.Item;
   }
 }
@@ -528,6 +588,8 @@ export class ValueSender<T> extends SharedSender<T> {
 
 /** Receives values in the channel node's cycle function. */
 export class ValueReceiver<T> {
+  /** @internal */
+  readonly _tap: TapPoint = new TapPoint();
   readonly #q: SharedQueue;
   readonly #u32: Uint32Array;
   readonly #bytes: Uint8Array;
@@ -541,28 +603,38 @@ export class ValueReceiver<T> {
 
   /** Items queued now. */
   get length(): number {
-    return this.#q.length;
+    return this._tap.number(Obs.Number, this.#q.length);
   }
 
   /** Items dropped by the drop-oldest policy so far. */
   get dropped(): number {
-    return this.#q.dropped;
+    return this._tap.number(Obs.Number, this.#q.dropped);
   }
 
   /** True when every sender closed and nothing is left. */
   get isClosed(): boolean {
-    return this.#q.senders === 0 && this.#q.length === 0;
+    return this._tap.number(Obs.Number, this.#q.senders === 0 && this.#q.length === 0 ? 1 : 0) ===
+      1;
   }
 
   /** Takes the oldest item, or `undefined` when none is queued (see `isClosed`). */
   tryRecv(): T | undefined {
+    const tap = this._tap.tap;
+    if (tap !== null && !tap.recording) {
+      const payload = tap.next(this._tap.slot, Obs.Item);
+      return tap.lastKind === Obs.Item ? v8.deserialize(payload) as T : undefined;
+    }
     const q = this.#q;
     const i = q.take();
-    if (i < 0) return undefined;
+    if (i < 0) {
+      if (tap !== null) tap.obs(this._tap.slot, Obs.Empty, null);
+      return undefined;
+    }
     const at = q.dataOffset + i * q.cellBytes;
     const len = this.#u32[at >>> 2];
     const copy = this.#bytes.slice(at + 4, at + 4 + len);
     q.release(i);
+    if (tap !== null) tap.obs(this._tap.slot, Obs.Item, copy);
     return v8.deserialize(copy) as T;
   }
 }
@@ -631,6 +703,8 @@ export class LocalSender<T> {
 
 /** Receives values in a local channel node's cycle function. */
 export class LocalReceiver<T> {
+  /** @internal */
+  readonly _tap: TapPoint = new TapPoint();
   readonly #ch: LocalQueue<T>;
 
   /** @internal */
@@ -640,22 +714,46 @@ export class LocalReceiver<T> {
 
   /** Items queued now. */
   get length(): number {
-    return this.#ch.length;
+    return this._tap.number(Obs.Number, this.#ch.length);
   }
 
   /** Items dropped by the drop-oldest policy so far. */
   get dropped(): number {
-    return this.#ch.dropped;
+    return this._tap.number(Obs.Number, this.#ch.dropped);
   }
 
   /** True when the sender closed and nothing is left. */
   get isClosed(): boolean {
-    return this.#ch.txClosed && this.#ch.length === 0;
+    return this._tap.number(Obs.Number, this.#ch.txClosed && this.#ch.length === 0 ? 1 : 0) === 1;
   }
 
-  /** Takes the oldest item, or `undefined` when none is queued (see `isClosed`). */
+  /**
+   * Takes the oldest item, or `undefined` when none is queued (see `isClosed`). While a run
+   * is recorded, items must be structured-cloneable (they are serialized into the log).
+   */
   tryRecv(): T | undefined {
-    return this.#ch.shift();
+    const tap = this._tap.tap;
+    if (tap === null) return this.#ch.shift();
+    if (!tap.recording) {
+      const payload = tap.next(this._tap.slot, Obs.Item);
+      return tap.lastKind === Obs.Item ? v8.deserialize(payload) as T : undefined;
+    }
+    const item = this.#ch.shift();
+    if (item === undefined) tap.obs(this._tap.slot, Obs.Empty, null);
+    else {
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(v8.serialize(item));
+      } catch (cause) {
+        throw new ReplayError(
+          ErrorCode.ReplayMismatch,
+          "Cannot record a local channel item that is not structured-cloneable",
+          { cause },
+        );
+      }
+      tap.obs(this._tap.slot, Obs.Item, bytes);
+    }
+    return item;
   }
 }
 
@@ -817,6 +915,8 @@ export function makeChannel<T>(
     attach = (ex, node) => {
       const notifier = ex.registerNotifier(node);
       ex.own(node, () => q.closeReceiver());
+      rx._tap.ex = ex;
+      rx._tap.slot = node._slot;
       if (options.kind === "ring") {
         const r = options.record;
         return new RingSender(
@@ -842,8 +942,11 @@ export function makeChannel<T>(
     const holder = { rx: undefined as unknown };
     attach = (ex, node) => {
       lq = new LocalQueue(capacity, overflow, ex.registerNotifier(node));
-      holder.rx = new LocalReceiver(lq);
-      rx = holder.rx;
+      const lrx = new LocalReceiver(lq);
+      lrx._tap.ex = ex;
+      lrx._tap.slot = node._slot;
+      holder.rx = lrx;
+      rx = lrx;
       ex.own(node, () => lq!.closeRx());
       return new LocalSender(lq);
     };
@@ -856,16 +959,28 @@ export function makeChannel<T>(
     );
   }
   let closeDelivered = false;
-  const cycle = (self: Node<T>, ctx: ExecutionContext) => {
-    const r = fn(self, ctx, rx);
+  const more = (): boolean => {
     // A receiver that returns with items left runs again next cycle; so does one whose last
     // sender closed, once, so that it sees the closed result even if the close arrived in the
     // same wake-up as the last items.
-    if (pending() > 0) ctx.yieldNow();
-    else if (!closeDelivered && closed()) {
+    if (pending() > 0) return true;
+    if (!closeDelivered && closed()) {
       closeDelivered = true;
-      ctx.yieldNow();
+      return true;
     }
+    return false;
+  };
+  const cycle = (self: Node<T>, ctx: ExecutionContext) => {
+    const r = fn(self, ctx, rx);
+    const tap = self._ex._tap;
+    let again: boolean;
+    if (tap === null) again = more();
+    else if (!tap.recording) again = tap.nextNumber(self._slot, Obs.More) === 1;
+    else {
+      again = more();
+      tap.obsNumber(self._slot, Obs.More, again ? 1 : 0);
+    }
+    if (again) ctx.yieldNow(self);
     return r;
   };
   return { cycle, attach };

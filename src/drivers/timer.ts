@@ -103,6 +103,11 @@ export class TimerHeap {
     this.#removeAt(0);
   }
 
+  /** Adds `deltaNs` to every pending deadline (moving timers to another clock's origin). */
+  shift(deltaNs: number): void {
+    for (let i = 0; i < this.#size; i++) this.#deadline[this.#heap[i]] += deltaNs;
+  }
+
   /** Removes every pending timer of node (slot, gen); returns how many were removed. */
   removeNode(slot: number, gen: number): number {
     const victims: number[] = [];

@@ -11,6 +11,8 @@ import { Executor, type Poller } from "../executor.ts";
 import { type NotifyQueue, WAKE_WORD } from "../drivers/notify.ts";
 import { IoDriver, type IoPoller } from "../drivers/io.ts";
 import type { Clock } from "../clock/clock.ts";
+import { CycleTime } from "../time.ts";
+import { type LogSink, Recorder } from "../replay/tap.ts";
 import { PrecisionClock } from "../clock/precision_clock.ts";
 import type { NativeBackend } from "../../ffi/backend.ts";
 import { defaultBackend, returnWakeFd, takeWakeFd } from "./backend_provider.ts";
@@ -38,6 +40,12 @@ export interface RealtimeRuntimeOptions {
   notifierCapacity?: number;
   /** Most OS events handled per wait (default 256). */
   maxEvents?: number;
+  /**
+   * Adopt an existing executor (with its graph) instead of creating one: the way a graph that
+   * replayed history continues live. Pending timers are moved to the live clock so that each
+   * fires at the same wall time it was due at. See {@linkcode RealtimeRuntime.adopt}.
+   */
+  executor?: Executor;
 }
 
 /** The runtime was used after it shut down. */
@@ -96,9 +104,15 @@ export class RealtimeRuntime implements Poller, IoPoller {
   #shutDown = false;
   #running = false;
   #io: IoDriver | null = null;
+  #recorder: Recorder | null = null;
   #asyncEvents = 0;
-  readonly #scheduleIo = (slot: number, gen: number): boolean =>
-    this.executor.scheduleStimulus(slot, gen);
+  #ioBits = 0;
+  readonly #scheduleIo = (slot: number, gen: number): boolean => {
+    const ok = this.executor.scheduleStimulus(slot, gen);
+    const tap = this.executor._tap;
+    if (ok && tap !== null && tap.recording) tap.io(slot, this.#ioBits);
+    return ok;
+  };
   /** The signal that stopped the runtime, or 0. */
   #signal = 0;
 
@@ -127,7 +141,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
     this.mode = mode;
     this.backend = options.backend ?? defaultBackend();
     this.clock = options.clock ?? new PrecisionClock(this.backend);
-    this.executor = new Executor({
+    this.executor = options.executor ?? new Executor({
       initialCapacity: options.initialCapacity,
       notifierCapacity: options.notifierCapacity,
     });
@@ -145,6 +159,57 @@ export class RealtimeRuntime implements Poller, IoPoller {
       this.executor._io = this.#io;
     }
     this.executor._setPoller(this);
+  }
+
+  /**
+   * Continues a historical runtime's graph live: a realtime runtime that adopts its executor,
+   * with every pending timer moved from simulated time to the live clock so that it fires at
+   * the same wall time. Replay history up to now first, then call this.
+   *
+   * @param historical The runtime whose graph continues.
+   * @param options Mode, backend, clock.
+   * @returns The live runtime.
+   */
+  static adopt(
+    historical: { executor: Executor; clock: Clock },
+    options: Omit<RealtimeRuntimeOptions, "executor"> = {},
+  ): RealtimeRuntime {
+    if (historical.executor.inCycle) {
+      throw new WaveletError(ErrorCode.ReentrantCycle, "Cannot adopt an executor inside a cycle");
+    }
+    const hist = new CycleTime();
+    historical.clock.sample(hist);
+    const live = new RealtimeRuntime({ ...options, executor: historical.executor });
+    const now = new CycleTime();
+    live.clock.sample(now);
+    // A deadline D in simulated time is due at wall time W = histWall + (D - histMono); on the
+    // live clock that is liveMono + (W - liveWall).
+    const histWallNs = hist.unixSeconds * 1e9 + hist.unixSubsecNanos;
+    const liveWallNs = now.unixSeconds * 1e9 + now.unixSubsecNanos;
+    const delta = (now.monotonicNs - hist.monotonicNs) + (histWallNs - liveWallNs);
+    historical.executor._timers.shift(delta);
+    return live;
+  }
+
+  /**
+   * Starts recording every external stimulus (cycle times, notifications, I/O readiness, channel
+   * reads) so that `HistoricalRuntime.replayLog` can rerun this graph bit for bit.
+   *
+   * @param sink Where the log goes (for example {@linkcode fileSink}); default: memory, read
+   *   with {@linkcode RealtimeRuntime.recordedBytes}. Closed when the runtime shuts down.
+   */
+  startRecording(sink: LogSink | null = null): void {
+    this.#checkOpen();
+    if (this.executor._tap !== null) {
+      throw new WaveletError(ErrorCode.InvalidArgument, "This runtime is already recording");
+    }
+    this.#recorder = new Recorder(this.executor, sink);
+    this.executor._tap = this.#recorder;
+  }
+
+  /** The log recorded so far (in-memory recordings), or null when not recording to memory. */
+  recordedBytes(): Uint8Array | null {
+    return this.#recorder === null ? null : this.#recorder.bytes();
   }
 
   /** True once the runtime shut down. */
@@ -399,6 +464,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
         this.backend.eventfdRead(this.#sigFd);
         this.#onSignal();
       } else {
+        this.#ioBits = ev[2 * i];
         this.#io?.onEvent(data, ev[2 * i], this.executor._tick, this.#scheduleIo);
       }
     }
@@ -437,6 +503,10 @@ export class RealtimeRuntime implements Poller, IoPoller {
     if (this.#shutDown) return;
     this.#shutDown = true;
     this.#stopRequested = true;
+    if (this.#recorder !== null) {
+      this.#recorder.close();
+      this.executor._tap = null;
+    }
     this.executor.removeAll();
     this.#notify.close();
     const b = this.backend;
