@@ -25,6 +25,7 @@ const EPOLL_ADD = 1;
 const EPOLL_DEL = 2;
 const EPOLL_MOD = 3;
 const EPOLLIN = 0x001;
+const EPOLLET = 0x80000000;
 
 /** Options for {@linkcode RealtimeRuntime}. */
 export interface RealtimeRuntimeOptions {
@@ -106,6 +107,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
   #io: IoDriver | null = null;
   #recorder: Recorder | null = null;
   #asyncEvents = 0;
+  #wakes = 0;
   #ioBits = 0;
   readonly #scheduleIo = (slot: number, gen: number): boolean => {
     const ok = this.executor.scheduleStimulus(slot, gen);
@@ -152,7 +154,9 @@ export class RealtimeRuntime implements Poller, IoPoller {
       const b = this.backend;
       this.#epfd = b.epollCreate();
       this.#wakeFd = takeWakeFd(b);
-      b.epollCtl(this.#epfd, EPOLL_ADD, this.#wakeFd, EPOLLIN, TOKEN_WAKE);
+      // Edge-triggered: every write is a new edge, so the wake path need not read (reset) the
+      // eventfd before running nodes; it is read now and then to keep the counter small.
+      b.epollCtl(this.#epfd, EPOLL_ADD, this.#wakeFd, EPOLLIN | EPOLLET, TOKEN_WAKE);
       const fd = this.#wakeFd;
       this.executor._setWake({ wake: () => b.eventfdWrite(fd, 1) }, fd);
       this.#io = new IoDriver(this);
@@ -459,7 +463,9 @@ export class RealtimeRuntime implements Poller, IoPoller {
     const ev = this.#events;
     for (let i = 0; i < n; i++) {
       const data = ev[2 * i + 1] >>> 0;
-      if (data === TOKEN_WAKE) this.backend.eventfdRead(this.#wakeFd);
+      if (data === TOKEN_WAKE) {
+        if ((++this.#wakes & 4095) === 0) this.backend.eventfdRead(this.#wakeFd);
+      }
       else if (data === TOKEN_SIGNAL) {
         this.backend.eventfdRead(this.#sigFd);
         this.#onSignal();
