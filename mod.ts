@@ -57,6 +57,8 @@ export {
   type NodeStats,
   type Poller,
   printError,
+  type ProfilingOptions,
+  type TraceEntry,
 } from "./src/executor.ts";
 export { type CycleFn, type DropFn, type InitFn, Node, NodeBuilder } from "./src/node.ts";
 export type { TimerHandle } from "./src/drivers/timer.ts";
@@ -180,3 +182,4 @@ export {
 export { type LogSink, Recorder, Replayer } from "./src/replay/tap.ts";
 export { fileSink } from "./src/replay/file_sink.ts";
 export { ReplayError } from "./src/replay/log.ts";
+export { Histogram, type HistogramSnapshot } from "./src/observe/histogram.ts";

@@ -54,6 +54,7 @@ import { CycleTime } from "./time.ts";
 import { AtomicsWaker, Notifier, NotifyQueue, type Waker } from "./drivers/notify.ts";
 import type { IoDriver, IoHandle } from "./drivers/io.ts";
 import type { Tap } from "./replay/tap.ts";
+import { Histogram, type HistogramSnapshot } from "./observe/histogram.ts";
 import type { Clock } from "./clock/clock.ts";
 
 const PHASE_IDLE = 0;
@@ -94,6 +95,40 @@ export interface Poller {
   poll(executor: Executor, timeoutNs: number): void;
 }
 
+/** Why a node was scheduled, beyond its Trigger parents (bits of the trace cause column). */
+const CAUSE_YIELD = 1;
+const CAUSE_TIMER = 2;
+/** A notifier woke the node. */
+export const CAUSE_NOTIFY = 4;
+/** I/O readiness woke the node. */
+export const CAUSE_IO = 8;
+const CAUSE_SCHEDULE = 16;
+
+/** Options of {@linkcode Executor.enableProfiling}. */
+export interface ProfilingOptions {
+  /** Measure the time spent in each node's cycle function (default true). */
+  nodeTime?: boolean;
+  /** Record every cycle's duration in a histogram (default true). */
+  cycleTime?: boolean;
+  /** The clock, in nanoseconds (default `performance.now()`; runtimes pass their own). */
+  nowNs?: () => number;
+}
+
+/** One entry of a "why did this node run" trace. */
+export interface TraceEntry {
+  /** The cycle. */
+  epoch: number;
+  /** The node's id. */
+  nodeId: number;
+  /** The node's name, if any. */
+  name: string | undefined;
+  /**
+   * Why it ran: `"trigger <parent>"` for each Trigger parent that broadcast this cycle,
+   * `"yield"`, `"timer"`, `"notify"`, `"io"`, `"scheduled by <node>"`.
+   */
+  reasons: string[];
+}
+
 /** Per-node counters in {@linkcode ExecutorStats}. */
 export interface NodeStats {
   /** The node's id. */
@@ -104,6 +139,8 @@ export interface NodeStats {
   depth: number;
   /** How many times its cycle function ran. */
   runs: number;
+  /** Time spent in its cycle function, in ns (only while profiling with `nodeTime`). */
+  timeNs?: number;
 }
 
 /** A snapshot of executor counters from {@linkcode Executor.stats}. */
@@ -118,6 +155,8 @@ export interface ExecutorStats {
   pendingTimers: number;
   /** Per live node, in id order. */
   nodes: NodeStats[];
+  /** Cycle durations (only while profiling with `cycleTime`). */
+  cycleTime?: HistogramSnapshot;
 }
 
 /** Rarely used per-node data, kept off the hot arrays. */
@@ -349,6 +388,15 @@ export class Executor {
   #panic: unknown = undefined;
   #hasPanic = false;
   #poller: Poller | null = null;
+  #profile: Required<ProfilingOptions> | null = null;
+  #nodeTime: Float64Array | null = null;
+  #cycleHist: Histogram | null = null;
+  #trace: TraceEntry[] | null = null;
+  #traceLimit = 0;
+  #causeBits: Int32Array | null = null;
+  #causeTick: Int32Array | null = null;
+  #causeBy: Int32Array | null = null;
+  readonly #origFns = new Map<number, CycleFn<any>>();
   /** Parent whose Trigger children the drain loop is running directly, or -1. */
   #sibParent = -1;
   /** Index of the next child in that direct run. */
@@ -480,6 +528,8 @@ export class Executor {
     }
     this.#clock = clock;
     this.#timeValid = false;
+    const hist = this.#cycleHist;
+    const t0 = hist === null ? 0 : this.#profile!.nowNs();
     let tick = this._tick + 1;
     if (tick >= TICK_LIMIT) tick = this.#renormalize();
     this._tick = tick;
@@ -515,6 +565,7 @@ export class Executor {
       if (tap.recording) tap.endCycle(this.#epoch, this.#time, ranAny);
       else tap.end();
     }
+    if (hist !== null) hist.record(this.#profile!.nowNs() - t0);
     if (this.#hasPanic) {
       const err = this.#panic;
       this.#panic = undefined;
@@ -703,14 +754,17 @@ export class Executor {
    *
    * @param slot The node's slot.
    * @param gen The generation the stimulus was registered with.
+   * @param cause What woke it, for traces (`CAUSE_NOTIFY` or `CAUSE_IO`).
    */
-  scheduleStimulus(slot: number, gen: number): boolean {
+  scheduleStimulus(slot: number, gen: number, cause: number = CAUSE_NOTIFY): boolean {
     const meta = this._meta;
     const b = slot << SHIFT;
     if (
       slot < 0 || slot >= this.#slotTop || meta[b + GEN] !== gen ||
-      (meta[b + FLAGS] & (F_ALIVE | F_DOOMED)) !== F_ALIVE || meta[b + SCHED] === this._tick
+      (meta[b + FLAGS] & (F_ALIVE | F_DOOMED)) !== F_ALIVE
     ) return false;
+    if (this.#trace !== null) this.#noteCause(slot, cause, -1);
+    if (meta[b + SCHED] === this._tick) return false;
     meta[b + SCHED] = this._tick;
     this._sched.push(meta, slot, meta[b + DEPTH]);
     return true;
@@ -772,15 +826,189 @@ export class Executor {
     for (const n of this.liveNodes()) {
       const runs = this._meta[(n._slot << SHIFT) + RUNS] >>> 0;
       total += runs;
-      nodes.push({ id: n.id, name: n.name, depth: n.depth, runs });
+      const entry: NodeStats = { id: n.id, name: n.name, depth: n.depth, runs };
+      if (this.#nodeTime !== null) entry.timeNs = this.#nodeTime[n._slot] ?? 0;
+      nodes.push(entry);
     }
-    return {
+    const out: ExecutorStats = {
       cycles: this.#epoch,
       nodeRuns: total,
       nodeCount: this.#nodeCount,
       pendingTimers: this._timers.size,
       nodes,
     };
+    if (this.#cycleHist !== null) out.cycleTime = this.#cycleHist.snapshot();
+    return out;
+  }
+
+  /**
+   * Starts measuring: time per node (added to `stats().nodes[i].timeNs`) and a histogram of
+   * cycle durations (`stats().cycleTime`). Costs a clock read around every node run and every
+   * cycle, so it is off by default; the hot loop is untouched when it is off (nodes are
+   * wrapped, not tested). Calling it again resets the counters.
+   *
+   * @example
+   * ```ts
+   * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+   * const rt = new TestRuntime();
+   * rt.executor.enableProfiling();
+   * new NodeBuilder(0).onInit((ex, self) => ex.yieldNow(self)).build(rt.executor, () => false);
+   * rt.runOneCycle();
+   * const s = rt.executor.stats(); // s.cycleTime.count === 1, s.nodes[0].timeNs >= 0
+   * ```
+   */
+  enableProfiling(options: ProfilingOptions = {}): void {
+    this.#profile = {
+      nodeTime: options.nodeTime ?? true,
+      cycleTime: options.cycleTime ?? true,
+      nowNs: options.nowNs ?? (() => performance.now() * 1e6),
+    };
+    this.#nodeTime = this.#profile.nodeTime ? new Float64Array(this.#slotTop + 16) : null;
+    this.#cycleHist = this.#profile.cycleTime ? new Histogram() : null;
+    this.#reinstrument();
+  }
+
+  /** Stops measuring (counters are dropped). */
+  disableProfiling(): void {
+    this.#profile = null;
+    this.#nodeTime = null;
+    this.#cycleHist = null;
+    this.#reinstrument();
+  }
+
+  /**
+   * Starts a "why did this node run" trace: every node run from now on is logged with its
+   * reasons (Trigger parents that broadcast, yield, timer, notify, I/O, `scheduleNode`). Read
+   * it with {@linkcode Executor.takeTrace}. Like profiling, it wraps nodes and leaves the hot
+   * loop alone when off.
+   *
+   * @param limit Most entries kept (oldest dropped first); default 100 000.
+   *
+   * @example
+   * ```ts
+   * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+   * const rt = new TestRuntime();
+   * const a = new NodeBuilder(0).named("a").onInit((ex, s) => ex.yieldNow(s))
+   *   .build(rt.executor, () => true);
+   * new NodeBuilder(0).named("b").triggeredBy(a).build(rt.executor, () => false);
+   * rt.executor.startTrace();
+   * rt.runOneCycle();
+   * rt.executor.takeTrace().map((e) => `${e.name}: ${e.reasons}`); // ["a: yield", "b: trigger a#0"]
+   * ```
+   */
+  startTrace(limit = 100_000): void {
+    this.#trace = [];
+    this.#traceLimit = limit;
+    const n = this.#slotTop + 16;
+    this.#causeBits = new Int32Array(n);
+    this.#causeTick = new Int32Array(n).fill(-1);
+    this.#causeBy = new Int32Array(n).fill(-1);
+    this.#reinstrument();
+  }
+
+  /** Returns and clears the trace collected so far. */
+  takeTrace(): TraceEntry[] {
+    const t = this.#trace ?? [];
+    if (this.#trace !== null) this.#trace = [];
+    return t;
+  }
+
+  /** Stops tracing. */
+  stopTrace(): void {
+    this.#trace = null;
+    this.#causeBits = this.#causeTick = this.#causeBy = null;
+    this.#reinstrument();
+  }
+
+  #noteCause(slot: number, bit: number, by: number): void {
+    if (slot >= this.#causeBits!.length) {
+      const n = Math.max(slot + 1, this.#causeBits!.length * 2);
+      const grow32 = (a: Int32Array, fill: number) => {
+        const x = new Int32Array(n).fill(fill);
+        x.set(a);
+        return x;
+      };
+      this.#causeBits = grow32(this.#causeBits!, 0);
+      this.#causeTick = grow32(this.#causeTick!, -1);
+      this.#causeBy = grow32(this.#causeBy!, -1);
+    }
+    if (this.#causeTick![slot] !== this._tick) {
+      this.#causeTick![slot] = this._tick;
+      this.#causeBits![slot] = 0;
+    }
+    this.#causeBits![slot] |= bit;
+    if (by >= 0) this.#causeBy![slot] = by;
+  }
+
+  /** Restores every original cycle function, then wraps them per the current settings. */
+  #reinstrument(): void {
+    for (const [slot, fn] of this.#origFns) this._fns[slot] = fn;
+    this.#origFns.clear();
+    if (this.#profile === null && this.#trace === null) return;
+    for (let s = 0; s < this.#slotTop; s++) if (this._fns[s] !== null) this.#instrument(s);
+  }
+
+  #instrument(slot: number): void {
+    const orig = this._fns[slot]!;
+    this.#origFns.set(slot, orig);
+    let fn: CycleFn<any> = orig;
+    const prof = this.#profile;
+    if (prof !== null && prof.nodeTime) {
+      const inner = fn, now = prof.nowNs;
+      fn = (self, ctx) => {
+        const t0 = now();
+        try {
+          return inner(self, ctx);
+        } finally {
+          const times = this.#nodeTime;
+          if (times !== null) {
+            if (slot >= times.length) {
+              const g = new Float64Array(Math.max(slot + 1, times.length * 2));
+              g.set(times);
+              this.#nodeTime = g;
+            }
+            this.#nodeTime![slot] += now() - t0;
+          }
+        }
+      };
+    }
+    if (this.#trace !== null) {
+      const inner = fn;
+      fn = (self, ctx) => {
+        this.#logRun(slot);
+        return inner(self, ctx);
+      };
+    }
+    this._fns[slot] = fn;
+  }
+
+  #logRun(slot: number): void {
+    const trace = this.#trace;
+    if (trace === null) return;
+    const meta = this._meta, buf = this._pool.buf, b = slot << SHIFT, tick = this._tick;
+    const reasons: string[] = [];
+    for (let i = 0; i < meta[b + P_COUNT]; i++) {
+      const e = buf[meta[b + P_START] + i], p = e >> 1;
+      if ((e & 1) === Relationship.Trigger && meta[(p << SHIFT) + MUT] === tick) {
+        reasons.push(`trigger ${this._nodes[p]}`);
+      }
+    }
+    if (
+      this.#causeTick !== null && slot < this.#causeTick.length && this.#causeTick[slot] === tick
+    ) {
+      const bits = this.#causeBits![slot];
+      if (bits & CAUSE_YIELD) reasons.push("yield");
+      if (bits & CAUSE_TIMER) reasons.push("timer");
+      if (bits & CAUSE_NOTIFY) reasons.push("notify");
+      if (bits & CAUSE_IO) reasons.push("io");
+      if (bits & CAUSE_SCHEDULE) {
+        const by = this.#causeBy![slot];
+        reasons.push(`scheduled by ${by >= 0 ? this._nodes[by] : "?"}`);
+      }
+    }
+    const node = this._nodes[slot]!;
+    trace.push({ epoch: this.#epoch, nodeId: node.id, name: node.name, reasons });
+    if (trace.length > this.#traceLimit) trace.splice(0, trace.length - this.#traceLimit);
   }
 
   /** The graph in Graphviz DOT: nodes by name and id, Observe edges dashed. */
@@ -879,6 +1107,7 @@ export class Executor {
     const node = new Node<T>(this, spec.initial, this.#nextId++, slot, gen, depth, spec.name);
     this._nodes[slot] = node;
     this._fns[slot] = fn;
+    if (this.#profile !== null || this.#trace !== null) this.#instrument(slot);
     if (spec.onDrop !== undefined) {
       this._extra.set(slot, {
         onDrop: spec.onDrop as DropFn<unknown>,
@@ -964,6 +1193,10 @@ export class Executor {
     for (let i = 0; i < n; i++) {
       const slot = y[2 * i], b = slot << SHIFT;
       if (
+        this.#trace !== null && meta[b + GEN] === y[2 * i + 1] &&
+        (meta[b + FLAGS] & F_ALIVE) !== 0
+      ) this.#noteCause(slot, CAUSE_YIELD, -1);
+      if (
         meta[b + GEN] === y[2 * i + 1] && (meta[b + FLAGS] & (F_ALIVE | F_DOOMED)) === F_ALIVE &&
         meta[b + SCHED] !== tick
       ) {
@@ -981,6 +1214,7 @@ export class Executor {
       timers.popTop();
       if (meta[b + GEN] !== gen) continue;
       meta[b + TIMERS]--;
+      if (this.#trace !== null) this.#noteCause(slot, CAUSE_TIMER, -1);
       if ((meta[b + FLAGS] & (F_ALIVE | F_DOOMED)) === F_ALIVE && meta[b + SCHED] !== tick) {
         meta[b + SCHED] = tick;
         this._sched.push(meta, slot, meta[b + DEPTH]);
@@ -1164,19 +1398,38 @@ export class Executor {
     return ExecutorState.Running;
   }
 
-  /** After a throw inside #runSiblings: queue the children that had not run yet, in order. */
+  /**
+   * After a throw inside #runSiblings: queue the children that had not run yet, in order and
+   * AHEAD of anything queued at their depth during the direct run (they were scheduled first;
+   * the queue at that depth was empty when the direct run began).
+   */
   #requeueSiblings(): void {
     const parent = this.#sibParent;
     this.#sibParent = -1;
-    const meta = this._meta, edges = this._pool.buf, b = parent << SHIFT;
+    const meta = this._meta, edges = this._pool.buf, b = parent << SHIFT, s = this._sched;
     const end = meta[b + TK_START] + 2 * meta[b + TK_COUNT];
     const tick = this._tick;
+    let first = -1, last = -1, count = 0, d = -1;
     for (let k = this.#sibNext; k < end; k += 2) {
       const c = edges[k];
-      if (meta[(c << SHIFT) + SCHED] === tick && (meta[(c << SHIFT) + FLAGS] & F_DOOMED) === 0) {
-        this._sched.push(meta, c, edges[k + 1]);
+      if (meta[(c << SHIFT) + SCHED] !== tick || (meta[(c << SHIFT) + FLAGS] & F_DOOMED) !== 0) {
+        continue;
       }
+      d = edges[k + 1];
+      if (first === -1) first = c;
+      else meta[(last << SHIFT) + NEXT] = c;
+      last = c;
+      count++;
     }
+    if (count === 0) return;
+    meta[(last << SHIFT) + NEXT] = s.head[d];
+    if (s.head[d] === -1) {
+      s.tail[d] = last;
+      s.bits[d >>> 5] |= 1 << (d & 31);
+    }
+    s.head[d] = first;
+    s.pending += count;
+    if (d < s.cursor) s.cursor = d;
   }
 
   /** @internal ctx.scheduleNode. */
@@ -1190,6 +1443,7 @@ export class Executor {
       );
     }
     const meta = this._meta, b = node._slot << SHIFT;
+    if (this.#trace !== null) this.#noteCause(node._slot, CAUSE_SCHEDULE, this._cur);
     if ((meta[b + FLAGS] & F_DOOMED) !== 0 || meta[b + SCHED] === this._tick) return;
     meta[b + SCHED] = this._tick;
     s.push(meta, node._slot, node._depth);
@@ -1279,6 +1533,8 @@ export class Executor {
     meta[b + P_COUNT] = meta[b + TIMERS] = meta[b + RUNS] = 0;
     this._nodes[slot] = null;
     this._fns[slot] = null;
+    this.#origFns.delete(slot);
+    if (this.#nodeTime !== null) this.#nodeTime[slot] = 0;
     if (extra !== undefined) this._extra.delete(slot);
     this.#freeSlots.push(slot);
     this.#nodeCount--;

@@ -7,7 +7,7 @@
 
 import { ExecutionMode, ExecutorState } from "../control.ts";
 import { ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
-import { Executor, type Poller } from "../executor.ts";
+import { CAUSE_IO, Executor, type Poller } from "../executor.ts";
 import { type NotifyQueue, WAKE_WORD } from "../drivers/notify.ts";
 import { IoDriver, type IoPoller } from "../drivers/io.ts";
 import type { Clock } from "../clock/clock.ts";
@@ -110,7 +110,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
   #wakes = 0;
   #ioBits = 0;
   readonly #scheduleIo = (slot: number, gen: number): boolean => {
-    const ok = this.executor.scheduleStimulus(slot, gen);
+    const ok = this.executor.scheduleStimulus(slot, gen, CAUSE_IO);
     const tap = this.executor._tap;
     if (ok && tap !== null && tap.recording) tap.io(slot, this.#ioBits);
     return ok;
@@ -465,8 +465,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
       const data = ev[2 * i + 1] >>> 0;
       if (data === TOKEN_WAKE) {
         if ((++this.#wakes & 4095) === 0) this.backend.eventfdRead(this.#wakeFd);
-      }
-      else if (data === TOKEN_SIGNAL) {
+      } else if (data === TOKEN_SIGNAL) {
         this.backend.eventfdRead(this.#sigFd);
         this.#onSignal();
       } else {
