@@ -1059,7 +1059,7 @@ export class Executor {
         `A cycle function must be a function, got ${fn === null ? "null" : typeof fn}`,
       );
     }
-    const { parents, rels } = spec;
+    const parents = spec._parents, rels = spec._rels;
     let depth = 0;
     for (let i = 0; i < parents.length; i++) {
       const p = parents[i];
@@ -1080,8 +1080,8 @@ export class Executor {
     meta[b + DEPTH] = depth;
     meta[b + SCHED] = NEVER;
     meta[b + MUT] = NEVER;
-    meta[b + FLAGS] = F_ALIVE | (spec.allowPanic ? F_ALLOW_PANIC : 0) |
-      (spec.onDrop !== undefined ? F_HAS_EXTRA : 0);
+    meta[b + FLAGS] = F_ALIVE | (spec._allowPanic ? F_ALLOW_PANIC : 0) |
+      (spec._onDrop !== undefined ? F_HAS_EXTRA : 0);
     meta[b + NEXT] = -1;
     meta[b + TK_START] = 0;
     meta[b + TK_COUNT] = 0;
@@ -1104,26 +1104,26 @@ export class Executor {
       }
       meta = this._meta;
     }
-    const node = new Node<T>(this, spec.initial, this.#nextId++, slot, gen, depth, spec.name);
+    const node = new Node<T>(this, spec._initial, this.#nextId++, slot, gen, depth, spec._name);
     this._nodes[slot] = node;
     this._fns[slot] = fn;
     if (this.#profile !== null || this.#trace !== null) this.#instrument(slot);
-    if (spec.onDrop !== undefined) {
+    if (spec._onDrop !== undefined) {
       this._extra.set(slot, {
-        onDrop: spec.onDrop as DropFn<unknown>,
+        onDrop: spec._onDrop as DropFn<unknown>,
         releases: undefined,
         io: undefined,
       });
     }
     this.#nodeCount++;
-    if (spec.onInit !== undefined) {
+    if (spec._onInit !== undefined) {
       try {
-        spec.onInit(this, node);
+        spec._onInit(this, node);
       } catch (err) {
-        if (!spec.allowPanic) this.#report(err, node, "init");
+        if (!spec._allowPanic) this.#report(err, node, "init");
         this.#doom(slot);
         if (this.#phase !== PHASE_SWEEP) this.#sweep();
-        if (spec.allowPanic) throw err;
+        if (spec._allowPanic) throw err;
       }
     }
     return node;

@@ -130,23 +130,26 @@ export class Node<T> {
   }
 }
 
-/** The options and parents a builder collected, handed to the executor. @internal */
+/** The options and parents a builder collected, read by the executor. @internal */
 export interface NodeSpec<T> {
   /** Initial value. */
-  initial: T;
+  readonly _initial: T;
   /** Debug name. */
-  name: string | undefined;
+  readonly _name: string | undefined;
   /** Parents, one entry per distinct node. */
-  parents: Node<unknown>[];
-  /** Relationship per parent (parallel to `parents`). */
-  rels: Relationship[];
+  readonly _parents: readonly Node<unknown>[];
+  /** Relationship per parent (parallel to `_parents`). */
+  readonly _rels: readonly Relationship[];
   /** Init callback. */
-  onInit: InitFn<T> | undefined;
+  readonly _onInit: InitFn<T> | undefined;
   /** Drop callback. */
-  onDrop: DropFn<T> | undefined;
+  readonly _onDrop: DropFn<T> | undefined;
   /** Whether exceptions escape `cycle()`. */
-  allowPanic: boolean;
+  readonly _allowPanic: boolean;
 }
+
+const NO_PARENTS: readonly Node<unknown>[] = Object.freeze([]);
+const NO_RELS: readonly Relationship[] = Object.freeze([]);
 
 function checkNode(node: unknown, what: string): asserts node is Node<unknown> {
   if (!(node instanceof Node)) {
@@ -187,14 +190,22 @@ function checkNode(node: unknown, what: string): asserts node is Node<unknown> {
  * // doubled.value === 2, rt.executor.hasMutated(doubled) === true
  * ```
  */
-export class NodeBuilder<T> {
-  #initial: T;
-  #name: string | undefined = undefined;
-  #parents: Node<unknown>[] = [];
-  #rels: Relationship[] = [];
-  #onInit: InitFn<T> | undefined = undefined;
-  #onDrop: DropFn<T> | undefined = undefined;
-  #allowPanic = false;
+export class NodeBuilder<T> implements NodeSpec<T> {
+  // The builder is itself the spec the executor reads (no per-build allocation beyond it).
+  /** @internal */
+  _initial: T;
+  /** @internal */
+  _name: string | undefined = undefined;
+  /** @internal */
+  _parents: readonly Node<unknown>[] = NO_PARENTS;
+  /** @internal */
+  _rels: readonly Relationship[] = NO_RELS;
+  /** @internal */
+  _onInit: InitFn<T> | undefined = undefined;
+  /** @internal */
+  _onDrop: DropFn<T> | undefined = undefined;
+  /** @internal */
+  _allowPanic = false;
   #consumed = false;
 
   /**
@@ -203,7 +214,7 @@ export class NodeBuilder<T> {
    * @param initial The node's initial value.
    */
   constructor(initial: T) {
-    this.#initial = initial;
+    this._initial = initial;
   }
 
   /** Sets the debug name (used in errors, stats and graph exports). */
@@ -215,7 +226,7 @@ export class NodeBuilder<T> {
         `A node name must be a string, got ${typeof name}`,
       );
     }
-    this.#name = name;
+    this._name = name;
     return this;
   }
 
@@ -246,12 +257,17 @@ export class NodeBuilder<T> {
         `A relationship must be Relationship.Trigger or Relationship.Observe, got ${String(rel)}`,
       );
     }
-    const i = this.#parents.indexOf(parent);
+    const i = this._parents.indexOf(parent);
     if (i === -1) {
-      this.#parents.push(parent);
-      this.#rels.push(rel);
+      if (this._parents === NO_PARENTS) {
+        this._parents = [parent];
+        this._rels = [rel];
+      } else {
+        (this._parents as Node<unknown>[]).push(parent);
+        (this._rels as Relationship[]).push(rel);
+      }
     } else if (rel === Relationship.Trigger) {
-      this.#rels[i] = Relationship.Trigger;
+      (this._rels as Relationship[])[i] = Relationship.Trigger;
     }
     return this;
   }
@@ -264,11 +280,11 @@ export class NodeBuilder<T> {
    */
   onInit(fn: InitFn<T>): this {
     this.#checkOpen();
-    if (this.#onInit !== undefined) {
+    if (this._onInit !== undefined) {
       throw new BuilderError(ErrorCode.OnInitTwice, "Cannot set onInit twice on one builder");
     }
     checkFn(fn, "onInit");
-    this.#onInit = fn;
+    this._onInit = fn;
     return this;
   }
 
@@ -279,11 +295,11 @@ export class NodeBuilder<T> {
    */
   onDrop(fn: DropFn<T>): this {
     this.#checkOpen();
-    if (this.#onDrop !== undefined) {
+    if (this._onDrop !== undefined) {
       throw new BuilderError(ErrorCode.OnDropTwice, "Cannot set onDrop twice on one builder");
     }
     checkFn(fn, "onDrop");
-    this.#onDrop = fn;
+    this._onDrop = fn;
     return this;
   }
 
@@ -293,7 +309,7 @@ export class NodeBuilder<T> {
    */
   allowPanic(allow = true): this {
     this.#checkOpen();
-    this.#allowPanic = Boolean(allow);
+    this._allowPanic = Boolean(allow);
     return this;
   }
 
@@ -309,7 +325,8 @@ export class NodeBuilder<T> {
    * @throws {BuilderError} If the builder was already used, or nodes are running right now.
    */
   build(executor: Executor, fn: CycleFn<T>): Node<T> {
-    const node = executor._build(this.#spec(), fn);
+    this.#checkOpen();
+    const node = executor._build(this, fn);
     this.#consumed = true;
     return node;
   }
@@ -382,19 +399,6 @@ export class NodeBuilder<T> {
       executor.remove(node); // nothing half-built
       throw err;
     }
-  }
-
-  #spec(): NodeSpec<T> {
-    this.#checkOpen();
-    return {
-      initial: this.#initial,
-      name: this.#name,
-      parents: this.#parents,
-      rels: this.#rels,
-      onInit: this.#onInit,
-      onDrop: this.#onDrop,
-      allowPanic: this.#allowPanic,
-    };
   }
 
   #checkOpen(): void {
