@@ -7,7 +7,8 @@
  *
  *     deno run -A bench/net_bench.ts      bun run bench/net_bench.ts
  *
- * Prints a markdown section (also written to bench/out/net-<runtime>.md).
+ * Prints a markdown section (also written to bench/out/net-<runtime>.md), then a JSON block
+ * between `NET_JSON_BEGIN` and `NET_JSON_END` that `scripts/bench_report.ts` reads.
  *
  * @module
  */
@@ -327,6 +328,23 @@ const lines = [
 ];
 const text = lines.join("\n");
 console.log(text);
+// Machine-readable results for scripts/bench_report.ts.
+const json = {
+  runtime: isBun ? "bun" : "deno",
+  version: runtime,
+  machine: `${cpu} (${os.cpus().length} threads), ${os.type()} ${os.release()}`,
+  rounds: ROUNDS,
+  warmup: WARM,
+  messageBytes: MSG,
+  streams: STREAMS,
+  host: host.name,
+  rows,
+  ratioWall: ratio,
+  ratioMedian,
+};
+console.log("\nNET_JSON_BEGIN");
+console.log(JSON.stringify(json, null, 2));
+console.log("NET_JSON_END");
 try {
   mkdirSync(new URL("./out/", import.meta.url), { recursive: true });
   writeFileSync(new URL(`./out/net-${isBun ? "bun" : "deno"}.md`, import.meta.url), text);
