@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the npm package from the same sources JSR publishes, into dist/:
+# Builds the npm package from the same sources JSR publishes, into dist/ (or the folder given
+# as the first argument, for example a test's temporary folder):
 #   dist/npm/                          the package folder (ESM .js + .d.ts, native sources)
 #   dist/wavelet-wavelet-<version>.tgz the tarball, made by `npm pack`
 #
@@ -12,16 +13,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 
-OUT=dist/npm
-rm -rf "$OUT" dist/deno-pack.tgz dist/wavelet-wavelet-*.tgz
-mkdir -p dist
+DIST="${1:-dist}"
+OUT="$DIST/npm"
+rm -rf "$OUT" "$DIST/deno-pack.tgz" "$DIST"/wavelet-wavelet-*.tgz
+mkdir -p "$DIST"
 
 # --allow-dirty: others commit in this checkout concurrently; the tree on disk is what is packed.
 # --no-source-maps: inline maps would double the package; the .js keeps the sources' comments.
-deno pack --quiet --allow-dirty --no-source-maps -o dist/deno-pack.tgz
+deno pack --quiet --allow-dirty --no-source-maps -o "$DIST/deno-pack.tgz"
 mkdir -p "$OUT"
-tar -xzf dist/deno-pack.tgz -C "$OUT" --strip-components=1
-rm dist/deno-pack.tgz
+tar -xzf "$DIST/deno-pack.tgz" -C "$OUT" --strip-components=1
+rm "$DIST/deno-pack.tgz"
 cp LICENSE "$OUT/LICENSE"
 
 node --input-type=module - "$OUT" <<'EOF'
@@ -108,5 +110,5 @@ for (const f of ["ffi/native/wavelet.c", "ffi/native/wavelet.h", "ffi/prebuilt_l
 EOF
 
 (cd "$OUT" && npm pack --silent --pack-destination .. >/dev/null)
-tarball=$(ls dist/wavelet-wavelet-*.tgz)
+tarball=$(ls "$DIST"/wavelet-wavelet-*.tgz)
 echo "$tarball $(du -k "$tarball" | cut -f1) KiB packed, $(du -sk "$OUT" | cut -f1) KiB unpacked"

@@ -1,0 +1,304 @@
+/**
+ * The npm package, as a consumer gets it: built by scripts/build_npm.sh (or taken from
+ * `WAVELET_NPM_TARBALL` when scripts/test.sh built it already), installed with
+ * `npm install <tarball>` into a fresh folder, then imported as "@wavelet/wavelet" by a small
+ * program under Bun (native backend, built from the package's own C sources, and the embedded
+ * prebuilt library when no compiler works) and under Node (the pure-JS backend), and
+ * type-checked by tsc against the package's .d.ts files. Every child process is bounded in time.
+ *
+ * @module
+ */
+
+import { spawn } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { assert, assertEquals, isBun, test } from "./_harness.ts";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion, killing it (and failing) after `timeoutMs`. */
+function run(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd: string; env?: Record<string, string>; timeoutMs: number },
+): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "", stderr = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, opts.timeoutMs);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} could not be started: ${e.message}`, { cause: e }));
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (timedOut) {
+        reject(new Error(`${cmd} ${args.join(" ")} ran past ${opts.timeoutMs} ms\n${stderr}`));
+      } else resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs a command and returns its stdout; throws with its output unless it exits 0. */
+async function ok(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd: string; env?: Record<string, string>; timeoutMs: number },
+): Promise<string> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+    );
+  }
+  return r.stdout;
+}
+
+function bunBinary(): string {
+  if (isBun) return process.execPath;
+  const local = join(root, "node_modules", ".bin", "bun");
+  return existsSync(local) ? local : "bun";
+}
+
+// The consumer program: a diamond on TestRuntime (deterministic), then a Park timer on
+// RealtimeRuntime (real time), printed as one JSON line.
+const PROGRAM = `
+import {
+  Control, ExecutionMode, loadBackend, ms, NodeBuilder, RealtimeRuntime, TestRuntime,
+} from "@wavelet/wavelet";
+
+const backend = loadBackend();
+const runtime = typeof Bun !== "undefined" ? "bun" : typeof Deno !== "undefined" ? "deno" : "node";
+if (backend.kind === "js") {
+  console.error("note: " + runtime + " has no FFI here; wavelet runs its pure-JS backend " +
+    "(host timers, no epoll, no sockets)");
+}
+
+// src ticks every 10 ms of test time; a = 2 * src and b = src + 1 join in sum = a + b.
+const rt = new TestRuntime();
+const src = new NodeBuilder(0)
+  .onInit((ex, self) => ex.registerTimer(self, ms(10)))
+  .build(rt.executor, (self, ctx) => {
+    self.value += 1;
+    ctx.registerTimer(self, ctx.time.monotonicNs + ms(10));
+    return Control.Broadcast;
+  });
+const a = new NodeBuilder(0).triggeredBy(src)
+  .build(rt.executor, (self) => { self.value = src.value * 2; return Control.Broadcast; });
+const b = new NodeBuilder(0).triggeredBy(src)
+  .build(rt.executor, (self) => { self.value = src.value + 1; return Control.Broadcast; });
+let sumRuns = 0;
+const sum = new NodeBuilder(0).triggeredBy(a).triggeredBy(b)
+  .build(rt.executor, (self) => { sumRuns++; self.value = a.value + b.value; return Control.Broadcast; });
+const sums = [];
+rt.runOneCycle();
+for (let i = 0; i < 5; i++) {
+  rt.advanceClock(ms(10));
+  rt.runOneCycle();
+  sums.push(sum.value);
+}
+
+// A Park-mode timer: 5 ticks 2 ms apart on the real clock.
+const live = new RealtimeRuntime({ mode: ExecutionMode.Park });
+const t0 = performance.now();
+const ticker = new NodeBuilder(0)
+  .onInit((ex, self) => ex.registerTimer(self, live.clock.nowNs() + ms(2)))
+  .build(live.executor, (self, ctx) => {
+    self.value++;
+    if (self.value === 5) return Control.Terminate;
+    ctx.registerTimer(self, ctx.time.monotonicNs + ms(2));
+    return Control.Broadcast;
+  });
+live.runForever();
+const elapsedMs = performance.now() - t0;
+
+console.log(JSON.stringify({
+  runtime,
+  backend: backend.kind,
+  hasEpoll: backend.hasEpoll,
+  path: backend.path,
+  realtimeBackend: live.backend.kind,
+  sums,
+  sumRuns,
+  ticks: ticker.value,
+  elapsedMs,
+}));
+`;
+
+// The consumer's TypeScript: type-checked against the package's .d.ts with tsc.
+const TYPED = `
+import { Control, type NativeBackend, NodeBuilder, TestRuntime, loadBackend } from "@wavelet/wavelet";
+const rt = new TestRuntime();
+const n = new NodeBuilder(0).build(rt.executor, (self) => {
+  self.value += 1;
+  return Control.Broadcast;
+});
+const backend: NativeBackend = loadBackend();
+const value: number = n.value;
+console.log(value, backend.kind);
+`;
+
+interface Output {
+  runtime: string;
+  backend: string;
+  hasEpoll: boolean;
+  path: string | null;
+  realtimeBackend: string;
+  sums: number[];
+  sumRuns: number;
+  ticks: number;
+  elapsedMs: number;
+}
+
+function parse(stdout: string): Output {
+  const line = stdout.trim().split("\n").at(-1) ?? "";
+  return JSON.parse(line) as Output;
+}
+
+function checkGraph(out: Output): void {
+  // sum = 2 * n + (n + 1) for n = 1..5, once per cycle (no glitch, no double run).
+  assertEquals(out.sums, [4, 7, 10, 13, 16], `${out.runtime} diamond`);
+  assertEquals(out.sumRuns, 5, `${out.runtime} diamond runs`);
+  assertEquals(out.ticks, 5, `${out.runtime} Park timer ticks`);
+  assert(out.elapsedMs >= 8, `${out.runtime}: 5 ticks 2 ms apart took ${out.elapsedMs} ms`);
+}
+
+test("the npm package installs into a fresh folder and runs under Bun and Node", async () => {
+  const work = mkdtempSync(join(tmpdir(), "wavelet-package-"));
+  try {
+    let tarball = process.env.WAVELET_NPM_TARBALL;
+    if (!tarball) {
+      await ok("bash", [join(root, "scripts", "build_npm.sh"), join(work, "dist")], {
+        cwd: root,
+        timeoutMs: 60_000,
+      });
+      const name = readdirSync(join(work, "dist")).find((f) => f.endsWith(".tgz"));
+      assert(name !== undefined, "scripts/build_npm.sh made no tarball");
+      tarball = join(work, "dist", name);
+    }
+
+    const app = join(work, "app");
+    const npmEnv = {
+      npm_config_cache: join(work, "npm-cache"),
+      npm_config_update_notifier: "false",
+    };
+    mkdirSync(app);
+    writeFileSync(
+      join(app, "package.json"),
+      JSON.stringify({ name: "consumer", private: true, type: "module" }),
+    );
+    await ok("npm", ["install", "--offline", "--no-audit", "--no-fund", tarball], {
+      cwd: app,
+      env: npmEnv,
+      timeoutMs: 30_000,
+    });
+    const installed = join(app, "node_modules", "@wavelet", "wavelet");
+    const pkg = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
+    assertEquals(pkg.name, "@wavelet/wavelet");
+    assertEquals(pkg.type, "module");
+    assertEquals(Object.keys(pkg.dependencies ?? {}), []);
+    for (const f of ["mod.js", "mod.d.ts", "ffi/native/wavelet.c", "ffi/native/wavelet.h"]) {
+      assert(existsSync(join(installed, f)), `the installed package lacks ${f}`);
+    }
+    assert(existsSync(join(installed, "ffi/prebuilt_linux_x64.js")), "no prebuilt module");
+
+    writeFileSync(join(app, "program.mjs"), PROGRAM);
+    writeFileSync(join(app, "typed.ts"), TYPED);
+    writeFileSync(
+      join(app, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          noEmit: true,
+          strict: true,
+          module: "nodenext",
+          moduleResolution: "nodenext",
+          target: "es2022",
+          lib: ["es2022", "dom"],
+          types: [],
+        },
+        files: ["typed.ts"],
+      }),
+    );
+
+    const bun = bunBinary();
+    const bunCache = join(work, "cache-built");
+    const prebuiltCache = join(work, "cache-prebuilt");
+    const limit = 30_000;
+    const [onBunBuilt, onBunPrebuilt, onNode, tsc] = await Promise.all([
+      // A fresh cache: the library is compiled from the installed package's ffi/native/.
+      run(bun, ["program.mjs"], { cwd: app, env: { XDG_CACHE_HOME: bunCache }, timeoutMs: limit }),
+      // No working compiler: the embedded prebuilt library is used (linux-x64).
+      run(bun, ["program.mjs"], {
+        cwd: app,
+        env: { XDG_CACHE_HOME: prebuiltCache, CC: "false" },
+        timeoutMs: limit,
+      }),
+      run("node", ["program.mjs"], { cwd: app, timeoutMs: limit }),
+      run("node", [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "."], {
+        cwd: app,
+        timeoutMs: limit,
+      }),
+    ]);
+    for (
+      const [label, r] of [
+        ["bun", onBunBuilt],
+        ["bun (prebuilt)", onBunPrebuilt],
+        ["node", onNode],
+        ["tsc", tsc],
+      ] as const
+    ) {
+      assertEquals(r.code, 0, `${label} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+    }
+
+    const built = parse(onBunBuilt.stdout);
+    assertEquals([built.runtime, built.backend, built.hasEpoll], ["bun", "bun", true]);
+    assertEquals(built.realtimeBackend, "bun");
+    assert(built.path?.startsWith(bunCache), `bun loaded ${built.path}, not the fresh build`);
+    checkGraph(built);
+
+    const prebuilt = parse(onBunPrebuilt.stdout);
+    assertEquals([prebuilt.backend, prebuilt.hasEpoll], ["bun", true]);
+    if (process.platform === "linux" && process.arch === "x64") {
+      assert(
+        prebuilt.path?.startsWith(prebuiltCache),
+        `bun loaded ${prebuilt.path}, not the prebuilt`,
+      );
+    }
+    checkGraph(prebuilt);
+
+    const node = parse(onNode.stdout);
+    assertEquals([node.runtime, node.backend, node.hasEpoll], ["node", "js", false]);
+    assertEquals(node.realtimeBackend, "js");
+    assert(onNode.stderr.includes("pure-JS backend"), `node printed no note: ${onNode.stderr}`);
+    checkGraph(node);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}, { timeoutMs: 120_000 });
