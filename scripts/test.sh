@@ -23,3 +23,9 @@ step "deno test"
 deno test -A --no-check tests/
 step "bun test"
 bun test ./tests/
+step "deno publish --dry-run (JSR: no slow types, the publish list)"
+deno publish --dry-run --allow-dirty --quiet
+step "npm package (scripts/build_npm.sh)"
+bash scripts/build_npm.sh
+step "deno.json and package.json exports agree"
+deno run --allow-read scripts/check_exports.ts
