@@ -411,9 +411,14 @@ export class RealtimeRuntime implements Poller, IoPoller {
     if (this.#stopRequested) return;
     let wait = timeoutNs;
     const next = wait !== 0 ? ex.nextTimerDeadline() : Infinity;
+    let end = Infinity;
     if (next !== Infinity) {
-      const left = next - this.backend.monotonicNs();
+      const now = this.backend.monotonicNs();
+      const left = next - now;
       wait = left <= 0 ? 0 : Math.min(wait, left);
+      end = now + wait;
+    } else if (wait !== Infinity && wait !== 0) {
+      end = this.backend.monotonicNs() + wait;
     }
     if (wait === 0) {
       if (this.#epfd >= 0) {
@@ -424,7 +429,6 @@ export class RealtimeRuntime implements Poller, IoPoller {
       }
       return;
     }
-    const end = wait === Infinity ? Infinity : this.backend.monotonicNs() + wait;
     const q = this.#notify;
     // Wait until something arrives or the deadline passes; a wait that ends early (host
     // timers round) waits again, so what woke the loop is handled in this same cycle.
@@ -440,7 +444,8 @@ export class RealtimeRuntime implements Poller, IoPoller {
       q.unpark();
       if (events > 0 || this.#stopRequested || q.hasPending()) break;
       if (end === Infinity) continue;
-      wait = end - this.backend.monotonicNs();
+      // The native wait samples the clock as it returns: no extra clock call here.
+      wait = end - (this.#epfd >= 0 ? this.#clockOut[0] : this.backend.monotonicNs());
       if (wait <= 0) break;
     }
     ex._afterWait();
