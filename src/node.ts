@@ -190,8 +190,9 @@ function checkNode(node: unknown, what: string): asserts node is Node<unknown> {
  * // doubled.value === 2, rt.executor.hasMutated(doubled) === true
  * ```
  */
-export class NodeBuilder<T> implements NodeSpec<T> {
-  // The builder is itself the spec the executor reads (no per-build allocation beyond it).
+export class NodeBuilder<T> {
+  // The builder is itself the spec the executor reads (no per-build allocation beyond it); it
+  // matches NodeSpec structurally (no `implements`: NodeSpec is internal, not in the docs).
   /** @internal */
   _initial: T;
   /** @internal */
