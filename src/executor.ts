@@ -474,6 +474,29 @@ export class Executor {
     return this.#epoch;
   }
 
+  /** The id the next built node will get (ids are handed out in creation order). */
+  get nextNodeId(): number {
+    return this.#nextId;
+  }
+
+  /**
+   * Removes every live node built since `nextNodeId` was `mark` (with their descendants):
+   * undoes a construction that failed half-way.
+   *
+   * @param mark A value `nextNodeId` had before the construction.
+   * @returns How many nodes were removed directly (descendants not counted).
+   */
+  removeBuiltSince(mark: number): number {
+    let n = 0;
+    for (const node of this.liveNodes()) {
+      if (node.id >= mark && node._alive) {
+        this.remove(node);
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Live nodes in the graph (nodes removed this cycle count until the sweep phase). */
   get nodeCount(): number {
     return this.#nodeCount;

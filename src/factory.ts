@@ -101,7 +101,7 @@ function checkResult(result: unknown, ex: Executor, what: string): asserts resul
  *
  * If the function throws, nothing is cached and the factory stays usable: the error propagates
  * to the caller of `get` and the next `get` calls the function again. Nodes the function built
- * before throwing are not removed by the factory (they are ordinary nodes of the graph).
+ * before throwing (nested `get`s included) are removed again: nothing half-built stays.
  *
  * A `get` on the same factory and executor from inside the function (a dependency cycle) throws
  * {@linkcode FactoryError} with kind `"cycle"` instead of recursing.
@@ -187,10 +187,14 @@ export class SimpleFactory<T> {
       );
     }
     this.#building.add(executor);
+    const mark = executor.nextNodeId;
     let node: Node<T>;
     try {
       node = fn(executor);
       checkResult(node, executor, "A factory function");
+    } catch (err) {
+      executor.removeBuiltSince(mark); // nothing half-built stays in the graph
+      throw err;
     } finally {
       this.#building.delete(executor);
     }
@@ -219,8 +223,9 @@ export class SimpleFactory<T> {
  * The function may `get` other keys of the same factory (a key built from other keys); asking
  * for a key that is being built further up the stack is a dependency cycle and throws
  * {@linkcode FactoryError} with kind `"cycle"`. If the function throws, nothing is cached for
- * that key, the key is no longer marked as being built, and the error reaches the caller; keys
- * built successfully by nested `get`s stay cached.
+ * that key, the key is no longer marked as being built, the error reaches the caller, and every
+ * node built during the failed call is removed again, nested keys included (they are rebuilt
+ * on their next `get`): nothing half-built stays.
  *
  * @typeParam K The key type.
  * @typeParam T The nodes' value type.
@@ -303,10 +308,14 @@ export class KeyedFactory<K, T> {
       );
     }
     building.add(key);
+    const mark = executor.nextNodeId;
     let node: Node<T>;
     try {
       node = fn(executor, key);
       checkResult(node, executor, `The factory function for key ${describeKey(key)}`);
+    } catch (err) {
+      executor.removeBuiltSince(mark); // nothing half-built stays in the graph
+      throw err;
     } finally {
       building.delete(key);
     }

@@ -220,7 +220,7 @@ test("KeyedFactory: a key that needs itself is a cycle error and leaves the fact
   assertEquals(f.get(rt.executor, "c").value, 1);
 });
 
-test("KeyedFactory: a throwing function caches nothing for that key; nested keys stay cached", () => {
+test("KeyedFactory: a throwing function leaves nothing it built, nested keys included", () => {
   const rt = new TestRuntime();
   let fail = true;
   const f: KeyedFactory<string, number> = new KeyedFactory<string, number>((ex, k) => {
@@ -231,7 +231,8 @@ test("KeyedFactory: a throwing function caches nothing for that key; nested keys
     return leaf(ex, k.length);
   });
   assertThrows(() => f.get(rt.executor, "outer"), RangeError);
-  assertEquals(f.keys(rt.executor), ["inner"]);
+  assertEquals(f.keys(rt.executor), [], "the nested key's node was removed with the failure");
+  assertEquals(rt.executor.nodeCount, 0, "nothing half-built stays in the graph");
   assertThrows(() => f.get(rt.executor, "outer"), RangeError); // still not marked "building"
   fail = false;
   assertEquals(f.get(rt.executor, "outer").value, 5);
