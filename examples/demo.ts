@@ -1,145 +1,385 @@
 /**
- * The demo: a small market-data pipeline on the test runtime (simulated time, so it runs the
- * same on every machine). A quote source ticks every simulated millisecond; mid price and spread
- * are derived from it; a signal node joins both (a diamond, computed once per tick, never from a
- * half-updated pair); a bar node closes 100 ms VWAP bars on a timer. At the end it prints the
- * bars, the executor's counters and the graph as Mermaid.
+ * The wavelet demo: a market-data pipeline on the realtime runtime.
  *
- * Run: `npm run demo` (Deno), `bun run examples/demo.ts`, or `deno task demo`.
+ * Producer Workers publish order-book updates (a random walk of bid/ask prices and sizes for a
+ * few symbols), each stamped with the shared monotonic clock, through a ring channel into the
+ * graph: mid price, spread and imbalance per update (a diamond joined by the sink, which
+ * measures update-to-sink latency into a histogram), one-second VWAP bars closed by a timer,
+ * and a TCP server that streams every closed bar as a line to each connected client. A live
+ * view refreshes every 250 ms from a timer node. After the run (10 s by default, or Ctrl-C) it
+ * runs the same computation on plain host-event-loop code (postMessage and setInterval) and
+ * prints both latency distributions side by side.
+ *
+ *     npm run demo                 (Deno; or: deno task demo, bun run demo)
+ *     deno run -A examples/demo.ts [--seconds 10] [--port 0] [--producers 2] [--rate 100000]
+ *                                  [--host-seconds 3] [--warmup 1] [--overflow drop|block]
+ *                                  [--capacity 8192]
+ *                                  [--record FILE | --replay FILE]
+ *
+ * `--record FILE` records the run's stimuli; `--replay FILE` rebuilds the same graph on a
+ * historical runtime and replays them, without Workers or sockets, and prints the same bars and
+ * the same digest of their values.
  *
  * @module
  */
 
-import { Control, ms, NodeBuilder, TestRuntime } from "../mod.ts";
+import process from "node:process";
+import { readFileSync, statSync } from "node:fs";
+import {
+  ExecutionMode,
+  fileSink,
+  HistoricalRuntime,
+  Overflow,
+  RealtimeRuntime,
+  TcpListener,
+} from "../mod.ts";
+import type { ProducerReport, ProducerStart } from "./demo_producer.ts";
+import { type Bar, type BarBook, formatBar } from "./demo/bars.ts";
+import { buildDemoGraph, type DemoGraph } from "./demo/graph.ts";
+import { formatNs, LatencyHistogram } from "./demo/histogram.ts";
+import { type HostLoopResult, runHostLoop } from "./demo/host_loop.ts";
+import { sharedClock, SYMBOLS } from "./demo/market.ts";
 
-interface Quote {
-  bid: number;
-  ask: number;
-  size: number;
+// ------------------------------------------------------------------ options
+
+interface Options {
+  seconds: number;
+  port: number;
+  producers: number;
+  rate: number;
+  hostSeconds: number;
+  warmup: number;
+  overflow: Overflow;
+  capacity: number;
+  record?: string;
+  replay?: string;
 }
 
-// A tiny deterministic PRNG (mulberry32) so every run prints the same numbers.
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rt = new TestRuntime({ startUnixNanos: 1_767_225_600_000_000_000n }); // 2026-01-01
-const ex = rt.executor;
-const rand = prng(42);
-const TICK = ms(1);
-const BAR = ms(100);
-
-const quotes = new NodeBuilder<Quote>({ bid: 100, ask: 100.02, size: 0 })
-  .named("quotes")
-  .onInit((e, self) => {
-    e.registerTimer(self, TICK);
-  })
-  .build(ex, (self, ctx) => {
-    const drift = (rand() - 0.5) * 0.04;
-    const bid = Math.round((self.value.bid + drift) * 100) / 100;
-    const spread = 0.01 * (1 + Math.floor(rand() * 3));
-    self.value = {
-      bid,
-      ask: Math.round((bid + spread) * 100) / 100,
-      size: 1 + Math.floor(rand() * 9),
-    };
-    ctx.registerTimer(self, ctx.time.monotonicNs + TICK);
-    return Control.Broadcast;
-  });
-
-const mid = new NodeBuilder(0)
-  .named("mid")
-  .triggeredBy(quotes)
-  .build(ex, (self) => {
-    const next = (quotes.value.bid + quotes.value.ask) / 2;
-    if (next === self.value) return Control.Unchanged;
-    self.value = next;
-    return Control.Broadcast;
-  });
-
-const spread = new NodeBuilder(0)
-  .named("spread")
-  .triggeredBy(quotes)
-  .build(ex, (self) => {
-    self.value = Math.round((quotes.value.ask - quotes.value.bid) * 100) / 100;
-    return Control.Broadcast;
-  });
-
-let glitches = 0;
-const signal = new NodeBuilder({ mid: 0, spread: 0, wide: false })
-  .named("signal")
-  .triggeredBy(mid, spread)
-  .build(ex, (self) => {
-    // Both parents are up to date here: the diamond never sees half a tick.
-    if (Math.abs(mid.value - (quotes.value.bid + quotes.value.ask) / 2) > 1e-9) glitches++;
-    self.value = { mid: mid.value, spread: spread.value, wide: spread.value >= 0.03 };
-    return Control.Broadcast;
-  });
-
-interface Bar {
-  vwap: number;
-  volume: number;
-  wideTicks: number;
-}
-const bars: Bar[] = [];
-new NodeBuilder({ pv: 0, volume: 0, wide: 0, closeAt: BAR })
-  .named("bars")
-  .triggeredBy(signal)
-  .observerOf(quotes)
-  .onInit((e, self) => {
-    e.registerTimer(self, BAR);
-  })
-  .build(ex, (self, ctx) => {
-    const acc = self.value;
-    const now = ctx.time.monotonicNs;
-    // A bar closes in the first cycle at or after its deadline (the timer's cycle), before the
-    // tick of that cycle is counted into the next bar.
-    if (now >= acc.closeAt) {
-      bars.push({
-        vwap: acc.volume > 0 ? acc.pv / acc.volume : NaN,
-        volume: acc.volume,
-        wideTicks: acc.wide,
-      });
-      acc.pv = acc.volume = acc.wide = 0;
-      acc.closeAt += BAR;
-      ctx.registerTimer(self, acc.closeAt);
-    }
-    if (ctx.hasMutated(signal)) {
-      acc.pv += signal.value.mid * quotes.value.size;
-      acc.volume += quotes.value.size;
-      if (signal.value.wide) acc.wide++;
-    }
-    return Control.Unchanged;
-  });
-
-const start = performance.now();
-for (let i = 0; i < 1000; i++) {
-  rt.advanceClock(TICK / 2);
-  rt.runOneCycle();
-  rt.advanceClock(TICK / 2);
-  rt.runOneCycle();
-}
-const elapsedMs = performance.now() - start;
-
-console.log("wavelet demo: 1 simulated second of quotes, 1 ms ticks, 100 ms VWAP bars\n");
-for (const [i, b] of bars.entries()) {
-  console.log(
-    `bar ${String(i + 1).padStart(2)}  vwap ${b.vwap.toFixed(4)}  volume ${
-      String(b.volume).padStart(4)
-    }  wide ticks ${b.wideTicks}`,
+function usage(message: string): never {
+  console.error(`demo: ${message}`);
+  console.error(
+    "usage: demo [--seconds N] [--port P] [--producers 1-4] [--rate UPDATES_PER_S] " +
+      "[--host-seconds N] [--warmup S] [--overflow drop|block] [--capacity N] [--record FILE | --replay FILE]",
   );
+  process.exit(2);
 }
-const stats = ex.stats();
-console.log(
-  `\ncycles ${stats.cycles}, node runs ${stats.nodeRuns}, nodes ${stats.nodeCount}, ` +
-    `glitches ${glitches}, wall ${elapsedMs.toFixed(1)} ms`,
-);
-for (const n of stats.nodes) {
-  console.log(`  ${(n.name ?? "?").padEnd(8)} depth ${n.depth}  runs ${n.runs}`);
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    seconds: 10,
+    port: 0,
+    producers: 2,
+    rate: 100_000,
+    hostSeconds: NaN,
+    warmup: NaN,
+    overflow: Overflow.DropOldest,
+    capacity: 8192,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) usage(`${a} needs a value`);
+      return v;
+    };
+    const num = (min: number, max: number): number => {
+      const v = Number(value());
+      if (!(v >= min && v <= max)) usage(`${a} must be a number in [${min}, ${max}]`);
+      return v;
+    };
+    if (a === "--seconds") o.seconds = num(0.1, 86_400);
+    else if (a === "--port") o.port = Math.round(num(0, 65535));
+    else if (a === "--producers") o.producers = Math.round(num(1, 4));
+    else if (a === "--rate") o.rate = num(1, 10_000_000);
+    else if (a === "--host-seconds") o.hostSeconds = num(0, 3600);
+    else if (a === "--warmup") o.warmup = num(0, 3600);
+    else if (a === "--capacity") o.capacity = Math.round(num(16, 1 << 22));
+    else if (a === "--overflow") {
+      const v = value();
+      if (v === "drop") o.overflow = Overflow.DropOldest;
+      else if (v === "block") o.overflow = Overflow.Block;
+      else usage("--overflow is drop or block");
+    } else if (a === "--record") o.record = value();
+    else if (a === "--replay") o.replay = value();
+    else if (a === "--help" || a === "-h") usage("help");
+    else usage(`unknown argument ${a}`);
+  }
+  if (o.record !== undefined && o.replay !== undefined) usage("--record or --replay, not both");
+  if (Number.isNaN(o.hostSeconds)) o.hostSeconds = Math.min(3, o.seconds);
+  if (Number.isNaN(o.warmup)) o.warmup = Math.min(1, o.seconds / 4);
+  return o;
 }
-console.log("\n" + ex.toMermaid());
+
+// ------------------------------------------------------------------ output helpers
+
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+const runtimeName = typeof g.Bun !== "undefined"
+  ? `Bun ${g.Bun.version}`
+  : `Deno ${g.Deno?.version?.deno ?? "?"}`;
+const isTTY = process.stdout.isTTY === true;
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+
+function latencyLine(h: LatencyHistogram): string {
+  return `p50 ${formatNs(h.quantile(0.5))}  p99 ${formatNs(h.quantile(0.99))}  p99.9 ${
+    formatNs(h.quantile(0.999))
+  }  max ${formatNs(h.max)}  (n=${int(h.count)})`;
+}
+
+function printBars(book: BarBook, last = Infinity): void {
+  const bars = book.all;
+  const from = Math.max(0, bars.length - last);
+  if (from > 0) console.log(`  ... ${from} earlier bars`);
+  for (let i = from; i < bars.length; i++) console.log(`  ${formatBar(bars[i])}`);
+}
+
+// ------------------------------------------------------------------ replay
+
+function replay(file: string): void {
+  const log = readFileSync(file);
+  console.log(`wavelet demo: replaying ${file} (${int(log.length)} bytes) on ${runtimeName}`);
+  console.log("  a HistoricalRuntime rebuilds the graph; no Workers, no sockets, no wall clock\n");
+  const h = new HistoricalRuntime({ startUnixNanos: 0n, endUnixNanos: 0n });
+  const graph = buildDemoGraph(h.executor, { clientStandIn: true });
+  const t0 = performance.now();
+  const cycles = h.replayLog(new Uint8Array(log.buffer, log.byteOffset, log.byteLength));
+  const ms = performance.now() - t0;
+  const st = graph.state;
+  console.log(
+    `replayed ${int(cycles)} cycles in ${ms.toFixed(0)} ms: ${int(st.updates)} updates, ` +
+      `${int(st.dropped)} dropped, glitches ${st.glitches}`,
+  );
+  console.log(`bars (${st.book.all.length}, 1 s each):`);
+  printBars(st.book);
+  console.log(`bars digest ${st.book.digest}  (${st.book.all.length} bars)`);
+}
+
+// ------------------------------------------------------------------ live
+
+async function live(o: Options): Promise<void> {
+  const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
+  const backend = rt.backend;
+  const clock = sharedClock(backend);
+  const hist = new LatencyHistogram();
+  const listener = TcpListener.bind(rt, "127.0.0.1", o.port);
+  const port = listener.localAddress.port;
+  const recentBars: Bar[] = [];
+  let t0 = clock(); // reset when the graph starts running
+
+  // The live view, drawn by the graph's view node (the host event loop is blocked meanwhile).
+  let lastView = t0, lastCycles = 0, lastUpdates = 0, lastPrint = t0, drawn = 0;
+  let graph: DemoGraph | undefined;
+  const view = (now: number) => {
+    const st = graph!.state;
+    const cycles = rt.executor.epoch;
+    const dt = (now - lastView) / 1e9;
+    if (dt <= 0) return;
+    const cps = (cycles - lastCycles) / dt, ups = (st.updates - lastUpdates) / dt;
+    lastView = now;
+    lastCycles = cycles;
+    lastUpdates = st.updates;
+    const elapsed = (now - t0) / 1e9;
+    if (!isTTY) {
+      if (now - lastPrint < 0.95e9) return;
+      lastPrint = now;
+      console.log(
+        `[${elapsed.toFixed(1)}s] cycles/s ${int(cps)}  updates/s ${int(ups)}  latency p50 ${
+          formatNs(hist.quantile(0.5))
+        } p99 ${formatNs(hist.quantile(0.99))} p99.9 ${formatNs(hist.quantile(0.999))}  drops ${
+          int(st.dropped)
+        }  clients ${st.clients.size}  bars ${st.book.all.length}`,
+      );
+      return;
+    }
+    const width = 30;
+    const filled = Math.round(Math.min(1, elapsed / o.seconds) * width);
+    const lines = [
+      `wavelet demo [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${
+        elapsed.toFixed(1)
+      } / ${o.seconds} s   (Ctrl-C stops)`,
+      `  cycles/s ${int(cps).padStart(9)}   updates/s ${int(ups).padStart(9)}   updates/cycle ${
+        cps > 0 ? (ups / cps).toFixed(1) : "-"
+      }`,
+      `  latency  ${hist.count > 0 ? latencyLine(hist) : `(warming up for ${o.warmup} s)`}`,
+      `  drops ${
+        int(st.dropped)
+      }   clients ${st.clients.size} (nc 127.0.0.1 ${port})   bars ${st.book.all.length}   glitches ${st.glitches}`,
+      `  last bars:`,
+    ];
+    for (let i = 0; i < SYMBOLS.length; i++) {
+      const b = recentBars[recentBars.length - SYMBOLS.length + i];
+      lines.push(b === undefined ? "" : `    ${formatBar(b)}`);
+    }
+    // Move the cursor up over the previous frame and redraw it line by line.
+    const up = drawn > 0 ? `\x1b[${drawn}A` : "";
+    console.log(up + lines.map((l) => `\x1b[2K${l}`).join("\n"));
+    drawn = lines.length;
+  };
+
+  graph = buildDemoGraph(rt.executor, {
+    capacity: o.capacity,
+    overflow: o.overflow,
+    latencyClock: clock,
+    histogram: hist,
+    listener,
+    onView: view,
+    onStop: () => rt.shutdown(), // ends runForever() after this cycle
+    stopAfterNs: o.seconds * 1e9,
+    onBars: (bars) => {
+      for (const b of bars) recentBars.push(b);
+      if (recentBars.length > 64) recentBars.splice(0, recentBars.length - 64);
+    },
+  });
+  if (o.record !== undefined) rt.startRecording(fileSink(o.record));
+  rt.enableGracefulShutdown();
+
+  console.log(
+    `wavelet demo on ${runtimeName} (${
+      backend.hasEpoll ? "native epoll backend" : "pure-JS backend"
+    }): ${o.producers} producer Workers, ${int(o.rate)} updates/s, ${SYMBOLS.join(" ")}, ${
+      o.overflow === Overflow.Block ? "blocking" : "drop-oldest"
+    } ring of ${int(o.capacity)}`,
+  );
+  console.log(`bars stream on tcp://127.0.0.1:${port}  (try: nc 127.0.0.1 ${port})`);
+  if (o.record !== undefined) console.log(`recording to ${o.record}`);
+  console.log("");
+
+  // The producers.
+  const stop = new SharedArrayBuffer(4);
+  const workers: Worker[] = [];
+  const started: Promise<void>[] = [];
+  const reports: Promise<ProducerReport>[] = [];
+  for (let p = 0; p < o.producers; p++) {
+    const w = new Worker(new URL("./demo_producer.ts", import.meta.url).href, { type: "module" });
+    workers.push(w);
+    let onStarted!: () => void;
+    started.push(new Promise((r) => (onStarted = r)));
+    reports.push(
+      new Promise((resolve, reject) => {
+        w.onmessage = (e: MessageEvent) => {
+          if (e.data === "started") onStarted();
+          else if (e.data?.done) resolve(e.data);
+        };
+        w.onerror = (e) => {
+          e.preventDefault();
+          onStarted();
+          reject(new Error(`producer ${p} failed: ${e.message}`));
+        };
+      }),
+    );
+    const start: ProducerStart = {
+      mode: "ring",
+      sender: graph.tx.toTransferable(),
+      producer: p,
+      symbols: [...SYMBOLS.keys()].filter((s) => s % o.producers === p),
+      ratePerSec: o.rate / o.producers,
+      stop,
+      native: backend.hasEpoll,
+      mainOriginMs: performance.timeOrigin,
+    };
+    w.postMessage(start);
+  }
+  graph.tx.close(); // the Workers hold the senders now
+  await Promise.all(started);
+
+  // The graph owns this thread until the stop node, Ctrl-C or SIGTERM ends it.
+  const wallStart = t0 = lastView = lastPrint = clock();
+  graph.state.latencyFromNs = wallStart + o.warmup * 1e9;
+  rt.runForever();
+  const ranS = (clock() - wallStart) / 1e9;
+  Atomics.store(new Int32Array(stop), 0, 1);
+  const settled = await Promise.race([
+    Promise.allSettled(reports),
+    new Promise<null>((r) => setTimeout(() => r(null), 2000)),
+  ]);
+  for (const w of workers) w.terminate();
+  const signal = rt.stoppedBySignal;
+  const st = graph.state;
+  const stats = rt.executor.stats();
+  let made = 0, full = 0;
+  for (const r of settled ?? []) {
+    if (r.status === "fulfilled") {
+      made += r.value.sent;
+      full += r.value.full;
+    } else console.error(`demo: ${r.reason}`);
+  }
+
+  // The host-loop baseline (skipped after Ctrl-C).
+  let host: HostLoopResult | undefined;
+  if (signal === 0 && o.hostSeconds > 0) {
+    console.log(
+      `\nhost-loop baseline: the same computation on postMessage + setInterval for ${o.hostSeconds} s after a ${o.warmup} s warm-up ...`,
+    );
+    let abort!: () => void;
+    const aborted = new Promise<void>((r) => (abort = r));
+    process.on("SIGINT", abort);
+    process.on("SIGTERM", abort);
+    host = await runHostLoop({
+      seconds: o.hostSeconds,
+      warmupSeconds: o.warmup,
+      producers: o.producers,
+      ratePerSec: o.rate,
+      native: backend.hasEpoll,
+      clock,
+      abort: aborted,
+    });
+    process.off("SIGINT", abort);
+    process.off("SIGTERM", abort);
+  }
+
+  // The summary.
+  const signalName = signal === 2 ? "SIGINT" : signal === 15 ? "SIGTERM" : `signal ${signal}`;
+  console.log(
+    `\n== summary (${runtimeName}, ${backend.hasEpoll ? "native" : "pure-JS"} backend) ==`,
+  );
+  console.log(
+    `ran ${ranS.toFixed(2)} s${signal !== 0 ? ` (stopped by ${signalName})` : ""}; ` +
+      `producers made ${int(made)} updates${full > 0 ? ` (${int(full)} sends timed out)` : ""}`,
+  );
+  console.log(
+    `updates ${int(st.updates)} (${int(st.updates / ranS)}/s), dropped ${int(st.dropped)}, ` +
+      `glitches ${st.glitches}`,
+  );
+  console.log(
+    `cycles ${int(stats.cycles)} (${int(stats.cycles / ranS)}/s), node runs ${
+      int(stats.nodeRuns)
+    }, ${(st.updates / Math.max(1, stats.cycles)).toFixed(1)} updates/cycle`,
+  );
+  console.log(`latency update->sink (after a ${o.warmup} s warm-up): ${latencyLine(hist)}`);
+  console.log(`bars (${st.book.all.length}, 1 s each):`);
+  printBars(st.book, 2 * SYMBOLS.length);
+  console.log(`bars digest ${st.book.digest}  (${st.book.all.length} bars)`);
+  if (o.record !== undefined) {
+    console.log(
+      `recorded ${o.record} (${int(statSync(o.record).size)} bytes); ` +
+        `replay: deno run -A examples/demo.ts --replay ${o.record}`,
+    );
+  }
+  if (host !== undefined) {
+    const hh = host.histogram;
+    console.log(`\nupdate-to-handler latency on ${runtimeName}: wavelet graph vs host event loop`);
+    const rows: [string, string, string][] = [
+      ["", "wavelet (ring, Park)", "host loop (postMessage)"],
+      ["updates", int(hist.count), int(hh.count)],
+      ["p50", formatNs(hist.quantile(0.5)), formatNs(hh.quantile(0.5))],
+      ["p99", formatNs(hist.quantile(0.99)), formatNs(hh.quantile(0.99))],
+      ["p99.9", formatNs(hist.quantile(0.999)), formatNs(hh.quantile(0.999))],
+      ["max", formatNs(hist.max), formatNs(hh.max)],
+    ];
+    for (const [a, b, c] of rows) {
+      console.log(`  ${a.padEnd(8)} ${b.padStart(21)} ${c.padStart(24)}`);
+    }
+    console.log(
+      `  (host loop: ${host.seconds.toFixed(1)} s, ${
+        int(host.messages)
+      } messages, ${host.book.all.length} bars)`,
+    );
+  }
+}
+
+// ------------------------------------------------------------------ main
+
+const opts = parseArgs(process.argv.slice(2));
+if (opts.replay !== undefined) replay(opts.replay);
+else await live(opts);
+process.exit(0);
