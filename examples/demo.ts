@@ -168,9 +168,9 @@ async function live(o: Options): Promise<void> {
 
   // The live view, drawn by the graph's view node (the host event loop is blocked meanwhile).
   let lastView = t0, lastCycles = 0, lastUpdates = 0, lastPrint = t0, drawn = 0;
-  let graph: DemoGraph | undefined;
+  const built: { graph?: DemoGraph } = {}; // the view runs only once the graph is built
   const view = (now: number) => {
-    const st = graph!.state;
+    const st = built.graph!.state;
     const cycles = rt.executor.epoch;
     const dt = (now - lastView) / 1e9;
     if (dt <= 0) return;
@@ -216,7 +216,7 @@ async function live(o: Options): Promise<void> {
     drawn = lines.length;
   };
 
-  graph = buildDemoGraph(rt.executor, {
+  const graph = built.graph = buildDemoGraph(rt.executor, {
     capacity: o.capacity,
     overflow: o.overflow,
     latencyClock: clock,

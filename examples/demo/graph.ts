@@ -196,6 +196,7 @@ export function buildDemoGraph(ex: Executor, options: DemoGraphOptions = {}): De
   const sink = new NodeBuilder(0)
     .named("sink")
     .triggeredBy(mid, spread, imbalance)
+    .observerOf(book) // reads the batch's symbols and stamps
     .build(ex, (self) => {
       const seq = batch.seq;
       if (mid.value.seq !== seq || spread.value.seq !== seq || imbalance.value.seq !== seq) {
@@ -224,6 +225,7 @@ export function buildDemoGraph(ex: Executor, options: DemoGraphOptions = {}): De
   const bars = new NodeBuilder(0)
     .named("bars")
     .triggeredBy(sink)
+    .observerOf(book, mid, spread, imbalance) // reads the batch and the columns
     .onInit((e, self) => e.yieldNow(self))
     .build(ex, (self, ctx) => {
       const now = ctx.time.monotonicNs;
