@@ -11,6 +11,7 @@
 
 import { type ErrorCode, WaveletError } from "../src/errors.ts";
 import { ABI_VERSION, type RawLibrary } from "./symbols.ts";
+import { BunWaiterPool } from "./bun_waiter.ts";
 
 /**
  * Error codes of the native layer. They extend `ErrorCode` of `src/errors.ts` (same string
@@ -287,8 +288,8 @@ export interface NativeBackend {
   ): number;
   /**
    * The same wait without blocking the host event loop. Deno runs the call on another thread
-   * (`nonblocking` FFI); Bun polls with zero timeouts between host timer ticks (about 1 ms
-   * granularity). Do not touch `events` or `clockOut` until the promise settles.
+   * (`nonblocking` FFI); on Bun a waiter Worker makes the blocking call and the caller awaits
+   * `Atomics.waitAsync`. Do not touch `events` or `clockOut` until the promise settles.
    */
   epollWaitAsync(
     epfd: number,
@@ -408,6 +409,8 @@ export class LibraryBackend implements NativeBackend {
   readonly #lib: RawLibrary;
   /** See {@linkcode NativeBackend.readonly}. */
   readonly #monotonic: () => number;
+  #waiters: BunWaiterPool | undefined;
+  #noWaiter = false;
   readonly #recv: RawLibrary["wv_socket_recv"];
   readonly #send: RawLibrary["wv_socket_send"];
   /** Scratch buffer for address text (numeric addresses are short). */
@@ -485,6 +488,18 @@ export class LibraryBackend implements NativeBackend {
     if (asyncWait !== undefined) {
       return asyncWait(epfd, events, maxEvents, timeoutNs, clockOut).then((n) =>
         checkStatus("epoll_wait", n)
+      );
+    }
+    if (this.kind === "bun" && typeof Atomics.waitAsync === "function" && !this.#noWaiter) {
+      // A waiter Worker makes the blocking wait; this thread awaits Atomics.waitAsync.
+      this.#waiters ??= new BunWaiterPool(this.path);
+      return this.#waiters.wait(epfd, events, maxEvents, timeoutNs, clockOut).then(
+        (n) => checkStatus("epoll_wait", n),
+        () => {
+          // No Worker here (a sandbox, a missing module): poll instead, from now on.
+          this.#noWaiter = true;
+          return this.#pollWait(epfd, events, maxEvents, timeoutNs, clockOut);
+        },
       );
     }
     return this.#pollWait(epfd, events, maxEvents, timeoutNs, clockOut);
