@@ -89,22 +89,30 @@ export function tcpListenerNode(
   }
   const max = options.maxAcceptsPerCycle ?? 64;
   const state: TcpListenerState = { listener, accepted: 0 };
+  // While accept fails (out of fds: EMFILE/ENFILE), the listener stops watching readiness and
+  // retries on a timer, instead of spinning on a level-triggered readable fd.
+  let io = -1;
   return new NodeBuilder(state)
     .named(options.name ?? "tcp-listener")
     .onInit((e, self) => {
-      e.registerIo(listener.fd, self, Readiness.Readable);
+      io = e.registerIo(listener.fd, self, Readiness.Readable);
       if (options.closeOnDrop !== false) e.own(self, () => listener.close());
     })
     .build(ex, (self, ctx) => {
+      if (io < 0) io = ctx.registerIo(listener.fd, self, Readiness.Readable); // backoff over
       let n = 0;
       for (; n < max; n++) {
         let stream: TcpStream | null;
         try {
           stream = listener.accept();
         } catch (err) {
-          // Out of fds (EMFILE/ENFILE) and the like: keep serving the open connections and
-          // retry on the next readiness.
-          if (err instanceof NetError && (err.code as string) !== NetErrorCode.SocketClosed) break;
+          // Out of fds and the like: keep serving the open connections, back off 50 ms.
+          if (err instanceof NetError && (err.code as string) !== NetErrorCode.SocketClosed) {
+            ctx.deregisterIo(io);
+            io = -1;
+            ctx.registerTimer(self, ctx.time.monotonicNs + 50e6);
+            break;
+          }
           throw err;
         }
         if (stream === null) break;
