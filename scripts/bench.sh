@@ -110,6 +110,16 @@ for part in "${PARTS[@]}"; do
     net)
       step net deno "$DENO" run -A bench/net_bench.ts
       step net bun "$BUN" run bench/net_bench.ts
+      # The detail file: both runtimes' sections as net_bench.ts printed them.
+      {
+        echo "# Network: loopback TCP (bench/net_bench.ts)"
+        echo
+        echo "Written by \`bash scripts/bench.sh --net\` from \`bench/out/net-*.md\`; the same figures, with"
+        echo "the budget verdicts, are in bench/RESULTS.md. Reproduce: \`deno run -A bench/net_bench.ts\` and"
+        echo "\`bun run bench/net_bench.ts\`."
+        echo
+        cat "$OUT/net-deno.md" "$OUT/net-bun.md" 2>/dev/null || true
+      } > bench/NET.md
       ;;
     replay)
       step replay deno "$DENO" run -A bench/replay_bench.ts
@@ -120,4 +130,5 @@ done
 
 "$DENO" run --allow-read --allow-write --allow-run scripts/bench_report.ts \
   "$OUT" bench/RESULTS.md bench/charts
+"$DENO" fmt -q bench/charts/ # deno fmt also checks SVG: keep the committed charts formatted
 echo "== wrote bench/RESULTS.md and bench/charts/*.svg"
