@@ -10,7 +10,7 @@
  * @module
  */
 
-import { Control, ExecutorState, Relationship } from "./control.ts";
+import { ExecutorState, Relationship } from "./control.ts";
 import {
   BuilderError,
   ContextError,
@@ -56,6 +56,12 @@ import type { IoDriver, IoHandle } from "./drivers/io.ts";
 import type { Tap } from "./replay/tap.ts";
 import { Histogram, type HistogramSnapshot } from "./observe/histogram.ts";
 import type { Clock } from "./clock/clock.ts";
+
+// Control values as literals for the hot loop (a property load of `Control.X` is not always
+// folded to a constant).
+const BROADCAST = 1;
+const SWEEP = 2;
+const TERMINATE = 3;
 
 const PHASE_IDLE = 0;
 const PHASE_POLL = 1;
@@ -1314,7 +1320,7 @@ export class Executor {
       this._cur = slot;
       meta[b + RUNS]++;
       const r = fns[slot]!(nodes[slot]!, ctx);
-      if (r === Control.Broadcast || r === true) {
+      if (r === BROADCAST || r === true) {
         meta[b + MUT] = tick;
         const n = meta[b + TK_COUNT];
         if (n !== 0) {
@@ -1323,8 +1329,9 @@ export class Executor {
             if (n === 1) {
               const c = edges[e];
               if (meta[(c << SHIFT) + SCHED] !== tick) {
+                // The cursor stays behind (pops scan up from it; scheduleNode checks the
+                // running node's own depth), saving a store per node on chains.
                 meta[(c << SHIFT) + SCHED] = tick;
-                s.cursor = edges[e + 1];
                 slot = c;
                 continue;
               }
@@ -1338,9 +1345,9 @@ export class Executor {
             this.#pushChildren(e, n, tick);
           }
         }
-      } else if (r === Control.Sweep) {
+      } else if (r === SWEEP) {
         this.#doom(slot);
-      } else if (r === Control.Terminate) {
+      } else if (r === TERMINATE) {
         this._cur = -1;
         s.clear();
         return ExecutorState.Terminated;
@@ -1404,13 +1411,13 @@ export class Executor {
       this._cur = c;
       meta[cb + RUNS]++;
       const r = fns[c]!(nodes[c]!, ctx);
-      if (r === Control.Broadcast || r === true) {
+      if (r === BROADCAST || r === true) {
         meta[cb + MUT] = tick;
         const cn = meta[cb + TK_COUNT];
         if (cn !== 0) this.#pushChildren(meta[cb + TK_START], cn, tick);
-      } else if (r === Control.Sweep) {
+      } else if (r === SWEEP) {
         this.#doom(c);
-      } else if (r === Control.Terminate) {
+      } else if (r === TERMINATE) {
         this.#sibParent = -1;
         this._cur = -1;
         s.clear();
@@ -1459,10 +1466,11 @@ export class Executor {
   _scheduleInCycle(node: Node<unknown>): void {
     this.#checkLive(node, "schedule");
     const s = this._sched;
-    if (node._depth < s.cursor) {
+    const running = this._cur >= 0 ? this._meta[(this._cur << SHIFT) + DEPTH] : s.cursor;
+    if (node._depth < running) {
       throw new SchedulerError(
         ErrorCode.ScheduleLowerDepth,
-        `Cannot schedule ${describe(node)} at depth ${node._depth} while depth ${s.cursor} runs`,
+        `Cannot schedule ${describe(node)} at depth ${node._depth} while depth ${running} runs`,
       );
     }
     const meta = this._meta, b = node._slot << SHIFT;
