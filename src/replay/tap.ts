@@ -279,11 +279,11 @@ export class Replayer {
     const id = this.#bySlotName.get(slot);
     const q = id === undefined || c === null ? undefined : c.obs.get(id);
     const e = q?.shift();
-    const name = this.#ex?._nodes[slot]?.toString() ?? `slot ${slot}`;
+    const name = () => this.#ex?._nodes[slot]?.toString() ?? `slot ${slot}`;
     if (e === undefined) {
       throw new ReplayError(
         ErrorCode.ReplayMismatch,
-        `Node ${name} read from its channel in cycle ${c?.epoch} more than the recorded run did`,
+        `Node ${name()} read from its channel in cycle ${c?.epoch} more than the recorded run did`,
       );
     }
     if (e.kind !== kind) {
@@ -292,7 +292,7 @@ export class Replayer {
       if (!(isRecv(kind) && isRecv(e.kind))) {
         throw new ReplayError(
           ErrorCode.ReplayMismatch,
-          `Node ${name} made a different read in cycle ${c?.epoch} than the recorded run`,
+          `Node ${name()} made a different read in cycle ${c?.epoch} than the recorded run`,
         );
       }
     }
@@ -310,8 +310,13 @@ export class Replayer {
   /** The next recorded number observation. */
   nextNumber(slot: number, kind: number): number {
     const b = this.next(slot, kind);
-    return new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, true);
+    const s = this.#scratch;
+    for (let i = 0; i < 8; i++) s[i] = b[i];
+    return this.#scratchF64[0];
   }
+
+  readonly #scratch = new Uint8Array(8);
+  readonly #scratchF64 = new Float64Array(this.#scratch.buffer);
 
   /**
    * Checks that the current cycle's observations were all consumed.
