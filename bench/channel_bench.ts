@@ -784,7 +784,7 @@ function report(outDir: string, mdPath: string): void {
     "## Machine",
     "",
     `- CPU: ${env.cpu ?? "?"}, ${env.cores ?? "?"} cores`,
-    `- Load average at start: ${env.loadavg ?? "?"}`,
+    `- Load average at start: ${env.loadavg ?? "?"}; at the end: ${env.loadavg_end ?? "?"}`,
     `- Kernel: ${env.kernel ?? "?"}`,
     `- ${env.deno ?? "deno ?"}; ${env.bun ?? "bun ?"}`,
     `- Source: commit ${env.commit ?? "?"}${env.dirty ? ` (${env.dirty})` : ""}`,

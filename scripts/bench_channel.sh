@@ -44,5 +44,6 @@ timeout 120 "$DENO" run -A bench/channel_bench.ts 2>&1 | tee "$OUT/channel_deno.
 echo "== $BUN run bench/channel_bench.ts"
 timeout 120 "$BUN" run bench/channel_bench.ts 2>&1 | tee "$OUT/channel_bun.txt" || true
 
+echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/channel_env.txt"
 "$DENO" run -A bench/channel_bench.ts --report "$OUT" bench/CHANNEL.md
 echo "== wrote bench/CHANNEL.md"
