@@ -175,6 +175,20 @@ export class LogReader {
     return v;
   }
 
+  /** Skips `n` bytes. */
+  skip(n: number): void {
+    this.#need(n);
+    this.#pos += n;
+  }
+
+  /** Reads `n` bytes as a view into the log (no copy). */
+  view(n: number): Uint8Array {
+    this.#need(n);
+    const b = this.#buf.subarray(this.#pos, this.#pos + n);
+    this.#pos += n;
+    return b;
+  }
+
   /** Reads `n` bytes (a copy). */
   bytes(n: number): Uint8Array {
     this.#need(n);

@@ -140,71 +140,62 @@ export class Recorder {
   }
 }
 
-interface ObsEntry {
-  kind: number;
-  payload: Uint8Array;
-}
-
-interface CycleRec {
-  epoch: number;
-  mono: number;
-  sec: number;
-  sub: number;
-  notify: number[];
-  io: number[];
-  obs: Map<number, ObsEntry[]>;
-}
-
-/** Feeds a recorded log back into an executor. */
+/**
+ * Feeds a recorded log back into an executor, one cycle at a time: the log is read as the
+ * replay goes (a first pass only collects node names), and payloads are views into the log,
+ * so replaying allocates little beyond what the graph itself does.
+ */
 export class Replayer {
   /** Discriminates the tap. */
   readonly recording = false;
+  readonly #r: LogReader;
   readonly #names: string[] = [];
-  readonly #cycles: CycleRec[] = [];
+  readonly #cycleCount: number;
   #ex: Executor | null = null;
-  #bySlotName = new Map<number, number>();
+  readonly #idBySlot = new Map<number, number>();
   #slotById: number[] = [];
-  #current: CycleRec | null = null;
+  // The current cycle.
+  #inCycle = false;
+  #lookahead = -1;
+  /** Epoch of the current cycle. */
+  epoch = 0;
+  /** Monotonic time of the current cycle. */
+  mono = 0;
+  /** Wall seconds of the current cycle. */
+  sec = 0;
+  /** Wall nanoseconds of the current cycle. */
+  sub = 0;
+  readonly #notify: number[] = [];
+  readonly #io: number[] = [];
+  readonly #obsKind: number[][] = [];
+  readonly #obsPayload: Uint8Array[][] = [];
+  readonly #obsPos: number[] = [];
+  readonly #touched: number[] = [];
+  #lastKind = 0;
+  readonly #scratch = new Uint8Array(8);
+  readonly #scratchF64 = new Float64Array(this.#scratch.buffer);
 
   /**
-   * Parses log bytes.
+   * Opens log bytes (a first pass reads the node names and counts the cycles).
    *
    * @throws {ReplayError} On a malformed log.
    */
   constructor(bytes: Uint8Array) {
-    const r = new LogReader(bytes);
-    let cur: CycleRec | null = null;
-    while (!r.done) {
-      const kind = r.u8();
+    const scan = new LogReader(bytes);
+    let cycles = 0;
+    while (!scan.done) {
+      const kind = scan.u8();
       if (kind === Entry.Name) {
-        const id = r.u32();
-        const len = r.u16();
-        this.#names[id] = new TextDecoder().decode(r.bytes(len));
+        const id = scan.u32();
+        this.#names[id] = new TextDecoder().decode(scan.view(scan.u16()));
       } else if (kind === Entry.Cycle) {
-        cur = {
-          epoch: r.f64(),
-          mono: r.f64(),
-          sec: r.f64(),
-          sub: r.u32(),
-          notify: [],
-          io: [],
-          obs: new Map(),
-        };
-        this.#cycles.push(cur);
-      } else if (kind === Entry.Notify || kind === Entry.Io || kind === Entry.Obs) {
-        if (cur === null) {
-          throw new ReplayError(ErrorCode.ReplayMismatch, "A stimulus entry before any cycle");
-        }
-        const id = r.u32();
-        if (kind === Entry.Notify) cur.notify.push(id);
-        else if (kind === Entry.Io) cur.io.push(id, r.u32());
-        else {
-          const ok = r.u8();
-          const payload = r.bytes(r.u32());
-          let q = cur.obs.get(id);
-          if (q === undefined) cur.obs.set(id, q = []);
-          q.push({ kind: ok, payload });
-        }
+        scan.skip(28);
+        cycles++;
+      } else if (kind === Entry.Notify) scan.skip(4);
+      else if (kind === Entry.Io) scan.skip(8);
+      else if (kind === Entry.Obs) {
+        scan.skip(5);
+        scan.skip(scan.u32());
       } else {
         throw new ReplayError(
           ErrorCode.ReplayMismatch,
@@ -212,16 +203,13 @@ export class Replayer {
         );
       }
     }
+    this.#cycleCount = cycles;
+    this.#r = new LogReader(bytes);
   }
 
   /** Recorded cycles. */
   get cycleCount(): number {
-    return this.#cycles.length;
-  }
-
-  /** The recorded cycle `i`: its epoch and time. */
-  cycleAt(i: number): { epoch: number; mono: number; sec: number; sub: number } {
-    return this.#cycles[i];
+    return this.#cycleCount;
   }
 
   /**
@@ -232,10 +220,9 @@ export class Replayer {
   bind(ex: Executor): void {
     this.#ex = ex;
     const byName = new Map<string, number>();
-    for (const n of ex.liveNodes()) {
-      byName.set(n.name ?? `#${n.id}`, n._slot);
-    }
-    this.#bySlotName.clear();
+    for (const n of ex.liveNodes()) byName.set(n.name ?? `#${n.id}`, n._slot);
+    this.#idBySlot.clear();
+    this.#slotById = [];
     for (let id = 0; id < this.#names.length; id++) {
       const name = this.#names[id];
       const slot = byName.get(name);
@@ -245,22 +232,86 @@ export class Replayer {
           `The log names node "${name}", which the replayed graph does not have`,
         );
       }
-      this.#bySlotName.set(slot, id);
+      this.#idBySlot.set(slot, id);
       this.#slotById[id] = slot;
+      this.#obsKind[id] = [];
+      this.#obsPayload[id] = [];
+      this.#obsPos[id] = 0;
     }
   }
 
-  /** Makes cycle `i` current: its stimuli are injected by {@linkcode Replayer.inject}. */
-  begin(i: number): void {
-    this.#current = this.#cycles[i];
+  /**
+   * Reads the next recorded cycle (its epoch, time and stimuli become current).
+   *
+   * @returns False when the log has no more cycles.
+   * @throws {ReplayError} On a malformed log.
+   */
+  nextCycle(): boolean {
+    for (const id of this.#touched) {
+      this.#obsKind[id].length = 0;
+      this.#obsPayload[id].length = 0;
+      this.#obsPos[id] = 0;
+    }
+    this.#touched.length = 0;
+    this.#notify.length = 0;
+    this.#io.length = 0;
+    const r = this.#r;
+    let kind = this.#lookahead >= 0 ? this.#lookahead : r.done ? -1 : r.u8();
+    this.#lookahead = -1;
+    while (kind === Entry.Name) {
+      r.skip(4);
+      r.skip(r.u16());
+      kind = r.done ? -1 : r.u8();
+    }
+    if (kind === -1) {
+      this.#inCycle = false;
+      return false;
+    }
+    if (kind !== Entry.Cycle) {
+      throw new ReplayError(ErrorCode.ReplayMismatch, "A stimulus entry before any cycle");
+    }
+    this.epoch = r.f64();
+    this.mono = r.f64();
+    this.sec = r.f64();
+    this.sub = r.u32();
+    while (!r.done) {
+      const k = r.u8();
+      if (k === Entry.Cycle) {
+        this.#lookahead = k;
+        break;
+      }
+      if (k === Entry.Name) {
+        r.skip(4);
+        r.skip(r.u16());
+      } else if (k === Entry.Notify) this.#notify.push(r.u32());
+      else if (k === Entry.Io) this.#io.push(r.u32(), r.u32());
+      else if (k === Entry.Obs) {
+        const id = r.u32();
+        const ok = r.u8();
+        const payload = r.view(r.u32());
+        const kinds = this.#obsKind[id];
+        if (kinds === undefined) {
+          throw new ReplayError(ErrorCode.ReplayMismatch, `Unknown node id ${id} in the log`);
+        }
+        if (kinds.length === 0) this.#touched.push(id);
+        kinds.push(ok);
+        this.#obsPayload[id].push(payload);
+      } else {
+        throw new ReplayError(
+          ErrorCode.ReplayMismatch,
+          `Unknown entry kind ${k} in the stimulus log`,
+        );
+      }
+    }
+    this.#inCycle = true;
+    return true;
   }
 
   /** Schedules the nodes the current cycle's notifiers and I/O scheduled. */
   inject(ex: Executor): void {
-    const c = this.#current;
-    if (c === null) return;
-    for (const id of c.notify) this.#schedule(ex, id);
-    for (let i = 0; i < c.io.length; i += 2) this.#schedule(ex, c.io[i]);
+    if (!this.#inCycle) return;
+    for (const id of this.#notify) this.#schedule(ex, id);
+    for (let i = 0; i < this.#io.length; i += 2) this.#schedule(ex, this.#io[i]);
   }
 
   #schedule(ex: Executor, id: number): void {
@@ -275,39 +326,38 @@ export class Replayer {
    * @throws {ReplayError} If the node reads more than it did, or something else.
    */
   next(slot: number, kind: number): Uint8Array {
-    const c = this.#current;
-    const id = this.#bySlotName.get(slot);
-    const q = id === undefined || c === null ? undefined : c.obs.get(id);
-    const e = q?.shift();
+    const id = this.#idBySlot.get(slot);
+    const kinds = id === undefined ? undefined : this.#obsKind[id];
+    const pos = id === undefined ? 0 : this.#obsPos[id];
     const name = () => this.#ex?._nodes[slot]?.toString() ?? `slot ${slot}`;
-    if (e === undefined) {
+    if (kinds === undefined || pos >= kinds.length) {
       throw new ReplayError(
         ErrorCode.ReplayMismatch,
-        `Node ${name()} read from its channel in cycle ${c?.epoch} more than the recorded run did`,
+        `Node ${name()} read from its channel in cycle ${this.epoch} more than the recorded run did`,
       );
     }
-    if (e.kind !== kind) {
+    const got = kinds[pos];
+    if (got !== kind) {
       // An Item/Empty/Closed read is one receive: the caller asked for a receive.
       const isRecv = (k: number) => k === Obs.Item || k === Obs.Empty || k === Obs.Closed;
-      if (!(isRecv(kind) && isRecv(e.kind))) {
+      if (!(isRecv(kind) && isRecv(got))) {
         throw new ReplayError(
           ErrorCode.ReplayMismatch,
-          `Node ${name()} made a different read in cycle ${c?.epoch} than the recorded run`,
+          `Node ${name()} made a different read in cycle ${this.epoch} than the recorded run`,
         );
       }
     }
-    this.#lastKind = e.kind;
-    return e.payload;
+    this.#obsPos[id!] = pos + 1;
+    this.#lastKind = got;
+    return this.#obsPayload[id!][pos];
   }
-
-  #lastKind = 0;
 
   /** The kind of the observation {@linkcode Replayer.next} returned last. */
   get lastKind(): number {
     return this.#lastKind;
   }
 
-  /** The next recorded number observation. */
+  /** The next recorded number observation (the log and every supported host are little-endian). */
   nextNumber(slot: number, kind: number): number {
     const b = this.next(slot, kind);
     const s = this.#scratch;
@@ -315,25 +365,21 @@ export class Replayer {
     return this.#scratchF64[0];
   }
 
-  readonly #scratch = new Uint8Array(8);
-  readonly #scratchF64 = new Float64Array(this.#scratch.buffer);
-
   /**
    * Checks that the current cycle's observations were all consumed.
    *
    * @throws {ReplayError} If a node read less than it did in the recorded run.
    */
   end(): void {
-    const c = this.#current;
-    if (c === null) return;
-    for (const [id, q] of c.obs) {
-      if (q.length > 0) {
+    if (!this.#inCycle) return;
+    for (const id of this.#touched) {
+      if (this.#obsPos[id] < this.#obsKind[id].length) {
         throw new ReplayError(
           ErrorCode.ReplayMismatch,
-          `Node "${this.#names[id]}" read less in cycle ${c.epoch} than the recorded run did`,
+          `Node "${this.#names[id]}" read less in cycle ${this.epoch} than the recorded run did`,
         );
       }
     }
-    this.#current = null;
+    this.#inCycle = false;
   }
 }

@@ -168,18 +168,18 @@ export class HistoricalRuntime {
     r.bind(ex);
     ex._tap = r;
     try {
-      for (let i = 0; i < r.cycleCount; i++) {
-        const c = r.cycleAt(i);
-        this.clock.setExact(Math.max(c.mono, this.clock.nowNs()), c.sec, c.sub);
-        ex._setNextEpoch(c.epoch);
-        r.begin(i);
+      let cycles = 0;
+      while (r.nextCycle()) {
+        this.clock.setExact(Math.max(r.mono, this.clock.nowNs()), r.sec, r.sub);
+        ex._setNextEpoch(r.epoch);
         this.#started = true;
+        cycles++;
         if (ex.cycle(this.clock, 0) === ExecutorState.Terminated) {
           this.#finished = true;
-          return i + 1;
+          break;
         }
       }
-      return r.cycleCount;
+      return cycles;
     } finally {
       ex._tap = null;
     }
