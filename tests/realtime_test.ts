@@ -305,3 +305,60 @@ test("registerIo with a closed fd is a NativeError EBADF and without epoll an UN
   assertThrows(() => js.executor.registerIo(0, m, Readiness.Readable), Error, "UNSUPPORTED");
   js.shutdown();
 });
+
+test(
+  "Park with spinBeforeParkNs still wakes on timers and Workers and loses no notification",
+  async () => {
+    assertThrows(
+      () => new RealtimeRuntime({ mode: ExecutionMode.Park, spinBeforeParkNs: -1 }),
+      Error,
+      ErrorCode.InvalidArgument,
+    );
+    const rt = new RealtimeRuntime({ mode: ExecutionMode.Park, spinBeforeParkNs: 50_000 });
+    const published = new Int32Array(new SharedArrayBuffer(4 * 2));
+    const done = new Int32Array(new SharedArrayBuffer(4));
+    const seen = [0, 0];
+    const nodes = [];
+    const transferables: NotifierTransferable[] = [];
+    for (let k = 0; k < 2; k++) {
+      const [node, n] = new NodeBuilder(0).buildWithNotifier(rt.executor, () => {
+        seen[k] = Atomics.load(published, k);
+        return false;
+      });
+      nodes.push(node);
+      transferables.push(n.toTransferable());
+    }
+    let ticks = 0;
+    new NodeBuilder(0).onInit((ex, self) => ex.yieldNow(self)).build(rt.executor, (_s, ctx) => {
+      ticks++;
+      ctx.registerTimer(ctx.current, ctx.time.monotonicNs + ms(1));
+      return false;
+    });
+    const [, finish] = new NodeBuilder(0)
+      .observerOf(...nodes)
+      .buildWithNotifier(rt.executor, () => Control.Terminate);
+    const worker = new Worker(
+      new URL("./fixtures/realtime_notify_worker.ts", import.meta.url).href,
+      { type: "module" },
+    );
+    const ended = new Promise((resolve) => (worker.onmessage = resolve));
+    worker.postMessage({
+      notifiers: transferables,
+      finish: finish.toTransferable(),
+      published: published.buffer,
+      done: done.buffer,
+      workers: 1,
+      count: 20_000,
+      seed: 7,
+      delayMs: 20,
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    rt.runForever();
+    await ended;
+    worker.terminate();
+    assertEquals(seen, [Atomics.load(published, 0), Atomics.load(published, 1)]);
+    assertEquals(seen[0] + seen[1], 20_000);
+    assert(ticks >= 1, "timers still fire");
+  },
+  { timeoutMs: 60_000 },
+);
