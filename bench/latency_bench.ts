@@ -160,9 +160,10 @@ async function benchNotify(
   warm: number,
   backend: NativeBackend = NATIVE,
   hooks: { start?: () => void; last?: () => void } = {},
+  spinBeforeParkNs = 0,
 ): Promise<{ dist: Dist; cycles: number }> {
   const clk = NATIVE;
-  const rt = new RealtimeRuntime({ mode, backend });
+  const rt = new RealtimeRuntime({ mode, backend, spinBeforeParkNs });
   const sab = new SharedArrayBuffer(SHARED_BYTES);
   const i32 = new Int32Array(sab);
   const stamp = new Float64Array(sab, STAMP_BYTE_OFFSET, 1);
@@ -519,12 +520,14 @@ async function main(): Promise<void> {
   console.log(`samples: notify ${N} (+${WARM} warm-up), timers ${T100} x 100 us, ${T1M} x 1 ms`);
 
   const park = await benchNotify(ExecutionMode.Park, N, WARM);
+  const parkSpin = await benchNotify(ExecutionMode.Park, N, WARM, NATIVE, {}, 200_000);
   const spin = await benchNotify(ExecutionMode.Spin, N, WARM);
   const raw = await benchRawEpoll(N, WARM);
   const atomics = await benchAtomicsWait(N, WARM);
   const post = await benchPostMessage(N, WARM);
   console.log(header("Worker notify -> run (wake latency)"));
   console.log(row("wavelet notify, Park (epoll)", park.dist));
+  console.log(row("wavelet notify, Park + spinBeforeParkNs 200 us", parkSpin.dist));
   console.log(row("wavelet notify, Spin", spin.dist));
   console.log(row("raw FFI epollWait, JS clock (no runtime)", raw.js));
   console.log(row("raw FFI epollWait, C clock (no runtime)", raw.c));
@@ -576,6 +579,7 @@ async function main(): Promise<void> {
     samples: { notify: N, warmup: WARM, timer_100us: T100, timer_1ms: T1M, set_timeout: ST100 },
     notify: {
       wavelet_park: park.dist,
+      wavelet_park_spin200: parkSpin.dist,
       wavelet_spin: spin.dist,
       raw_ffi_epoll_js: raw.js,
       raw_ffi_epoll_c: raw.c,
@@ -732,6 +736,11 @@ function runtimeSection(r: Json, c: Record<string, Json>): string {
       ratio(post.p99_ns, d.p99_ns)
     } |`;
   lines.push(nrow("wavelet notify, Park (epoll)", nt.wavelet_park, cPark));
+  if (nt.wavelet_park_spin200) {
+    lines.push(
+      nrow("wavelet notify, Park + spinBeforeParkNs 200 us", nt.wavelet_park_spin200, cPark),
+    );
+  }
   lines.push(nrow("wavelet notify, Spin", nt.wavelet_spin, cSpin));
   if (nt.raw_ffi_epoll_js) {
     lines.push(

@@ -431,6 +431,7 @@ function us(v: number | undefined): string {
 const NOTIFY_ROWS: [string, string, string][] = [
   // [label, key in notify or C name, C baseline to compare with]
   ["wavelet notify, Park (epoll)", "wavelet_park", "c_eventfd_park"],
+  ["wavelet notify, Park + spinBeforeParkNs 200 us", "wavelet_park_spin200", "c_eventfd_park"],
   ["wavelet notify, Spin", "wavelet_spin", "c_eventfd_spin"],
   ["raw FFI epollWait (no runtime)", "raw_ffi_epoll_js", "c_eventfd_park"],
   ["Atomics.wait on the main thread", "atomics_wait", "c_eventfd_park"],
@@ -548,6 +549,16 @@ function latencyBudget(r: LatencyJson, c: Record<string, Dist>): void {
   };
   const nt = r.notify;
   within("notify Park", nt.wavelet_park, c.c_eventfd_park, 1.2, "C eventfd (epoll)");
+  if (nt.wavelet_park_spin200) {
+    within(
+      "notify Park + spin 200 us",
+      nt.wavelet_park_spin200,
+      c.c_eventfd_park,
+      1.2,
+      "C eventfd (epoll)",
+    );
+    better("notify Park + spin 200 us", nt.wavelet_park_spin200, nt.post_message, 2, "postMessage");
+  }
   within("notify Spin", nt.wavelet_spin, c.c_eventfd_spin, 1.2, "C eventfd (spin)");
   better("notify Park", nt.wavelet_park, nt.post_message, 2, "postMessage");
   better("notify Spin", nt.wavelet_spin, nt.post_message, 2, "postMessage");
