@@ -358,3 +358,60 @@ test("bad channel options and misuse are typed errors, and nothing is half-built
   assertThrows(() => values.trySend("x".repeat(100)), ChannelError, ErrorCode.ChannelItemTooLarge);
   rt.runOneCycle();
 });
+
+test(
+  "a producer Worker terminated mid-stream does not wedge the graph or the other producer",
+  async () => {
+    const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
+    const got = [0, 0];
+    const rec = { producer: 0, seq: 0, value: 0 };
+    let victim: Worker | undefined;
+    let terminatedAt = -1;
+    const [, tx] = new NodeBuilder(0).buildWithChannel(
+      rt.executor,
+      { kind: "ring", record: Rec, capacity: 256, overflow: Overflow.Block, blockTimeoutMs: 5_000 },
+      (_self, ctx, rx) => {
+        while (rx.tryRecv(rec) === RecvStatus.Item) got[rec.producer]++;
+        if (terminatedAt < 0 && got[0] >= 5_000 && victim !== undefined) {
+          victim.terminate(); // from inside the graph: the Worker dies mid-send
+          terminatedAt = ctx.time.monotonicNs;
+        }
+        return false;
+      },
+    );
+    // Ends the run once the healthy producer (1) is done, well after the kill.
+    new NodeBuilder(0)
+      .onInit((ex, self) => ex.yieldNow(self))
+      .build(rt.executor, (_self, ctx) => {
+        const now = ctx.time.monotonicNs;
+        if (terminatedAt >= 0 && got[1] === 20_000 && now - terminatedAt > 50e6) {
+          return Control.Terminate;
+        }
+        ctx.registerTimer(ctx.current, now + 5e6);
+        return false;
+      });
+    // Producer 0 sends "forever"; producer 1 sends 20 000 and closes.
+    const started = [0, 1].map((p) => {
+      const w = new Worker(new URL("./fixtures/ring_producer.ts", import.meta.url).href, {
+        type: "module",
+      });
+      w.onerror = (e) => e.preventDefault();
+      w.postMessage({
+        sender: tx.toTransferable(),
+        producer: p,
+        count: p === 0 ? 10_000_000 : 20_000,
+        retryOnFull: false,
+      });
+      return w;
+    });
+    victim = started[0];
+    tx.close();
+    await new Promise((r) => setTimeout(r, 20));
+    rt.runForever();
+    started[1].terminate();
+    assert(terminatedAt >= 0, "the producer was terminated");
+    assert(got[0] >= 5_000, `received ${got[0]} from the terminated producer`);
+    assertEquals(got[1], 20_000, "the healthy producer's records all arrived");
+  },
+  { timeoutMs: 60_000 },
+);
