@@ -10,13 +10,38 @@ import { CapacityError, ErrorCode, InvalidArgumentError } from "./errors.ts";
 import type { Executor } from "./executor.ts";
 import { type Node, NodeBuilder } from "./node.ts";
 
-/** Options for {@linkcode pushNode} and {@linkcode pushBatchNode}. */
+/**
+ * Options for {@linkcode pushNode} and {@linkcode pushBatchNode}.
+ *
+ * @example A named push node
+ * ```ts
+ * import { pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 0, { name: "price" });
+ * if (input.node.name !== "price") throw new Error("the node should carry its name");
+ * ```
+ */
 export interface PushNodeOptions {
   /** Debug name of the node. */
   name?: string;
 }
 
-/** The handle returned by {@linkcode pushNode}: the node and a way to feed it. */
+/**
+ * The handle returned by {@linkcode pushNode}: the node and a way to feed it.
+ *
+ * @example Pushing values and checking for a pending one
+ * ```ts
+ * import { type PushHandle, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input: PushHandle<string> = pushNode(rt.executor, "");
+ * input.push("a");
+ * if (!input.hasPending) throw new Error("a pushed value waits for the next cycle");
+ * rt.runOneCycle();
+ * if (input.hasPending || input.node.value !== "a") throw new Error("expected a delivered 'a'");
+ * ```
+ */
 export interface PushHandle<T> {
   /** The push node (a root, depth 0). */
   readonly node: Node<T>;
@@ -29,7 +54,22 @@ export interface PushHandle<T> {
   readonly hasPending: boolean;
 }
 
-/** The handle returned by {@linkcode pushBatchNode}: the node and a way to feed it. */
+/**
+ * The handle returned by {@linkcode pushBatchNode}: the node and a way to feed it.
+ *
+ * @example Collecting a batch
+ * ```ts
+ * import { type PushBatchHandle, pushBatchNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input: PushBatchHandle<number> = pushBatchNode(rt.executor);
+ * input.push(1);
+ * input.pushAll([2, 3]);
+ * if (input.pendingCount !== 3) throw new Error("three items should wait");
+ * rt.runOneCycle();
+ * if (input.node.value.join() !== "1,2,3") throw new Error("expected the batch [1, 2, 3]");
+ * ```
+ */
 export interface PushBatchHandle<T> {
   /** The batch node (a root, depth 0); its value is the last delivered batch. */
   readonly node: Node<readonly T[]>;
@@ -151,7 +191,23 @@ export function pushBatchNode<T>(
   };
 }
 
-/** One broadcast seen by a {@linkcode Probe}. */
+/**
+ * One broadcast seen by a {@linkcode Probe}.
+ *
+ * @example Reading the records of a probe
+ * ```ts
+ * import { probe, type ProbeRecord, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 0);
+ * const p = probe(rt.executor, input.node);
+ * input.push(7);
+ * rt.runOneCycle();
+ * const rec: ProbeRecord<number> = p.records[0];
+ * if (rec.value !== 7 || rec.epoch !== 1) throw new Error("expected value 7 in epoch 1");
+ * if (typeof rec.timeNs !== "number") throw new Error("a record carries the cycle time");
+ * ```
+ */
 export interface ProbeRecord<T> {
   /** The executor's epoch (cycle number) of the broadcast. */
   readonly epoch: number;
@@ -161,7 +217,28 @@ export interface ProbeRecord<T> {
   readonly value: T;
 }
 
-/** Options for {@linkcode probe}. */
+/**
+ * Options for {@linkcode probe}.
+ *
+ * @example Copying a value that is mutated in place
+ * ```ts
+ * import { NodeBuilder, probe, type ProbeOptions, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const list = new NodeBuilder<number[]>([])
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, (self, ctx) => {
+ *     self.value.push(self.value.length);
+ *     if (self.value.length < 2) ctx.yieldNow(self);
+ *     return true;
+ *   });
+ * const options: ProbeOptions<number[]> = { copy: (v) => [...v], name: "list-probe" };
+ * const p = probe(rt.executor, list, options);
+ * rt.runOneCycle();
+ * rt.runOneCycle();
+ * if (JSON.stringify(p.values()) !== "[[0],[0,1]]") throw new Error("each record is a copy");
+ * ```
+ */
 export interface ProbeOptions<T> {
   /**
    * Makes the recorded value from the node's value. Default: the value itself (a reference).
@@ -174,7 +251,26 @@ export interface ProbeOptions<T> {
   name?: string;
 }
 
-/** Records every broadcast of one node; see {@linkcode probe}. */
+/**
+ * Records every broadcast of one node; see {@linkcode probe}.
+ *
+ * @example Using a probe
+ * ```ts
+ * import { type Probe, probe, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 0);
+ * const p: Probe<number> = probe(rt.executor, input.node);
+ * input.push(1);
+ * rt.runOneCycle();
+ * input.push(2);
+ * rt.runOneCycle();
+ * if (p.last() !== 2 || p.node.value !== 2) throw new Error("two records, the last one 2");
+ * if (p.epochs().join() !== "1,2") throw new Error("recorded in epochs 1 and 2");
+ * p.clear();
+ * if (p.values().length !== 0) throw new Error("clear() forgets the records");
+ * ```
+ */
 export interface Probe<T> {
   /** The probe node (a Trigger child of the probed node; removed with it). */
   readonly node: Node<number>;
@@ -253,7 +349,21 @@ export function probe<T>(
   };
 }
 
-/** What the run helpers need from a runtime ({@linkcode TestRuntime} has it all). */
+/**
+ * What the run helpers need from a runtime ({@linkcode TestRuntime} has it all).
+ *
+ * @example A hand-written runner
+ * ```ts
+ * import { type CycleRunner, ExecutorState, runCycles } from "@wavelet/wavelet";
+ *
+ * let cycles = 0;
+ * const runner: CycleRunner = {
+ *   runOneCycle: () => ++cycles < 3 ? ExecutorState.Running : ExecutorState.Terminated,
+ * };
+ * const ran = runCycles(runner, 10);
+ * if (ran !== 3 || cycles !== 3) throw new Error("runCycles stops after Terminated");
+ * ```
+ */
 export interface CycleRunner {
   /** Runs one cycle. */
   runOneCycle(): ExecutorState;
