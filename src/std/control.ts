@@ -10,7 +10,22 @@ import type { Executor } from "../executor.ts";
 import { type Node, NodeBuilder } from "../node.ts";
 import { builder, needFn, type StdOptions } from "./transform.ts";
 
-/** Options for {@linkcode combineLatest}. */
+/**
+ * Options for {@linkcode combineLatest}.
+ *
+ * @example Emitting before every parent has broadcast
+ * ```ts
+ * import { combineLatest, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const a = pushNode(rt.executor, 0);
+ * const b = pushNode(rt.executor, "x");
+ * const both = combineLatest(rt.executor, [a.node, b.node] as const, { requireAll: false });
+ * a.push(1);
+ * rt.runOneCycle();
+ * if (both.value[0] !== 1 || both.value[1] !== "x") throw new Error("expected [1, 'x']");
+ * ```
+ */
 export interface CombineLatestOptions extends StdOptions {
   /**
    * Wait until every parent has broadcast at least once (since build) before the first
@@ -20,7 +35,25 @@ export interface CombineLatestOptions extends StdOptions {
   requireAll?: boolean;
 }
 
-/** Maps a tuple of value types to a tuple of node handles. */
+/**
+ * Maps a tuple of value types to a tuple of node handles.
+ *
+ * @example A typed tuple of parents
+ * ```ts
+ * import { combineLatest, type NodesOf, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const price = pushNode(rt.executor, 0);
+ * const venue = pushNode(rt.executor, "");
+ * const parents: NodesOf<[number, string]> = [price.node, venue.node];
+ * const quote = combineLatest(rt.executor, parents);
+ * price.push(101);
+ * venue.push("XNAS");
+ * rt.runOneCycle();
+ * const [p, v] = quote.value;
+ * if (p !== 101 || v !== "XNAS") throw new Error("expected [101, 'XNAS']");
+ * ```
+ */
 export type NodesOf<T extends readonly unknown[]> = { readonly [K in keyof T]: Node<T[K]> };
 
 /**
@@ -207,6 +240,24 @@ interface RouteEntry<T> {
 /**
  * A keyed router over a batch stream; see {@linkcode router}. `node` is the router itself;
  * {@linkcode Router.route} gives the output for a key.
+ *
+ * @example Outputs, keys and removal
+ * ```ts
+ * import { type Router, pushNode, router, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode<string[]>(rt.executor, []);
+ * const byFirst: Router<string, string> = router(rt.executor, input.node, (s) => s[0]);
+ * const a = byFirst.route("a");
+ * byFirst.route("b");
+ * input.push(["apple", "avocado", "cherry"]);
+ * rt.runOneCycle();
+ * if (a.value.join() !== "apple,avocado") throw new Error("the 'a' output got its items");
+ * if (byFirst.node.value !== 2) throw new Error("two items were routed ('c' has no output)");
+ * if (byFirst.size !== 2 || byFirst.keys().join() !== "a,b") throw new Error("two outputs");
+ * byFirst.remove();
+ * if (a.isAlive) throw new Error("outputs leave with the router");
+ * ```
  */
 export class Router<K, T> {
   /** The router node; its value is the number of items it routed in its last run. */

@@ -9,7 +9,23 @@ import type { Executor } from "../executor.ts";
 import type { Node } from "../node.ts";
 import { builder, type StdOptions } from "./transform.ts";
 
-/** Options for {@linkcode and}, {@linkcode or} and {@linkcode xor}. */
+/**
+ * Options for {@linkcode and}, {@linkcode or} and {@linkcode xor}.
+ *
+ * @example Evaluating once at start
+ * ```ts
+ * import { and, constant, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const armed = constant(rt.executor, true);
+ * const open = constant(rt.executor, true);
+ * const lazy = and(rt.executor, armed, open);
+ * const eager = and(rt.executor, armed, open, { bootstrap: true, init: false });
+ * rt.runOneCycle();
+ * if (lazy.value !== false) throw new Error("no input broadcast: still the init value");
+ * if (eager.value !== true) throw new Error("bootstrap evaluates in the first cycle");
+ * ```
+ */
 export interface LogicOptions extends StdOptions {
   /** The value held before the node is first evaluated. Default `false`. */
   init?: boolean;

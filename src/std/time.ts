@@ -25,7 +25,22 @@ function needDuration(d: unknown, what: string, allowZero: boolean): void {
   }
 }
 
-/** Options for {@linkcode periodic}. */
+/**
+ * Options for {@linkcode periodic}.
+ *
+ * @example A tick at the start instant
+ * ```ts
+ * import { ms, periodic, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const tick = periodic(rt.executor, ms(10), { immediate: true, name: "tick" });
+ * rt.runOneCycle();
+ * const atStart = rt.executor.hasMutated(tick) ? tick.value : -1;
+ * rt.advanceClock(ms(10));
+ * rt.runOneCycle();
+ * if (atStart !== 0 || tick.value !== 1) throw new Error("expected 0 at start, then 1");
+ * ```
+ */
 export interface PeriodicOptions extends StdOptions {
   /** Also broadcast at the start instant (with value 0). Default `false`. */
   immediate?: boolean;
@@ -95,7 +110,25 @@ export function periodic(
     });
 }
 
-/** Options for {@linkcode throttle}. */
+/**
+ * Options for {@linkcode throttle}.
+ *
+ * @example Keeping the trailing value
+ * ```ts
+ * import { ms, probe, pushNode, TestRuntime, throttle } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 0);
+ * const p = probe(rt.executor, throttle(rt.executor, input.node, ms(100), { trailing: true }));
+ * input.push(1);
+ * rt.runOneCycle();
+ * input.push(2);
+ * rt.runOneCycle();
+ * rt.advanceClock(ms(100));
+ * rt.runOneCycle();
+ * if (p.values().join() !== "1,2") throw new Error(`got ${p.values()}`);
+ * ```
+ */
 export interface ThrottleOptions extends StdOptions {
   /**
    * Keep the latest value dropped during a quiet interval and emit it when the interval ends

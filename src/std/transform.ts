@@ -18,7 +18,20 @@ import { ErrorCode, InvalidArgumentError } from "../errors.ts";
 import type { Executor } from "../executor.ts";
 import { type Node, NodeBuilder } from "../node.ts";
 
-/** Options shared by the std nodes. */
+/**
+ * Options shared by the std nodes.
+ *
+ * @example Naming a std node
+ * ```ts
+ * import { map, pushNode, type StdOptions, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 1);
+ * const options: StdOptions = { name: "doubled" };
+ * const doubled = map(rt.executor, input.node, (x) => x * 2, options);
+ * if (doubled.name !== "doubled") throw new Error("the node should carry its name");
+ * ```
+ */
 export interface StdOptions {
   /** Debug name of the node. */
   name?: string;
@@ -53,7 +66,22 @@ export function needPosInt(n: unknown, what: string): void {
   }
 }
 
-/** Options for {@linkcode map}. */
+/**
+ * Options for {@linkcode map}.
+ *
+ * @example An initial value instead of computing one at build
+ * ```ts
+ * import { map, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 1);
+ * const label = map(rt.executor, input.node, (x) => `#${x}`, { initial: "none" });
+ * const before = label.value;
+ * input.push(2);
+ * rt.runOneCycle();
+ * if (before !== "none" || label.value !== "#2") throw new Error("initial, then mapped");
+ * ```
+ */
 export interface MapOptions<U> extends StdOptions {
   /** Value held before the parent's first broadcast. Default: `fn(parent.value)` at build. */
   initial?: U;
@@ -99,7 +127,24 @@ export function map<T, U>(
   });
 }
 
-/** Options for {@linkcode filter}. */
+/**
+ * Options for {@linkcode filter}.
+ *
+ * @example A filter with an initial value
+ * ```ts
+ * import { filter, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 0);
+ * const positive = filter(rt.executor, input.node, (x) => x > 0, { initial: -1 });
+ * input.push(-5);
+ * rt.runOneCycle();
+ * const before = positive.value; // nothing passed yet: the initial value
+ * input.push(5);
+ * rt.runOneCycle();
+ * if (before !== -1 || positive.value !== 5) throw new Error("expected -1, then 5");
+ * ```
+ */
 export interface FilterOptions<T> extends StdOptions {
   /** Value held before the first value passes. Default `undefined`. */
   initial?: T;
@@ -138,7 +183,23 @@ export function filter<T>(
   predicate: (value: T) => boolean,
   options?: StdOptions,
 ): Node<T | undefined>;
-/** Filters a value stream, holding `options.initial` before the first value passes. */
+/**
+ * Filters a value stream, holding `options.initial` before the first value passes.
+ *
+ * @example A filter that is never undefined
+ * ```ts
+ * import { filter, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, "");
+ * const words = filter(rt.executor, input.node, (s) => s.length > 0, { initial: "-" });
+ * input.push("hi");
+ * rt.runOneCycle();
+ * input.push("");
+ * rt.runOneCycle();
+ * if (words.value.toUpperCase() !== "HI") throw new Error("keeps the last value that passed");
+ * ```
+ */
 export function filter<T>(
   executor: Executor,
   parent: Node<T>,
@@ -203,7 +264,27 @@ export function scan<T, A>(
   });
 }
 
-/** Options for {@linkcode distinctUntilChanged}. */
+/**
+ * Options for {@linkcode distinctUntilChanged}.
+ *
+ * @example Deduplicating by a key
+ * ```ts
+ * import { distinctUntilChanged, probe, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, "");
+ * const d = distinctUntilChanged(rt.executor, input.node, {
+ *   key: (s: string) => s.toLowerCase(),
+ *   equals: (a, b) => a === b,
+ * });
+ * const p = probe(rt.executor, d);
+ * for (const s of ["a", "A", "b", "B", "a"]) {
+ *   input.push(s);
+ *   rt.runOneCycle();
+ * }
+ * if (p.values().join() !== "a,b,a") throw new Error(`got ${p.values()}`);
+ * ```
+ */
 export interface DistinctOptions<T, K> extends StdOptions {
   /** The key compared between values. Default: the value itself. */
   key?: (value: T) => K;
@@ -344,7 +425,25 @@ export function mapBatch<T, U>(
   );
 }
 
-/** Options for {@linkcode accumulate}. */
+/**
+ * Options for {@linkcode accumulate}.
+ *
+ * @example A per-batch maximum
+ * ```ts
+ * import { accumulate, pushNode, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode<number[]>(rt.executor, []);
+ * const max = accumulate(rt.executor, input.node, -Infinity, Math.max, {
+ *   reset: () => -Infinity,
+ * });
+ * input.push([3, 9, 4]);
+ * rt.runOneCycle();
+ * input.push([1, 2]);
+ * rt.runOneCycle();
+ * if (max.value !== 2) throw new Error("the maximum of the last batch alone");
+ * ```
+ */
 export interface AccumulateOptions<A> extends StdOptions {
   /**
    * When given, the accumulator restarts from `reset()` at the start of every run, so the
@@ -452,7 +551,23 @@ export function deduplicate<T, K = T>(
   );
 }
 
-/** Options for {@linkcode windowCount}. */
+/**
+ * Options for {@linkcode windowCount}.
+ *
+ * @example Sliding windows
+ * ```ts
+ * import { probe, pushNode, TestRuntime, windowCount } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 0);
+ * const w = probe(rt.executor, windowCount(rt.executor, input.node, 3, { step: 1 }));
+ * for (const x of [1, 2, 3, 4]) {
+ *   input.push(x);
+ *   rt.runOneCycle();
+ * }
+ * if (JSON.stringify(w.values()) !== "[[1,2,3],[2,3,4]]") throw new Error("windows overlap");
+ * ```
+ */
 export interface WindowCountOptions extends StdOptions {
   /** Values between the starts of consecutive windows. Default `size` (tumbling windows). */
   step?: number;

@@ -9,7 +9,21 @@ import type { Executor } from "../executor.ts";
 import type { Node } from "../node.ts";
 import { builder, type StdOptions } from "./transform.ts";
 
-/** Options for {@linkcode constant}. */
+/**
+ * Options for {@linkcode constant}.
+ *
+ * @example A constant that broadcasts once
+ * ```ts
+ * import { constant, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const limit = constant(rt.executor, 10, { emit: true });
+ * rt.runOneCycle();
+ * if (!rt.executor.hasMutated(limit)) throw new Error("broadcasts in the first cycle");
+ * rt.runOneCycle();
+ * if (rt.executor.hasMutated(limit)) throw new Error("and never again");
+ * ```
+ */
 export interface ConstantOptions extends StdOptions {
   /**
    * Broadcast once, in the first cycle after build, so that Trigger children (a
