@@ -5,7 +5,23 @@
  * @module
  */
 
-/** Every error code the runtime raises. Codes are stable across versions. */
+/**
+ * Every error code the runtime raises. Codes are stable across versions.
+ *
+ * @example Branching on a code
+ * ```ts
+ * import { ErrorCode, TestRuntime, WaveletError } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * let code: string | undefined;
+ * try {
+ *   rt.advanceClock(-1);
+ * } catch (e) {
+ *   if (e instanceof WaveletError) code = e.code;
+ * }
+ * if (code !== ErrorCode.InvalidArgument) throw new Error(`unexpected code ${code}`);
+ * ```
+ */
 export const ErrorCode = {
   /** A node was scheduled at a depth lower than the one being drained. */
   ScheduleLowerDepth: "SCHEDULE_LOWER_DEPTH",
@@ -59,7 +75,21 @@ export const ErrorCode = {
   Unsupported: "UNSUPPORTED",
 } as const;
 
-/** A value of {@linkcode ErrorCode}. */
+/**
+ * A value of {@linkcode ErrorCode}.
+ *
+ * @example A function over codes
+ * ```ts
+ * import { ErrorCode } from "@wavelet/wavelet";
+ *
+ * function isRetryable(code: ErrorCode): boolean {
+ *   return code === ErrorCode.CapacityExceeded;
+ * }
+ * if (!isRetryable(ErrorCode.CapacityExceeded) || isRetryable(ErrorCode.NodeRemoved)) {
+ *   throw new Error("only CAPACITY_EXCEEDED is retryable here");
+ * }
+ * ```
+ */
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
 
 /**
@@ -98,23 +128,155 @@ export class WaveletError extends Error {
   }
 }
 
-/** A scheduling rule was broken (for example scheduling at a lower depth). */
+/**
+ * A scheduling rule was broken (for example scheduling at a lower depth).
+ *
+ * @example Scheduling a node that already ran
+ * ```ts
+ * import { NodeBuilder, SchedulerError, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const errors: unknown[] = [];
+ * rt.executor.onError = (e) => errors.push(e);
+ * const root = new NodeBuilder(0)
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, () => true);
+ * new NodeBuilder(0).triggeredBy(root).build(rt.executor, (_self, ctx) => {
+ *   ctx.scheduleNode(root); // depth 0 is below the depth being run (1)
+ * });
+ * rt.runOneCycle();
+ * if (!(errors[0] instanceof SchedulerError)) throw new Error("expected a SchedulerError");
+ * ```
+ */
 export class SchedulerError extends WaveletError {}
 
-/** An operation named a node that has left the graph. */
+/**
+ * An operation named a node that has left the graph.
+ *
+ * @example Building on a removed parent
+ * ```ts
+ * import { NodeBuilder, NodeRemovedError, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const parent = new NodeBuilder(0).build(rt.executor, () => false);
+ * parent.remove();
+ * let caught: unknown;
+ * try {
+ *   new NodeBuilder(0).triggeredBy(parent).build(rt.executor, () => false);
+ * } catch (e) {
+ *   caught = e;
+ * }
+ * if (!(caught instanceof NodeRemovedError)) throw new Error("expected a NodeRemovedError");
+ * ```
+ */
 export class NodeRemovedError extends WaveletError {}
 
-/** A node that belongs to another executor was used. */
+/**
+ * A node that belongs to another executor was used.
+ *
+ * @example Mixing two executors
+ * ```ts
+ * import { ForeignNodeError, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const a = new TestRuntime();
+ * const b = new TestRuntime();
+ * const nodeOfA = new NodeBuilder(0).build(a.executor, () => false);
+ * let caught: unknown;
+ * try {
+ *   new NodeBuilder(0).triggeredBy(nodeOfA).build(b.executor, () => false);
+ * } catch (e) {
+ *   caught = e;
+ * }
+ * if (!(caught instanceof ForeignNodeError)) throw new Error("expected a ForeignNodeError");
+ * ```
+ */
 export class ForeignNodeError extends WaveletError {}
 
-/** A builder was misused (set twice, reused, built at the wrong time). */
+/**
+ * A builder was misused (set twice, reused, built at the wrong time).
+ *
+ * @example Setting onInit twice
+ * ```ts
+ * import { BuilderError, ErrorCode, NodeBuilder } from "@wavelet/wavelet";
+ *
+ * const builder = new NodeBuilder(0).onInit(() => {});
+ * let caught: unknown;
+ * try {
+ *   builder.onInit(() => {});
+ * } catch (e) {
+ *   caught = e;
+ * }
+ * if (!(caught instanceof BuilderError) || caught.code !== ErrorCode.OnInitTwice) {
+ *   throw new Error("expected a BuilderError with code ON_INIT_TWICE");
+ * }
+ * ```
+ */
 export class BuilderError extends WaveletError {}
 
-/** An argument had the wrong type or an out-of-range value. */
+/**
+ * An argument had the wrong type or an out-of-range value.
+ *
+ * @example Moving a clock backwards
+ * ```ts
+ * import { InvalidArgumentError, TestClock } from "@wavelet/wavelet";
+ *
+ * const clock = new TestClock();
+ * let caught: unknown;
+ * try {
+ *   clock.advance(-5);
+ * } catch (e) {
+ *   caught = e;
+ * }
+ * if (!(caught instanceof InvalidArgumentError)) throw new Error("expected InvalidArgumentError");
+ * if (clock.nowNs() !== 0) throw new Error("the clock did not move");
+ * ```
+ */
 export class InvalidArgumentError extends WaveletError {}
 
-/** An execution context was used after its cycle ended. */
+/**
+ * An execution context was used after its cycle ended.
+ *
+ * @example Keeping a context past its cycle
+ * ```ts
+ * import { ContextError, type ExecutionContext, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * let saved: ExecutionContext | undefined;
+ * new NodeBuilder(0)
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, (_self, ctx) => {
+ *     saved = ctx; // a mistake: the context is only valid during this cycle
+ *   });
+ * rt.runOneCycle();
+ * let caught: unknown;
+ * try {
+ *   saved?.yieldNow();
+ * } catch (e) {
+ *   caught = e;
+ * }
+ * if (!(caught instanceof ContextError)) throw new Error("expected a ContextError");
+ * ```
+ */
 export class ContextError extends WaveletError {}
 
-/** A fixed capacity was exceeded. */
+/**
+ * A fixed capacity was exceeded.
+ *
+ * @example A graph that never goes idle
+ * ```ts
+ * import { CapacityError, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * new NodeBuilder(0)
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, (_self, ctx) => ctx.yieldNow()); // busy forever
+ * let caught: unknown;
+ * try {
+ *   rt.runUntilIdle(10);
+ * } catch (e) {
+ *   caught = e;
+ * }
+ * if (!(caught instanceof CapacityError)) throw new Error("expected a CapacityError");
+ * ```
+ */
 export class CapacityError extends WaveletError {}

@@ -138,6 +138,16 @@ export class CycleTime {
  * @param unixNanos Nanoseconds since the Unix epoch (may be negative).
  * @returns `[seconds, subsecNanos]` with `subsecNanos` in `[0, 1e9)`.
  * @throws {InvalidArgumentError} If the value is not a bigint.
+ *
+ * @example Splitting a timestamp
+ * ```ts
+ * import { splitUnixNanos } from "@wavelet/wavelet";
+ *
+ * const [sec, sub] = splitUnixNanos(1_700_000_000_123_456_789n);
+ * if (sec !== 1_700_000_000 || sub !== 123_456_789) throw new Error(`got ${sec}, ${sub}`);
+ * const [before, subBefore] = splitUnixNanos(-1n); // one nanosecond before the epoch
+ * if (before !== -1 || subBefore !== 999_999_999) throw new Error("sub-seconds stay positive");
+ * ```
  */
 export function splitUnixNanos(unixNanos: bigint): [number, number] {
   if (typeof unixNanos !== "bigint") {

@@ -11,6 +11,29 @@ import type { CycleTime } from "../time.ts";
  * first needed (at the start of the cycle when timers are pending, else when a node reads
  * `ctx.time`), and every node of that cycle sees the same value. Sampling must have no side
  * effects: simulated clocks are moved by their runtime, between cycles.
+ *
+ * @example A clock frozen at one instant
+ * ```ts
+ * import { type Clock, type CycleTime, Executor, NodeBuilder } from "@wavelet/wavelet";
+ *
+ * // Monotonic 5 s, wall time 1000 s after the Unix epoch, forever.
+ * const frozen: Clock = {
+ *   nowNs: () => 5e9,
+ *   sample(out: CycleTime) {
+ *     out.monotonicNs = 5e9;
+ *     out.setWall(1000, 0, 0);
+ *   },
+ * };
+ * const ex = new Executor();
+ * let wallMs = 0;
+ * new NodeBuilder(0)
+ *   .onInit((e, self) => e.yieldNow(self))
+ *   .build(ex, (_self, ctx) => {
+ *     wallMs = ctx.time.unixMillis;
+ *   });
+ * ex.cycle(frozen);
+ * if (wallMs !== 1_000_000) throw new Error(`unexpected wall time ${wallMs}`);
+ * ```
  */
 export interface Clock {
   /** Writes the current monotonic and wall time into `out`. */

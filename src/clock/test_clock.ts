@@ -8,7 +8,22 @@ import { ErrorCode, InvalidArgumentError } from "../errors.ts";
 import { type CycleTime, splitUnixNanos } from "../time.ts";
 import type { Clock } from "./clock.ts";
 
-/** Options for {@linkcode TestClock}. */
+/**
+ * Options for {@linkcode TestClock}.
+ *
+ * @example Starting at a given wall time
+ * ```ts
+ * import { CycleTime, TestClock, type TestClockOptions } from "@wavelet/wavelet";
+ *
+ * const options: TestClockOptions = { startUnixNanos: 1_700_000_000_500_000_000n };
+ * const clock = new TestClock(options);
+ * const t = new CycleTime();
+ * clock.sample(t);
+ * if (t.monotonicNs !== 0 || t.unixSeconds !== 1_700_000_000 || t.unixSubsecNanos !== 5e8) {
+ *   throw new Error(`unexpected time ${t}`);
+ * }
+ * ```
+ */
 export interface TestClockOptions {
   /** Wall time at elapsed zero, in nanoseconds since the Unix epoch. Default `0n` (the epoch). */
   startUnixNanos?: bigint;
