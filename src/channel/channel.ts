@@ -57,7 +57,30 @@ function statusOf(kind: number): RecvStatus {
 
 export { RecvStatus, SendStatus };
 
-/** What a full channel does with a new item. */
+/**
+ * What a full channel does with a new item.
+ *
+ * @example Dropping the oldest item when full
+ * ```ts
+ * import { NodeBuilder, Overflow, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const seen: unknown[] = [];
+ * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "local", capacity: 2, overflow: Overflow.DropOldest },
+ *   (_self, _ctx, rx) => {
+ *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) seen.push(v);
+ *     return false;
+ *   },
+ * );
+ * tx.trySend(1);
+ * tx.trySend(2);
+ * tx.trySend(3); // full: 1 is dropped
+ * rt.runOneCycle();
+ * if (tx.dropped !== 1 || seen.join() !== "2,3") throw new Error("expected 1 dropped, [2, 3]");
+ * ```
+ */
 export const Overflow = {
   /** `trySend` returns `SendStatus.Full` and the caller keeps the item. */
   Reject: "reject",
@@ -69,10 +92,34 @@ export const Overflow = {
 /** A value of {@linkcode Overflow}. */
 export type Overflow = typeof Overflow[keyof typeof Overflow];
 
-/** A record field type. */
+/**
+ * A record field type.
+ *
+ * @example Field types of a record
+ * ```ts
+ * import { defineRecord, type FieldType } from "@wavelet/wavelet";
+ *
+ * const priceType: FieldType = "f64";
+ * const Tick = defineRecord({ price: priceType, size: "u32", side: "i32" });
+ * if (Tick.types.join() !== "f64,u32,i32") throw new Error("one type per field");
+ * if (Tick.byteSize !== 16) throw new Error("8 + 4 + 4 bytes");
+ * ```
+ */
 export type FieldType = "f64" | "i32" | "u32";
 
-/** A record layout: field names to types, declared once with {@linkcode defineRecord}. */
+/**
+ * A record layout: field names to types, declared once with {@linkcode defineRecord}.
+ *
+ * @example Reading a layout
+ * ```ts
+ * import { defineRecord, type RecordLayout } from "@wavelet/wavelet";
+ *
+ * const layout: RecordLayout<{ qty: "u32"; px: "f64" }> = defineRecord({ qty: "u32", px: "f64" });
+ * if (layout.names.join() !== "px,qty") throw new Error("8-byte fields are stored first");
+ * if (layout.offsets.join() !== "0,8") throw new Error("px at 0, qty at 8");
+ * if (layout.byteSize !== 16) throw new Error("12 bytes rounded up to a multiple of 8");
+ * ```
+ */
 export interface RecordLayout<F extends Record<string, FieldType>> {
   /** The declaration. */
   readonly fields: F;
@@ -86,7 +133,19 @@ export interface RecordLayout<F extends Record<string, FieldType>> {
   readonly byteSize: number;
 }
 
-/** The JS shape of a record: one number per field. */
+/**
+ * The JS shape of a record: one number per field.
+ *
+ * @example A reusable record to receive into
+ * ```ts
+ * import { defineRecord, type RecordOf } from "@wavelet/wavelet";
+ *
+ * const Quote = defineRecord({ bid: "f64", ask: "f64" });
+ * const out: RecordOf<typeof Quote.fields> = { bid: 0, ask: 0 };
+ * out.bid = 99.5;
+ * if (out.ask - out.bid !== -99.5) throw new Error("one number per field");
+ * ```
+ */
 export type RecordOf<F extends Record<string, FieldType>> = { [K in keyof F]: number };
 
 /**
@@ -135,7 +194,36 @@ export function defineRecord<F extends Record<string, FieldType>>(fields: F): Re
   };
 }
 
-/** Options of a ring channel. */
+/**
+ * Options of a ring channel.
+ *
+ * @example A ring channel of quotes
+ * ```ts
+ * import {
+ *   defineRecord,
+ *   NodeBuilder,
+ *   type RingChannelOptions,
+ *   RecvStatus,
+ *   TestRuntime,
+ * } from "@wavelet/wavelet";
+ *
+ * const Quote = defineRecord({ bid: "f64", ask: "f64" });
+ * const options: RingChannelOptions<typeof Quote.fields> = {
+ *   kind: "ring",
+ *   record: Quote,
+ *   capacity: 64,
+ * };
+ * const rt = new TestRuntime();
+ * const q = { bid: 0, ask: 0 };
+ * const [spread, tx] = new NodeBuilder(0).buildWithChannel(rt.executor, options, (s, _c, rx) => {
+ *   while (rx.tryRecv(q) === RecvStatus.Item) s.value = q.ask - q.bid;
+ *   return true;
+ * });
+ * tx.trySend({ bid: 99, ask: 101 });
+ * rt.runOneCycle();
+ * if (spread.value !== 2) throw new Error("expected a spread of 2");
+ * ```
+ */
 export interface RingChannelOptions<F extends Record<string, FieldType>> {
   /** Marks the kind. */
   kind: "ring";
@@ -149,7 +237,28 @@ export interface RingChannelOptions<F extends Record<string, FieldType>> {
   blockTimeoutMs?: number;
 }
 
-/** Options of a value channel. */
+/**
+ * Options of a value channel.
+ *
+ * @example A value channel of small objects
+ * ```ts
+ * import { NodeBuilder, TestRuntime, type ValueChannelOptions } from "@wavelet/wavelet";
+ *
+ * const options: ValueChannelOptions = { kind: "value", capacity: 16, maxItemBytes: 256 };
+ * const rt = new TestRuntime();
+ * const [last, tx] = new NodeBuilder("").buildWithChannel<ValueChannelOptions, { id: string }>(
+ *   rt.executor,
+ *   options,
+ *   (self, _ctx, rx) => {
+ *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) self.value = v.id;
+ *     return true;
+ *   },
+ * );
+ * tx.trySend({ id: "order-1" });
+ * rt.runOneCycle();
+ * if (last.value !== "order-1") throw new Error("expected the item's id");
+ * ```
+ */
 export interface ValueChannelOptions {
   /** Marks the kind. */
   kind: "value";
@@ -163,7 +272,29 @@ export interface ValueChannelOptions {
   blockTimeoutMs?: number;
 }
 
-/** Options of a local channel. */
+/**
+ * Options of a local channel.
+ *
+ * @example A typed local channel
+ * ```ts
+ * import { type LocalChannelOptions, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const options: LocalChannelOptions = { kind: "local", capacity: 8 };
+ * const rt = new TestRuntime();
+ * const [sum, tx] = new NodeBuilder(0).buildWithChannel<LocalChannelOptions, number>(
+ *   rt.executor,
+ *   options,
+ *   (self, _ctx, rx) => {
+ *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) self.value += v;
+ *     return true;
+ *   },
+ * );
+ * tx.trySend(4);
+ * tx.trySend(5);
+ * rt.runOneCycle();
+ * if (sum.value !== 9) throw new Error("expected 9");
+ * ```
+ */
 export interface LocalChannelOptions {
   /** Marks the kind. */
   kind: "local";
@@ -173,14 +304,57 @@ export interface LocalChannelOptions {
   overflow?: Overflow;
 }
 
-/** Any channel's options. */
+/**
+ * Any channel's options.
+ *
+ * @example Options picked at run time
+ * ```ts
+ * import { type ChannelOptions, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * function options(crossThread: boolean): ChannelOptions {
+ *   return crossThread ? { kind: "value", capacity: 1024 } : { kind: "local", capacity: 1024 };
+ * }
+ * const rt = new TestRuntime();
+ * const opts = options(false);
+ * if (opts.kind !== "local") throw new Error("a same-thread channel");
+ * const [queued, tx] = new NodeBuilder(0).buildWithChannel(rt.executor, opts, (self, _c, rx) => {
+ *   self.value = rx.length;
+ *   return true;
+ * });
+ * tx.trySend("a");
+ * rt.runOneCycle();
+ * if (queued.value !== 1) throw new Error("one item was queued");
+ * ```
+ */
 export type ChannelOptions =
   // deno-lint-ignore no-explicit-any
   | RingChannelOptions<any>
   | ValueChannelOptions
   | LocalChannelOptions;
 
-/** A channel sender or receiver was misused (closed sender, oversized item, blocking here). */
+/**
+ * A channel sender or receiver was misused (closed sender, oversized item, blocking here).
+ *
+ * @example Sending on a closed sender
+ * ```ts
+ * import { ChannelError, ErrorCode, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "local", capacity: 4 },
+ *   () => false,
+ * );
+ * tx.close();
+ * let code = "";
+ * try {
+ *   tx.trySend(1);
+ * } catch (e) {
+ *   if (e instanceof ChannelError) code = e.code;
+ * }
+ * if (code !== ErrorCode.ChannelClosed) throw new Error("expected CHANNEL_CLOSED");
+ * ```
+ */
 export class ChannelError extends WaveletError {}
 
 function checkCapacity(capacity: number, max: number): number {
@@ -210,7 +384,40 @@ function checkOverflow(o: Overflow | undefined, allowBlock: boolean): Overflow {
 
 // ------------------------------------------------------------------ shared (ring, value)
 
-/** The plain description of a shared-memory sender, to post to a Worker. */
+/**
+ * The plain description of a shared-memory sender, to post to a Worker.
+ *
+ * @example Describing a sender for another thread
+ * ```ts
+ * import {
+ *   NodeBuilder,
+ *   type SharedSenderTransferable,
+ *   TestRuntime,
+ *   ValueSender,
+ * } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const [count, tx] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "value", capacity: 8 },
+ *   (self, _ctx, rx) => {
+ *     while (rx.tryRecv() !== undefined) self.value++;
+ *     return true;
+ *   },
+ * );
+ * // Plain data: post it to a Worker with `worker.postMessage(t)`.
+ * const t: SharedSenderTransferable = tx.toTransferable();
+ * if (t.kind !== "wavelet.value" || !(t.sab instanceof SharedArrayBuffer)) {
+ *   throw new Error("a value sender's description");
+ * }
+ * // What the Worker does (here on the same thread, for the example):
+ * const remote = ValueSender.fromTransferable<string>(structuredClone(t));
+ * remote.trySend("hello");
+ * remote.close();
+ * rt.runOneCycle();
+ * if (count.value !== 1) throw new Error("the item sent through the rebuilt sender arrived");
+ * ```
+ */
 export interface SharedSenderTransferable {
   /** Marks the kind. */
   readonly kind: "wavelet.ring" | "wavelet.value";
@@ -237,6 +444,30 @@ export interface SharedSenderTransferable {
 /**
  * What ring and value senders share: the overflow policy, closing, and the drop count. Not
  * constructed directly: use the sender `buildWithChannel` returns, or `fromTransferable`.
+ *
+ * @example Code that works with ring and value senders alike
+ * ```ts
+ * import { defineRecord, NodeBuilder, type SharedSender, TestRuntime } from "@wavelet/wavelet";
+ *
+ * function finish(tx: SharedSender<never>): void {
+ *   tx.close();
+ *   if (!tx.isClosed) throw new Error("closed");
+ * }
+ * const rt = new TestRuntime();
+ * const [, ring] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "ring", record: defineRecord({ x: "f64" }), capacity: 4 },
+ *   () => false,
+ * );
+ * const [, value] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "value", capacity: 4 },
+ *   () => false,
+ * );
+ * finish(ring);
+ * finish(value);
+ * if (ring.dropped !== 0 || value.dropped !== 0) throw new Error("nothing was dropped");
+ * ```
  */
 export abstract class SharedSender<T> {
   readonly #q: SharedQueue;
@@ -386,6 +617,25 @@ export abstract class SharedSender<T> {
  * Sends records into a ring channel from any thread. Fields missing from an item are written
  * as 0. Post `toTransferable()` to a Worker and rebuild it there with
  * `RingSender.fromTransferable(t)`; each rebuilt sender should be closed when done.
+ *
+ * @example Sending records; a full channel rejects
+ * ```ts
+ * import { defineRecord, NodeBuilder, SendStatus, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const Trade = defineRecord({ px: "f64", qty: "u32" });
+ * const rt = new TestRuntime();
+ * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "ring", record: Trade, capacity: 2 },
+ *   () => false,
+ * );
+ * const a = tx.trySend({ px: 10, qty: 1 });
+ * const b = tx.trySend({ px: 11 }); // qty is written as 0
+ * const c = tx.trySend({ px: 12, qty: 3 });
+ * if (a !== SendStatus.Sent || b !== SendStatus.Sent) throw new Error("room for two");
+ * if (c !== SendStatus.Full) throw new Error("the reject policy refuses a third");
+ * tx.close();
+ * ```
  */
 export class RingSender<F extends Record<string, FieldType>>
   extends SharedSender<Partial<RecordOf<F>>> {
@@ -452,7 +702,38 @@ export class RingSender<F extends Record<string, FieldType>>
   }
 }
 
-/** Receives records in the channel node's cycle function. */
+/**
+ * Receives records in the channel node's cycle function.
+ *
+ * @example Draining records in the cycle function
+ * ```ts
+ * import { defineRecord, NodeBuilder, RecvStatus, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const Px = defineRecord({ px: "f64" });
+ * const rt = new TestRuntime();
+ * const out = { px: 0 };
+ * const [total, tx] = new NodeBuilder({ sum: 0, closed: false }).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "ring", record: Px, capacity: 8 },
+ *   (self, _ctx, rx) => {
+ *     for (let s = rx.tryRecv(out); s !== RecvStatus.Empty; s = rx.tryRecv(out)) {
+ *       if (s === RecvStatus.Closed) {
+ *         self.value.closed = true;
+ *         break;
+ *       }
+ *       self.value.sum += out.px;
+ *     }
+ *     return true;
+ *   },
+ * );
+ * tx.trySend({ px: 1.5 });
+ * tx.trySend({ px: 2.5 });
+ * tx.close();
+ * rt.runOneCycle();
+ * rt.runOneCycle();
+ * if (total.value.sum !== 4 || !total.value.closed) throw new Error("expected 4, then closed");
+ * ```
+ */
 export class RingReceiver<F extends Record<string, FieldType>> {
   /** @internal */
   readonly _tap: TapPoint = new TapPoint();
@@ -537,6 +818,26 @@ export class RingReceiver<F extends Record<string, FieldType>> {
 /**
  * Sends structured-cloneable values into a value channel from any thread. Each item is
  * serialized with `node:v8` and must fit `maxItemBytes`.
+ *
+ * @example Items larger than maxItemBytes are refused
+ * ```ts
+ * import { ChannelError, NodeBuilder, SendStatus, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "value", capacity: 4, maxItemBytes: 64 },
+ *   () => false,
+ * );
+ * if (tx.trySend({ side: "buy", qty: 5 }) !== SendStatus.Sent) throw new Error("fits");
+ * let refused = false;
+ * try {
+ *   tx.trySend("x".repeat(1000));
+ * } catch (e) {
+ *   refused = e instanceof ChannelError;
+ * }
+ * if (!refused) throw new Error("an item over 64 bytes throws ChannelError");
+ * ```
  */
 export class ValueSender<T> extends SharedSender<T> {
   #pending: Uint8Array | null = null;
@@ -586,7 +887,32 @@ export class ValueSender<T> extends SharedSender<T> {
   }
 }
 
-/** Receives values in the channel node's cycle function. */
+/**
+ * Receives values in the channel node's cycle function.
+ *
+ * @example Receiving until the senders are done
+ * ```ts
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const words: string[] = [];
+ * const [done, tx] = new NodeBuilder(false).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "value", capacity: 8 },
+ *   (self, _ctx, rx) => {
+ *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) words.push(String(v));
+ *     self.value = rx.isClosed;
+ *     return true;
+ *   },
+ * );
+ * tx.trySend("a");
+ * tx.trySend("b");
+ * tx.close();
+ * rt.runOneCycle();
+ * rt.runOneCycle();
+ * if (words.join("") !== "ab" || !done.value) throw new Error("two items, then closed");
+ * ```
+ */
 export class ValueReceiver<T> {
   /** @internal */
   readonly _tap: TapPoint = new TapPoint();
@@ -652,7 +978,31 @@ function checkTransferable(t: SharedSenderTransferable, kind: string): void {
 
 // ------------------------------------------------------------------------- local
 
-/** Sends any JS value to a channel node on the same thread. */
+/**
+ * Sends any JS value to a channel node on the same thread.
+ *
+ * @example Backpressure with sendAsync
+ * ```ts
+ * import { NodeBuilder, SendStatus, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const got: unknown[] = [];
+ * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "local", capacity: 1 },
+ *   (_self, _ctx, rx) => {
+ *     got.push(rx.tryRecv()); // one item per run
+ *     return false;
+ *   },
+ * );
+ * tx.trySend(1);
+ * const second = tx.sendAsync(2); // full: waits for room
+ * rt.runOneCycle(); // takes 1, which makes room
+ * if ((await second) !== SendStatus.Sent) throw new Error("sent once there was room");
+ * rt.runOneCycle();
+ * if (got.join() !== "1,2") throw new Error("expected [1, 2]");
+ * ```
+ */
 export class LocalSender<T> {
   readonly #ch: LocalQueue<T>;
 
@@ -701,7 +1051,32 @@ export class LocalSender<T> {
   }
 }
 
-/** Receives values in a local channel node's cycle function. */
+/**
+ * Receives values in a local channel node's cycle function.
+ *
+ * @example Queue length and the end of the stream
+ * ```ts
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const log: string[] = [];
+ * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "local", capacity: 8 },
+ *   (_self, _ctx, rx) => {
+ *     log.push(`${rx.length} queued`);
+ *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) log.push(String(v));
+ *     if (rx.isClosed) log.push("closed");
+ *     return false;
+ *   },
+ * );
+ * tx.trySend("a");
+ * tx.trySend("b");
+ * tx.close();
+ * rt.runOneCycle();
+ * if (log.join() !== "2 queued,a,b,closed") throw new Error(log.join());
+ * ```
+ */
 export class LocalReceiver<T> {
   /** @internal */
   readonly _tap: TapPoint = new TapPoint();
@@ -834,19 +1209,101 @@ export class LocalQueue<T> {
 
 // ---------------------------------------------------------------------- building
 
-/** The receiver type for a channel kind. */
+/**
+ * The receiver type for a channel kind.
+ *
+ * @example Typing a cycle function written apart from the build
+ * ```ts
+ * import {
+ *   NodeBuilder,
+ *   type Node,
+ *   type ReceiverFor,
+ *   type SenderFor,
+ *   TestRuntime,
+ *   type ValueChannelOptions,
+ * } from "@wavelet/wavelet";
+ *
+ * type Opts = ValueChannelOptions;
+ * function drain(self: Node<number>, _ctx: unknown, rx: ReceiverFor<Opts, number>): boolean {
+ *   for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) {
+ *     self.value = Math.max(self.value, v);
+ *   }
+ *   return true;
+ * }
+ * const rt = new TestRuntime();
+ * const [max, tx]: [Node<number>, SenderFor<Opts, number>] = new NodeBuilder(0)
+ *   .buildWithChannel<Opts, number>(rt.executor, { kind: "value", capacity: 8 }, drain);
+ * tx.trySend(3);
+ * tx.trySend(7);
+ * rt.runOneCycle();
+ * if (max.value !== 7) throw new Error("expected 7");
+ * ```
+ */
 export type ReceiverFor<O extends ChannelOptions, V> = O extends RingChannelOptions<infer F>
   ? RingReceiver<F>
   : O extends ValueChannelOptions ? ValueReceiver<V>
   : LocalReceiver<V>;
 
-/** The sender type for a channel kind. */
+/**
+ * The sender type for a channel kind.
+ *
+ * @example Keeping a sender in a typed field
+ * ```ts
+ * import {
+ *   type LocalChannelOptions,
+ *   NodeBuilder,
+ *   type SenderFor,
+ *   TestRuntime,
+ * } from "@wavelet/wavelet";
+ *
+ * class Feed {
+ *   readonly tx: SenderFor<LocalChannelOptions, string>;
+ *   constructor(rt: TestRuntime) {
+ *     const [, tx] = new NodeBuilder(0).buildWithChannel<LocalChannelOptions, string>(
+ *       rt.executor,
+ *       { kind: "local", capacity: 4 },
+ *       () => false,
+ *     );
+ *     this.tx = tx;
+ *   }
+ * }
+ * const feed = new Feed(new TestRuntime());
+ * feed.tx.trySend("tick");
+ * if (feed.tx.isClosed) throw new Error("the sender is open");
+ * ```
+ */
 export type SenderFor<O extends ChannelOptions, V> = O extends RingChannelOptions<infer F>
   ? RingSender<F>
   : O extends ValueChannelOptions ? ValueSender<V>
   : LocalSender<V>;
 
-/** A channel node's cycle function: the usual arguments plus the receiver. */
+/**
+ * A channel node's cycle function: the usual arguments plus the receiver.
+ *
+ * @example A cycle function declared on its own
+ * ```ts
+ * import {
+ *   type ChannelCycleFn,
+ *   type LocalChannelOptions,
+ *   type LocalReceiver,
+ *   NodeBuilder,
+ *   TestRuntime,
+ * } from "@wavelet/wavelet";
+ *
+ * const count: ChannelCycleFn<number, LocalReceiver<string>> = (self, _ctx, rx) => {
+ *   while (rx.tryRecv() !== undefined) self.value++;
+ *   return true;
+ * };
+ * const rt = new TestRuntime();
+ * const options: LocalChannelOptions = { kind: "local", capacity: 4 };
+ * const [n, tx] = new NodeBuilder(0)
+ *   .buildWithChannel<LocalChannelOptions, string>(rt.executor, options, count);
+ * tx.trySend("a");
+ * tx.trySend("b");
+ * rt.runOneCycle();
+ * if (n.value !== 2) throw new Error("expected 2");
+ * ```
+ */
 export type ChannelCycleFn<T, R> = (
   self: Node<T>,
   ctx: ExecutionContext,

@@ -19,7 +19,28 @@ const SPACE = 5;
 const WAITERS = 6;
 const HEADER_WORDS = 8;
 
-/** What a send did. */
+/**
+ * What a send did.
+ *
+ * @example Branching on the send result
+ * ```ts
+ * import { NodeBuilder, SendStatus, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const [node, tx] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "local", capacity: 1 },
+ *   () => false,
+ * );
+ * const first = tx.trySend("a");
+ * const second = tx.trySend("b"); // the reject policy: full
+ * node.remove();
+ * const third = tx.trySend("c"); // the receiver is gone
+ * if (first !== SendStatus.Sent || second !== SendStatus.Full || third !== SendStatus.Closed) {
+ *   throw new Error("expected Sent, Full, Closed");
+ * }
+ * ```
+ */
 export const SendStatus = {
   /** The item is queued. */
   Sent: 0,
@@ -31,7 +52,36 @@ export const SendStatus = {
 /** A value of {@linkcode SendStatus}. */
 export type SendStatus = typeof SendStatus[keyof typeof SendStatus];
 
-/** What a receive found. */
+/**
+ * What a receive found.
+ *
+ * @example Branching on the receive result
+ * ```ts
+ * import { defineRecord, NodeBuilder, RecvStatus, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const seen: number[] = [];
+ * const out = { n: 0 };
+ * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "ring", record: defineRecord({ n: "i32" }), capacity: 4 },
+ *   (_self, _ctx, rx) => {
+ *     for (;;) {
+ *       const s = rx.tryRecv(out);
+ *       if (s === RecvStatus.Item) seen.push(out.n);
+ *       else {
+ *         if (s === RecvStatus.Closed) seen.push(-1);
+ *         return false;
+ *       }
+ *     }
+ *   },
+ * );
+ * tx.trySend({ n: 5 });
+ * tx.close();
+ * rt.runOneCycle();
+ * if (seen.join() !== "5,-1") throw new Error("an item, then Closed");
+ * ```
+ */
 export const RecvStatus = {
   /** Nothing queued right now. */
   Empty: 0,
