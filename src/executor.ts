@@ -72,10 +72,53 @@ const PHASE_SPAWN = 4;
 /** Ticks wrap well before Int32 overflow; the epoch columns are then reset (see `#renormalize`). */
 const TICK_LIMIT = 0x7ffffff0;
 
-/** Where an error reported to {@linkcode Executor.onError} came from. */
+/**
+ * Where an error reported to {@linkcode Executor.onError} came from.
+ *
+ * @example Telling init errors from drop errors
+ * ```ts
+ * import { type ErrorPhase, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const phases: ErrorPhase[] = [];
+ * rt.executor.onError = (_error, report) => phases.push(report.phase);
+ * new NodeBuilder(0)
+ *   .onInit(() => {
+ *     throw new Error("bad init");
+ *   })
+ *   .build(rt.executor, () => false);
+ * new NodeBuilder(0)
+ *   .onDrop(() => {
+ *     throw new Error("bad drop");
+ *   })
+ *   .build(rt.executor, () => false)
+ *   .remove();
+ * if (phases.join() !== "init,drop") throw new Error(`phases: ${phases}`);
+ * ```
+ */
 export type ErrorPhase = "cycle" | "init" | "drop" | "spawn" | "release" | "source" | "sink";
 
-/** Context of an error reported to {@linkcode Executor.onError}. */
+/**
+ * Context of an error reported to {@linkcode Executor.onError}.
+ *
+ * @example Which node threw
+ * ```ts
+ * import { type ErrorReport, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const reports: ErrorReport[] = [];
+ * rt.executor.onError = (_error, report) => reports.push(report);
+ * const bad = new NodeBuilder(0)
+ *   .named("bad")
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, () => {
+ *     throw new Error("boom");
+ *   });
+ * rt.runOneCycle();
+ * if (reports[0].node !== bad || reports[0].phase !== "cycle") throw new Error("bad threw");
+ * if (bad.isAlive) throw new Error("a node that throws is removed");
+ * ```
+ */
 export interface ErrorReport {
   /** The node whose callback threw, if any (a spawn closure has none). */
   node: Node<unknown> | undefined;
@@ -83,13 +126,54 @@ export interface ErrorReport {
   phase: ErrorPhase;
 }
 
-/** Receives errors that the executor isolated (the node was removed, the runtime goes on). */
+/**
+ * Receives errors that the executor isolated (the node was removed, the runtime goes on).
+ *
+ * @example Collecting errors instead of printing them
+ * ```ts
+ * import { type ErrorHandler, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const messages: string[] = [];
+ * const collect: ErrorHandler = (error, report) => {
+ *   messages.push(`${report.node?.name}: ${(error as Error).message}`);
+ * };
+ * const rt = new TestRuntime();
+ * rt.executor.onError = collect;
+ * new NodeBuilder(0)
+ *   .named("parser")
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, () => {
+ *     throw new Error("bad input");
+ *   });
+ * rt.runOneCycle();
+ * if (messages.join() !== "parser: bad input") throw new Error(`got ${messages}`);
+ * ```
+ */
 export type ErrorHandler = (error: unknown, report: ErrorReport) => void;
 
 /**
  * A source of external stimuli that a runtime attaches to its executor (OS events, cross-thread
  * notifications). The executor calls `poll` once per cycle, after yields and timers, with the
  * longest time it may wait: 0 when work is already queued.
+ *
+ * @example Implementing the contract
+ * ```ts
+ * import { Executor, type Poller } from "@wavelet/wavelet";
+ *
+ * // A poller that only records the waits it is offered; a runtime's poller would wait in the
+ * // OS for at most `timeoutNs` and schedule the nodes whose events arrived.
+ * class RecordingPoller implements Poller {
+ *   readonly waits: number[] = [];
+ *   poll(_executor: Executor, timeoutNs: number): void {
+ *     this.waits.push(timeoutNs);
+ *   }
+ * }
+ * const poller = new RecordingPoller();
+ * const ex = new Executor();
+ * poller.poll(ex, 0);
+ * poller.poll(ex, Infinity);
+ * if (poller.waits.join() !== "0,Infinity") throw new Error(`waits: ${poller.waits}`);
+ * ```
  */
 export interface Poller {
   /**
@@ -110,7 +194,31 @@ export const CAUSE_NOTIFY = 4;
 export const CAUSE_IO = 8;
 const CAUSE_SCHEDULE = 16;
 
-/** Options of {@linkcode Executor.enableProfiling}. */
+/**
+ * Options of {@linkcode Executor.enableProfiling}.
+ *
+ * @example Node times on a fake clock
+ * ```ts
+ * import { NodeBuilder, type ProfilingOptions, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * let fakeNow = 0;
+ * const options: ProfilingOptions = {
+ *   nodeTime: true,
+ *   cycleTime: false,
+ *   nowNs: () => (fakeNow += 1000), // every reading 1 us after the previous one
+ * };
+ * rt.executor.enableProfiling(options);
+ * new NodeBuilder(0)
+ *   .named("work")
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, () => false);
+ * rt.runOneCycle();
+ * const stats = rt.executor.stats();
+ * if (stats.cycleTime !== undefined) throw new Error("cycle times were not asked for");
+ * if (!((stats.nodes[0].timeNs ?? 0) > 0)) throw new Error("node time is measured");
+ * ```
+ */
 export interface ProfilingOptions {
   /** Measure the time spent in each node's cycle function (default true). */
   nodeTime?: boolean;
@@ -120,7 +228,28 @@ export interface ProfilingOptions {
   nowNs?: () => number;
 }
 
-/** One entry of a "why did this node run" trace. */
+/**
+ * One entry of a "why did this node run" trace.
+ *
+ * @example Why a node ran
+ * ```ts
+ * import { NodeBuilder, TestRuntime, type TraceEntry } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * new NodeBuilder(0)
+ *   .named("tick")
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, () => false);
+ * rt.executor.startTrace();
+ * rt.runOneCycle();
+ * const entries: TraceEntry[] = rt.executor.takeTrace();
+ * rt.executor.stopTrace();
+ * const e = entries[0];
+ * if (e.epoch !== 1 || e.name !== "tick" || e.reasons.join() !== "yield") {
+ *   throw new Error(`unexpected entry ${JSON.stringify(e)}`);
+ * }
+ * ```
+ */
 export interface TraceEntry {
   /** The cycle. */
   epoch: number;
@@ -135,7 +264,23 @@ export interface TraceEntry {
   reasons: string[];
 }
 
-/** Per-node counters in {@linkcode ExecutorStats}. */
+/**
+ * Per-node counters in {@linkcode ExecutorStats}.
+ *
+ * @example Run count of one node
+ * ```ts
+ * import { NodeBuilder, type NodeStats, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * new NodeBuilder(0)
+ *   .named("a")
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, () => true);
+ * rt.runOneCycle();
+ * const a: NodeStats | undefined = rt.executor.stats().nodes.find((n) => n.name === "a");
+ * if (a === undefined || a.runs !== 1 || a.depth !== 0) throw new Error("a ran once");
+ * ```
+ */
 export interface NodeStats {
   /** The node's id. */
   id: number;
@@ -149,7 +294,27 @@ export interface NodeStats {
   timeNs?: number;
 }
 
-/** A snapshot of executor counters from {@linkcode Executor.stats}. */
+/**
+ * A snapshot of executor counters from {@linkcode Executor.stats}.
+ *
+ * @example Counters after one cycle
+ * ```ts
+ * import { type ExecutorStats, ms, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * new NodeBuilder(0)
+ *   .onInit((ex, self) => {
+ *     ex.yieldNow(self);
+ *     ex.registerTimer(self, ms(10));
+ *   })
+ *   .build(rt.executor, () => false);
+ * rt.runOneCycle();
+ * const s: ExecutorStats = rt.executor.stats();
+ * if (s.cycles !== 1 || s.nodeRuns !== 1 || s.nodeCount !== 1 || s.pendingTimers !== 1) {
+ *   throw new Error(`unexpected stats ${JSON.stringify(s)}`);
+ * }
+ * ```
+ */
 export interface ExecutorStats {
   /** Cycles run (the epoch). */
   cycles: number;
@@ -178,7 +343,30 @@ function describe(node: Node<unknown> | undefined): string {
     : `node "${node.name ?? "unnamed"}" (id ${node.id})`;
 }
 
-/** The default error handler: one line on stderr with the node's name and id, then the error. */
+/**
+ * The default error handler: one line on stderr with the node's name and id, then the error.
+ *
+ * @example Printing, then counting
+ * ```ts
+ * import { NodeBuilder, printError, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * if (rt.executor.onError !== printError) throw new Error("printError is the default");
+ * let count = 0;
+ * rt.executor.onError = (error, report) => {
+ *   count++;
+ *   printError(error, report); // wavelet: node "flaky" (id 0) threw during cycle: Error: ...
+ * };
+ * new NodeBuilder(0)
+ *   .named("flaky")
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, () => {
+ *     throw new Error("flaky");
+ *   });
+ * rt.runOneCycle();
+ * if (count !== 1) throw new Error("one error reported");
+ * ```
+ */
 export function printError(error: unknown, report: ErrorReport): void {
   console.error(`wavelet: ${describe(report.node)} threw during ${report.phase}:`, error);
 }

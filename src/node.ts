@@ -19,16 +19,72 @@ import {
 /**
  * A node's cycle function. It may replace `self.value` or mutate it in place, and returns a
  * {@linkcode Control} (or a boolean: `true` is `Broadcast`, `false`/`undefined` `Unchanged`).
+ *
+ * @example A cycle function as a value
+ * ```ts
+ * import { Control, type CycleFn, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * // Runs three times in a row, then stops propagating.
+ * const countToThree: CycleFn<number> = (self, ctx) => {
+ *   self.value++;
+ *   if (self.value < 3) ctx.yieldNow();
+ *   return self.value < 3 ? Control.Broadcast : Control.Unchanged;
+ * };
+ * const rt = new TestRuntime();
+ * const node = new NodeBuilder(0)
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, countToThree);
+ * rt.runUntilIdle();
+ * if (node.value !== 3) throw new Error(`value ${node.value}`);
+ * ```
  */
 export type CycleFn<T> = (
   self: Node<T>,
   ctx: ExecutionContext,
 ) => Control | boolean | void;
 
-/** Called once when a node is built, with full executor access (yield, timers, notifiers). */
+/**
+ * Called once when a node is built, with full executor access (yield, timers, notifiers).
+ *
+ * @example Starting on a timer
+ * ```ts
+ * import { type InitFn, ms, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const startAt10ms: InitFn<string> = (executor, self) => {
+ *   executor.registerTimer(self, ms(10));
+ * };
+ * const rt = new TestRuntime();
+ * const node = new NodeBuilder("idle").onInit(startAt10ms).build(rt.executor, (self) => {
+ *   self.value = "ran";
+ * });
+ * const seen: string[] = [];
+ * rt.runOneCycle();
+ * seen.push(node.value);
+ * rt.advanceClock(ms(10));
+ * rt.runOneCycle();
+ * seen.push(node.value);
+ * if (seen.join() !== "idle,ran") throw new Error(`seen: ${seen}`);
+ * ```
+ */
 export type InitFn<T> = (executor: Executor, self: Node<T>) => void;
 
-/** Called exactly once when a node leaves the graph; `self.isAlive` is already false. */
+/**
+ * Called exactly once when a node leaves the graph; `self.isAlive` is already false.
+ *
+ * @example Releasing a resource
+ * ```ts
+ * import { type DropFn, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const closed: string[] = [];
+ * const release: DropFn<string> = (self) => {
+ *   closed.push(self.value);
+ * };
+ * const rt = new TestRuntime();
+ * const node = new NodeBuilder("conn-1").onDrop(release).build(rt.executor, () => false);
+ * node.remove();
+ * if (closed.join() !== "conn-1" || node.isAlive) throw new Error("dropped once, on removal");
+ * ```
+ */
 export type DropFn<T> = (self: Node<T>) => void;
 
 /**

@@ -54,7 +54,31 @@ function hostOs(): string {
   return g.Deno?.build?.os ?? g.process?.platform ?? "unknown";
 }
 
-/** Options for {@linkcode PrecisionClock}. */
+/**
+ * Options for {@linkcode PrecisionClock}.
+ *
+ * @example Recalibrating every minute
+ * ```ts
+ * import {
+ *   CycleTime,
+ *   loadBackend,
+ *   PrecisionClock,
+ *   type PrecisionClockOptions,
+ *   seconds,
+ * } from "@wavelet/wavelet";
+ *
+ * const options: PrecisionClockOptions = {
+ *   resyncIntervalNs: seconds(60),
+ *   thresholdNs: 2_000,
+ *   maxRetries: 3,
+ * };
+ * const clock = new PrecisionClock(loadBackend(), options);
+ * const t = new CycleTime();
+ * clock.sample(t);
+ * if (clock.maxRetries !== 3 || clock.resyncIntervalNs !== 60e9) throw new Error("options kept");
+ * if (Math.abs(t.unixMillis - Date.now()) > 1000) throw new Error("wall time is about now");
+ * ```
+ */
 export interface PrecisionClockOptions {
   /** How often to recalibrate, in nanoseconds (default one hour). */
   resyncIntervalNs?: number;

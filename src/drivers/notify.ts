@@ -28,13 +28,62 @@ const CLOSED = 3;
 export const WAKE_WORD = 4;
 const HEADER = 8;
 
-/** How a producer wakes a parked consumer. */
+/**
+ * How a producer wakes a parked consumer.
+ *
+ * @example A waker that counts its wake-ups
+ * ```ts
+ * import { AtomicsWaker, NodeBuilder, TestRuntime, type Waker } from "@wavelet/wavelet";
+ *
+ * class CountingWaker implements Waker {
+ *   count = 0;
+ *   readonly #inner: Waker;
+ *   constructor(inner: Waker) {
+ *     this.#inner = inner;
+ *   }
+ *   wake(): void {
+ *     this.count++;
+ *     this.#inner.wake();
+ *   }
+ * }
+ * const rt = new TestRuntime();
+ * const node = new NodeBuilder(0).build(rt.executor, () => false);
+ * const { sab } = rt.executor.registerNotifier(node).toTransferable();
+ * const waker = new CountingWaker(new AtomicsWaker(sab));
+ * waker.wake();
+ * if (waker.count !== 1) throw new Error("one wake-up");
+ * ```
+ */
 export interface Waker {
   /** Wakes the consumer; must be safe to call from any thread. */
   wake(): void;
 }
 
-/** A plain, structured-cloneable description of a notifier, to post to a Worker. */
+/**
+ * A plain, structured-cloneable description of a notifier, to post to a Worker.
+ *
+ * @example A notifier through structured clone
+ * ```ts
+ * import {
+ *   NodeBuilder,
+ *   Notifier,
+ *   type NotifierTransferable,
+ *   TestRuntime,
+ * } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * let runs = 0;
+ * const node = new NodeBuilder(0).build(rt.executor, () => {
+ *   runs++;
+ * });
+ * const t: NotifierTransferable = rt.executor.registerNotifier(node).toTransferable();
+ * // What a Worker receives from postMessage(t): a structured clone sharing the same memory.
+ * const received: NotifierTransferable = structuredClone(t);
+ * Notifier.fromTransferable(received).notify();
+ * rt.runOneCycle();
+ * if (received.kind !== "wavelet.notifier" || runs !== 1) throw new Error("the node ran");
+ * ```
+ */
 export interface NotifierTransferable {
   /** Marks the object's kind. */
   readonly kind: "wavelet.notifier";
@@ -58,7 +107,22 @@ export function setWakerFactory(f: WakerFactory): void {
   wakerFactory = f;
 }
 
-/** A waker that uses `Atomics.notify` on the area's WAKE word. */
+/**
+ * A waker that uses `Atomics.notify` on the area's WAKE word.
+ *
+ * @example Waking a consumer parked on the area
+ * ```ts
+ * import { AtomicsWaker, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const node = new NodeBuilder(0).build(rt.executor, () => false);
+ * const { sab } = rt.executor.registerNotifier(node).toTransferable();
+ * const before = Int32Array.from(new Int32Array(sab));
+ * new AtomicsWaker(sab).wake(); // safe from any thread
+ * const changed = new Int32Array(sab).some((v, i) => v !== before[i]);
+ * if (!changed) throw new Error("wake() bumps the wake word");
+ * ```
+ */
 export class AtomicsWaker implements Waker {
   readonly #i32: Int32Array;
   /** Creates a waker over a notification area. */
@@ -72,7 +136,28 @@ export class AtomicsWaker implements Waker {
   }
 }
 
-/** Notifying through a notifier whose executor has shut down. */
+/**
+ * Notifying through a notifier whose executor has shut down.
+ *
+ * @example Notifying after shutdown
+ * ```ts
+ * import { NodeBuilder, NotifierClosedError, RealtimeRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const node = new NodeBuilder(0).build(rt.executor, () => false);
+ * const notifier = rt.executor.registerNotifier(node);
+ * rt.shutdown();
+ * let caught: unknown;
+ * try {
+ *   notifier.notify();
+ * } catch (e) {
+ *   caught = e;
+ * }
+ * if (!notifier.isClosed || !(caught instanceof NotifierClosedError)) {
+ *   throw new Error("expected a NotifierClosedError");
+ * }
+ * ```
+ */
 export class NotifierClosedError extends WaveletError {}
 
 /**

@@ -13,11 +13,40 @@ import { CapacityError, ErrorCode } from "../errors.ts";
 /**
  * Identifies one registered timer, for cancellation. It is a plain number so that registering a
  * timer allocates nothing; treat it as opaque.
+ *
+ * @example Cancelling a timer
+ * ```ts
+ * import { ms, NodeBuilder, TestRuntime, type TimerHandle } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * let runs = 0;
+ * const node = new NodeBuilder(0).build(rt.executor, () => {
+ *   runs++;
+ * });
+ * const handle: TimerHandle = rt.executor.registerTimer(node, ms(5));
+ * if (!rt.executor.cancelTimer(handle)) throw new Error("the timer was pending");
+ * if (rt.executor.cancelTimer(handle)) throw new Error("a handle cancels once");
+ * rt.advanceClock(ms(10));
+ * rt.runOneCycle();
+ * if (runs !== 0) throw new Error("a cancelled timer never fires");
+ * ```
  */
 export type TimerHandle = number;
 
 const ENTRY_BITS = 22;
-/** Most timers that can be pending at once (4 194 304). */
+/**
+ * Most timers that can be pending at once (4 194 304).
+ *
+ * @example Checking room for a batch of timers
+ * ```ts
+ * import { MAX_TIMERS, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const batch = 10_000;
+ * if (rt.executor.stats().pendingTimers + batch > MAX_TIMERS) throw new Error("no room");
+ * if (MAX_TIMERS !== 4_194_304) throw new Error("2^22 timers");
+ * ```
+ */
 export const MAX_TIMERS = 1 << ENTRY_BITS;
 
 /** The heap of pending timers. */

@@ -27,7 +27,39 @@ const EPOLL_MOD = 3;
 const EPOLLIN = 0x001;
 const EPOLLET = 0x80000000;
 
-/** Options for {@linkcode RealtimeRuntime}. */
+/**
+ * Options for {@linkcode RealtimeRuntime}.
+ *
+ * @example A spinning runtime with small capacities
+ * ```ts
+ * import {
+ *   ExecutionMode,
+ *   NodeBuilder,
+ *   RealtimeRuntime,
+ *   type RealtimeRuntimeOptions,
+ * } from "@wavelet/wavelet";
+ *
+ * const options: RealtimeRuntimeOptions = {
+ *   mode: ExecutionMode.Spin,
+ *   initialCapacity: 256,
+ *   notifierCapacity: 64,
+ *   maxEvents: 64,
+ * };
+ * const rt = new RealtimeRuntime(options);
+ * try {
+ *   let runs = 0;
+ *   new NodeBuilder(0)
+ *     .onInit((ex, self) => ex.yieldNow(self))
+ *     .build(rt.executor, () => {
+ *       runs++;
+ *     });
+ *   rt.runOneCycle();
+ *   if (runs !== 1 || rt.mode !== ExecutionMode.Spin) throw new Error("one spinning cycle");
+ * } finally {
+ *   rt.shutdown();
+ * }
+ * ```
+ */
 export interface RealtimeRuntimeOptions {
   /** `ExecutionMode.Park` (default: block until a stimulus) or `ExecutionMode.Spin`. */
   mode?: ExecutionMode;
@@ -57,7 +89,26 @@ export interface RealtimeRuntimeOptions {
   executor?: Executor;
 }
 
-/** The runtime was used after it shut down. */
+/**
+ * The runtime was used after it shut down.
+ *
+ * @example Cycling a runtime that shut down
+ * ```ts
+ * import { RealtimeRuntime, RuntimeShutDownError } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * rt.shutdown();
+ * let caught: unknown;
+ * try {
+ *   rt.runOneCycle();
+ * } catch (e) {
+ *   caught = e;
+ * }
+ * if (!rt.isShutDown || !(caught instanceof RuntimeShutDownError)) {
+ *   throw new Error("expected a RuntimeShutDownError");
+ * }
+ * ```
+ */
 export class RuntimeShutDownError extends WaveletError {}
 
 /**

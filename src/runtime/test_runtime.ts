@@ -10,7 +10,28 @@ import { ExecutorState } from "../control.ts";
 import { CapacityError, ErrorCode } from "../errors.ts";
 import { Executor } from "../executor.ts";
 
-/** Options for {@linkcode TestRuntime}. */
+/**
+ * Options for {@linkcode TestRuntime}.
+ *
+ * @example A runtime that starts at a given wall time
+ * ```ts
+ * import { NodeBuilder, TestRuntime, type TestRuntimeOptions } from "@wavelet/wavelet";
+ *
+ * const options: TestRuntimeOptions = {
+ *   startUnixNanos: 1_700_000_000_000_000_000n,
+ *   initialCapacity: 1024,
+ * };
+ * const rt = new TestRuntime(options);
+ * let wall = 0n;
+ * new NodeBuilder(0)
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, (_self, ctx) => {
+ *     wall = ctx.time.unixNanos;
+ *   });
+ * rt.runOneCycle();
+ * if (wall !== options.startUnixNanos) throw new Error(`wall time ${wall}`);
+ * ```
+ */
 export interface TestRuntimeOptions {
   /** Wall time at elapsed zero, in nanoseconds since the Unix epoch. Default `0n`. */
   startUnixNanos?: bigint;
