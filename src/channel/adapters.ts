@@ -13,7 +13,23 @@ import type { Executor } from "../executor.ts";
 import { type Node, NodeBuilder } from "../node.ts";
 import { Overflow, SendStatus } from "./channel.ts";
 
-/** Options of {@linkcode sourceFrom}. */
+/**
+ * Options of {@linkcode sourceFrom}.
+ *
+ * @example Batches from a ReadableStream
+ * ```ts
+ * import { sourceFrom, type SourceOptions, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const options: SourceOptions & { mode: "batch" } = { name: "words", mode: "batch" };
+ * const src = sourceFrom(rt.executor, ReadableStream.from(["a", "b", "c"]), options);
+ * await new Promise((r) => setTimeout(r, 0)); // let the stream be pulled
+ * rt.runOneCycle();
+ * if (src.value.items.join("") !== "abc") throw new Error("every item in one batch");
+ * rt.runOneCycle();
+ * if (!src.value.ended) throw new Error("then the end");
+ * ```
+ */
 export interface SourceOptions {
   /** Debug name of the node. */
   name?: string;
@@ -64,6 +80,25 @@ export function sourceFrom<V>(
  * @param source The async iterable or stream.
  * @param options Name, capacity, `removeOnEnd`.
  * @returns The node; its value holds the latest item and whether the source ended.
+ *
+ * @example One item per cycle, removed at the end
+ * ```ts
+ * import { sourceFrom, TestRuntime } from "@wavelet/wavelet";
+ *
+ * async function* letters() {
+ *   yield "x";
+ *   yield "y";
+ * }
+ * const rt = new TestRuntime();
+ * const src = sourceFrom(rt.executor, letters(), { capacity: 8, removeOnEnd: true });
+ * const seen: string[] = [];
+ * for (let i = 0; i < 10 && src.isAlive; i++) {
+ *   await new Promise((r) => setTimeout(r, 0));
+ *   rt.runOneCycle();
+ *   if (src.isAlive && src.value.item !== undefined) seen.push(src.value.item);
+ * }
+ * if (seen.join() !== "x,y" || src.isAlive) throw new Error("x, y, then removed");
+ * ```
  */
 export function sourceFrom<V>(
   executor: Executor,
@@ -122,7 +157,31 @@ export function sourceFrom<V>(
   return node;
 }
 
-/** Options of {@linkcode sinkTo}. */
+/**
+ * Options of {@linkcode sinkTo}.
+ *
+ * @example Mapping and buffering what a sink writes
+ * ```ts
+ * import { pushNode, sinkTo, type SinkOptions, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 0);
+ * const lines: string[] = [];
+ * const options: SinkOptions<number, string> = {
+ *   name: "to-lines",
+ *   capacity: 16,
+ *   overflow: "dropOldest",
+ *   map: (v) => `value=${v}`,
+ * };
+ * sinkTo(rt.executor, input.node, (line: string) => {
+ *   lines.push(line);
+ * }, options);
+ * input.push(42);
+ * rt.runOneCycle();
+ * await new Promise((r) => setTimeout(r, 0));
+ * if (lines[0] !== "value=42") throw new Error("the mapped value was written");
+ * ```
+ */
 export interface SinkOptions<T, W> {
   /** Debug name of the node. */
   name?: string;
@@ -134,7 +193,30 @@ export interface SinkOptions<T, W> {
   map?: (value: T) => W;
 }
 
-/** State of a sink node: what was written, buffered and dropped. */
+/**
+ * State of a sink node: what was written, buffered and dropped.
+ *
+ * @example Watching a sink's counters
+ * ```ts
+ * import { pushNode, sinkTo, type SinkState, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const input = pushNode(rt.executor, 0);
+ * const out: number[] = [];
+ * const sink = sinkTo(rt.executor, input.node, new WritableStream<number>({
+ *   write(v) {
+ *     out.push(v);
+ *   },
+ * }));
+ * input.push(1);
+ * rt.runOneCycle();
+ * await new Promise((r) => setTimeout(r, 10));
+ * const state: SinkState = sink.value;
+ * if (state.written !== 1 || state.buffered !== 0 || state.dropped !== 0 || state.failed) {
+ *   throw new Error(JSON.stringify(state));
+ * }
+ * ```
+ */
 export interface SinkState {
   /** Values handed to the stream or callback. */
   written: number;
