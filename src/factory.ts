@@ -15,7 +15,34 @@ import { ErrorCode, WaveletError } from "./errors.ts";
 import type { Executor } from "./executor.ts";
 import { Node } from "./node.ts";
 
-/** Why a {@linkcode FactoryError} was thrown. */
+/**
+ * Why a {@linkcode FactoryError} was thrown.
+ *
+ * @example Branching on the kind of misuse
+ * ```ts
+ * import {
+ *   FactoryError,
+ *   type FactoryErrorKind,
+ *   SimpleFactory,
+ *   TestRuntime,
+ * } from "@wavelet/wavelet";
+ *
+ * function kindOf(f: () => unknown): FactoryErrorKind | null {
+ *   try {
+ *     f();
+ *     return null;
+ *   } catch (e) {
+ *     if (e instanceof FactoryError) return e.kind;
+ *     throw e;
+ *   }
+ * }
+ * const rt = new TestRuntime();
+ * const f = new SimpleFactory<number>();
+ * if (kindOf(() => f.get(rt.executor)) !== "not-attached") throw new Error("no function yet");
+ * const self: SimpleFactory<number> = f.attach((ex) => self.get(ex));
+ * if (kindOf(() => f.get(rt.executor)) !== "cycle") throw new Error("it asks for itself");
+ * ```
+ */
 export type FactoryErrorKind =
   /** `get` was called before a function was attached. */
   | "not-attached"
@@ -60,10 +87,40 @@ export class FactoryError extends WaveletError {
   }
 }
 
-/** Builds the node of a {@linkcode SimpleFactory}. */
+/**
+ * Builds the node of a {@linkcode SimpleFactory}.
+ *
+ * @example A function chosen per environment
+ * ```ts
+ * import { NodeBuilder, SimpleFactory, type SimpleFactoryFn, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const live: SimpleFactoryFn<number> = (ex) =>
+ *   new NodeBuilder(0).named("rate").build(ex, () => false); // a feed would update it
+ * const fixed: SimpleFactoryFn<number> = (ex) =>
+ *   new NodeBuilder(1.25).named("rate").build(ex, () => false);
+ * const testing = true;
+ * const rate = new SimpleFactory<number>(testing ? fixed : live);
+ * const rt = new TestRuntime();
+ * if (rate.get(rt.executor).value !== 1.25) throw new Error("the fixed rate, built once");
+ * ```
+ */
 export type SimpleFactoryFn<T> = (executor: Executor) => Node<T>;
 
-/** Builds the node of a {@linkcode KeyedFactory} for one key. */
+/**
+ * Builds the node of a {@linkcode KeyedFactory} for one key.
+ *
+ * @example One node per key
+ * ```ts
+ * import { KeyedFactory, type KeyedFactoryFn, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const build: KeyedFactoryFn<string, string> = (ex, key) =>
+ *   new NodeBuilder(key.toUpperCase()).named(`upper:${key}`).build(ex, () => false);
+ * const upper = new KeyedFactory(build);
+ * const rt = new TestRuntime();
+ * const a = upper.get(rt.executor, "abc");
+ * if (a.value !== "ABC" || upper.get(rt.executor, "abc") !== a) throw new Error("one per key");
+ * ```
+ */
 export type KeyedFactoryFn<K, T> = (executor: Executor, key: K) => Node<T>;
 
 function describeKey(key: unknown): string {
