@@ -38,7 +38,42 @@ export const Obs = {
   More: 5,
 } as const;
 
-/** A replay could not follow the log: the graph or the code differs from the recorded run. */
+/**
+ * A replay could not follow the log: the graph or the code differs from the recorded run.
+ *
+ * @example Replaying into a graph that lacks a recorded node
+ * ```ts
+ * import {
+ *   ErrorCode,
+ *   HistoricalRuntime,
+ *   ms,
+ *   NodeBuilder,
+ *   RealtimeRuntime,
+ *   ReplayError,
+ * } from "@wavelet/wavelet";
+ *
+ * const live = new RealtimeRuntime();
+ * live.startRecording();
+ * const [, tx] = new NodeBuilder(0).named("orders").buildWithChannel(
+ *   live.executor,
+ *   { kind: "local", capacity: 4 },
+ *   (_self, _ctx, rx) => rx.tryRecv() !== undefined,
+ * );
+ * tx.trySend("buy");
+ * live.runOneCycle(ms(10));
+ * const log = live.recordedBytes()!;
+ * live.shutdown();
+ *
+ * const hist = new HistoricalRuntime({ startUnixNanos: 0n, endUnixNanos: 1n }); // no "orders"
+ * let code = "";
+ * try {
+ *   hist.replayLog(log);
+ * } catch (e) {
+ *   if (e instanceof ReplayError) code = e.code;
+ * }
+ * if (code !== ErrorCode.ReplayMismatch) throw new Error("expected REPLAY_MISMATCH");
+ * ```
+ */
 export class ReplayError extends WaveletError {}
 
 /** Appends entries to a growable byte buffer. */

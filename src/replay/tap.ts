@@ -18,7 +18,34 @@ import type { Executor } from "../executor.ts";
 import type { CycleTime } from "../time.ts";
 import { Entry, LogReader, LogWriter, Obs, ReplayError } from "./log.ts";
 
-/** Where a recorder's bytes go. */
+/**
+ * Where a recorder's bytes go.
+ *
+ * @example Recording into memory chunks
+ * ```ts
+ * import { type LogSink, ms, NodeBuilder, RealtimeRuntime } from "@wavelet/wavelet";
+ *
+ * const chunks: Uint8Array[] = [];
+ * let closed = false;
+ * const sink: LogSink = {
+ *   write: (bytes) => void chunks.push(bytes.slice()), // the bytes are a view: copy them
+ *   close: () => void (closed = true),
+ * };
+ * const rt = new RealtimeRuntime();
+ * rt.startRecording(sink);
+ * new NodeBuilder(0).named("tick").onInit((ex, self) => ex.yieldNow(self)).build(
+ *   rt.executor,
+ *   (self) => {
+ *     self.value++;
+ *     return true;
+ *   },
+ * );
+ * rt.runOneCycle(ms(10));
+ * rt.shutdown(); // flushes and closes the sink
+ * const magic = new TextDecoder().decode(chunks[0].subarray(0, 5));
+ * if (!closed || magic !== "WVLOG") throw new Error("a closed sink holding a log");
+ * ```
+ */
 export interface LogSink {
   /** Appends bytes. */
   write(bytes: Uint8Array): void;
@@ -29,7 +56,24 @@ export interface LogSink {
 /** The executor-facing side of recording and replay (one of the two classes below). */
 export type Tap = Recorder | Replayer;
 
-/** Records a run's stimuli into a log. */
+/**
+ * Records a run's stimuli into a log.
+ *
+ * @example A recorder driven by hand
+ * ```ts
+ * import { CycleTime, Recorder, Replayer, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const rec = new Recorder(rt.executor, null); // null: keep the log in memory
+ * const time = new CycleTime();
+ * time.monotonicNs = 1_000;
+ * rec.endCycle(1, time, true); // what the executor calls at the end of each cycle
+ * if (rec.cycles !== 1) throw new Error("one cycle written");
+ * const log = rec.bytes();
+ * rec.close();
+ * if (new Replayer(log).cycleCount !== 1) throw new Error("the log holds that cycle");
+ * ```
+ */
 export class Recorder {
   /** Discriminates the tap. */
   readonly recording = true;
@@ -144,6 +188,43 @@ export class Recorder {
  * Feeds a recorded log back into an executor, one cycle at a time: the log is read as the
  * replay goes (a first pass only collects node names), and payloads are views into the log,
  * so replaying allocates little beyond what the graph itself does.
+ *
+ * @example A recorded run, replayed on a historical runtime
+ * ```ts
+ * import {
+ *   type Executor,
+ *   HistoricalRuntime,
+ *   ms,
+ *   NodeBuilder,
+ *   RealtimeRuntime,
+ *   Replayer,
+ * } from "@wavelet/wavelet";
+ *
+ * function build(ex: Executor) {
+ *   return new NodeBuilder(0).named("sum").buildWithChannel(
+ *     ex,
+ *     { kind: "local", capacity: 8 },
+ *     (self, _ctx, rx) => {
+ *       for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) self.value += v as number;
+ *       return true;
+ *     },
+ *   );
+ * }
+ * const live = new RealtimeRuntime();
+ * live.startRecording();
+ * const [, tx] = build(live.executor);
+ * tx.trySend(2);
+ * tx.trySend(3);
+ * live.runOneCycle(ms(10));
+ * const log = live.recordedBytes()!;
+ * live.shutdown();
+ *
+ * if (new Replayer(log).cycleCount < 1) throw new Error("the log holds the cycle that ran");
+ * const hist = new HistoricalRuntime({ startUnixNanos: 0n, endUnixNanos: 1n });
+ * const [sum] = build(hist.executor); // the same graph, the same names
+ * hist.replayLog(log); // uses a Replayer
+ * if (sum.value !== 5) throw new Error("the replay read the same items");
+ * ```
  */
 export class Replayer {
   /** Discriminates the tap. */
