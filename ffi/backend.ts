@@ -16,6 +16,20 @@ import { BunWaiterPool } from "./bun_waiter.ts";
 /**
  * Error codes of the native layer. They extend `ErrorCode` of `src/errors.ts` (same string
  * style, stable across versions).
+ *
+ * @example The pure-JS backend has no epoll
+ * ```ts
+ * import { loadBackend, NativeErrorCode, WaveletError } from "@wavelet/wavelet";
+ *
+ * const js = loadBackend({ prefer: "js" });
+ * let code: string | undefined;
+ * try {
+ *   js.epollCreate();
+ * } catch (e) {
+ *   if (e instanceof WaveletError) code = e.code;
+ * }
+ * if (code !== NativeErrorCode.Unsupported) throw new Error(`unexpected code ${code}`);
+ * ```
  */
 export const NativeErrorCode = {
   /** A native call returned `-errno`. */
@@ -32,7 +46,21 @@ export const NativeErrorCode = {
   Unsupported: "UNSUPPORTED",
 } as const;
 
-/** A value of {@linkcode NativeErrorCode}. */
+/**
+ * A value of {@linkcode NativeErrorCode}.
+ *
+ * @example Classifying native failures
+ * ```ts
+ * import { NativeErrorCode } from "@wavelet/wavelet";
+ *
+ * function isLoadFailure(code: NativeErrorCode): boolean {
+ *   return code !== NativeErrorCode.NativeCallFailed && code !== NativeErrorCode.Unsupported;
+ * }
+ * if (!isLoadFailure(NativeErrorCode.NativeAbiMismatch) || isLoadFailure("UNSUPPORTED")) {
+ *   throw new Error("an ABI mismatch is a load failure, UNSUPPORTED is not");
+ * }
+ * ```
+ */
 export type NativeErrorCode = typeof NativeErrorCode[keyof typeof NativeErrorCode];
 
 /** Linux errno values the runtime names in messages and branches on. */
@@ -93,7 +121,27 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `errno ${errno}`;
 }
 
-/** A native call failed with an errno. */
+/**
+ * A native call failed with an errno.
+ *
+ * @example Closing a bad file descriptor
+ * ```ts
+ * import { loadBackend, NativeError } from "@wavelet/wavelet";
+ *
+ * const backend = loadBackend();
+ * if (backend.hasEpoll) {
+ *   let caught: unknown;
+ *   try {
+ *     backend.close(-1);
+ *   } catch (e) {
+ *     caught = e;
+ *   }
+ *   if (!(caught instanceof NativeError) || caught.errnoName !== "EBADF" || caught.errno !== 9) {
+ *     throw new Error("expected a NativeError with EBADF");
+ *   }
+ * }
+ * ```
+ */
 export class NativeError extends WaveletError {
   /** The operation that failed, for example `"epoll_ctl"`. */
   readonly op: string;
@@ -135,7 +183,25 @@ export function checkStatus(op: string, status: number): number {
   return status;
 }
 
-/** An operation the live backend cannot do (the pure-JS backend has no epoll). */
+/**
+ * An operation the live backend cannot do (the pure-JS backend has no epoll).
+ *
+ * @example Asking the pure-JS backend for an eventfd
+ * ```ts
+ * import { loadBackend, UnsupportedError } from "@wavelet/wavelet";
+ *
+ * const js = loadBackend({ prefer: "js" }); // clocks and sleep only
+ * let caught: unknown;
+ * try {
+ *   js.eventfdCreate();
+ * } catch (e) {
+ *   caught = e;
+ * }
+ * if (js.hasEpoll || !(caught instanceof UnsupportedError)) {
+ *   throw new Error("expected an UnsupportedError");
+ * }
+ * ```
+ */
 export class UnsupportedError extends WaveletError {
   /** The operation that was asked for. */
   readonly op: string;
@@ -152,7 +218,27 @@ export class UnsupportedError extends WaveletError {
   }
 }
 
-/** One place the loader looked for the library, and why it was not used. */
+/**
+ * One place the loader looked for the library, and why it was not used.
+ *
+ * @example Listing where the loader looked
+ * ```ts
+ * import { type LoadAttempt, loadNative, NativeLoadError } from "@wavelet/wavelet";
+ *
+ * let attempts: readonly LoadAttempt[] = [];
+ * try {
+ *   loadNative({ path: "/nonexistent/libwavelet.so" });
+ * } catch (e) {
+ *   if (e instanceof NativeLoadError) attempts = e.attempts;
+ * }
+ * const [first] = attempts;
+ * // "missing" where FFI is available, "unavailable" where it is not
+ * if (first?.path !== "/nonexistent/libwavelet.so") throw new Error("the path was tried");
+ * if (first.failure !== "missing" && first.failure !== "unavailable") {
+ *   throw new Error(`unexpected failure ${first.failure}: ${first.reason}`);
+ * }
+ * ```
+ */
 export interface LoadAttempt {
   /** The file (or the action, for a build) that was tried. */
   readonly path: string;
@@ -168,6 +254,23 @@ export interface LoadAttempt {
  * (`NATIVE_ABI_MISMATCH`), else a file that is not a wavelet library
  * (`NATIVE_INVALID_LIBRARY`), else FFI not permitted (`NATIVE_UNAVAILABLE`), else nothing found
  * (`NATIVE_NOT_FOUND`).
+ *
+ * @example Loading a library that is not there
+ * ```ts
+ * import { loadNative, NativeErrorCode, NativeLoadError } from "@wavelet/wavelet";
+ *
+ * let caught: unknown;
+ * try {
+ *   loadNative({ path: "/nonexistent/libwavelet.so" });
+ * } catch (e) {
+ *   caught = e;
+ * }
+ * if (!(caught instanceof NativeLoadError)) throw new Error("expected a NativeLoadError");
+ * const code = caught.code;
+ * if (code !== NativeErrorCode.NativeNotFound && code !== NativeErrorCode.NativeUnavailable) {
+ *   throw new Error(`unexpected code ${code}`);
+ * }
+ * ```
  */
 export class NativeLoadError extends WaveletError {
   /** Every path tried, in order. */
@@ -218,10 +321,42 @@ export const EpollEvents = {
 /** Flags of {@linkcode NativeBackend.eventfdCreate}. */
 export const EventfdFlags = { Semaphore: 1, Blocking: 2 } as const;
 
-/** Bytes of a socket address buffer (`WV_ADDR_LEN`; layout in `ffi/native/wavelet.h`). */
+/**
+ * Bytes of a socket address buffer (`WV_ADDR_LEN`; layout in `ffi/native/wavelet.h`).
+ *
+ * @example Parsing a socket address
+ * ```ts
+ * import { ADDR_LEN, loadBackend } from "@wavelet/wavelet";
+ *
+ * const backend = loadBackend();
+ * if (backend.hasEpoll) {
+ *   const addr = new Uint8Array(ADDR_LEN);
+ *   const family = backend.addrParse("127.0.0.1", 8080, addr);
+ *   if (family !== 4) throw new Error(`expected IPv4, got ${family}`);
+ * }
+ * ```
+ */
 export const ADDR_LEN = 24;
 
-/** Socket option numbers of {@linkcode NativeBackend.socketSetOption}. */
+/**
+ * Socket option numbers of {@linkcode NativeBackend.socketSetOption}.
+ *
+ * @example Setting TCP_NODELAY on a socket
+ * ```ts
+ * import { loadBackend, SocketOption } from "@wavelet/wavelet";
+ *
+ * const backend = loadBackend();
+ * if (backend.hasEpoll) {
+ *   const fd = backend.socketCreate(4, 1); // IPv4 TCP, never connected
+ *   try {
+ *     if (backend.socketSetOption(fd, SocketOption.NoDelay, 1) !== 0) throw new Error("set");
+ *     if (backend.socketGetOption(fd, SocketOption.NoDelay) !== 1) throw new Error("read back");
+ *   } finally {
+ *     backend.close(fd);
+ *   }
+ * }
+ * ```
+ */
 export const SocketOption = {
   /** `SO_REUSEADDR` (0 or 1). */
   ReuseAddr: 1,
@@ -254,6 +389,26 @@ export const MAX_EPOLL_EVENTS = 1024;
  *
  * Buffers handed to the epoll wait should be long-lived (allocated once): the Deno binding
  * caches each buffer's pointer, and an async wait keeps writing into them until it settles.
+ *
+ * @example Clocks and an eventfd
+ * ```ts
+ * import { loadBackend, type NativeBackend } from "@wavelet/wavelet";
+ *
+ * const backend: NativeBackend = loadBackend();
+ * const t0 = backend.monotonicNs();
+ * if (Math.abs(backend.realtimeNs() / 1e6 - Date.now()) > 1000) throw new Error("wall time");
+ * if (backend.hasEpoll) {
+ *   const fd = backend.eventfdCreate();
+ *   try {
+ *     backend.eventfdWrite(fd, 3);
+ *     if (backend.eventfdRead(fd) !== 3) throw new Error("the counter was 3");
+ *     if (backend.eventfdRead(fd) !== 0) throw new Error("reading resets it");
+ *   } finally {
+ *     backend.close(fd);
+ *   }
+ * }
+ * if (backend.monotonicNs() < t0) throw new Error("monotonic time never goes back");
+ * ```
  */
 export interface NativeBackend {
   /** Which implementation this is. */

@@ -71,6 +71,16 @@ export function detectRuntime(): HostRuntime {
  * Whether this process may load a native library: Bun always, Deno with `--allow-ffi`.
  *
  * @returns True when FFI calls are possible.
+ *
+ * @example Which backend loadBackend picks
+ * ```ts
+ * import { ffiAvailable, loadBackend } from "@wavelet/wavelet";
+ *
+ * const backend = loadBackend();
+ * if (ffiAvailable() !== (backend.kind !== "js")) {
+ *   throw new Error("the native backend is used exactly where FFI is available");
+ * }
+ * ```
  */
 export function ffiAvailable(): boolean {
   const rt = detectRuntime();
@@ -153,7 +163,21 @@ export function nativeCachePath(cacheDir: string = nativeCacheDir()): string {
   return join(cacheDir, libraryName());
 }
 
-/** Options for {@linkcode loadNative}. */
+/**
+ * Options for {@linkcode loadNative}.
+ *
+ * @example Loading from the build cache
+ * ```ts
+ * import { ffiAvailable, loadNative, type LoadNativeOptions } from "@wavelet/wavelet";
+ *
+ * if (ffiAvailable()) {
+ *   // Compile into the cache when needed; else fall back to the embedded linux-x64 build.
+ *   const options: LoadNativeOptions = { build: true, prebuilt: true };
+ *   const native = loadNative(options);
+ *   if (native.kind === "js" || native.path === null) throw new Error("a native library");
+ * }
+ * ```
+ */
 export interface LoadNativeOptions {
   /** Load exactly this library file (nothing else is tried). */
   path?: string;
@@ -383,7 +407,20 @@ function tryPrebuilt(cached: string, trial: Trial): NativeBackend | null {
   return null;
 }
 
-/** Options for {@linkcode loadBackend}. */
+/**
+ * Options for {@linkcode loadBackend}.
+ *
+ * @example Forcing the pure-JS backend
+ * ```ts
+ * import { loadBackend, type LoadBackendOptions } from "@wavelet/wavelet";
+ *
+ * const options: LoadBackendOptions = { prefer: "js" };
+ * const backend = loadBackend(options);
+ * if (backend.kind !== "js" || backend.hasEpoll || backend.path !== null) {
+ *   throw new Error("the pure-JS backend");
+ * }
+ * ```
+ */
 export interface LoadBackendOptions extends LoadNativeOptions {
   /**
    * `"native"` (default): the native backend when FFI is available (Bun; Deno with

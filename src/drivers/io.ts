@@ -12,6 +12,31 @@ import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "..
 /**
  * Readiness bits (the epoll values). An interest is a combination of `Readable`, `Writable`
  * and optionally `EdgeTriggered`; `Error` and `HangUp` are always reported.
+ *
+ * @example Waking a node when an eventfd is readable
+ * ```ts
+ * import { ms, NodeBuilder, Readiness, RealtimeRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const b = rt.backend;
+ * const fd = b.hasEpoll ? b.eventfdCreate() : -1; // -1: the pure-JS backend has no epoll
+ * try {
+ *   if (fd >= 0) {
+ *     let got = 0;
+ *     const node = new NodeBuilder(0).build(rt.executor, (_self, ctx) => {
+ *       got = ctx.ioReadiness(handle);
+ *       b.eventfdRead(fd); // consume, or a level-triggered fd stays ready
+ *     });
+ *     const handle = rt.executor.registerIo(fd, node, Readiness.Readable);
+ *     b.eventfdWrite(fd, 1);
+ *     rt.runOneCycle(ms(100));
+ *     if ((got & Readiness.Readable) === 0) throw new Error("the node saw Readable");
+ *   }
+ * } finally {
+ *   rt.shutdown(); // removes the registration
+ *   if (fd >= 0) b.close(fd); // the fd stays the caller's to close
+ * }
+ * ```
  */
 export const Readiness = {
   /** Data (or a connection, or EOF) can be read without blocking. */
@@ -28,10 +53,56 @@ export const Readiness = {
   EdgeTriggered: 0x80000000,
 } as const;
 
-/** Identifies one I/O registration; a plain number, treat it as opaque. */
+/**
+ * Identifies one I/O registration; a plain number, treat it as opaque.
+ *
+ * @example Registering and deregistering
+ * ```ts
+ * import { type IoHandle, NodeBuilder, Readiness, RealtimeRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const b = rt.backend;
+ * const fd = b.hasEpoll ? b.eventfdCreate() : -1; // -1: the pure-JS backend has no epoll
+ * try {
+ *   if (fd >= 0) {
+ *     const node = new NodeBuilder(0).build(rt.executor, () => false);
+ *     const handle: IoHandle = rt.executor.registerIo(fd, node, Readiness.Writable);
+ *     rt.runOneCycle(); // an eventfd is always writable
+ *     if ((rt.executor.ioReadiness(handle) & Readiness.Writable) === 0) throw new Error("ready");
+ *     if (!rt.executor.deregisterIo(handle)) throw new Error("it was registered");
+ *     if (rt.executor.deregisterIo(handle)) throw new Error("deregistered only once");
+ *   }
+ * } finally {
+ *   rt.shutdown(); // removes the registration
+ *   if (fd >= 0) b.close(fd); // the fd stays the caller's to close
+ * }
+ * ```
+ */
 export type IoHandle = number;
 
-/** What the I/O driver needs from the runtime's poller (the epoll set). */
+/**
+ * What the I/O driver needs from the runtime's poller (the epoll set).
+ *
+ * @example A poller that records registrations
+ * ```ts
+ * import { type IoPoller, Readiness } from "@wavelet/wavelet";
+ *
+ * // What an epoll set does, kept in a map (RealtimeRuntime is the real implementation).
+ * const registered = new Map<number, { events: number; token: number }>();
+ * const poller: IoPoller = {
+ *   ioAdd: (fd, events, token) => void registered.set(fd, { events, token }),
+ *   ioModify: (fd, events, token) => void registered.set(fd, { events, token }),
+ *   ioRemove: (fd) => void registered.delete(fd),
+ * };
+ * poller.ioAdd(7, Readiness.Readable, 0);
+ * poller.ioModify(7, Readiness.Readable | Readiness.Writable, 0);
+ * if (registered.get(7)?.events !== (Readiness.Readable | Readiness.Writable)) {
+ *   throw new Error("the interest changed");
+ * }
+ * poller.ioRemove(7);
+ * if (registered.size !== 0) throw new Error("removed");
+ * ```
+ */
 export interface IoPoller {
   /** Adds `fd` with `events`; events come back tagged with `token`. */
   ioAdd(fd: number, events: number, token: number): void;

@@ -10,7 +10,21 @@ const SUB_BITS = 4;
 const SUB = 1 << SUB_BITS;
 const GROUPS = 48; // up to 2^48 ns (about 3 days)
 
-/** A summary of a histogram. */
+/**
+ * A summary of a histogram.
+ *
+ * @example Summarizing latencies
+ * ```ts
+ * import { Histogram, type HistogramSnapshot } from "@wavelet/wavelet";
+ *
+ * const h = new Histogram();
+ * for (let i = 1; i <= 1000; i++) h.record(i * 1000); // 1 us to 1 ms
+ * const s: HistogramSnapshot = h.snapshot();
+ * if (s.count !== 1000 || s.min !== 1000 || s.max !== 1_000_000) throw new Error("min, max");
+ * if (Math.abs(s.p50 - 500_000) > 500_000 * 0.07) throw new Error(`p50 ${s.p50}`);
+ * if (!(s.p50 <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.p999)) throw new Error("ordered");
+ * ```
+ */
 export interface HistogramSnapshot {
   /** Values recorded. */
   count: number;

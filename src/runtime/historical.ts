@@ -10,7 +10,24 @@ import { CapacityError, ErrorCode, InvalidArgumentError } from "../errors.ts";
 import { Executor } from "../executor.ts";
 import { Replayer } from "../replay/tap.ts";
 
-/** Options for {@linkcode HistoricalRuntime}. */
+/**
+ * Options for {@linkcode HistoricalRuntime}.
+ *
+ * @example Ten milliseconds in steps of 2.5
+ * ```ts
+ * import { HistoricalRuntime, type HistoricalRuntimeOptions, ms } from "@wavelet/wavelet";
+ *
+ * const options: HistoricalRuntimeOptions = {
+ *   startUnixNanos: 1_700_000_000_000_000_000n,
+ *   endUnixNanos: 1_700_000_000_010_000_000n, // 10 ms later
+ *   stepNs: ms(2.5),
+ *   maxCyclesPerInstant: 1000,
+ * };
+ * const rt = new HistoricalRuntime(options);
+ * const cycles = rt.runUntilCompletion(); // at 0, 2.5, 5, 7.5 and 10 ms
+ * if (cycles !== 5 || !rt.isFinished) throw new Error(`${cycles} cycles`);
+ * ```
+ */
 export interface HistoricalRuntimeOptions {
   /** Start of the interval (exact Unix nanoseconds). */
   startUnixNanos: bigint;

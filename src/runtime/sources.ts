@@ -13,7 +13,35 @@ import { ErrorCode, InvalidArgumentError } from "../errors.ts";
 import { type Node, NodeBuilder } from "../node.ts";
 import type { HistoricalRuntime } from "./historical.ts";
 
-/** Options of {@linkcode historicalSource}. */
+/**
+ * Options of {@linkcode historicalSource}.
+ *
+ * @example Records with ISO timestamps
+ * ```ts
+ * import {
+ *   HistoricalRuntime,
+ *   historicalSource,
+ *   type HistoricalSourceOptions,
+ * } from "@wavelet/wavelet";
+ *
+ * interface Tick {
+ *   at: string;
+ *   px: number;
+ * }
+ * const nanos = (iso: string) => BigInt(Date.parse(iso)) * 1_000_000n;
+ * const options: HistoricalSourceOptions<Tick> = { name: "ticks", timeOf: (t) => nanos(t.at) };
+ * const rt = new HistoricalRuntime({
+ *   startUnixNanos: nanos("2024-01-02T00:00:00Z"),
+ *   endUnixNanos: nanos("2024-01-02T00:01:00Z"),
+ * });
+ * const ticks = historicalSource(rt, [
+ *   { at: "2024-01-02T00:00:01Z", px: 100 },
+ *   { at: "2024-01-02T00:00:30Z", px: 101 },
+ * ], options);
+ * rt.runUntilCompletion();
+ * if (ticks.name !== "ticks" || ticks.value.released !== 2) throw new Error("both released");
+ * ```
+ */
 export interface HistoricalSourceOptions<R> {
   /** Debug name of the node. */
   name?: string;
@@ -24,7 +52,36 @@ export interface HistoricalSourceOptions<R> {
   timeOf?: (record: R) => bigint;
 }
 
-/** The state of a historical source node. */
+/**
+ * The state of a historical source node.
+ *
+ * @example Records released per cycle
+ * ```ts
+ * import {
+ *   type HistoricalBatch,
+ *   HistoricalRuntime,
+ *   historicalSource,
+ *   NodeBuilder,
+ * } from "@wavelet/wavelet";
+ *
+ * type Trade = { ts: number; px: number }; // ts in milliseconds
+ * const rt = new HistoricalRuntime({ startUnixNanos: 0n, endUnixNanos: 10_000_000_000n });
+ * const trades = historicalSource<Trade>(rt, [
+ *   { ts: 1000, px: 1 },
+ *   { ts: 1000, px: 2 },
+ *   { ts: 5000, px: 3 },
+ * ]);
+ * const sizes: number[] = [];
+ * new NodeBuilder(0).triggeredBy(trades).build(rt.executor, () => {
+ *   const batch: HistoricalBatch<Trade> = trades.value;
+ *   sizes.push(batch.records.length);
+ * });
+ * rt.runUntilCompletion();
+ * if (sizes.join() !== "2,1" || !trades.value.ended || trades.value.released !== 3) {
+ *   throw new Error(`batches of ${sizes}`);
+ * }
+ * ```
+ */
 export interface HistoricalBatch<R> {
   /** The records released in this cycle (the array is reused: copy to keep). */
   records: R[];
@@ -102,6 +159,21 @@ export function historicalSource<R>(
  *
  * @param path The file.
  * @returns The lines, without their line ends; empty lines skipped.
+ *
+ * @example Reading a small file
+ * ```ts
+ * import { readLines } from "@wavelet/wavelet";
+ * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "wavelet-"));
+ * const path = join(dir, "log.txt");
+ * writeFileSync(path, "first\r\n\nsecond\nthird");
+ * const lines = [...readLines(path)];
+ * rmSync(dir, { recursive: true });
+ * if (lines.join("|") !== "first|second|third") throw new Error(`lines: ${lines}`);
+ * ```
  */
 export function* readLines(path: string): Generator<string> {
   const fd = openSync(path, "r");
@@ -132,6 +204,21 @@ export function* readLines(path: string): Generator<string> {
  *
  * @param path The file.
  * @returns The parsed records, in file order.
+ *
+ * @example Reading JSON lines
+ * ```ts
+ * import { jsonLines } from "@wavelet/wavelet";
+ * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "wavelet-"));
+ * const path = join(dir, "trades.jsonl");
+ * writeFileSync(path, '{"ts":1000,"px":1.5}\n{"ts":2000,"px":2.5}\n');
+ * const prices = [...jsonLines<{ ts: number; px: number }>(path)].map((r) => r.px);
+ * rmSync(dir, { recursive: true });
+ * if (prices.join() !== "1.5,2.5") throw new Error(`prices: ${prices}`);
+ * ```
  */
 export function* jsonLines<R = Record<string, unknown>>(path: string): Generator<R> {
   for (const line of readLines(path)) yield JSON.parse(line) as R;
@@ -145,6 +232,24 @@ export function* jsonLines<R = Record<string, unknown>>(path: string): Generator
  *
  * @param path The file.
  * @returns The records, in file order.
+ *
+ * @example Reading CSV with nanosecond timestamps
+ * ```ts
+ * import { csvRecords } from "@wavelet/wavelet";
+ * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "wavelet-"));
+ * const path = join(dir, "quotes.csv");
+ * writeFileSync(path, 'ts,sym,px,note\n1700000000000000001,ABC,10.5,"a, ""b"""\n');
+ * const [rec] = [...csvRecords(path)];
+ * rmSync(dir, { recursive: true });
+ * // ts stays a string (every digit kept); px becomes a number; quotes are undone
+ * if (rec.ts !== "1700000000000000001" || rec.px !== 10.5 || rec.note !== 'a, "b"') {
+ *   throw new Error(`record: ${JSON.stringify(rec)}`);
+ * }
+ * ```
  */
 export function* csvRecords(path: string): Generator<Record<string, string | number>> {
   let header: string[] | undefined;
