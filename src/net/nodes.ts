@@ -17,7 +17,48 @@ import { type IoHandle, Readiness } from "../drivers/io.ts";
 import { NetError, NetErrorCode } from "./errors.ts";
 import { type TcpListener, type TcpStream, WOULD_BLOCK } from "./socket.ts";
 
-/** How a connection's byte stream is cut into frames. */
+/**
+ * How a connection's byte stream is cut into frames.
+ *
+ * @example A line-echo server and its client
+ * ```ts
+ * import {
+ *   Framing,
+ *   ms,
+ *   NodeBuilder,
+ *   RealtimeRuntime,
+ *   tcpConnectionNode,
+ *   TcpListener,
+ *   tcpListenerNode,
+ *   TcpStream,
+ * } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
+ * tcpListenerNode(rt.executor, listener, (ex, stream) => {
+ *   const conn = tcpConnectionNode(ex, stream, { framing: Framing.Lines });
+ *   new NodeBuilder(0).triggeredBy(conn).build(ex, () => {
+ *     const c = conn.value;
+ *     for (let i = 0; i < c.frameCount; i++) c.writeFrame(c.frame(i)); // echo each line
+ *     return false;
+ *   });
+ * });
+ * const port = listener.localAddress.port;
+ * const client = tcpConnectionNode(rt.executor, TcpStream.connect(rt, "127.0.0.1", port), {
+ *   framing: Framing.Lines,
+ * });
+ * const lines: string[] = [];
+ * new NodeBuilder(0).triggeredBy(client).build(rt.executor, () => {
+ *   const c = client.value;
+ *   for (let i = 0; i < c.frameCount; i++) lines.push(new TextDecoder().decode(c.frame(i)));
+ *   return false;
+ * });
+ * client.value.write(new TextEncoder().encode("one\ntwo\n"));
+ * for (let i = 0; i < 200 && lines.length < 2; i++) rt.runOneCycle(ms(10));
+ * rt.shutdown();
+ * if (lines.join() !== "one,two") throw new Error(`got ${lines}`);
+ * ```
+ */
 export const Framing = {
   /** Every read is one frame (whatever bytes arrived). */
   Raw: 0,
@@ -30,7 +71,26 @@ export const Framing = {
 /** A value of {@linkcode Framing}. */
 export type Framing = typeof Framing[keyof typeof Framing];
 
-/** Options of {@linkcode tcpListenerNode}. */
+/**
+ * Options of {@linkcode tcpListenerNode}.
+ *
+ * @example A named listener that closes its socket when removed
+ * ```ts
+ * import { RealtimeRuntime, TcpListener, tcpListenerNode } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
+ * const server = tcpListenerNode(rt.executor, listener, (_ex, stream) => stream.close(), {
+ *   name: "server",
+ *   maxAcceptsPerCycle: 16,
+ *   closeOnDrop: true,
+ * });
+ * if (server.name !== "server") throw new Error("named");
+ * server.remove();
+ * if (!listener.isClosed) throw new Error("closeOnDrop closed the listener");
+ * rt.shutdown();
+ * ```
+ */
 export interface TcpListenerNodeOptions {
   /** The node's name (default `"tcp-listener"`). */
   name?: string;
@@ -40,7 +100,34 @@ export interface TcpListenerNodeOptions {
   closeOnDrop?: boolean;
 }
 
-/** The value of a listener node. */
+/**
+ * The value of a listener node.
+ *
+ * @example Counting accepted connections
+ * ```ts
+ * import {
+ *   ms,
+ *   RealtimeRuntime,
+ *   TcpListener,
+ *   tcpListenerNode,
+ *   type TcpListenerState,
+ *   TcpStream,
+ * } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const server = tcpListenerNode(
+ *   rt.executor,
+ *   TcpListener.bind(rt, "127.0.0.1", 0),
+ *   (_ex, stream) => stream.close(),
+ * );
+ * const state: TcpListenerState = server.value;
+ * const client = TcpStream.connect(rt, "127.0.0.1", state.listener.localAddress.port);
+ * for (let i = 0; i < 200 && state.accepted < 1; i++) rt.runOneCycle(ms(10));
+ * client.close();
+ * rt.shutdown();
+ * if (state.accepted !== 1) throw new Error("one connection accepted");
+ * ```
+ */
 export interface TcpListenerState {
   /** The listener. */
   readonly listener: TcpListener;
@@ -131,7 +218,50 @@ export function tcpListenerNode(
     });
 }
 
-/** Options of {@linkcode tcpConnectionNode}. */
+/**
+ * Options of {@linkcode tcpConnectionNode}.
+ *
+ * @example Length-prefixed frames and a close callback
+ * ```ts
+ * import {
+ *   Framing,
+ *   ms,
+ *   NodeBuilder,
+ *   RealtimeRuntime,
+ *   type TcpConnection,
+ *   tcpConnectionNode,
+ *   type TcpConnectionOptions,
+ *   TcpListener,
+ *   tcpListenerNode,
+ *   TcpStream,
+ * } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * let closedWithError: boolean | null = null;
+ * const options: TcpConnectionOptions = {
+ *   framing: Framing.LengthPrefixed,
+ *   readBufferBytes: 4096,
+ *   maxFrameBytes: 1024,
+ *   onClose: (c: TcpConnection) => void (closedWithError = c.error !== null),
+ * };
+ * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
+ * tcpListenerNode(rt.executor, listener, (ex, stream) => {
+ *   const conn = tcpConnectionNode(ex, stream, { framing: Framing.LengthPrefixed });
+ *   conn.value.writeFrame(new Uint8Array([1, 2, 3]));
+ *   conn.value.end(); // write the frame, then finish
+ * });
+ * let size = -1;
+ * const stream = TcpStream.connect(rt, "127.0.0.1", listener.localAddress.port);
+ * const client = tcpConnectionNode(rt.executor, stream, options);
+ * new NodeBuilder(0).triggeredBy(client).build(rt.executor, () => {
+ *   if (client.value.frameCount > 0) size = client.value.frameLength(0);
+ *   return false;
+ * });
+ * for (let i = 0; i < 200 && closedWithError === null; i++) rt.runOneCycle(ms(10));
+ * rt.shutdown();
+ * if (size !== 3 || closedWithError !== false) throw new Error("a 3-byte frame, a clean close");
+ * ```
+ */
 export interface TcpConnectionOptions {
   /** The node's name (default `"tcp-connection"`). */
   name?: string;
@@ -158,6 +288,41 @@ const DEFAULT_READ = 64 * 1024;
  * The value of a connection node: the frames read in this cycle, and an outgoing buffer.
  * Frames are views into a buffer that is reused: read them in the cycle they arrive (children
  * of the connection node run in that cycle), copy what must outlive it.
+ *
+ * @example Writing, reading and the connection's counters
+ * ```ts
+ * import {
+ *   ms,
+ *   NodeBuilder,
+ *   RealtimeRuntime,
+ *   type TcpConnection,
+ *   tcpConnectionNode,
+ *   TcpListener,
+ *   tcpListenerNode,
+ *   TcpStream,
+ * } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
+ * tcpListenerNode(rt.executor, listener, (ex, stream) => {
+ *   const conn = tcpConnectionNode(ex, stream); // Framing.Raw: every read is one frame
+ *   new NodeBuilder(0).triggeredBy(conn).build(ex, () => {
+ *     const c = conn.value;
+ *     for (let i = 0; i < c.frameCount; i++) c.write(c.buffer, c.frameStart(i), c.frameLength(i));
+ *     return false;
+ *   });
+ * });
+ * const port = listener.localAddress.port;
+ * const node = tcpConnectionNode(rt.executor, TcpStream.connect(rt, "127.0.0.1", port));
+ * const conn: TcpConnection = node.value;
+ * conn.write(new TextEncoder().encode("ping"));
+ * for (let i = 0; i < 200 && conn.bytesRead < 4; i++) rt.runOneCycle(ms(10));
+ * const done = conn.bytesRead === 4 && conn.bytesWritten === 4 && conn.pendingBytes === 0;
+ * conn.close();
+ * rt.runOneCycle(ms(10));
+ * rt.shutdown();
+ * if (!done || !conn.isClosed || conn.error !== null) throw new Error("echoed, then closed");
+ * ```
  */
 export class TcpConnection {
   /** The stream (owned by the connection node). */
@@ -461,6 +626,38 @@ const NEWLINE = new Uint8Array([10]);
  * @param options Framing, buffer sizes, limits and the close callback.
  * @returns The node.
  * @throws {WaveletError} `UNSUPPORTED` without a native runtime.
+ *
+ * @example A client that connects to a server and reads its greeting
+ * ```ts
+ * import {
+ *   ms,
+ *   RealtimeRuntime,
+ *   tcpConnectionNode,
+ *   TcpListener,
+ *   tcpListenerNode,
+ *   TcpStream,
+ * } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
+ * tcpListenerNode(rt.executor, listener, (ex, stream) => {
+ *   const conn = tcpConnectionNode(ex, stream);
+ *   conn.value.write(new TextEncoder().encode("hello"));
+ *   conn.value.end();
+ * });
+ * const port = listener.localAddress.port;
+ * const client = tcpConnectionNode(rt.executor, TcpStream.connect(rt, "127.0.0.1", port));
+ * let greeting = "";
+ * const decoder = new TextDecoder();
+ * for (let i = 0; i < 200 && client.isAlive; i++) {
+ *   rt.runOneCycle(ms(10));
+ *   const c = client.value;
+ *   for (let f = 0; f < c.frameCount; f++) greeting += decoder.decode(c.frame(f));
+ * }
+ * const eof = client.value.eof; // the server ended: the node left the graph
+ * rt.shutdown();
+ * if (greeting !== "hello" || !eof) throw new Error(`got ${greeting}`);
+ * ```
  */
 export function tcpConnectionNode(
   ex: Executor,
