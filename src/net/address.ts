@@ -9,7 +9,25 @@
 import { ADDR_LEN, type NativeBackend } from "../../ffi/backend.ts";
 import { NetError, NetErrorCode } from "./errors.ts";
 
-/** Anything that carries a backend: a `RealtimeRuntime`, or `{ backend }`. */
+/**
+ * Anything that carries a backend: a `RealtimeRuntime`, or `{ backend }`.
+ *
+ * @example Anything with a backend
+ * ```ts
+ * import { type NetRuntime, RealtimeRuntime, SocketAddress } from "@wavelet/wavelet";
+ *
+ * function loopback(net: NetRuntime, port: number): SocketAddress {
+ *   return SocketAddress.parse(net, "127.0.0.1", port);
+ * }
+ * const rt = new RealtimeRuntime();
+ * const viaRuntime = loopback(rt, 8080);
+ * const viaBackend = loopback({ backend: rt.backend }, 8081);
+ * rt.shutdown();
+ * if (viaRuntime.toString() !== "127.0.0.1:8080" || viaBackend.port !== 8081) {
+ *   throw new Error("parsed with the runtime's native library");
+ * }
+ * ```
+ */
 export interface NetRuntime {
   /** The native backend the sockets are created with. */
   readonly backend: NativeBackend;

@@ -9,7 +9,33 @@
 import { type ErrorCode, WaveletError } from "../errors.ts";
 import { Errno, errnoName } from "../../ffi/backend.ts";
 
-/** Error codes of the network layer (stable strings, like `ErrorCode`). */
+/**
+ * Error codes of the network layer (stable strings, like `ErrorCode`).
+ *
+ * @example Branching on the error code
+ * ```ts
+ * import { NetError, NetErrorCode, RealtimeRuntime, TcpListener } from "@wavelet/wavelet";
+ *
+ * function codeOf(f: () => unknown): string | null {
+ *   try {
+ *     f();
+ *     return null;
+ *   } catch (e) {
+ *     if (e instanceof NetError) return e.code;
+ *     throw e;
+ *   }
+ * }
+ * const rt = new RealtimeRuntime();
+ * const a = TcpListener.bind(rt, "127.0.0.1", 0, { reusePort: false });
+ * const port = a.localAddress.port;
+ * const badHost = codeOf(() => TcpListener.bind(rt, "localhost", 0)); // names are not resolved
+ * const inUse = codeOf(() => TcpListener.bind(rt, "127.0.0.1", port));
+ * a.close();
+ * rt.shutdown();
+ * if (badHost !== NetErrorCode.InvalidAddress) throw new Error("expected INVALID_ADDRESS");
+ * if (inUse !== NetErrorCode.AddressInUse) throw new Error("expected ADDRESS_IN_USE");
+ * ```
+ */
 export const NetErrorCode = {
   /** A host string is not a numeric IPv4 or IPv6 address, or a port is out of range. */
   InvalidAddress: "INVALID_ADDRESS",

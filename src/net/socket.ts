@@ -15,7 +15,30 @@ import { ErrorCode, InvalidArgumentError } from "../errors.ts";
 import { type NetRuntime, SocketAddress } from "./address.ts";
 import { NetError, netError, NetErrorCode } from "./errors.ts";
 
-/** Returned by `tryRead`, `tryWrite` and friends when the call would block (EAGAIN). */
+/**
+ * Returned by `tryRead`, `tryWrite` and friends when the call would block (EAGAIN).
+ *
+ * @example Reading when nothing has arrived yet
+ * ```ts
+ * import { RealtimeRuntime, TcpListener, TcpStream, WOULD_BLOCK } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
+ * const client = TcpStream.connect(rt, "127.0.0.1", listener.localAddress.port);
+ * let server = listener.accept();
+ * for (let i = 0; i < 200 && server === null; i++) {
+ *   await new Promise((r) => setTimeout(r, 5));
+ *   server = listener.accept();
+ * }
+ * if (server === null) throw new Error("the connection was accepted");
+ * const n = server.tryRead(new Uint8Array(64)); // the client sent nothing
+ * server.close();
+ * client.close();
+ * listener.close();
+ * rt.shutdown();
+ * if (n !== WOULD_BLOCK) throw new Error("an empty non-blocking read returns WOULD_BLOCK");
+ * ```
+ */
 export const WOULD_BLOCK: -1 = -1;
 
 const TCP = 1;
@@ -64,7 +87,24 @@ function addressOf(b: NativeBackend, fd: number, peer: boolean): SocketAddress {
   return new SocketAddress(out);
 }
 
-/** Options of {@linkcode TcpListener.bind}. */
+/**
+ * Options of {@linkcode TcpListener.bind}.
+ *
+ * @example Two listeners sharing a port
+ * ```ts
+ * import { RealtimeRuntime, TcpListener, type TcpListenerOptions } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const options: TcpListenerOptions = { backlog: 128, reuseAddress: true, reusePort: true };
+ * const a = TcpListener.bind(rt, "127.0.0.1", 0, options);
+ * const b = TcpListener.bind(rt, "127.0.0.1", a.localAddress.port, options); // SO_REUSEPORT
+ * const shared = a.localAddress.port === b.localAddress.port;
+ * a.close();
+ * b.close();
+ * rt.shutdown();
+ * if (!shared) throw new Error("both listen on one port");
+ * ```
+ */
 export interface TcpListenerOptions {
   /** The accept queue length (default: the system's maximum). */
   backlog?: number;
@@ -195,7 +235,31 @@ export class TcpListener {
   }
 }
 
-/** Options of {@linkcode TcpStream.connect}. */
+/**
+ * Options of {@linkcode TcpStream.connect}.
+ *
+ * @example A larger receive buffer
+ * ```ts
+ * import {
+ *   RealtimeRuntime,
+ *   SocketOption,
+ *   TcpListener,
+ *   TcpStream,
+ *   type TcpStreamOptions,
+ * } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
+ * const options: TcpStreamOptions = { noDelay: true, receiveBufferSize: 64 * 1024 };
+ * const stream = TcpStream.connect(rt, "127.0.0.1", listener.localAddress.port, options);
+ * const noDelay = stream.getOption(SocketOption.NoDelay);
+ * const rcvBuf = stream.getOption(SocketOption.ReceiveBuffer);
+ * stream.close();
+ * listener.close();
+ * rt.shutdown();
+ * if (noDelay !== 1 || rcvBuf < 64 * 1024) throw new Error("the options were applied");
+ * ```
+ */
 export interface TcpStreamOptions {
   /** `TCP_NODELAY` (default true: small writes leave at once). */
   noDelay?: boolean;
@@ -425,7 +489,24 @@ export class TcpStream {
   }
 }
 
-/** Options of {@linkcode UdpSocket.bind}. */
+/**
+ * Options of {@linkcode UdpSocket.bind}.
+ *
+ * @example Two UDP sockets on one port
+ * ```ts
+ * import { RealtimeRuntime, UdpSocket, type UdpSocketOptions } from "@wavelet/wavelet";
+ *
+ * const rt = new RealtimeRuntime();
+ * const options: UdpSocketOptions = { reuseAddress: true, reusePort: true, broadcast: true };
+ * const a = UdpSocket.bind(rt, "127.0.0.1", 0, options);
+ * const b = UdpSocket.bind(rt, "127.0.0.1", a.localAddress.port, options);
+ * const shared = a.localAddress.port === b.localAddress.port;
+ * a.close();
+ * b.close();
+ * rt.shutdown();
+ * if (!shared) throw new Error("SO_REUSEPORT lets both bind the port");
+ * ```
+ */
 export interface UdpSocketOptions {
   /** `SO_REUSEADDR` (default false). */
   reuseAddress?: boolean;
