@@ -365,7 +365,8 @@ test(
     const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
     const got = [0, 0];
     const rec = { producer: 0, seq: 0, value: 0 };
-    let victim: Worker | undefined;
+    // deno-lint-ignore prefer-const
+    let victim: Worker | undefined; // set below, after the graph that reads it is built
     let terminatedAt = -1;
     const [, tx] = new NodeBuilder(0).buildWithChannel(
       rt.executor,
