@@ -480,11 +480,20 @@ export class RealtimeRuntime implements Poller, IoPoller {
     let wait = timeoutNs;
     const next = wait !== 0 ? ex.nextTimerDeadline() : Infinity;
     let end = Infinity;
+    let dueNow = false;
     if (next !== Infinity) {
       const now = this.backend.monotonicNs();
       const left = next - now;
-      wait = left <= 0 ? 0 : Math.min(wait, left);
-      end = now + wait;
+      if (left <= 0) {
+        // It fell due since the cycle started: collect it in this cycle, as a wait would.
+        wait = 0;
+        dueNow = true;
+      } else if (left <= wait) {
+        // The timer bounds the wait: end exactly at its deadline (now + (next - now) can round
+        // a hair below it, and a coarse clock would then see the timer not yet due).
+        wait = left;
+        end = next;
+      } else end = now + wait;
     } else if (wait !== Infinity && wait !== 0) {
       end = this.backend.monotonicNs() + wait;
     }
@@ -495,6 +504,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
           this.#onSignal();
         }
       }
+      if (dueNow) ex._afterWait();
       return;
     }
     const q = this.#notify;
@@ -510,8 +520,9 @@ export class RealtimeRuntime implements Poller, IoPoller {
       let events = 0;
       if (this.#epfd >= 0) events = this.#waitEpoll(wait);
       else {
-        const r = Atomics.wait(q.i32, WAKE_WORD, seen, wait === Infinity ? undefined : wait / 1e6);
-        if (r !== "timed-out") events = 1;
+        // Whatever Atomics.wait returns, what counts is what arrived: a notification in the
+        // ring or a stop request (checked below); anything else waits on until the deadline.
+        Atomics.wait(q.i32, WAKE_WORD, seen, wait === Infinity ? undefined : wait / 1e6);
       }
       q.unpark();
       if (events > 0 || this.#stopRequested || q.hasPending()) break;
