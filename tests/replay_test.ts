@@ -77,8 +77,8 @@ function buildGraph(ex: Executor, trace: Trace): RingSender<typeof Quote.fields>
   return tx;
 }
 
-test("a recorded realtime run with a Worker channel and timers replays bit for bit", async () => {
-  const live: Trace = [];
+/** Runs the graph live with a Worker producing `count` quotes, recording it; returns the log. */
+async function recordLiveRun(live: Trace, count: number): Promise<Uint8Array> {
   const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
   const tx = buildGraph(rt.executor, live);
   rt.startRecording();
@@ -86,13 +86,18 @@ test("a recorded realtime run with a Worker channel and timers replays bit for b
     type: "module",
   });
   const done = new Promise((r) => (worker.onmessage = r));
-  worker.postMessage({ sender: tx.toTransferable(), count: 5_000 });
+  worker.postMessage({ sender: tx.toTransferable(), count });
   tx.close();
   await new Promise((r) => setTimeout(r, 20));
   rt.runForever();
   await done;
   worker.terminate();
-  const log = rt.recordedBytes()!;
+  return rt.recordedBytes()!;
+}
+
+test("a recorded realtime run with a Worker channel and timers replays bit for bit", async () => {
+  const live: Trace = [];
+  const log = await recordLiveRun(live, 5_000);
   assert(live.some((l) => l.includes(" feed ")), "the live run processed quotes");
   assert(live.filter((l) => l.includes(" ticks ")).length >= 2, "timers fired during the run");
   assert(live.at(-1)!.includes("signal"), "the run ended in the signal node");
@@ -108,20 +113,7 @@ test("a recorded realtime run with a Worker channel and timers replays bit for b
 
 test("a replay against a different graph is a clear ReplayError", async () => {
   const live: Trace = [];
-  const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
-  const tx = buildGraph(rt.executor, live);
-  rt.startRecording();
-  const worker = new Worker(new URL("./fixtures/replay_producer.ts", import.meta.url).href, {
-    type: "module",
-  });
-  const done = new Promise((r) => (worker.onmessage = r));
-  worker.postMessage({ sender: tx.toTransferable(), count: 300 });
-  tx.close();
-  await new Promise((r) => setTimeout(r, 20));
-  rt.runForever();
-  await done;
-  worker.terminate();
-  const log = rt.recordedBytes()!;
+  const log = await recordLiveRun(live, 300);
 
   // A graph without the "feed" name.
   const h = new HistoricalRuntime({ startUnixNanos: 0n, endUnixNanos: 0n });
