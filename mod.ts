@@ -53,6 +53,7 @@ export {
   type ErrorReport,
   ExecutionContext,
   Executor,
+  type ExecutorOptions,
   type ExecutorStats,
   type NodeStats,
   type Poller,

@@ -28,6 +28,7 @@ import {
   F_ALLOW_PANIC,
   F_DOOMED,
   F_HAS_EXTRA,
+  F_COMPACT,
   FLAGS,
   GEN,
   MUT,
@@ -49,10 +50,10 @@ import {
 } from "./graph.ts";
 import { type CycleFn, type DropFn, Node, type NodeSpec } from "./node.ts";
 import { nextNonEmpty, Scheduler } from "./scheduler.ts";
-import { type TimerHandle, TimerHeap } from "./drivers/timer.ts";
+import { TimerHandle, TimerHeap } from "./drivers/timer.ts";
 import { CycleTime } from "./time.ts";
 import { AtomicsWaker, Notifier, NotifyQueue, type Waker } from "./drivers/notify.ts";
-import type { IoDriver, IoHandle } from "./drivers/io.ts";
+import { type IoDriver, IoHandle } from "./drivers/io.ts";
 import type { Tap } from "./replay/tap.ts";
 import { Histogram, type HistogramSnapshot } from "./observe/histogram.ts";
 import type { Clock } from "./clock/clock.ts";
@@ -334,7 +335,8 @@ export interface ExecutorStats {
 interface Extra {
   onDrop: DropFn<unknown> | undefined;
   releases: (() => void)[] | undefined;
-  io: IoHandle[] | undefined;
+  /** The ids of the node's I/O registrations. */
+  io: number[] | undefined;
 }
 
 function describe(node: Node<unknown> | undefined): string {
@@ -372,8 +374,10 @@ export function printError(error: unknown, report: ErrorReport): void {
 }
 
 /**
- * The argument of every cycle function, valid only while that cycle's nodes run; using it
- * afterwards throws {@linkcode ContextError}. One instance per executor is reused every cycle.
+ * The second argument of every cycle function: the node's view of the cycle it runs in. Each
+ * node has its own context (made the first time it runs and reused after), valid only while
+ * that node runs; using it at any other time (between cycles, or from another node's run) throws
+ * {@linkcode ContextError}.
  *
  * @example Reading the cycle and scheduling a timer
  * ```ts
@@ -395,19 +399,24 @@ export function printError(error: unknown, report: ErrorReport): void {
 export class ExecutionContext {
   /** @internal */
   readonly _ex: Executor;
-  /** @internal True while the executor runs nodes. */
-  _live = false;
+  /** @internal The slot of the node this context was handed to. */
+  readonly _slot: number;
 
   /** @internal */
-  constructor(ex: Executor) {
+  constructor(ex: Executor, slot: number) {
     this._ex = ex;
+    this._slot = slot;
   }
 
+  // A context belongs to one node and is valid only while that node runs: a context saved and
+  // used later (between cycles, or while another node runs) throws instead of acting on
+  // whichever node happens to be current.
   #check(what: string): void {
-    if (!this._live) {
+    const ex = this._ex;
+    if (ex._cur !== this._slot || ex._ctxs[this._slot] !== this) {
       throw new ContextError(
         ErrorCode.ContextExpired,
-        `Cannot use ctx.${what} outside the cycle that handed out the context`,
+        `Cannot use ctx.${what} outside the run of the node it was handed to`,
       );
     }
   }
@@ -415,7 +424,7 @@ export class ExecutionContext {
   /** The node being run. */
   get current(): Node<unknown> {
     this.#check("current");
-    return this._ex._nodes[this._ex._cur]!;
+    return this._ex._nodes[this._slot]!;
   }
 
   /** The executor's epoch: the number of the cycle being run (the first cycle is 1). */
@@ -445,7 +454,7 @@ export class ExecutionContext {
   /** Schedules `node` (default: the current node) to run in the next cycle. */
   yieldNow(node?: Node<unknown>): void {
     this.#check("yieldNow");
-    this._ex.yieldNow(node ?? this._ex._nodes[this._ex._cur]!);
+    this._ex.yieldNow(node === undefined ? this._ex._nodes[this._slot]! : node);
   }
 
   /**
@@ -470,6 +479,17 @@ export class ExecutionContext {
   registerTimer(node: Node<unknown>, deadlineNs: number): TimerHandle {
     this.#check("registerTimer");
     return this._ex.registerTimer(node, deadlineNs);
+  }
+
+  /**
+   * Registers a one-shot timer that falls due `delayNs` after this cycle's time (the relative
+   * form of {@linkcode ExecutionContext.registerTimer}).
+   *
+   * @throws {InvalidArgumentError} If the delay is negative, NaN or infinite.
+   */
+  registerTimerAfter(node: Node<unknown>, delayNs: number): TimerHandle {
+    this.#check("registerTimerAfter");
+    return this._ex.registerTimerAfter(node, delayNs);
   }
 
   /** Cancels a pending timer; returns false if it already fired or was cancelled. */
@@ -519,6 +539,52 @@ export class ExecutionContext {
 }
 
 /**
+ * Options of {@linkcode Executor}.
+ *
+ * @example An executor with room for many nodes
+ * ```ts
+ * import { Executor, type ExecutorOptions, TestClock } from "@wavelet/wavelet";
+ *
+ * const options: ExecutorOptions = { initialCapacity: 100_000, clock: new TestClock() };
+ * const ex = new Executor(options);
+ * if (ex.nodeCount !== 0) throw new Error("empty");
+ * ```
+ */
+export interface ExecutorOptions {
+  /** Node slots to reserve up front: an integer in [0, 2^24] (default 64; grown by doubling). */
+  initialCapacity?: number;
+  /** Most live notifiers at once: an integer in [1, 2^24] (default 4096). */
+  notifierCapacity?: number;
+  /**
+   * The clock relative timers registered between cycles count from (runtimes pass theirs).
+   * Default: the clock of the last cycle.
+   */
+  clock?: Clock;
+}
+
+function checkInt(v: unknown, name: string, min: number, max: number): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `${name} must be an integer in [${min}, ${max}], got ${describeValue(v)}`,
+    );
+  }
+  return v;
+}
+
+function describeValue(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "symbol" || typeof v === "function") return typeof v;
+  if (v === null || typeof v !== "object") return String(v);
+  return Array.isArray(v) ? "an array" : "an object";
+}
+
+function isClock(c: unknown): c is Clock {
+  return c !== null && typeof c === "object" &&
+    typeof (c as Clock).sample === "function" && typeof (c as Clock).nowNs === "function";
+}
+
+/**
  * Runs a graph of nodes in deterministic, depth-ordered, glitch-free cycles. Usually obtained
  * from a runtime (`rt.executor`); it can also be driven by hand with any {@linkcode Clock}.
  *
@@ -565,7 +631,6 @@ export class Executor {
 
   #epoch = 0;
   #phase = PHASE_IDLE;
-  #ctx: ExecutionContext;
   #freeSlots: number[] = [];
   #slotTop = 0;
   #nodeCount = 0;
@@ -578,6 +643,8 @@ export class Executor {
   #yieldCount = 0;
   #gc: Int32Array = new Int32Array(64);
   #gcCount = 0;
+  /** Parents whose child lists the sweep is compacting (reused). */
+  readonly #compactList: number[] = [];
   #leftover = false;
   #panic: unknown = undefined;
   #hasPanic = false;
@@ -597,6 +664,8 @@ export class Executor {
   #sibNext = 0;
   #notify: NotifyQueue | null = null;
   readonly #notifierCapacity: number;
+  /** @internal Each node's execution context, made the first time the node runs. */
+  readonly _ctxs: (ExecutionContext | null)[] = [];
   #waker: Waker | null = null;
   /** @internal The recorder or replayer attached to this executor, if any. */
   _tap: Tap | null = null;
@@ -616,14 +685,35 @@ export class Executor {
   /**
    * Creates an empty executor.
    *
-   * @param options `initialCapacity`: node slots to reserve up front (grown by doubling);
-   *   `notifierCapacity`: most live notifiers at once (default 4096).
+   * @param options `initialCapacity`: node slots to reserve up front (an integer in
+   *   [0, 2^24]; grown by doubling); `notifierCapacity`: most live notifiers at once (an integer
+   *   in [1, 2^24], default 4096); `clock`: the clock that relative timers registered between
+   *   cycles count from (runtimes pass theirs; default: the clock of the last cycle).
+   * @throws {InvalidArgumentError} If an option is out of range or not of its type.
    */
-  constructor(options: { initialCapacity?: number; notifierCapacity?: number } = {}) {
-    const cap = Math.max(16, Math.floor(options.initialCapacity ?? 64));
-    this._meta = new Int32Array(cap * STRIDE);
-    this.#ctx = new ExecutionContext(this);
-    this.#notifierCapacity = options.notifierCapacity ?? 4096;
+  constructor(options: ExecutorOptions = {}) {
+    if (options === null || typeof options !== "object") {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `Executor options must be an object, got ${options === null ? "null" : typeof options}`,
+      );
+    }
+    const cap = checkInt(options.initialCapacity ?? 64, "initialCapacity", 0, 1 << 24);
+    this.#notifierCapacity = checkInt(
+      options.notifierCapacity ?? 4096,
+      "notifierCapacity",
+      1,
+      1 << 24,
+    );
+    const clock = options.clock;
+    if (clock !== undefined && !isClock(clock)) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        "The clock option must have sample() and nowNs() methods",
+      );
+    }
+    this.#clock = clock ?? null;
+    this._meta = new Int32Array(Math.max(16, cap) * STRIDE);
   }
 
   /** @internal The notification area, created on first use. */
@@ -737,10 +827,16 @@ export class Executor {
         "Cannot start a cycle while another cycle of the same executor is running",
       );
     }
-    if (timeoutNs !== 0 && !(timeoutNs > 0)) {
+    if (clock !== this.#clock && !isClock(clock)) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `A cycle needs a clock with sample() and nowNs(), got ${describeValue(clock)}`,
+      );
+    }
+    if (timeoutNs !== 0 && !(typeof timeoutNs === "number" && timeoutNs > 0)) {
       throw new InvalidArgumentError(
         ErrorCode.InvalidTimeout,
-        `A timeout must be a non-negative number of nanoseconds, got ${String(timeoutNs)}`,
+        `A timeout must be a non-negative number of nanoseconds, got ${describeValue(timeoutNs)}`,
       );
     }
     this.#clock = clock;
@@ -753,30 +849,38 @@ export class Executor {
     this.#epoch++;
     this.#phase = PHASE_POLL;
     const sched = this._sched;
-    if (this.#leftover) this.#restamp();
-    if (this.#yieldCount !== 0) this.#pollYields();
-    if (this._timers.size !== 0) this.#pollTimers();
-    if (this.#notify !== null && this.#notify.hasPending()) {
-      this.#notify.drain(this.#scheduleFromNotify);
-    }
-    if (this.#poller !== null) {
-      this.#poller.poll(this, sched.pending === 0 ? timeoutNs : 0);
-    }
     const tap = this._tap;
-    if (tap !== null) {
-      if (!tap.recording) tap.inject(this);
-      this._cycleTime(); // a recorded cycle always has its time
-    }
     let state: ExecutorState = ExecutorState.Running;
-    const ranAny = sched.pending !== 0;
-    if (ranAny) {
-      this.#phase = PHASE_RUN;
-      this.#ctx._live = true;
-      state = this.#drain();
-      this.#ctx._live = false;
+    let ranAny = false;
+    try {
+      if (this.#leftover) this.#restamp();
+      if (this.#yieldCount !== 0) this.#pollYields();
+      if (this._timers.size !== 0) this.#pollTimers();
+      if (this.#notify !== null && this.#notify.hasPending()) {
+        this.#notify.drain(this.#scheduleFromNotify);
+      }
+      if (this.#poller !== null) {
+        this.#poller.poll(this, sched.pending === 0 ? timeoutNs : 0);
+      }
+      if (tap !== null) {
+        if (!tap.recording) tap.inject(this);
+        this._cycleTime(); // a recorded cycle always has its time
+      }
+      ranAny = sched.pending !== 0;
+      if (ranAny) {
+        this.#phase = PHASE_RUN;
+        state = this.#drain();
+      }
+      if (this.#gcCount !== 0) this.#sweep();
+      if (this._spawns.length !== 0) this.#runSpawns();
+    } catch (err) {
+      // Whatever failed (a clock, a poller, the OS), the executor goes back to idle and keeps
+      // what was queued: the nodes run in the next cycle.
+      this._cur = -1;
+      if (sched.pending !== 0) this.#leftover = true;
+      this.#phase = PHASE_IDLE;
+      throw err;
     }
-    if (this.#gcCount !== 0) this.#sweep();
-    if (this._spawns.length !== 0) this.#runSpawns();
     this.#phase = PHASE_IDLE;
     if (tap !== null) {
       if (tap.recording) tap.endCycle(this.#epoch, this.#time, ranAny);
@@ -850,33 +954,67 @@ export class Executor {
   registerIo(fd: number, node: Node<unknown>, interest: number): IoHandle {
     this.#checkLive(node, "register I/O for");
     const io = this.#requireIo();
-    const h = io.register(fd, node._slot, node._gen, interest);
-    this.#extraOf(node._slot).io ??= [];
-    this._extra.get(node._slot)!.io!.push(h);
-    return h;
+    const id = io.register(fd, node._slot, node._gen, interest);
+    (this.#extraOf(node._slot).io ??= []).push(id);
+    return new IoHandle(this, id);
   }
 
-  /** Changes the interest of an I/O registration. */
+  /**
+   * Changes the interest of an I/O registration.
+   *
+   * @throws {InvalidArgumentError} If `handle` is not an I/O handle, or no longer registered.
+   * @throws {ForeignNodeError} If the handle belongs to another executor.
+   */
   reregisterIo(handle: IoHandle, interest: number): void {
-    this.#requireIo().reregister(handle, interest);
+    this.#ioId(handle);
+    this.#requireIo().reregister(handle._id, interest);
   }
 
-  /** Removes an I/O registration; returns false if it was not registered. */
+  /**
+   * Removes an I/O registration; returns false if it was not registered.
+   *
+   * @throws {InvalidArgumentError} If `handle` is not an I/O handle.
+   * @throws {ForeignNodeError} If the handle belongs to another executor.
+   */
   deregisterIo(handle: IoHandle): boolean {
-    const io = this.#requireIo();
-    const slot = io.slotOf(handle);
+    const id = this.#ioId(handle);
+    const io = this._io;
+    if (io === null) return false;
+    const slot = io.slotOf(id);
     if (slot < 0) return false;
     const list = this._extra.get(slot)?.io;
     if (list !== undefined) {
-      const i = list.indexOf(handle);
+      const i = list.indexOf(id);
       if (i >= 0) list.splice(i, 1);
     }
-    return io.deregister(handle);
+    return io.deregister(id);
   }
 
-  /** The readiness bits a registration got in the current (or just finished) cycle. */
+  /**
+   * The readiness bits a registration got in the current (or just finished) cycle.
+   *
+   * @throws {InvalidArgumentError} If `handle` is not an I/O handle.
+   * @throws {ForeignNodeError} If the handle belongs to another executor.
+   */
   ioReadiness(handle: IoHandle): number {
-    return this._io === null ? 0 : this._io.readiness(handle, this._tick);
+    const id = this.#ioId(handle);
+    return this._io === null ? 0 : this._io.readiness(id, this._tick);
+  }
+
+  #ioId(handle: IoHandle): number {
+    if (!(handle instanceof IoHandle)) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `Expected an I/O handle from registerIo, got ${describeValue(handle)}`,
+      );
+    }
+    if (handle._owner !== this) {
+      throw new ForeignNodeError(
+        ErrorCode.ForeignNode,
+        "Cannot use an I/O handle of another executor",
+      );
+    }
+    return handle._id;
   }
 
   #requireIo(): IoDriver {
@@ -935,21 +1073,90 @@ export class Executor {
       throw new InvalidArgumentError(
         ErrorCode.InvalidDeadline,
         `A timer deadline must be a finite, non-negative number of nanoseconds, got ${
-          String(deadlineNs)
+          describeValue(deadlineNs)
         }`,
       );
     }
     this.#checkLive(node, "register a timer for");
-    const h = this._timers.add(node._slot, node._gen, deadlineNs);
+    const id = this._timers.add(node._slot, node._gen, deadlineNs);
     this._meta[(node._slot << SHIFT) + TIMERS]++;
-    return h;
+    return new TimerHandle(this, id);
   }
 
-  /** Cancels a pending timer; returns false if it already fired or was cancelled. */
+  /**
+   * Registers a one-shot timer for `node` that falls due `delayNs` after now: after the cycle's
+   * time when called while nodes run, after the clock's current time between cycles. The
+   * relative form of {@linkcode Executor.registerTimer}.
+   *
+   * @throws {InvalidArgumentError} If the delay is negative, NaN or infinite.
+   * @throws {NodeRemovedError} If the node has left the graph.
+   * @throws {ContextError} Between cycles, if the executor has no clock yet (pass `clock` to
+   *   the constructor, or run a cycle first; every runtime's executor has one).
+   *
+   * @example A heartbeat every 100 ms
+   * ```ts
+   * import { ms, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+   *
+   * const rt = new TestRuntime();
+   * const beat = new NodeBuilder(0)
+   *   .onInit((ex, self) => {
+   *     ex.registerTimerAfter(self, ms(100));
+   *   })
+   *   .build(rt.executor, (self, ctx) => {
+   *     self.value++;
+   *     ctx.registerTimerAfter(self, ms(100));
+   *     return true;
+   *   });
+   * rt.advanceClock(ms(250));
+   * rt.runUntilIdle();
+   * if (beat.value !== 1) throw new Error("the first beat is due at 100 ms");
+   * ```
+   */
+  registerTimerAfter(node: Node<unknown>, delayNs: number): TimerHandle {
+    if (typeof delayNs !== "number" || !(delayNs >= 0) || delayNs === Infinity) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidDeadline,
+        `A timer delay must be a finite, non-negative number of nanoseconds, got ${
+          describeValue(delayNs)
+        }`,
+      );
+    }
+    this.#checkLive(node, "register a timer for");
+    let now: number;
+    if (this.#phase !== PHASE_IDLE) now = this._cycleTime().monotonicNs;
+    else if (this.#clock !== null) now = this.#clock.nowNs();
+    else {
+      throw new ContextError(
+        ErrorCode.ContextExpired,
+        "Cannot register a relative timer before the executor has a clock; pass clock to the " +
+          "Executor or run a cycle first",
+      );
+    }
+    return this.registerTimer(node, now + delayNs);
+  }
+
+  /**
+   * Cancels a pending timer; returns false if it already fired or was cancelled.
+   *
+   * @throws {InvalidArgumentError} If `handle` is not a timer handle.
+   * @throws {ForeignNodeError} If the handle belongs to another executor.
+   */
   cancelTimer(handle: TimerHandle): boolean {
-    const slot = this._timers.slotOf(handle);
+    if (!(handle instanceof TimerHandle)) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `Expected a timer handle from registerTimer, got ${describeValue(handle)}`,
+      );
+    }
+    if (handle._owner !== this) {
+      throw new ForeignNodeError(
+        ErrorCode.ForeignNode,
+        "Cannot cancel a timer of another executor",
+      );
+    }
+    const slot = this._timers.slotOf(handle._id);
     if (slot < 0) return false;
-    this._timers.cancel(handle);
+    this._timers.cancel(handle._id);
     this._meta[(slot << SHIFT) + TIMERS]--;
     return true;
   }
@@ -1356,6 +1563,7 @@ export class Executor {
     }
     this._nodes.push(null);
     this._fns.push(null);
+    this._ctxs.push(null);
     return slot;
   }
 
@@ -1449,13 +1657,8 @@ export class Executor {
         const slot = this._cur;
         this._cur = -1;
         if (this.#sibParent >= 0) this.#requeueSiblings();
-        if (slot < 0) {
-          // Not a node's exception: leave the executor usable, then surface it.
-          this._sched.clear();
-          this.#ctx._live = false;
-          this.#phase = PHASE_IDLE;
-          throw err;
-        }
+        // Not a node's exception: cycle() keeps the queue for the next cycle and surfaces it.
+        if (slot < 0) throw err;
         if ((this._meta[(slot << SHIFT) + FLAGS] & F_ALLOW_PANIC) !== 0) {
           this.#hasPanic = true;
           this.#panic = err;
@@ -1477,7 +1680,7 @@ export class Executor {
    */
   #drainLoop(): ExecutorState {
     const meta = this._meta, edges = this._pool.buf, nodes = this._nodes, fns = this._fns;
-    const ctx = this.#ctx, s = this._sched, head = s.head, bits = s.bits;
+    const ctxs = this._ctxs, s = this._sched, head = s.head, bits = s.bits;
     const tick = this._tick;
     let slot = -1;
     for (;;) {
@@ -1507,7 +1710,7 @@ export class Executor {
       }
       this._cur = slot;
       meta[b + RUNS]++;
-      const r = fns[slot]!(nodes[slot]!, ctx);
+      const r = fns[slot]!(nodes[slot]!, ctxs[slot] ?? this.#newCtx(slot));
       if (r === BROADCAST || r === true) {
         meta[b + MUT] = tick;
         const n = meta[b + TK_COUNT];
@@ -1542,6 +1745,11 @@ export class Executor {
       }
       slot = -1;
     }
+  }
+
+  /** The context of the node in `slot`, made on its first run. */
+  #newCtx(slot: number): ExecutionContext {
+    return this._ctxs[slot] = new ExecutionContext(this, slot);
   }
 
   /** Queues the not-yet-scheduled Trigger children in edges[e .. e + 2n). */
@@ -1587,7 +1795,7 @@ export class Executor {
    */
   #runSiblings(parent: number, e: number, n: number, tick: number): ExecutorState {
     const meta = this._meta, edges = this._pool.buf, nodes = this._nodes, fns = this._fns;
-    const ctx = this.#ctx, s = this._sched;
+    const ctxs = this._ctxs, s = this._sched;
     const end = e + 2 * n;
     for (let k = e; k < end; k += 2) meta[(edges[k] << SHIFT) + SCHED] = tick;
     s.cursor = edges[e + 1];
@@ -1598,7 +1806,7 @@ export class Executor {
       if ((meta[cb + FLAGS] & F_DOOMED) !== 0) continue;
       this._cur = c;
       meta[cb + RUNS]++;
-      const r = fns[c]!(nodes[c]!, ctx);
+      const r = fns[c]!(nodes[c]!, ctxs[c] ?? this.#newCtx(c));
       if (r === BROADCAST || r === true) {
         meta[cb + MUT] = tick;
         const cn = meta[cb + TK_COUNT];
@@ -1713,27 +1921,72 @@ export class Executor {
       const meta = this._meta;
       this._sched.filter(meta, (s) => (meta[(s << SHIFT) + FLAGS] & F_DOOMED) !== 0);
     }
-    for (let i = 0; i < this.#gcCount; i++) {
-      const slot = this.#gc[2 * i], b = slot << SHIFT;
-      if (this._meta[b + GEN] === this.#gc[2 * i + 1] && (this._meta[b + FLAGS] & F_ALIVE) !== 0) {
-        this.#removeSlot(slot);
+    // onDrop callbacks may remove more nodes, which appends to the gc list: take it in batches.
+    for (let i = 0; i < this.#gcCount;) {
+      const end = this.#gcCount;
+      this.#compactParents(i, end);
+      for (; i < end; i++) {
+        const slot = this.#gc[2 * i], b = slot << SHIFT;
+        if (
+          this._meta[b + GEN] === this.#gc[2 * i + 1] && (this._meta[b + FLAGS] & F_ALIVE) !== 0
+        ) {
+          this.#removeSlot(slot);
+        }
       }
     }
     this.#gcCount = 0;
     this.#phase = prev;
   }
 
+  /**
+   * Drops the leaving nodes of gc entries [from, to) from the child lists of their parents that
+   * stay, each parent's lists filtered once per batch: removing n children of one parent costs
+   * O(n), not O(n) per child.
+   */
+  #compactParents(from: number, to: number): void {
+    const meta = this._meta, buf = this._pool.buf, gc = this.#gc;
+    const marked = this.#compactList;
+    for (let i = from; i < to; i++) {
+      const slot = gc[2 * i], b = slot << SHIFT;
+      if (meta[b + GEN] !== gc[2 * i + 1] || (meta[b + FLAGS] & F_ALIVE) === 0) continue;
+      const ps = meta[b + P_START], pe = ps + meta[b + P_COUNT];
+      for (let e = ps; e < pe; e++) {
+        const pb = (buf[e] >> 1) << SHIFT;
+        if ((meta[pb + FLAGS] & (F_ALIVE | F_DOOMED | F_COMPACT)) !== F_ALIVE) continue;
+        meta[pb + FLAGS] |= F_COMPACT;
+        marked.push(buf[e] >> 1);
+      }
+    }
+    for (let k = 0; k < marked.length; k++) {
+      const pb = marked[k] << SHIFT;
+      meta[pb + FLAGS] &= ~F_COMPACT;
+      // Trigger children are (slot, depth) pairs; observers single slots. Order is kept.
+      let w = meta[pb + TK_START];
+      const ts = w, te = ts + 2 * meta[pb + TK_COUNT];
+      for (let e = ts; e < te; e += 2) {
+        if ((meta[(buf[e] << SHIFT) + FLAGS] & F_DOOMED) !== 0) continue;
+        buf[w] = buf[e];
+        buf[w + 1] = buf[e + 1];
+        w += 2;
+      }
+      meta[pb + TK_COUNT] = (w - ts) >> 1;
+      w = meta[pb + OB_START];
+      const os = w, oe = os + meta[pb + OB_COUNT];
+      for (let e = os; e < oe; e++) {
+        if ((meta[(buf[e] << SHIFT) + FLAGS] & F_DOOMED) !== 0) continue;
+        buf[w++] = buf[e];
+      }
+      meta[pb + OB_COUNT] = w - os;
+    }
+    marked.length = 0;
+  }
+
   #removeSlot(slot: number): void {
-    const meta = this._meta, pool = this._pool, buf = pool.buf, b = slot << SHIFT;
+    const meta = this._meta, pool = this._pool, b = slot << SHIFT;
     const extra = (meta[b + FLAGS] & F_HAS_EXTRA) !== 0 ? this._extra.get(slot) : undefined;
     const node = this._nodes[slot]!;
+    // The parents' child lists no longer name this node (#compactParents ran for its batch).
     const ps = meta[b + P_START], pc = meta[b + P_COUNT];
-    for (let i = 0; i < pc; i++) {
-      const e = buf[ps + i], p = e >> 1;
-      if ((meta[(p << SHIFT) + FLAGS] & F_ALIVE) === 0) continue;
-      if ((e & 1) === Relationship.Trigger) removeEntry(meta, buf, p, TK_START, TK_COUNT, 2, slot);
-      else removeEntry(meta, buf, p, OB_START, OB_COUNT, 1, slot);
-    }
     if (pc > 0) pool.free(ps, pc);
     if (meta[b + TK_CAP] > 0) pool.free(meta[b + TK_START], meta[b + TK_CAP] * 2);
     if (meta[b + OB_CAP] > 0) pool.free(meta[b + OB_START], meta[b + OB_CAP]);
@@ -1752,6 +2005,7 @@ export class Executor {
     meta[b + P_COUNT] = meta[b + TIMERS] = meta[b + RUNS] = 0;
     this._nodes[slot] = null;
     this._fns[slot] = null;
+    this._ctxs[slot] = null;
     this.#origFns.delete(slot);
     if (this.#nodeTime !== null) this.#nodeTime[slot] = 0;
     if (extra !== undefined) this._extra.delete(slot);
@@ -1862,24 +2116,4 @@ function grow(a: Int32Array): Int32Array<ArrayBuffer> {
   const n = new Int32Array(a.length * 2);
   n.set(a);
   return n;
-}
-
-/** Removes `child` from a parent's child segment, keeping the order of the rest. */
-function removeEntry(
-  meta: Int32Array,
-  buf: Int32Array,
-  parent: number,
-  startCol: number,
-  countCol: number,
-  width: number,
-  child: number,
-): void {
-  const b = parent << SHIFT, start = meta[b + startCol], n = meta[b + countCol];
-  for (let i = 0; i < n; i++) {
-    if (buf[start + i * width] === child) {
-      buf.copyWithin(start + i * width, start + (i + 1) * width, start + n * width);
-      meta[b + countCol] = n - 1;
-      return;
-    }
-  }
 }

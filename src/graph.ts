@@ -56,6 +56,8 @@ export const F_DOOMED = 2;
 export const F_ALLOW_PANIC = 4;
 /** Flag: the node has an `onDrop` callback or owned resources to release. */
 export const F_HAS_EXTRA = 8;
+/** Flag: the sweep is compacting this node's child lists (set only inside a sweep). */
+export const F_COMPACT = 16;
 
 /** Tick value meaning "never". Ticks are always >= 0. */
 export const NEVER = -1;

@@ -23,6 +23,7 @@ import {
   SchedulerError,
   TestRuntime,
   WaveletError,
+  type TimerHandle,
 } from "../mod.ts";
 
 interface Reported {
@@ -507,7 +508,7 @@ test("using ctx after its cycle ended throws ContextError CONTEXT_EXPIRED for ev
     ["yieldNow", () => ctx.yieldNow(n)],
     ["scheduleNode", () => ctx.scheduleNode(n)],
     ["registerTimer", () => ctx.registerTimer(n, 10)],
-    ["cancelTimer", () => ctx.cancelTimer(0)],
+    ["cancelTimer", () => ctx.cancelTimer(undefined as unknown as TimerHandle)],
     ["spawnSubgraph", () => ctx.spawnSubgraph(() => {})],
   ];
   for (const [what, use] of uses) {

@@ -19,6 +19,7 @@ import {
   NodeBuilder,
   Relationship,
   TestRuntime,
+  type TimerHandle,
 } from "../mod.ts";
 import { assert, assertEquals, test } from "./_harness.ts";
 import {
@@ -375,8 +376,8 @@ function runReal(p: Program): Real {
   const handles: Node<number>[] = [];
   const runCount: number[] = [];
   const drops: number[] = [];
-  const lastHandle: (number | undefined)[] = [];
-  const timerByHandle = new Map<number, TimerRec>();
+  const lastHandle: (TimerHandle | undefined)[] = [];
+  const timerByHandle = new Map<TimerHandle, TimerRec>();
   const freedSlots = new Set<number>();
   let specCursor = 0;
   let cycle = 0;
@@ -401,7 +402,7 @@ function runReal(p: Program): Real {
     R.yields.add(`${id}:${forCycle}`);
     R.yieldLog.push({ id, forCycle });
   };
-  const logTimer = (owner: number | null, id: number, handle: number, deadline: number) => {
+  const logTimer = (owner: number | null, id: number, handle: TimerHandle, deadline: number) => {
     const rec: TimerRec = { id, deadline, epoch: ex.epoch, cancelled: false };
     R.timerRecs.push(rec);
     timerByHandle.set(handle, rec);

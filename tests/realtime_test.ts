@@ -14,6 +14,7 @@ import {
   RealtimeRuntime,
   RuntimeShutDownError,
   us,
+  type IoHandle,
 } from "../mod.ts";
 import { assert, assertEquals, assertThrows, isBun, test } from "./_harness.ts";
 import { spawn } from "node:child_process";
@@ -259,13 +260,13 @@ test("an fd registered with registerIo schedules its node once per ready cycle a
   const b = rt.backend;
   const efd = b.eventfdCreate(0, 0);
   const got: number[] = [];
-  let handle = -1;
+  let handle: IoHandle | null = null;
   const node = new NodeBuilder(0)
     .onInit((ex, self) => {
       handle = ex.registerIo(efd, self, Readiness.Readable);
     })
     .build(rt.executor, (_self, ctx) => {
-      got.push(ctx.ioReadiness(handle));
+      got.push(ctx.ioReadiness(handle!));
       b.eventfdRead(efd); // drain, so level-triggered readiness clears
       return false;
     });
@@ -281,7 +282,7 @@ test("an fd registered with registerIo schedules its node once per ready cycle a
   b.eventfdWrite(efd, 1);
   rt.runOneCycle(ms(1));
   assertEquals(got.length, 1);
-  assertEquals(rt.executor.deregisterIo(handle), false);
+  assertEquals(rt.executor.deregisterIo(handle!), false);
   b.close(efd);
   rt.shutdown();
 });

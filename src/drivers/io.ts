@@ -54,7 +54,8 @@ export const Readiness = {
 } as const;
 
 /**
- * Identifies one I/O registration; a plain number, treat it as opaque.
+ * Identifies one I/O registration. It names its executor, so a handle given to another
+ * executor is refused instead of touching an unrelated registration; treat it as opaque.
  *
  * @example Registering and deregistering
  * ```ts
@@ -78,7 +79,18 @@ export const Readiness = {
  * }
  * ```
  */
-export type IoHandle = number;
+export class IoHandle {
+  /** @internal The executor that issued the handle. */
+  readonly _owner: object;
+  /** @internal The driver's id of the registration. */
+  readonly _id: number;
+
+  /** @internal */
+  constructor(owner: object, id: number) {
+    this._owner = owner;
+    this._id = id;
+  }
+}
 
 /**
  * What the I/O driver needs from the runtime's poller (the epoll set).
@@ -145,7 +157,7 @@ export class IoDriver {
    *
    * @throws {InvalidArgumentError} On a bad fd or interest.
    */
-  register(fd: number, slot: number, gen: number, interest: number): IoHandle {
+  register(fd: number, slot: number, gen: number, interest: number): number {
     checkFd(fd);
     const events = checkInterest(interest);
     let t: number;
@@ -172,7 +184,7 @@ export class IoDriver {
   }
 
   /** The token of a live handle, or -1. */
-  token(handle: IoHandle): number {
+  token(handle: number): number {
     if (typeof handle !== "number" || !(handle >= 0)) return -1;
     const t = handle % TOKENS;
     if (t >= this.#next || this.#fd[t] < 0) return -1;
@@ -180,7 +192,7 @@ export class IoDriver {
   }
 
   /** The slot owning a live handle, or -1. */
-  slotOf(handle: IoHandle): number {
+  slotOf(handle: number): number {
     const t = this.token(handle);
     return t < 0 ? -1 : this.#slot[t];
   }
@@ -190,7 +202,7 @@ export class IoDriver {
    *
    * @throws {WaveletError} If the handle is not live.
    */
-  reregister(handle: IoHandle, interest: number): void {
+  reregister(handle: number, interest: number): void {
     const t = this.#live(handle);
     const events = checkInterest(interest);
     this.#poller.ioModify(this.#fd[t], events, t);
@@ -198,7 +210,7 @@ export class IoDriver {
   }
 
   /** Removes a registration; returns false if it was not live. */
-  deregister(handle: IoHandle): boolean {
+  deregister(handle: number): boolean {
     const t = this.token(handle);
     if (t < 0) return false;
     const fd = this.#fd[t];
@@ -215,7 +227,7 @@ export class IoDriver {
   }
 
   /** Readiness bits a registration got in the cycle with `tick` (0 if none). */
-  readiness(handle: IoHandle, tick: number): number {
+  readiness(handle: number, tick: number): number {
     const t = this.token(handle);
     if (t < 0 || this.#readyTick[t] !== tick) return 0;
     return this.#ready[t];
@@ -240,7 +252,7 @@ export class IoDriver {
     schedule(this.#slot[token], this.#gen[token]);
   }
 
-  #live(handle: IoHandle): number {
+  #live(handle: number): number {
     const t = this.token(handle);
     if (t < 0) {
       throw new WaveletError(

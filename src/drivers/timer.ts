@@ -2,8 +2,11 @@
  * The timer driver: a binary min-heap of one-shot timers ordered by (deadline, sequence), so
  * equal deadlines fire in registration order. Entries live in pooled typed arrays and the heap
  * tracks each entry's position, so registering, cancelling and firing are O(log n) and
- * allocation-free. A handle is a plain number (entry index plus the entry's reuse count), so a
- * stale handle can never cancel a later timer that reused the entry.
+ * allocation-free. The heap's ids are plain numbers (entry index plus the entry's reuse count),
+ * so a stale id can never cancel a later timer that reused the entry; the executor wraps them in
+ * handles that also name their executor. Each slot's entries are threaded on a doubly linked
+ * list, so removing a node cancels its k timers in O(k log n) instead of scanning the heap, and
+ * shutting down n timer-owning nodes is O(n log n).
  *
  * @module
  */
@@ -11,8 +14,9 @@
 import { CapacityError, ErrorCode } from "../errors.ts";
 
 /**
- * Identifies one registered timer, for cancellation. It is a plain number so that registering a
- * timer allocates nothing; treat it as opaque.
+ * Identifies one registered timer, for cancellation. It names its executor, so a handle given to
+ * another executor's `cancelTimer` is refused instead of cancelling an unrelated timer; treat it
+ * as opaque.
  *
  * @example Cancelling a timer
  * ```ts
@@ -31,7 +35,18 @@ import { CapacityError, ErrorCode } from "../errors.ts";
  * if (runs !== 0) throw new Error("a cancelled timer never fires");
  * ```
  */
-export type TimerHandle = number;
+export class TimerHandle {
+  /** @internal The executor that issued the handle. */
+  readonly _owner: object;
+  /** @internal The heap's id of the timer. */
+  readonly _id: number;
+
+  /** @internal */
+  constructor(owner: object, id: number) {
+    this._owner = owner;
+    this._id = id;
+  }
+}
 
 const ENTRY_BITS = 22;
 /**
@@ -58,6 +73,11 @@ export class TimerHeap {
   #pos = new Int32Array(64).fill(-1);
   #reuse = new Int32Array(64);
   #heap = new Int32Array(64);
+  /** Next and previous entry of the same slot (-1 at either end). */
+  #slotNext = new Int32Array(64).fill(-1);
+  #slotPrev = new Int32Array(64).fill(-1);
+  /** First entry per slot, -1 when the slot has none (grown on demand). */
+  #slotHead = new Int32Array(64).fill(-1);
   #size = 0;
   #free: number[] = [];
   #nextEntry = 0;
@@ -74,7 +94,7 @@ export class TimerHeap {
   }
 
   /** Registers a timer for node (slot, gen) and returns its handle. */
-  add(slot: number, gen: number, deadlineNs: number): TimerHandle {
+  add(slot: number, gen: number, deadlineNs: number): number {
     let e: number;
     if (this.#free.length > 0) e = this.#free.pop()!;
     else {
@@ -91,6 +111,12 @@ export class TimerHeap {
     this.#seq[e] = this.#nextSeq++;
     this.#slot[e] = slot;
     this.#gen[e] = gen;
+    if (slot >= this.#slotHead.length) this.#growSlots(slot);
+    const first = this.#slotHead[slot];
+    this.#slotPrev[e] = -1;
+    this.#slotNext[e] = first;
+    if (first !== -1) this.#slotPrev[first] = e;
+    this.#slotHead[slot] = e;
     const i = this.#size++;
     this.#heap[i] = e;
     this.#pos[e] = i;
@@ -99,7 +125,7 @@ export class TimerHeap {
   }
 
   /** Cancels a pending timer. Returns false if it already fired or was cancelled. */
-  cancel(handle: TimerHandle): boolean {
+  cancel(handle: number): boolean {
     if (typeof handle !== "number" || !(handle >= 0)) return false;
     const e = handle % MAX_TIMERS;
     if (e >= this.#nextEntry) return false;
@@ -109,7 +135,7 @@ export class TimerHeap {
   }
 
   /** The slot owning the timer a handle names, or -1 if it is not pending. */
-  slotOf(handle: TimerHandle): number {
+  slotOf(handle: number): number {
     if (typeof handle !== "number" || !(handle >= 0)) return -1;
     const e = handle % MAX_TIMERS;
     if (e >= this.#nextEntry) return -1;
@@ -139,13 +165,25 @@ export class TimerHeap {
 
   /** Removes every pending timer of node (slot, gen); returns how many were removed. */
   removeNode(slot: number, gen: number): number {
-    const victims: number[] = [];
-    for (let i = 0; i < this.#size; i++) {
-      const e = this.#heap[i];
-      if (this.#slot[e] === slot && this.#gen[e] === gen) victims.push(e);
+    if (slot < 0 || slot >= this.#slotHead.length) return 0;
+    let n = 0;
+    for (let e = this.#slotHead[slot]; e !== -1;) {
+      const next = this.#slotNext[e];
+      if (this.#gen[e] === gen) {
+        this.#removeAt(this.#pos[e]);
+        n++;
+      }
+      e = next;
     }
-    for (const e of victims) this.#removeAt(this.#pos[e]);
-    return victims.length;
+    return n;
+  }
+
+  #growSlots(slot: number): void {
+    let cap = this.#slotHead.length * 2;
+    while (cap <= slot) cap *= 2;
+    const head = new Int32Array(cap).fill(-1);
+    head.set(this.#slotHead);
+    this.#slotHead = head;
   }
 
   #grow(): void {
@@ -167,6 +205,8 @@ export class TimerHeap {
     this.#pos = i32(this.#pos, -1);
     this.#reuse = i32(this.#reuse);
     this.#heap = i32(this.#heap);
+    this.#slotNext = i32(this.#slotNext, -1);
+    this.#slotPrev = i32(this.#slotPrev, -1);
   }
 
   #less(a: number, b: number): boolean {
@@ -179,6 +219,11 @@ export class TimerHeap {
     const e = heap[i];
     this.#pos[e] = -1;
     this.#reuse[e] = (this.#reuse[e] + 1) & 0x7fffffff;
+    // Unlink from the slot's list.
+    const prev = this.#slotPrev[e], next = this.#slotNext[e];
+    if (prev === -1) this.#slotHead[this.#slot[e]] = next;
+    else this.#slotNext[prev] = next;
+    if (next !== -1) this.#slotPrev[next] = prev;
     this.#free.push(e);
     const last = --this.#size;
     if (i !== last) {

@@ -178,7 +178,7 @@ export function tcpListenerNode(
   const state: TcpListenerState = { listener, accepted: 0 };
   // While accept fails (out of fds: EMFILE/ENFILE), the listener stops watching readiness and
   // retries on a timer, instead of spinning on a level-triggered readable fd.
-  let io = -1;
+  let io: IoHandle | null = null;
   return new NodeBuilder(state)
     .named(options.name ?? "tcp-listener")
     .onInit((e, self) => {
@@ -186,7 +186,7 @@ export function tcpListenerNode(
       if (options.closeOnDrop !== false) e.own(self, () => listener.close());
     })
     .build(ex, (self, ctx) => {
-      if (io < 0) io = ctx.registerIo(listener.fd, self, Readiness.Readable); // backoff over
+      if (io === null) io = ctx.registerIo(listener.fd, self, Readiness.Readable); // backoff over
       let n = 0;
       for (; n < max; n++) {
         let stream: TcpStream | null;
@@ -196,8 +196,8 @@ export function tcpListenerNode(
           // Out of fds and the like: keep serving the open connections, back off 50 ms.
           if (err instanceof NetError && (err.code as string) !== NetErrorCode.SocketClosed) {
             ctx.deregisterIo(io);
-            io = -1;
-            ctx.registerTimer(self, ctx.time.monotonicNs + 50e6);
+            io = null;
+            ctx.registerTimerAfter(self, 50e6);
             break;
           }
           throw err;
@@ -360,7 +360,7 @@ export class TcpConnection {
   /** @internal */
   _node: Node<TcpConnection> | null = null;
   /** @internal */
-  _handle: IoHandle = -1;
+  _handle: IoHandle | null = null;
   /** @internal The interest currently registered. */
   _interest = 0;
   /** @internal */
@@ -570,7 +570,7 @@ export class TcpConnection {
 
   /** @internal Registers Readable (until EOF) plus Writable while output is pending. */
   _setInterest(): void {
-    if (this._closed || this._ex === null || this._handle < 0) return;
+    if (this._closed || this._ex === null || this._handle === null) return;
     let want = this.eof ? 0 : Readiness.Readable;
     if (this._outTail > this._outHead || this.stream.isConnecting) want |= Readiness.Writable;
     if (want === 0) want = Readiness.Writable; // EOF and nothing to write: closing soon
@@ -692,7 +692,7 @@ function runConnection(self: Node<TcpConnection>, ctx: ExecutionContext): Contro
   const c = self.value;
   c.frameCount = 0;
   if (c._closed) return Control.Sweep;
-  const r = ctx.ioReadiness(c._handle);
+  const r = ctx.ioReadiness(c._handle!);
   const s = c.stream;
   if (s.isConnecting) {
     if ((r & (Readiness.Writable | Readiness.Error | Readiness.HangUp)) === 0) {
