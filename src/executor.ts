@@ -26,9 +26,9 @@ import {
   EdgePool,
   F_ALIVE,
   F_ALLOW_PANIC,
+  F_COMPACT,
   F_DOOMED,
   F_HAS_EXTRA,
-  F_COMPACT,
   FLAGS,
   GEN,
   MUT,
@@ -643,8 +643,12 @@ export class Executor {
   #yieldCount = 0;
   #gc: Int32Array = new Int32Array(64);
   #gcCount = 0;
-  /** Parents whose child lists the sweep is compacting (reused). */
-  readonly #compactList: number[] = [];
+  /** Parents whose child lists still name removed children (see #flushRemovals). */
+  readonly #dirty: number[] = [];
+  /** Slots of removed nodes, freed for reuse once their parents' lists are compacted. */
+  readonly #limbo: number[] = [];
+  /** Child-list entries #flushRemovals would scan now. */
+  #dirtyWork = 0;
   #leftover = false;
   #panic: unknown = undefined;
   #hasPanic = false;
@@ -827,7 +831,7 @@ export class Executor {
         "Cannot start a cycle while another cycle of the same executor is running",
       );
     }
-    if (clock !== this.#clock && !isClock(clock)) {
+    if ((clock !== this.#clock || clock === null) && !isClock(clock)) {
       throw new InvalidArgumentError(
         ErrorCode.InvalidArgument,
         `A cycle needs a clock with sample() and nowNs(), got ${describeValue(clock)}`,
@@ -853,6 +857,7 @@ export class Executor {
     let state: ExecutorState = ExecutorState.Running;
     let ranAny = false;
     try {
+      if (this.#limbo.length !== 0) this.#flushRemovals();
       if (this.#leftover) this.#restamp();
       if (this.#yieldCount !== 0) this.#pollYields();
       if (this._timers.size !== 0) this.#pollTimers();
@@ -1219,7 +1224,8 @@ export class Executor {
     const meta = this._meta, buf = this._pool.buf, b = node._slot << SHIFT;
     const out: Node<unknown>[] = [];
     for (let i = 0; i < meta[b + TK_COUNT]; i++) {
-      out.push(this._nodes[buf[meta[b + TK_START] + 2 * i]]!);
+      const c = buf[meta[b + TK_START] + 2 * i];
+      if ((meta[(c << SHIFT) + FLAGS] & F_ALIVE) !== 0) out.push(this._nodes[c]!);
     }
     return out;
   }
@@ -1230,7 +1236,8 @@ export class Executor {
     const meta = this._meta, buf = this._pool.buf, b = node._slot << SHIFT;
     const out: Node<unknown>[] = [];
     for (let i = 0; i < meta[b + OB_COUNT]; i++) {
-      out.push(this._nodes[buf[meta[b + OB_START] + i]]!);
+      const c = buf[meta[b + OB_START] + i];
+      if ((meta[(c << SHIFT) + FLAGS] & F_ALIVE) !== 0) out.push(this._nodes[c]!);
     }
     return out;
   }
@@ -1554,6 +1561,16 @@ export class Executor {
   }
 
   #allocSlot(): number {
+    // Removed slots come back once their parents' lists are compacted: at once when that is
+    // cheap compared with the number of removed nodes, else in batches large enough to keep
+    // the compaction amortized O(1) per removal.
+    const limbo = this.#limbo.length;
+    if (
+      this.#freeSlots.length === 0 && limbo !== 0 &&
+      (this.#dirtyWork <= 4 * limbo + 64 || limbo >= this.#slotTop >> 2)
+    ) {
+      this.#flushRemovals();
+    }
     if (this.#freeSlots.length > 0) return this.#freeSlots.pop()!;
     const slot = this.#slotTop++;
     if ((slot + 1) * STRIDE > this._meta.length) {
@@ -1921,17 +1938,11 @@ export class Executor {
       const meta = this._meta;
       this._sched.filter(meta, (s) => (meta[(s << SHIFT) + FLAGS] & F_DOOMED) !== 0);
     }
-    // onDrop callbacks may remove more nodes, which appends to the gc list: take it in batches.
-    for (let i = 0; i < this.#gcCount;) {
-      const end = this.#gcCount;
-      this.#compactParents(i, end);
-      for (; i < end; i++) {
-        const slot = this.#gc[2 * i], b = slot << SHIFT;
-        if (
-          this._meta[b + GEN] === this.#gc[2 * i + 1] && (this._meta[b + FLAGS] & F_ALIVE) !== 0
-        ) {
-          this.#removeSlot(slot);
-        }
+    // onDrop callbacks may remove more nodes, which appends to the gc list.
+    for (let i = 0; i < this.#gcCount; i++) {
+      const slot = this.#gc[2 * i], b = slot << SHIFT;
+      if (this._meta[b + GEN] === this.#gc[2 * i + 1] && (this._meta[b + FLAGS] & F_ALIVE) !== 0) {
+        this.#removeSlot(slot);
       }
     }
     this.#gcCount = 0;
@@ -1939,26 +1950,17 @@ export class Executor {
   }
 
   /**
-   * Drops the leaving nodes of gc entries [from, to) from the child lists of their parents that
-   * stay, each parent's lists filtered once per batch: removing n children of one parent costs
-   * O(n), not O(n) per child.
+   * Finishes removals: drops the removed nodes from the child lists of the parents that stay
+   * (each parent's lists filtered once however many of its children left, so removing n
+   * children costs O(n), not O(n) per child), then frees their slots for reuse. Until then a
+   * removed node's slot is flagged doomed, which every scheduling path already skips. Runs at the
+   * start of each cycle and before the graph is inspected.
    */
-  #compactParents(from: number, to: number): void {
-    const meta = this._meta, buf = this._pool.buf, gc = this.#gc;
-    const marked = this.#compactList;
-    for (let i = from; i < to; i++) {
-      const slot = gc[2 * i], b = slot << SHIFT;
-      if (meta[b + GEN] !== gc[2 * i + 1] || (meta[b + FLAGS] & F_ALIVE) === 0) continue;
-      const ps = meta[b + P_START], pe = ps + meta[b + P_COUNT];
-      for (let e = ps; e < pe; e++) {
-        const pb = (buf[e] >> 1) << SHIFT;
-        if ((meta[pb + FLAGS] & (F_ALIVE | F_DOOMED | F_COMPACT)) !== F_ALIVE) continue;
-        meta[pb + FLAGS] |= F_COMPACT;
-        marked.push(buf[e] >> 1);
-      }
-    }
-    for (let k = 0; k < marked.length; k++) {
-      const pb = marked[k] << SHIFT;
+  #flushRemovals(): void {
+    const meta = this._meta, buf = this._pool.buf, dirty = this.#dirty;
+    for (let k = 0; k < dirty.length; k++) {
+      const pb = dirty[k] << SHIFT;
+      if ((meta[pb + FLAGS] & (F_ALIVE | F_COMPACT)) !== (F_ALIVE | F_COMPACT)) continue;
       meta[pb + FLAGS] &= ~F_COMPACT;
       // Trigger children are (slot, depth) pairs; observers single slots. Order is kept.
       let w = meta[pb + TK_START];
@@ -1978,15 +1980,29 @@ export class Executor {
       }
       meta[pb + OB_COUNT] = w - os;
     }
-    marked.length = 0;
+    dirty.length = 0;
+    this.#dirtyWork = 0;
+    const limbo = this.#limbo;
+    for (let k = 0; k < limbo.length; k++) {
+      meta[(limbo[k] << SHIFT) + FLAGS] = 0;
+      this.#freeSlots.push(limbo[k]);
+    }
+    limbo.length = 0;
   }
 
   #removeSlot(slot: number): void {
     const meta = this._meta, pool = this._pool, b = slot << SHIFT;
     const extra = (meta[b + FLAGS] & F_HAS_EXTRA) !== 0 ? this._extra.get(slot) : undefined;
     const node = this._nodes[slot]!;
-    // The parents' child lists no longer name this node (#compactParents ran for its batch).
-    const ps = meta[b + P_START], pc = meta[b + P_COUNT];
+    const buf = pool.buf, ps = meta[b + P_START], pc = meta[b + P_COUNT];
+    for (let i = 0; i < pc; i++) {
+      // The parent's list is compacted later, once for all its children that left.
+      const pb = (buf[ps + i] >> 1) << SHIFT;
+      if ((meta[pb + FLAGS] & (F_ALIVE | F_DOOMED | F_COMPACT)) !== F_ALIVE) continue;
+      meta[pb + FLAGS] |= F_COMPACT;
+      this.#dirty.push(buf[ps + i] >> 1);
+      this.#dirtyWork += meta[pb + TK_COUNT] + meta[pb + OB_COUNT];
+    }
     if (pc > 0) pool.free(ps, pc);
     if (meta[b + TK_CAP] > 0) pool.free(meta[b + TK_START], meta[b + TK_CAP] * 2);
     if (meta[b + OB_CAP] > 0) pool.free(meta[b + OB_START], meta[b + OB_CAP]);
@@ -1994,7 +2010,7 @@ export class Executor {
     if (meta[b + TIMERS] > 0) this._timers.removeNode(slot, gen);
     this.#removedRuns += meta[b + RUNS] >>> 0;
     meta[b + GEN] = (gen + 1) | 0;
-    meta[b + FLAGS] = 0;
+    meta[b + FLAGS] = F_DOOMED; // dead until #flushRemovals frees the slot
     meta[b + SCHED] = NEVER;
     meta[b + MUT] = NEVER;
     meta[b + TK_COUNT] =
@@ -2009,7 +2025,7 @@ export class Executor {
     this.#origFns.delete(slot);
     if (this.#nodeTime !== null) this.#nodeTime[slot] = 0;
     if (extra !== undefined) this._extra.delete(slot);
-    this.#freeSlots.push(slot);
+    this.#limbo.push(slot);
     this.#nodeCount--;
     node._alive = false;
     if (extra !== undefined) {

@@ -22,8 +22,8 @@ import {
   Relationship,
   SchedulerError,
   TestRuntime,
-  WaveletError,
   type TimerHandle,
+  WaveletError,
 } from "../mod.ts";
 
 interface Reported {

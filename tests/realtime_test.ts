@@ -3,6 +3,7 @@ import {
   ErrorCode,
   ExecutionMode,
   ExecutorState,
+  type IoHandle,
   loadBackend,
   ms,
   type NativeBackend,
@@ -14,7 +15,6 @@ import {
   RealtimeRuntime,
   RuntimeShutDownError,
   us,
-  type IoHandle,
 } from "../mod.ts";
 import { assert, assertEquals, assertThrows, isBun, test } from "./_harness.ts";
 import { spawn } from "node:child_process";

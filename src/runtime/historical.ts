@@ -101,7 +101,7 @@ export class HistoricalRuntime {
       );
     }
     this.clock = new HistoricalClock({ startUnixNanos });
-    this.executor = new Executor({ initialCapacity: options.initialCapacity });
+    this.executor = new Executor({ initialCapacity: options.initialCapacity, clock: this.clock });
     this.endNs = Number(endUnixNanos - startUnixNanos);
     this.#step = options.stepNs ?? 0;
     this.#maxPerInstant = options.maxCyclesPerInstant ?? 1_000_000;

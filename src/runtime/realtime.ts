@@ -214,6 +214,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
     this.executor = options.executor ?? new Executor({
       initialCapacity: options.initialCapacity,
       notifierCapacity: options.notifierCapacity,
+      clock: this.clock,
     });
     this.#notify = this.executor._notifications();
     this.#maxEvents = maxEvents;
@@ -321,9 +322,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
    */
   runForever(): ExecutorState {
     this.#checkOpen();
-    if (this.#running) {
-      throw new WaveletError(ErrorCode.ReentrantCycle, "runForever() is already running");
-    }
+    this.#checkIdle("runForever()");
     this.#running = true;
     const ex = this.executor, clock = this.clock;
     const timeout = this.mode === ExecutionMode.Park ? Infinity : 0;
@@ -352,9 +351,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
    */
   async run(): Promise<ExecutorState> {
     this.#checkOpen();
-    if (this.#running) {
-      throw new WaveletError(ErrorCode.ReentrantCycle, "The runtime is already running");
-    }
+    this.#checkIdle("run()");
     this.#running = true;
     const ex = this.executor, b = this.backend;
     const keepAlive = setInterval(() => {}, 1 << 30);
@@ -600,6 +597,16 @@ export class RealtimeRuntime implements Poller, IoPoller {
     this.#stopRequested = true;
   }
 
+  /** A run call while the runtime runs (or a cycle is in progress) changes nothing and throws. */
+  #checkIdle(what: string): void {
+    if (this.#running || this.executor.inCycle) {
+      throw new WaveletError(
+        ErrorCode.ReentrantCycle,
+        `Cannot call ${what} while the runtime is running or a cycle is in progress`,
+      );
+    }
+  }
+
   #checkOpen(): void {
     if (this.#shutDown) {
       throw new RuntimeShutDownError(
@@ -629,7 +636,13 @@ export class RealtimeRuntime implements Poller, IoPoller {
       this.#hostSignalCleanup?.();
     }
     if (this.#epfd >= 0) {
-      b.close(this.#epfd);
+      // Teardown releases everything it can: an epoll fd closed behind the runtime's back
+      // (EBADF) must not keep the rest from being released.
+      try {
+        b.close(this.#epfd);
+      } catch {
+        // Already closed.
+      }
       this.#epfd = -1;
       returnWakeFd(b, this.#wakeFd);
       this.#wakeFd = -1;

@@ -75,7 +75,7 @@ export class TestRuntime {
    */
   constructor(options: TestRuntimeOptions = {}) {
     this.clock = new TestClock({ startUnixNanos: options.startUnixNanos });
-    this.executor = new Executor({ initialCapacity: options.initialCapacity });
+    this.executor = new Executor({ initialCapacity: options.initialCapacity, clock: this.clock });
   }
 
   /** Runs one cycle at the current clock time and returns the executor's state. */
