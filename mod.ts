@@ -105,6 +105,7 @@ export {
   LocalSender,
   Overflow,
   type ReceiverFor,
+  RecordError,
   type RecordLayout,
   type RecordOf,
   RecvStatus,

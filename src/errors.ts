@@ -57,6 +57,8 @@ export const ErrorCode = {
   ChannelItemTooLarge: "CHANNEL_ITEM_TOO_LARGE",
   /** A blocking send on the receiving thread would never wake. */
   ChannelWouldDeadlock: "CHANNEL_WOULD_DEADLOCK",
+  /** A record sent on a ring channel had a field that cannot be stored, or could not be read. */
+  InvalidRecord: "INVALID_RECORD",
   /** A replay could not follow its log (different graph or code). */
   ReplayMismatch: "REPLAY_MISMATCH",
   /** A runtime was used after it shut down. */

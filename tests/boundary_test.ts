@@ -9,7 +9,7 @@ import { assert, assertEquals, test } from "./_harness.ts";
 import {
   type Clock,
   ContextError,
-  CycleTime,
+  type CycleTime,
   ErrorCode,
   type ExecutionContext,
   ExecutionMode,

@@ -3,196 +3,63 @@
  * thread, each with an explicit overflow policy chosen at creation.
  *
  * - **Ring channel** (`kind: "ring"`): fixed-size binary records with a layout declared once
- *   ({@linkcode defineRecord}), in a `SharedArrayBuffer`; many producers on any threads, one
- *   consumer, no locks (see `shared_queue.ts`). The fastest way in from a Worker.
+ *   ({@linkcode defineRecord}), in a `SharedArrayBuffer`; one single-producer ring per sender
+ *   (see `rings.ts`), one consumer, no locks. The fastest way in from a Worker.
  * - **Value channel** (`kind: "value"`): any structured-cloneable value from any thread,
- *   serialized (`node:v8`) into fixed-size cells of the same kind of queue.
+ *   serialized (`node:v8`) into fixed-size cells of the same kind of rings.
  * - **Local channel** (`kind: "local"`): any JS value from the same thread (host callbacks,
  *   promises, streams), with `sendAsync` for backpressure.
  *
  * An item is always published before the wake-up, wake-ups are never lost (the notifier path),
- * and a receiver that returns with items left is run again in the next cycle.
+ * and a receiver that returns with items left is run again in the next cycle. A Worker that
+ * dies holding a sender is noticed (its thread is gone): what it sent is delivered and it stops
+ * counting as an open sender.
  *
  * @module
  */
 
 import v8 from "node:v8";
-import { ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
+import { ErrorCode, InvalidArgumentError } from "../errors.ts";
 import type { ExecutionContext, Executor } from "../executor.ts";
 import type { Control } from "../control.ts";
 import type { Node } from "../node.ts";
-import { Notifier, NotifierClosedError, type NotifierTransferable } from "../drivers/notify.ts";
-import { powerOfTwo, RecvStatus, SendStatus, SharedQueue } from "./shared_queue.ts";
-import { Obs, ReplayError } from "../replay/log.ts";
-import type { Tap } from "../replay/tap.ts";
+import type { TimerHandle } from "../drivers/timer.ts";
+import { Obs } from "../replay/log.ts";
+import type { Replayer, Tap } from "../replay/tap.ts";
+import { threadToken } from "../runtime/thread.ts";
+import {
+  codecOf,
+  defineRecord,
+  type FieldType,
+  type RecordCodec,
+  type RecordCursorBase,
+  type RecordLayout,
+  type RecordOf,
+} from "./record.ts";
+import { MAX_SLOTS, Rings } from "./rings.ts";
+import {
+  isDropPolicy,
+  mayBlockHere,
+  openDescription,
+  policyOf,
+  RingReader,
+  SharedSender,
+  type SharedSenderTransferable,
+} from "./shared.ts";
+import { ChannelError, Overflow, RecvStatus, SendStatus } from "./status.ts";
+import { recvKind, statusOf, TapPoint } from "./tap_point.ts";
+import { LocalQueue, LocalReceiver, LocalSender } from "./local.ts";
 
-/** Where a receiver reports what it read (recording) or gets it from (replay). @internal */
-class TapPoint {
-  ex: Executor | null = null;
-  slot = -1;
-  get tap(): Tap | null {
-    return this.ex === null ? null : this.ex._tap;
-  }
-  /** Records (or, replaying, replaces) a number the node read; `v` is the live value. */
-  number(kind: number, v: number): number {
-    const tap = this.tap;
-    if (tap === null) return v;
-    if (!tap.recording) return tap.nextNumber(this.slot, kind);
-    tap.obsNumber(this.slot, kind, v);
-    return v;
-  }
-}
-
-function recvKind(s: RecvStatus): number {
-  return s === RecvStatus.Closed ? Obs.Closed : Obs.Empty;
-}
-
-function statusOf(kind: number): RecvStatus {
-  return kind === Obs.Item
-    ? RecvStatus.Item
-    : kind === Obs.Closed
-    ? RecvStatus.Closed
-    : RecvStatus.Empty;
-}
-
-export { RecvStatus, SendStatus };
-
-/**
- * What a full channel does with a new item.
- *
- * @example Dropping the oldest item when full
- * ```ts
- * import { NodeBuilder, Overflow, TestRuntime } from "@wavelet/wavelet";
- *
- * const rt = new TestRuntime();
- * const seen: unknown[] = [];
- * const [, tx] = new NodeBuilder(0).buildWithChannel(
- *   rt.executor,
- *   { kind: "local", capacity: 2, overflow: Overflow.DropOldest },
- *   (_self, _ctx, rx) => {
- *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) seen.push(v);
- *     return false;
- *   },
- * );
- * tx.trySend(1);
- * tx.trySend(2);
- * tx.trySend(3); // full: 1 is dropped
- * rt.runOneCycle();
- * if (tx.dropped !== 1 || seen.join() !== "2,3") throw new Error("expected 1 dropped, [2, 3]");
- * ```
- */
-export const Overflow = {
-  /** `trySend` returns `SendStatus.Full` and the caller keeps the item. */
-  Reject: "reject",
-  /** The oldest queued item is dropped (and counted) to make room. */
-  DropOldest: "dropOldest",
-  /** The producing Worker blocks until there is room or `blockTimeoutMs` passes. */
-  Block: "block",
-} as const;
-/** A value of {@linkcode Overflow}. */
-export type Overflow = typeof Overflow[keyof typeof Overflow];
-
-/**
- * A record field type.
- *
- * @example Field types of a record
- * ```ts
- * import { defineRecord, type FieldType } from "@wavelet/wavelet";
- *
- * const priceType: FieldType = "f64";
- * const Tick = defineRecord({ price: priceType, size: "u32", side: "i32" });
- * if (Tick.types.join() !== "f64,u32,i32") throw new Error("one type per field");
- * if (Tick.byteSize !== 16) throw new Error("8 + 4 + 4 bytes");
- * ```
- */
-export type FieldType = "f64" | "i32" | "u32";
-
-/**
- * A record layout: field names to types, declared once with {@linkcode defineRecord}.
- *
- * @example Reading a layout
- * ```ts
- * import { defineRecord, type RecordLayout } from "@wavelet/wavelet";
- *
- * const layout: RecordLayout<{ qty: "u32"; px: "f64" }> = defineRecord({ qty: "u32", px: "f64" });
- * if (layout.names.join() !== "px,qty") throw new Error("8-byte fields are stored first");
- * if (layout.offsets.join() !== "0,8") throw new Error("px at 0, qty at 8");
- * if (layout.byteSize !== 16) throw new Error("12 bytes rounded up to a multiple of 8");
- * ```
- */
-export interface RecordLayout<F extends Record<string, FieldType>> {
-  /** The declaration. */
-  readonly fields: F;
-  /** Field names in storage order (8-byte fields first). */
-  readonly names: readonly (keyof F & string)[];
-  /** Byte offset of each field, parallel to `names`. */
-  readonly offsets: readonly number[];
-  /** Type of each field, parallel to `names`. */
-  readonly types: readonly FieldType[];
-  /** Bytes per record (a multiple of 8). */
-  readonly byteSize: number;
-}
-
-/**
- * The JS shape of a record: one number per field.
- *
- * @example A reusable record to receive into
- * ```ts
- * import { defineRecord, type RecordOf } from "@wavelet/wavelet";
- *
- * const Quote = defineRecord({ bid: "f64", ask: "f64" });
- * const out: RecordOf<typeof Quote.fields> = { bid: 0, ask: 0 };
- * out.bid = 99.5;
- * if (out.ask - out.bid !== -99.5) throw new Error("one number per field");
- * ```
- */
-export type RecordOf<F extends Record<string, FieldType>> = { [K in keyof F]: number };
-
-/**
- * Declares a record layout for ring channels.
- *
- * @example
- * ```ts
- * import { defineRecord } from "@wavelet/wavelet";
- * const Quote = defineRecord({ bid: "f64", ask: "f64", size: "u32", venue: "i32" });
- * // Quote.byteSize === 24
- * ```
- *
- * @throws {InvalidArgumentError} On an empty layout or an unknown field type.
- */
-export function defineRecord<F extends Record<string, FieldType>>(fields: F): RecordLayout<F> {
-  const entries = Object.entries(fields);
-  if (entries.length === 0) {
-    throw new InvalidArgumentError(ErrorCode.InvalidArgument, "A record needs at least one field");
-  }
-  for (const [name, t] of entries) {
-    if (t !== "f64" && t !== "i32" && t !== "u32") {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        `Field "${name}" has type ${String(t)}; use "f64", "i32" or "u32"`,
-      );
-    }
-  }
-  const ordered = [
-    ...entries.filter(([, t]) => t === "f64"),
-    ...entries.filter(([, t]) => t !== "f64"),
-  ];
-  const names: string[] = [], offsets: number[] = [], types: FieldType[] = [];
-  let off = 0;
-  for (const [name, t] of ordered) {
-    names.push(name);
-    offsets.push(off);
-    types.push(t);
-    off += t === "f64" ? 8 : 4;
-  }
-  return {
-    fields,
-    names: names as (keyof F & string)[],
-    offsets,
-    types,
-    byteSize: (off + 7) & ~7,
-  };
-}
+export { ChannelError, Overflow, RecvStatus, SendStatus };
+export {
+  defineRecord,
+  type FieldType,
+  RecordError,
+  type RecordLayout,
+  type RecordOf,
+} from "./record.ts";
+export { SharedSender, type SharedSenderTransferable } from "./shared.ts";
+export { LocalReceiver, LocalSender } from "./local.ts";
 
 /**
  * Options of a ring channel.
@@ -229,12 +96,20 @@ export interface RingChannelOptions<F extends Record<string, FieldType>> {
   kind: "ring";
   /** The record layout. */
   record: RecordLayout<F>;
-  /** Capacity in records (rounded up to a power of two). */
+  /** Records each sender may have queued: an integer in [1, 2^24], rounded up to a power of two. */
   capacity: number;
   /** Overflow policy (default `Reject`). */
   overflow?: Overflow;
   /** Longest a `Block` send waits, in milliseconds (default `Infinity`). */
   blockTimeoutMs?: number;
+  /** Senders that may send at once (each has its own ring): an integer in [1, 1024], default 8. */
+  producers?: number;
+  /**
+   * How often, in milliseconds, the node checks that the threads holding its senders are still
+   * alive, while any Worker holds one (default 200; 0 turns the check off). The node runs at
+   * that period while it watches.
+   */
+  livenessCheckMs?: number;
 }
 
 /**
@@ -262,14 +137,18 @@ export interface RingChannelOptions<F extends Record<string, FieldType>> {
 export interface ValueChannelOptions {
   /** Marks the kind. */
   kind: "value";
-  /** Capacity in items (rounded up to a power of two). */
+  /** Items each sender may have queued: an integer in [1, 2^24], rounded up to a power of two. */
   capacity: number;
-  /** Largest serialized item in bytes (default 1024). */
+  /** Largest serialized item in bytes: an integer in [8, 2^24] (default 1024). */
   maxItemBytes?: number;
   /** Overflow policy (default `Reject`). */
   overflow?: Overflow;
   /** Longest a `Block` send waits, in milliseconds (default `Infinity`). */
   blockTimeoutMs?: number;
+  /** Senders that may send at once (each has its own ring): an integer in [1, 1024], default 8. */
+  producers?: number;
+  /** See {@linkcode RingChannelOptions.livenessCheckMs}. */
+  livenessCheckMs?: number;
 }
 
 /**
@@ -298,7 +177,7 @@ export interface ValueChannelOptions {
 export interface LocalChannelOptions {
   /** Marks the kind. */
   kind: "local";
-  /** Capacity in items. */
+  /** Capacity in items: an integer in [1, 2^24]. */
   capacity: number;
   /** `Reject` (default) or `DropOldest`; same-thread producers cannot block (use `sendAsync`). */
   overflow?: Overflow;
@@ -332,42 +211,23 @@ export type ChannelOptions =
   | ValueChannelOptions
   | LocalChannelOptions;
 
-/**
- * A channel sender or receiver was misused (closed sender, oversized item, blocking here).
- *
- * @example Sending on a closed sender
- * ```ts
- * import { ChannelError, ErrorCode, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
- *
- * const rt = new TestRuntime();
- * const [, tx] = new NodeBuilder(0).buildWithChannel(
- *   rt.executor,
- *   { kind: "local", capacity: 4 },
- *   () => false,
- * );
- * tx.close();
- * let code = "";
- * try {
- *   tx.trySend(1);
- * } catch (e) {
- *   if (e instanceof ChannelError) code = e.code;
- * }
- * if (code !== ErrorCode.ChannelClosed) throw new Error("expected CHANNEL_CLOSED");
- * ```
- */
-export class ChannelError extends WaveletError {}
-
-function checkCapacity(capacity: number, max: number): number {
-  if (!Number.isInteger(capacity) || capacity < 1 || capacity > max) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `A channel capacity must be an integer in [1, ${max}], got ${String(capacity)}`,
-    );
-  }
-  return capacity;
+function describeValue(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (v === null || (typeof v !== "object" && typeof v !== "function")) return String(v);
+  return typeof v === "function" ? "a function" : Array.isArray(v) ? "an array" : "an object";
 }
 
-function checkOverflow(o: Overflow | undefined, allowBlock: boolean): Overflow {
+function checkInt(v: unknown, name: string, min: number, max: number): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `${name} must be an integer in [${min}, ${max}], got ${describeValue(v)}`,
+    );
+  }
+  return v;
+}
+
+function checkOverflow(o: unknown, allowBlock: boolean): Overflow {
   const v = o ?? Overflow.Reject;
   if (
     v !== Overflow.Reject && v !== Overflow.DropOldest && !(allowBlock && v === Overflow.Block)
@@ -376,242 +236,31 @@ function checkOverflow(o: Overflow | undefined, allowBlock: boolean): Overflow {
       ErrorCode.InvalidArgument,
       `Overflow policy must be ${
         allowBlock ? "reject, dropOldest or block" : "reject or dropOldest"
-      }, got ${String(o)}`,
+      }, got ${describeValue(o)}`,
+    );
+  }
+  return v as Overflow;
+}
+
+function checkMs(v: unknown, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !(v >= 0)) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `${name} must be a number of milliseconds >= 0, got ${describeValue(v)}`,
     );
   }
   return v;
 }
 
-// ------------------------------------------------------------------ shared (ring, value)
-
-/**
- * The plain description of a shared-memory sender, to post to a Worker.
- *
- * @example Describing a sender for another thread
- * ```ts
- * import {
- *   NodeBuilder,
- *   type SharedSenderTransferable,
- *   TestRuntime,
- *   ValueSender,
- * } from "@wavelet/wavelet";
- *
- * const rt = new TestRuntime();
- * const [count, tx] = new NodeBuilder(0).buildWithChannel(
- *   rt.executor,
- *   { kind: "value", capacity: 8 },
- *   (self, _ctx, rx) => {
- *     while (rx.tryRecv() !== undefined) self.value++;
- *     return true;
- *   },
- * );
- * // Plain data: post it to a Worker with `worker.postMessage(t)`.
- * const t: SharedSenderTransferable = tx.toTransferable();
- * if (t.kind !== "wavelet.value" || !(t.sab instanceof SharedArrayBuffer)) {
- *   throw new Error("a value sender's description");
- * }
- * // What the Worker does (here on the same thread, for the example):
- * const remote = ValueSender.fromTransferable<string>(structuredClone(t));
- * remote.trySend("hello");
- * remote.close();
- * rt.runOneCycle();
- * if (count.value !== 1) throw new Error("the item sent through the rebuilt sender arrived");
- * ```
- */
-export interface SharedSenderTransferable {
-  /** Marks the kind. */
-  readonly kind: "wavelet.ring" | "wavelet.value";
-  /** The queue memory. */
-  readonly sab: SharedArrayBuffer;
-  /** Cells. */
-  readonly capacity: number;
-  /** Bytes per cell. */
-  readonly cellBytes: number;
-  /** The overflow policy. */
-  readonly overflow: Overflow;
-  /** Longest a blocking send waits, in ms. */
-  readonly blockTimeoutMs: number;
-  /** Ring channels: the field names in storage order. */
-  readonly names: readonly string[];
-  /** Ring channels: the field offsets. */
-  readonly offsets: readonly number[];
-  /** Ring channels: the field types. */
-  readonly types: readonly FieldType[];
-  /** The receiving node's notifier. */
-  readonly notifier: NotifierTransferable;
+/** Rounds up to a power of two (at least 2). */
+function powerOfTwo(n: number): number {
+  let c = 2;
+  while (c < n) c *= 2;
+  return c;
 }
 
-/**
- * What ring and value senders share: the overflow policy, closing, and the drop count. Not
- * constructed directly: use the sender `buildWithChannel` returns, or `fromTransferable`.
- *
- * @example Code that works with ring and value senders alike
- * ```ts
- * import { defineRecord, NodeBuilder, type SharedSender, TestRuntime } from "@wavelet/wavelet";
- *
- * function finish(tx: SharedSender<never>): void {
- *   tx.close();
- *   if (!tx.isClosed) throw new Error("closed");
- * }
- * const rt = new TestRuntime();
- * const [, ring] = new NodeBuilder(0).buildWithChannel(
- *   rt.executor,
- *   { kind: "ring", record: defineRecord({ x: "f64" }), capacity: 4 },
- *   () => false,
- * );
- * const [, value] = new NodeBuilder(0).buildWithChannel(
- *   rt.executor,
- *   { kind: "value", capacity: 4 },
- *   () => false,
- * );
- * finish(ring);
- * finish(value);
- * if (ring.dropped !== 0 || value.dropped !== 0) throw new Error("nothing was dropped");
- * ```
- */
-export abstract class SharedSender<T> {
-  readonly #q: SharedQueue;
-  readonly #notifier: Notifier;
-  readonly #overflow: Overflow;
-  readonly #blockTimeoutMs: number;
-  readonly #mayBlock: boolean;
-  #closed = false;
-  /** @internal */
-  protected readonly bytes: Uint8Array;
-  /** @internal */
-  protected readonly f64: Float64Array;
-  /** @internal */
-  protected readonly i32: Int32Array;
-  /** @internal */
-  protected readonly u32: Uint32Array;
-
-  /** @internal */
-  constructor(
-    q: SharedQueue,
-    notifier: Notifier,
-    overflow: Overflow,
-    blockTimeoutMs: number,
-    mayBlock: boolean,
-  ) {
-    this.#q = q;
-    this.#notifier = notifier;
-    this.#overflow = overflow;
-    this.#blockTimeoutMs = blockTimeoutMs;
-    this.#mayBlock = mayBlock;
-    this.bytes = new Uint8Array(q.sab);
-    this.f64 = new Float64Array(q.sab, 0, q.sab.byteLength >>> 3);
-    this.i32 = new Int32Array(q.sab, 0, q.sab.byteLength >>> 2);
-    this.u32 = new Uint32Array(q.sab, 0, q.sab.byteLength >>> 2);
-  }
-
-  /** @internal Writes the item into cell `i`'s payload at byte offset `at`. */
-  protected abstract write(at: number, item: T): void;
-
-  /** @internal Checks an item before claiming a cell (sizes). */
-  protected prepare(_item: T): void {}
-
-  /** @internal Payload bytes per cell. */
-  protected get cellBytes(): number {
-    return this.#q.cellBytes;
-  }
-
-  /** Items dropped by the drop-oldest policy so far. */
-  get dropped(): number {
-    return this.#q.dropped;
-  }
-
-  /** True once the receiving node is gone. */
-  get isClosed(): boolean {
-    return this.#closed || this.#q.receiverClosed;
-  }
-
-  /**
-   * Sends one item under the channel's overflow policy.
-   *
-   * @returns `SendStatus.Sent`, `Full` (reject policy, or a blocking send timed out; the item
-   *   was not queued) or `Closed` (the receiver is gone).
-   * @throws {ChannelError} If this sender was closed, or a blocking send is attempted on the
-   *   receiving node's own thread.
-   */
-  trySend(item: T): SendStatus {
-    if (this.#closed) {
-      throw new ChannelError(ErrorCode.ChannelClosed, "Cannot send on a sender that was closed");
-    }
-    this.prepare(item);
-    const q = this.#q;
-    let until = -1;
-    for (;;) {
-      const i = q.claim();
-      if (i >= 0) {
-        this.write(q.dataOffset + i * q.cellBytes, item);
-        q.publish(i);
-        try {
-          this.#notifier.notify();
-        } catch (e) {
-          if (e instanceof NotifierClosedError) return SendStatus.Closed;
-          throw e;
-        }
-        return SendStatus.Sent;
-      }
-      if (i === -2) return SendStatus.Closed;
-      if (this.#overflow === Overflow.DropOldest) q.dropOldest();
-      else if (this.#overflow === Overflow.Block) {
-        if (!this.#mayBlock) {
-          throw new ChannelError(
-            ErrorCode.ChannelWouldDeadlock,
-            "A blocking send on the receiving node's own thread would never wake; send from a " +
-              "Worker, or use the reject or dropOldest policy",
-          );
-        }
-        if (until < 0) until = performance.now() + this.#blockTimeoutMs;
-        if (!q.waitForSpace(until)) return SendStatus.Full;
-      } else {
-        return SendStatus.Full;
-      }
-    }
-  }
-
-  /**
-   * Closes this sender. When every sender is closed, the receiver sees the items sent before,
-   * then `RecvStatus.Closed`. Idempotent.
-   */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#q.closeSender()) {
-      try {
-        this.#notifier.notify();
-      } catch (e) {
-        if (!(e instanceof NotifierClosedError)) throw e;
-      }
-    }
-  }
-
-  /** @internal The transferable's common fields; registers one more sender. */
-  protected describe(
-    kind: "wavelet.ring" | "wavelet.value",
-    names: readonly string[],
-    offsets: readonly number[],
-    types: readonly FieldType[],
-  ): SharedSenderTransferable {
-    if (this.#closed) {
-      throw new ChannelError(ErrorCode.ChannelClosed, "Cannot transfer a sender that was closed");
-    }
-    this.#q.addSender();
-    return {
-      kind,
-      sab: this.#q.sab,
-      capacity: this.#q.capacity,
-      cellBytes: this.#q.cellBytes,
-      overflow: this.#overflow,
-      blockTimeoutMs: this.#blockTimeoutMs,
-      names,
-      offsets,
-      types,
-      notifier: this.#notifier.toTransferable(),
-    };
-  }
-}
+// ------------------------------------------------------------------------------ ring
 
 /**
  * Sends records into a ring channel from any thread. Fields missing from an item are written
@@ -639,71 +288,121 @@ export abstract class SharedSender<T> {
  */
 export class RingSender<F extends Record<string, FieldType>>
   extends SharedSender<Partial<RecordOf<F>>> {
-  readonly #names: readonly string[];
-  readonly #offsets: readonly number[];
-  readonly #types: readonly FieldType[];
+  readonly #layout: RecordLayout<F>;
+  readonly #codec: RecordCodec;
+  // A record checked into this scratch cell before a full channel drops or waits, so a bad
+  // record never costs a good one.
+  readonly #scratch: { f64: Float64Array; i32: Int32Array; u32: Uint32Array };
+  #staged = false;
 
   /** @internal */
   constructor(
-    q: SharedQueue,
-    notifier: Notifier,
-    overflow: Overflow,
+    rings: Rings,
+    notifier: import("../drivers/notify.ts").Notifier,
     blockTimeoutMs: number,
     mayBlock: boolean,
-    names: readonly string[],
-    offsets: readonly number[],
-    types: readonly FieldType[],
+    layout: RecordLayout<F>,
   ) {
-    super(q, notifier, overflow, blockTimeoutMs, mayBlock);
-    this.#names = names;
-    this.#offsets = offsets;
-    this.#types = types;
+    super(rings, notifier, blockTimeoutMs, mayBlock);
+    this.#layout = layout;
+    this.#codec = codecOf(layout);
+    const buf = new ArrayBuffer(layout.byteSize);
+    this.#scratch = {
+      f64: new Float64Array(buf),
+      i32: new Int32Array(buf),
+      u32: new Uint32Array(buf),
+    };
+  }
+
+  /** @internal Nothing to do up front: the store checks every field before it writes. */
+  protected override prepare(_item: Partial<RecordOf<F>>): void {}
+
+  /** @internal */
+  protected override stage(item: Partial<RecordOf<F>>): void {
+    const s = this.#scratch;
+    this.#codec.write(s.f64, s.i32, s.u32, 0, item);
+    this.#staged = true;
   }
 
   /** @internal */
-  protected override write(at: number, item: Partial<RecordOf<F>>): void {
-    const names = this.#names, offsets = this.#offsets, types = this.#types;
-    const rec = item as Record<string, number | undefined>;
-    for (let k = 0; k < names.length; k++) {
-      const v = rec[names[k]] ?? 0;
-      const b = at + offsets[k];
-      const t = types[k];
-      if (t === "f64") this.f64[b >>> 3] = v;
-      else if (t === "i32") this.i32[b >>> 2] = v;
-      else this.u32[b >>> 2] = v;
+  protected override unstage(): void {
+    this.#staged = false;
+  }
+
+  /** @internal */
+  protected override store(at: number, item: Partial<RecordOf<F>>): void {
+    const r = this._rings;
+    if (!this.#staged) {
+      this.#codec.write(r.f64, r.ctl, r.u32, at, item);
+      return;
     }
+    this.#staged = false;
+    const src = this.#scratch.i32, dst = r.ctl, base = at >>> 2;
+    for (let k = 0; k < src.length; k++) dst[base + k] = src[k];
   }
 
   /** A structured-cloneable description for a Worker (counts as one more open sender). */
   toTransferable(): SharedSenderTransferable {
-    return this.describe("wavelet.ring", this.#names, this.#offsets, this.#types);
+    return this.describe("wavelet.ring", { ...this.#layout.fields } as Record<string, string>);
   }
 
   /**
-   * Rebuilds a sender on another thread. Blocking sends are allowed on it.
+   * Rebuilds a sender on another thread from {@linkcode RingSender.toTransferable}. A blocking
+   * send is allowed unless this is the receiving node's own thread.
    *
-   * @throws {InvalidArgumentError} If `t` is not a ring sender description.
+   * @throws {ChannelError} `INVALID_ARGUMENT` if `t` is not a ring sender description, or its
+   *   record declaration does not match the channel's memory.
    */
   static fromTransferable<F extends Record<string, FieldType>>(
     t: SharedSenderTransferable,
   ): RingSender<F> {
-    checkTransferable(t, "wavelet.ring");
-    const q = new SharedQueue(t.capacity, t.cellBytes, t.sab);
-    return new RingSender<F>(
-      q,
-      Notifier.fromTransferable(t.notifier),
-      t.overflow,
-      t.blockTimeoutMs,
-      true,
-      t.names,
-      t.offsets,
-      t.types,
-    );
+    let layout: RecordLayout<F> | null = null;
+    const { rings, notifier } = openDescription(t, "wavelet.ring", (r) => {
+      try {
+        layout = defineRecord(t.fields as F);
+      } catch {
+        return false;
+      }
+      return layout.byteSize === r.cellBytes;
+    });
+    return new RingSender<F>(rings, notifier, t.blockTimeoutMs, mayBlockHere(rings), layout!);
   }
 }
 
 /**
+ * The record a ring receiver's {@linkcode RingReceiver.next} stands on: one read-only number
+ * property per field, read straight from the channel's memory. Valid until the next call to
+ * `next()` or `tryRecv()`, or the end of the node's run.
+ *
+ * @example Summing prices without copying records
+ * ```ts
+ * import { defineRecord, NodeBuilder, type RecordView, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const Px = defineRecord({ px: "f64" });
+ * const rt = new TestRuntime();
+ * const [sum, tx] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "ring", record: Px, capacity: 8 },
+ *   (self, _ctx, rx) => {
+ *     const r: RecordView<typeof Px.fields> = rx.record;
+ *     while (rx.next()) self.value += r.px;
+ *     return true;
+ *   },
+ * );
+ * tx.trySend({ px: 1.5 });
+ * tx.trySend({ px: 2 });
+ * rt.runOneCycle();
+ * if (sum.value !== 3.5) throw new Error("expected 3.5");
+ * ```
+ */
+export type RecordView<F extends Record<string, FieldType>> = { readonly [K in keyof F]: number };
+
+/**
  * Receives records in the channel node's cycle function.
+ *
+ * Two ways to read: `tryRecv(out)` copies the next record into an object of yours; `next()`
+ * moves {@linkcode RingReceiver.record} onto the next record without copying (no allocation per
+ * record). Records of one sender arrive in the order it sent them.
  *
  * @example Draining records in the cycle function
  * ```ts
@@ -737,83 +436,186 @@ export class RingSender<F extends Record<string, FieldType>>
 export class RingReceiver<F extends Record<string, FieldType>> {
   /** @internal */
   readonly _tap: TapPoint = new TapPoint();
-  readonly #q: SharedQueue;
-  readonly #layout: RecordLayout<F>;
-  readonly #f64: Float64Array;
-  readonly #i32: Int32Array;
-  readonly #u32: Uint32Array;
+  /** @internal */
+  readonly _reader: RingReader;
+  readonly #codec: RecordCodec;
+  readonly #cursor: RecordCursorBase;
+  readonly #rings: Rings;
+  readonly #drop: boolean;
+  // Records copied out of the rings (drop-oldest reads, replayed records) are read from here.
+  readonly #staging: { f64: Float64Array; i32: Int32Array; u32: Uint32Array; u8: Uint8Array };
+  /** A record handed out by next() and not yet consumed. */
+  #pending = false;
 
   /** @internal */
-  constructor(q: SharedQueue, layout: RecordLayout<F>) {
-    this.#q = q;
-    this.#layout = layout;
-    this.#f64 = new Float64Array(q.sab, 0, q.sab.byteLength >>> 3);
-    this.#i32 = new Int32Array(q.sab, 0, q.sab.byteLength >>> 2);
-    this.#u32 = new Uint32Array(q.sab, 0, q.sab.byteLength >>> 2);
+  constructor(rings: Rings, layout: RecordLayout<F>) {
+    this.#rings = rings;
+    this._reader = new RingReader(rings);
+    this.#codec = codecOf(layout);
+    this.#drop = isDropPolicy(rings);
+    const buf = new ArrayBuffer(layout.byteSize);
+    this.#staging = {
+      f64: new Float64Array(buf),
+      i32: new Int32Array(buf),
+      u32: new Uint32Array(buf),
+      u8: new Uint8Array(buf),
+    };
+    this.#cursor = new this.#codec.Cursor(rings.f64, rings.ctl, rings.u32);
+  }
+
+  /** The current record of {@linkcode RingReceiver.next} (one object, reused). */
+  get record(): RecordView<F> {
+    return this.#cursor as unknown as RecordView<F>;
   }
 
   /** Records queued now. */
   get length(): number {
-    return this._tap.number(Obs.Number, this.#q.length);
+    return this._tap.number(Obs.Number, this._reader.length);
   }
 
-  /** Records dropped by the drop-oldest policy so far. */
+  /** Records dropped by the drop-oldest policy so far (every sender together). */
   get dropped(): number {
-    return this._tap.number(Obs.Number, this.#q.dropped);
+    return this._tap.number(Obs.Number, this.#rings.dropped);
+  }
+
+  /** True when every sender closed (or died) and every record was read. */
+  get isClosed(): boolean {
+    this.#consume();
+    return this._tap.number(Obs.Number, this._reader.peek() === -2 ? 1 : 0) === 1;
   }
 
   /**
-   * Takes the oldest record into `out` (no allocation).
+   * Takes the oldest record of a sender into `out`.
    *
-   * @returns `RecvStatus.Item`, `Empty`, or `Closed` (every sender closed and nothing left).
+   * @returns `RecvStatus.Item` (copied into `out`), `Empty`, or `Closed` (every sender closed
+   *   and everything was read).
    */
   tryRecv(out: RecordOf<F>): RecvStatus {
-    const tap = this._tap.ex === null ? null : this._tap.ex._tap;
-    if (tap !== null && !tap.recording) return this.#replay(out, tap);
-    const q = this.#q;
-    const i = q.take();
-    if (i < 0) {
-      const s = q.senders === 0 && q.length === 0 ? RecvStatus.Closed : RecvStatus.Empty;
-      if (tap !== null) tap.obs(this._tap.slot, recvKind(s), null);
-      return s;
+    const tap = this._tap.tap;
+    if (tap !== null && !tap.recording) return this.#replayInto(out, tap);
+    this.#consume();
+    const rd = this._reader, r = this.#rings;
+    for (;;) {
+      const at = rd.peek();
+      if (at < 0) {
+        const s = at === -2 ? RecvStatus.Closed : RecvStatus.Empty;
+        if (tap !== null) tap.obs(this._tap.slot, recvKind(s), null);
+        return s;
+      }
+      this.#codec.read(r.f64, r.ctl, r.u32, at, out);
+      if (tap !== null) {
+        // Copy before the commit: a drop-oldest producer may reuse the cell right after it.
+        const bytes = r.u8.slice(at, at + r.cellBytes);
+        if (!rd.commit()) continue;
+        tap.obs(this._tap.slot, 1, bytes);
+        return RecvStatus.Item;
+      }
+      if (rd.commit()) return RecvStatus.Item;
     }
-    const at = q.dataOffset + i * q.cellBytes;
-    const { names, offsets, types } = this.#layout;
-    const rec = out as Record<string, number>;
-    for (let k = 0; k < names.length; k++) {
-      const b = at + offsets[k];
-      const t = types[k];
-      rec[names[k]] = t === "f64"
-        ? this.#f64[b >>> 3]
-        : t === "i32"
-        ? this.#i32[b >>> 2]
-        : this.#u32[b >>> 2];
-    }
-    if (tap !== null) {
-      tap.obs(this._tap.slot, Obs.Item, new Uint8Array(q.sab, at, q.cellBytes).slice());
-    }
-    q.release(i);
-    return RecvStatus.Item;
   }
 
-  #replay(out: RecordOf<F>, tap: Tap): RecvStatus {
-    const payload = tap.recording ? null : tap.next(this._tap.slot, Obs.Item);
-    const kind = tap.recording ? Obs.Empty : tap.lastKind;
-    if (kind !== Obs.Item) return statusOf(kind);
-    const view = new DataView(payload!.buffer, payload!.byteOffset, payload!.byteLength);
-    const { names, offsets, types } = this.#layout;
-    const rec = out as Record<string, number>;
-    for (let k = 0; k < names.length; k++) {
-      const t = types[k];
-      rec[names[k]] = t === "f64"
-        ? view.getFloat64(offsets[k], true)
-        : t === "i32"
-        ? view.getInt32(offsets[k], true)
-        : view.getUint32(offsets[k], true);
+  /**
+   * Moves {@linkcode RingReceiver.record} to the next record: true if there is one, false when
+   * none is queued now (ask `isClosed` whether any ever will be). The record before is consumed.
+   */
+  next(): boolean {
+    const tap = this._tap.tap;
+    if (tap !== null) return this.#nextTapped(tap);
+    if (this.#pending) {
+      this.#pending = false;
+      this._reader.commit();
     }
+    const rd = this._reader, r = this.#rings;
+    for (;;) {
+      const at = rd.peek();
+      if (at < 0) return false;
+      const c = this.#cursor;
+      if (!this.#drop) {
+        // Read in place: the producer cannot reuse the cell before this reader consumes it.
+        c._f64 = r.f64;
+        c._i32 = r.ctl;
+        c._u32 = r.u32;
+        c._w8 = at >>> 3;
+        c._w4 = at >>> 2;
+        this.#pending = true;
+        return true;
+      }
+      // Drop-oldest: copy, then consume; a record a producer dropped meanwhile is read again.
+      const s = this.#staging, src = r.ctl, base = at >>> 2;
+      for (let k = 0; k < s.i32.length; k++) s.i32[k] = src[base + k];
+      if (!rd.commit()) continue;
+      this.#onStaging();
+      return true;
+    }
+  }
+
+  #onStaging(): void {
+    const c = this.#cursor, s = this.#staging;
+    c._f64 = s.f64;
+    c._i32 = s.i32;
+    c._u32 = s.u32;
+    c._w8 = 0;
+    c._w4 = 0;
+  }
+
+  /** Consumes the record next() handed out, if any. */
+  #consume(): void {
+    if (this.#pending) {
+      this.#pending = false;
+      this._reader.commit();
+    }
+  }
+
+  /** @internal The end of the node's run: consume what was handed out, tell the producers. */
+  _endRun(): void {
+    this.#consume();
+    this._reader.publishAll();
+  }
+
+  #nextTapped(tap: Tap): boolean {
+    const s = this.#staging;
+    if (!tap.recording) {
+      const payload = tap.next(this._tap.slot, 1);
+      if (tap.lastKind !== 1) return false;
+      s.u8.set(payload.subarray(0, s.u8.length));
+      this.#onStaging();
+      return true;
+    }
+    const st = this.tryRecvRaw();
+    if (st < 0) {
+      tap.obs(this._tap.slot, recvKind(st === -2 ? RecvStatus.Closed : RecvStatus.Empty), null);
+      return false;
+    }
+    tap.obs(this._tap.slot, 1, s.u8.slice());
+    this.#onStaging();
+    return true;
+  }
+
+  /** @internal Copies the next record into the staging cell: 0, or -1 empty, -2 closed. */
+  private tryRecvRaw(): number {
+    this.#consume();
+    const rd = this._reader, r = this.#rings, s = this.#staging;
+    for (;;) {
+      const at = rd.peek();
+      if (at < 0) return at;
+      const src = r.ctl, base = at >>> 2;
+      for (let k = 0; k < s.i32.length; k++) s.i32[k] = src[base + k];
+      if (rd.commit()) return 0;
+    }
+  }
+
+  #replayInto(out: RecordOf<F>, tap: Replayer): RecvStatus {
+    const payload = tap.next(this._tap.slot, 1);
+    const kind = tap.lastKind;
+    if (kind !== 1) return statusOf(kind);
+    const s = this.#staging;
+    s.u8.set(payload.subarray(0, s.u8.length));
+    this.#codec.read(s.f64, s.i32, s.u32, 0, out);
     return RecvStatus.Item;
   }
 }
+
+// ----------------------------------------------------------------------------- value
 
 /**
  * Sends structured-cloneable values into a value channel from any thread. Each item is
@@ -844,12 +646,21 @@ export class ValueSender<T> extends SharedSender<T> {
 
   /** @internal */
   protected override prepare(item: T): void {
-    const bytes = v8.serialize(item) as Uint8Array;
-    if (bytes.length + 4 > this.cellBytes) {
+    let bytes: Uint8Array;
+    try {
+      bytes = v8.serialize(item) as Uint8Array;
+    } catch (cause) {
+      throw new ChannelError(
+        ErrorCode.InvalidArgument,
+        "Cannot send a value that is not structured-cloneable (a function, a symbol, ...)",
+        { cause },
+      );
+    }
+    if (bytes.length + 4 > this._rings.cellBytes) {
       throw new ChannelError(
         ErrorCode.ChannelItemTooLarge,
         `An item of ${bytes.length} serialized bytes exceeds the channel's limit of ${
-          this.cellBytes - 4
+          this._rings.cellBytes - 4
         }`,
       );
     }
@@ -857,33 +668,27 @@ export class ValueSender<T> extends SharedSender<T> {
   }
 
   /** @internal */
-  protected override write(at: number, _item: T): void {
-    const bytes = this.#pending!;
-    this.u32[at >>> 2] = bytes.length;
-    this.bytes.set(bytes, at + 4);
+  protected override store(at: number, _item: T): void {
+    const bytes = this.#pending!, r = this._rings;
+    r.u32[at >>> 2] = bytes.length;
+    r.u8.set(bytes, at + 4);
     this.#pending = null;
   }
 
   /** A structured-cloneable description for a Worker (counts as one more open sender). */
   toTransferable(): SharedSenderTransferable {
-    return this.describe("wavelet.value", [], [], []);
+    return this.describe("wavelet.value", null);
   }
 
   /**
-   * Rebuilds a sender on another thread. Blocking sends are allowed on it.
+   * Rebuilds a sender on another thread from {@linkcode ValueSender.toTransferable}. A
+   * blocking send is allowed unless this is the receiving node's own thread.
    *
-   * @throws {InvalidArgumentError} If `t` is not a value sender description.
+   * @throws {ChannelError} `INVALID_ARGUMENT` if `t` is not a value sender description.
    */
   static fromTransferable<T>(t: SharedSenderTransferable): ValueSender<T> {
-    checkTransferable(t, "wavelet.value");
-    const q = new SharedQueue(t.capacity, t.cellBytes, t.sab);
-    return new ValueSender<T>(
-      q,
-      Notifier.fromTransferable(t.notifier),
-      t.overflow,
-      t.blockTimeoutMs,
-      true,
-    );
+    const { rings, notifier } = openDescription(t, "wavelet.value", () => t.fields === null);
+    return new ValueSender<T>(rings, notifier, t.blockTimeoutMs, mayBlockHere(rings));
   }
 }
 
@@ -916,294 +721,56 @@ export class ValueSender<T> extends SharedSender<T> {
 export class ValueReceiver<T> {
   /** @internal */
   readonly _tap: TapPoint = new TapPoint();
-  readonly #q: SharedQueue;
-  readonly #u32: Uint32Array;
-  readonly #bytes: Uint8Array;
+  /** @internal */
+  readonly _reader: RingReader;
+  readonly #rings: Rings;
 
   /** @internal */
-  constructor(q: SharedQueue) {
-    this.#q = q;
-    this.#u32 = new Uint32Array(q.sab, 0, q.sab.byteLength >>> 2);
-    this.#bytes = new Uint8Array(q.sab);
+  constructor(rings: Rings) {
+    this.#rings = rings;
+    this._reader = new RingReader(rings);
   }
 
   /** Items queued now. */
   get length(): number {
-    return this._tap.number(Obs.Number, this.#q.length);
+    return this._tap.number(Obs.Number, this._reader.length);
   }
 
-  /** Items dropped by the drop-oldest policy so far. */
+  /** Items dropped by the drop-oldest policy so far (every sender together). */
   get dropped(): number {
-    return this._tap.number(Obs.Number, this.#q.dropped);
+    return this._tap.number(Obs.Number, this.#rings.dropped);
   }
 
-  /** True when every sender closed and nothing is left. */
+  /** True when every sender closed (or died) and every item was read. */
   get isClosed(): boolean {
-    return this._tap.number(Obs.Number, this.#q.senders === 0 && this.#q.length === 0 ? 1 : 0) ===
-      1;
+    return this._tap.number(Obs.Number, this._reader.peek() === -2 ? 1 : 0) === 1;
   }
 
-  /** Takes the oldest item, or `undefined` when none is queued (see `isClosed`). */
+  /** Takes the oldest item of a sender, or `undefined` when none is queued (see `isClosed`). */
   tryRecv(): T | undefined {
     const tap = this._tap.tap;
     if (tap !== null && !tap.recording) {
-      const payload = tap.next(this._tap.slot, Obs.Item);
-      return tap.lastKind === Obs.Item ? v8.deserialize(payload) as T : undefined;
+      const payload = tap.next(this._tap.slot, 1);
+      return tap.lastKind === 1 ? v8.deserialize(payload) as T : undefined;
     }
-    const q = this.#q;
-    const i = q.take();
-    if (i < 0) {
-      if (tap !== null) tap.obs(this._tap.slot, Obs.Empty, null);
-      return undefined;
-    }
-    const at = q.dataOffset + i * q.cellBytes;
-    const len = this.#u32[at >>> 2];
-    const copy = this.#bytes.slice(at + 4, at + 4 + len);
-    q.release(i);
-    if (tap !== null) tap.obs(this._tap.slot, Obs.Item, copy);
-    return v8.deserialize(copy) as T;
-  }
-}
-
-function checkTransferable(t: SharedSenderTransferable, kind: string): void {
-  if (
-    t === null || typeof t !== "object" || t.kind !== kind || !(t.sab instanceof SharedArrayBuffer)
-  ) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `Not a ${kind.slice(8)} sender description (expected sender.toTransferable())`,
-    );
-  }
-}
-
-// ------------------------------------------------------------------------- local
-
-/**
- * Sends any JS value to a channel node on the same thread.
- *
- * @example Backpressure with sendAsync
- * ```ts
- * import { NodeBuilder, SendStatus, TestRuntime } from "@wavelet/wavelet";
- *
- * const rt = new TestRuntime();
- * const got: unknown[] = [];
- * const [, tx] = new NodeBuilder(0).buildWithChannel(
- *   rt.executor,
- *   { kind: "local", capacity: 1 },
- *   (_self, _ctx, rx) => {
- *     got.push(rx.tryRecv()); // one item per run
- *     return false;
- *   },
- * );
- * tx.trySend(1);
- * const second = tx.sendAsync(2); // full: waits for room
- * rt.runOneCycle(); // takes 1, which makes room
- * if ((await second) !== SendStatus.Sent) throw new Error("sent once there was room");
- * rt.runOneCycle();
- * if (got.join() !== "1,2") throw new Error("expected [1, 2]");
- * ```
- */
-export class LocalSender<T> {
-  readonly #ch: LocalQueue<T>;
-
-  /** @internal */
-  constructor(ch: LocalQueue<T>) {
-    this.#ch = ch;
-  }
-
-  /** Items dropped by the drop-oldest policy so far. */
-  get dropped(): number {
-    return this.#ch.dropped;
-  }
-
-  /** True once the receiving node is gone or this sender closed. */
-  get isClosed(): boolean {
-    return this.#ch.rxClosed || this.#ch.txClosed;
-  }
-
-  /**
-   * Queues one item under the channel's policy and wakes the node.
-   *
-   * @returns `SendStatus.Sent`, `Full` (reject policy), or `Closed`.
-   * @throws {ChannelError} If the sender was closed.
-   */
-  trySend(item: T): SendStatus {
-    return this.#ch.push(item);
-  }
-
-  /**
-   * Queues one item, waiting (asynchronously) for room when the channel is full: the
-   * backpressure a host producer (a stream, a socket callback) should honor.
-   *
-   * @returns Resolves `Sent`, or `Closed` if the receiver went away.
-   */
-  async sendAsync(item: T): Promise<SendStatus> {
+    const rd = this._reader, r = this.#rings, max = r.cellBytes - 4;
     for (;;) {
-      const s = this.#ch.push(item, true);
-      if (s !== SendStatus.Full) return s;
-      await this.#ch.whenSpace();
-    }
-  }
-
-  /** Closes the sender: the receiver sees what was sent, then `RecvStatus.Closed`. */
-  close(): void {
-    this.#ch.closeTx();
-  }
-}
-
-/**
- * Receives values in a local channel node's cycle function.
- *
- * @example Queue length and the end of the stream
- * ```ts
- * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
- *
- * const rt = new TestRuntime();
- * const log: string[] = [];
- * const [, tx] = new NodeBuilder(0).buildWithChannel(
- *   rt.executor,
- *   { kind: "local", capacity: 8 },
- *   (_self, _ctx, rx) => {
- *     log.push(`${rx.length} queued`);
- *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) log.push(String(v));
- *     if (rx.isClosed) log.push("closed");
- *     return false;
- *   },
- * );
- * tx.trySend("a");
- * tx.trySend("b");
- * tx.close();
- * rt.runOneCycle();
- * if (log.join() !== "2 queued,a,b,closed") throw new Error(log.join());
- * ```
- */
-export class LocalReceiver<T> {
-  /** @internal */
-  readonly _tap: TapPoint = new TapPoint();
-  readonly #ch: LocalQueue<T>;
-
-  /** @internal */
-  constructor(ch: LocalQueue<T>) {
-    this.#ch = ch;
-  }
-
-  /** Items queued now. */
-  get length(): number {
-    return this._tap.number(Obs.Number, this.#ch.length);
-  }
-
-  /** Items dropped by the drop-oldest policy so far. */
-  get dropped(): number {
-    return this._tap.number(Obs.Number, this.#ch.dropped);
-  }
-
-  /** True when the sender closed and nothing is left. */
-  get isClosed(): boolean {
-    return this._tap.number(Obs.Number, this.#ch.txClosed && this.#ch.length === 0 ? 1 : 0) === 1;
-  }
-
-  /**
-   * Takes the oldest item, or `undefined` when none is queued (see `isClosed`). While a run
-   * is recorded, items must be structured-cloneable (they are serialized into the log).
-   */
-  tryRecv(): T | undefined {
-    const tap = this._tap.tap;
-    if (tap === null) return this.#ch.shift();
-    if (!tap.recording) {
-      const payload = tap.next(this._tap.slot, Obs.Item);
-      return tap.lastKind === Obs.Item ? v8.deserialize(payload) as T : undefined;
-    }
-    const item = this.#ch.shift();
-    if (item === undefined) tap.obs(this._tap.slot, Obs.Empty, null);
-    else {
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(v8.serialize(item));
-      } catch (cause) {
-        throw new ReplayError(
-          ErrorCode.ReplayMismatch,
-          "Cannot record a local channel item that is not structured-cloneable",
-          { cause },
-        );
+      const at = rd.peek();
+      if (at < 0) {
+        if (tap !== null) tap.obs(this._tap.slot, at === -2 ? Obs.Closed : Obs.Empty, null);
+        return undefined;
       }
-      tap.obs(this._tap.slot, Obs.Item, bytes);
+      const len = Math.min(r.u32[at >>> 2], max);
+      const copy = r.u8.slice(at + 4, at + 4 + len);
+      if (!rd.commit()) continue; // dropped meanwhile (drop-oldest): the copy may be torn
+      if (tap !== null) tap.obs(this._tap.slot, 1, copy);
+      return v8.deserialize(copy) as T;
     }
-    return item;
-  }
-}
-
-/** @internal A same-thread bounded FIFO (a ring over a plain array). */
-export class LocalQueue<T> {
-  readonly #items: (T | undefined)[];
-  readonly #capacity: number;
-  readonly #overflow: Overflow;
-  readonly #notifier: Notifier;
-  #head = 0;
-  #size = 0;
-  #waiters: (() => void)[] = [];
-  dropped = 0;
-  rxClosed = false;
-  txClosed = false;
-
-  constructor(capacity: number, overflow: Overflow, notifier: Notifier) {
-    this.#capacity = capacity;
-    this.#items = new Array(capacity).fill(undefined);
-    this.#overflow = overflow;
-    this.#notifier = notifier;
   }
 
-  get length(): number {
-    return this.#size;
-  }
-
-  push(item: T, noDrop = false): SendStatus {
-    if (this.txClosed) {
-      throw new ChannelError(ErrorCode.ChannelClosed, "Cannot send on a sender that was closed");
-    }
-    if (this.rxClosed) return SendStatus.Closed;
-    if (this.#size === this.#capacity) {
-      if (noDrop || this.#overflow !== Overflow.DropOldest) return SendStatus.Full;
-      this.#items[this.#head] = undefined;
-      this.#head = (this.#head + 1) % this.#capacity;
-      this.#size--;
-      this.dropped++;
-    }
-    this.#items[(this.#head + this.#size) % this.#capacity] = item;
-    this.#size++;
-    this.#notifier.notify();
-    return SendStatus.Sent;
-  }
-
-  shift(): T | undefined {
-    if (this.#size === 0) return undefined;
-    const item = this.#items[this.#head];
-    this.#items[this.#head] = undefined;
-    this.#head = (this.#head + 1) % this.#capacity;
-    this.#size--;
-    if (this.#waiters.length > 0) this.#wakeWaiters();
-    return item;
-  }
-
-  whenSpace(): Promise<void> {
-    if (this.#size < this.#capacity || this.rxClosed) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  closeTx(): void {
-    if (this.txClosed) return;
-    this.txClosed = true;
-    if (!this.rxClosed) this.#notifier.notify();
-  }
-
-  closeRx(): void {
-    this.rxClosed = true;
-    this.#wakeWaiters();
-  }
-
-  #wakeWaiters(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
+  /** @internal The end of the node's run: tell the producers how far it read. */
+  _endRun(): void {
+    this._reader.publishAll();
   }
 }
 
@@ -1310,9 +877,13 @@ export type ChannelCycleFn<T, R> = (
   rx: R,
 ) => Control | boolean | void;
 
+/** The longest `livenessCheckMs`: about 24 days. */
+const MAX_WATCH_MS = 2 ** 31;
+
 /**
- * @internal Builds the queue for `options`, wires its receiver into `fn`, and returns the
- * wrapped cycle function plus a function that finishes the setup once the node exists.
+ * @internal Builds the channel for `options`, wires its receiver into `fn`, and returns the
+ * wrapped cycle function plus a function that finishes the setup once the node exists. Every
+ * option is checked here, before anything is built.
  */
 export function makeChannel<T>(
   options: ChannelOptions,
@@ -1324,118 +895,160 @@ export function makeChannel<T>(
   attach: (ex: Executor, node: Node<T>) => any;
 } {
   if (options === null || typeof options !== "object") {
-    throw new InvalidArgumentError(ErrorCode.InvalidArgument, "Channel options are required");
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `Channel options must be an object, got ${describeValue(options)}`,
+    );
   }
   if (typeof fn !== "function") {
     throw new InvalidArgumentError(
       ErrorCode.InvalidArgument,
-      `A cycle function must be a function, got ${typeof fn}`,
+      `A cycle function must be a function, got ${describeValue(fn)}`,
     );
   }
-  // deno-lint-ignore no-explicit-any
-  let rx: any, pending: () => number, closed: () => boolean;
-  // deno-lint-ignore no-explicit-any
-  let attach: (ex: Executor, node: Node<T>) => any;
-  if (options.kind === "ring" || options.kind === "value") {
-    const capacity = powerOfTwo(checkCapacity(options.capacity, 1 << 24));
-    const overflow = checkOverflow(options.overflow, true);
-    const blockTimeoutMs = options.blockTimeoutMs ?? Infinity;
-    if (!(blockTimeoutMs >= 0)) {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        `blockTimeoutMs must be >= 0, got ${String(blockTimeoutMs)}`,
-      );
-    }
-    let cellBytes: number;
-    if (options.kind === "ring") {
-      if (!options.record || !(options.record.byteSize > 0)) {
-        throw new InvalidArgumentError(
-          ErrorCode.InvalidArgument,
-          "A ring channel needs a record layout from defineRecord()",
-        );
-      }
-      cellBytes = options.record.byteSize;
-    } else {
-      const max = options.maxItemBytes ?? 1024;
-      if (!Number.isInteger(max) || max < 8 || max > 1 << 24) {
-        throw new InvalidArgumentError(
-          ErrorCode.InvalidArgument,
-          `maxItemBytes must be an integer in [8, 2^24], got ${String(max)}`,
-        );
-      }
-      cellBytes = (max + 4 + 7) & ~7;
-    }
-    const q = new SharedQueue(capacity, cellBytes);
-    rx = options.kind === "ring" ? new RingReceiver(q, options.record) : new ValueReceiver(q);
-    pending = () => q.length;
-    closed = () => q.senders === 0 && q.length === 0;
-    attach = (ex, node) => {
-      const notifier = ex.registerNotifier(node);
-      ex.own(node, () => q.closeReceiver());
-      rx._tap.ex = ex;
-      rx._tap.slot = node._slot;
-      if (options.kind === "ring") {
-        const r = options.record;
-        return new RingSender(
-          q,
-          notifier,
-          overflow,
-          blockTimeoutMs,
-          false,
-          r.names,
-          r.offsets,
-          r.types,
-        );
-      }
-      return new ValueSender(q, notifier, overflow, blockTimeoutMs, false);
-    };
-  } else if (options.kind === "local") {
-    const capacity = checkCapacity(options.capacity, 1 << 24);
-    const overflow = checkOverflow(options.overflow, false);
-    let lq: LocalQueue<unknown> | undefined;
-    rx = undefined;
-    pending = () => lq!.length;
-    closed = () => lq!.txClosed && lq!.length === 0;
-    const holder = { rx: undefined as unknown };
-    attach = (ex, node) => {
-      lq = new LocalQueue(capacity, overflow, ex.registerNotifier(node));
-      const lrx = new LocalReceiver(lq);
-      lrx._tap.ex = ex;
-      lrx._tap.slot = node._slot;
-      holder.rx = lrx;
-      rx = lrx;
-      ex.own(node, () => lq!.closeRx());
-      return new LocalSender(lq);
-    };
-  } else {
+  const kind = (options as { kind?: unknown }).kind;
+  if (kind === "local") return makeLocal(options as LocalChannelOptions, fn);
+  if (kind !== "ring" && kind !== "value") {
     throw new InvalidArgumentError(
       ErrorCode.InvalidArgument,
-      `Unknown channel kind ${
-        String((options as { kind?: unknown }).kind)
-      }; use "ring", "value" or "local"`,
+      `Unknown channel kind ${describeValue(kind)}; use "ring", "value" or "local"`,
     );
   }
+  const o = options as RingChannelOptions<Record<string, FieldType>> | ValueChannelOptions;
+  const capacity = powerOfTwo(checkInt(o.capacity, "A channel capacity", 1, 1 << 24));
+  const overflow = checkOverflow(o.overflow, true);
+  const blockTimeoutMs = checkMs(o.blockTimeoutMs, "blockTimeoutMs", Infinity);
+  const slots = checkInt(o.producers ?? 8, "producers", 1, MAX_SLOTS);
+  const watchMs = checkMs(o.livenessCheckMs, "livenessCheckMs", 200);
+  if (watchMs > MAX_WATCH_MS) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `livenessCheckMs must be at most ${MAX_WATCH_MS}, got ${watchMs}`,
+    );
+  }
+  let layout: RecordLayout<Record<string, FieldType>> | null = null;
+  let cellBytes: number;
+  if (o.kind === "ring") {
+    const rec = o.record as unknown;
+    if (
+      rec === null || typeof rec !== "object" ||
+      typeof (rec as RecordLayout<never>).fields !== "object"
+    ) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        "A ring channel needs a record layout from defineRecord()",
+      );
+    }
+    // Derived again from the declaration: a hand-made layout object cannot misplace a field.
+    layout = defineRecord((rec as RecordLayout<Record<string, FieldType>>).fields);
+    cellBytes = layout.byteSize;
+  } else {
+    const max = checkInt(o.maxItemBytes ?? 1024, "maxItemBytes", 8, 1 << 24);
+    cellBytes = (max + 4 + 7) & ~7;
+  }
+  const bytes = (slots * capacity) * cellBytes;
+  if (bytes > 2 ** 31) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `A channel of ${slots} producers x ${capacity} cells x ${cellBytes} bytes needs ${bytes} ` +
+        "bytes of shared memory, more than 2 GiB",
+    );
+  }
+  const rings = Rings.create(slots, capacity, cellBytes, policyOf(overflow), threadToken());
+  const rx = layout !== null ? new RingReceiver(rings, layout) : new ValueReceiver(rings);
+  const reader = rx._reader;
+  const attach = (ex: Executor, node: Node<T>) => {
+    const notifier = ex.registerNotifier(node);
+    ex.own(node, () => rings.closeReceiver());
+    rx._tap.ex = ex;
+    rx._tap.slot = node._slot;
+    return layout !== null
+      ? new RingSender(rings, notifier, blockTimeoutMs, false, layout)
+      : new ValueSender(rings, notifier, blockTimeoutMs, false);
+  };
+  const watchNs = watchMs * 1e6;
   let closeDelivered = false;
-  const more = (): boolean => {
+  let timerDue = -1;
+  let nextReap = 0;
+  let timer: TimerHandle | null = null;
+  void timer;
+  const cycle = (self: Node<T>, ctx: ExecutionContext) => {
+    const tap = self._ex._tap;
+    const replaying = tap !== null && !tap.recording;
+    if (timerDue >= 0 && ctx.time.monotonicNs >= timerDue) timerDue = -1; // it fired
+    if (watchNs > 0 && !replaying && reader.hasRemoteProducers()) {
+      const now = ctx.time.monotonicNs;
+      if (now >= nextReap) {
+        nextReap = now + watchNs;
+        reader.reapDeadProducers();
+      }
+    }
+    let r: Control | boolean | void;
+    try {
+      r = fn(self, ctx, rx);
+    } finally {
+      rx._endRun();
+    }
     // A receiver that returns with items left runs again next cycle; so does one whose last
     // sender closed, once, so that it sees the closed result even if the close arrived in the
-    // same wake-up as the last items.
-    if (pending() > 0) return true;
-    if (!closeDelivered && closed()) {
-      closeDelivered = true;
-      return true;
+    // same wake-up as the last items. Recorded runs log the decisions, replays read them back.
+    let again: boolean;
+    if (tap !== null && !tap.recording) again = tap.nextNumber(self._slot, Obs.More) === 1;
+    else {
+      again = reader.length > 0;
+      if (!again && !closeDelivered && reader.peek() === -2) again = closeDelivered = true;
+      if (tap !== null) tap.obsNumber(self._slot, Obs.More, again ? 1 : 0);
     }
-    return false;
+    if (again) ctx.yieldNow(self);
+    if (watchNs > 0) {
+      // While Workers hold senders, a timer brings the node back to check they are alive.
+      let arm: boolean;
+      if (tap !== null && !tap.recording) arm = tap.nextNumber(self._slot, Obs.More) === 1;
+      else {
+        arm = timerDue < 0 && reader.hasRemoteProducers();
+        if (tap !== null) tap.obsNumber(self._slot, Obs.More, arm ? 1 : 0);
+      }
+      if (arm) {
+        timer = ctx.registerTimerAfter(self, watchNs);
+        timerDue = ctx.time.monotonicNs + watchNs;
+      }
+    }
+    return r;
   };
+  return { cycle, attach };
+}
+
+function makeLocal<T>(
+  o: LocalChannelOptions,
+  // deno-lint-ignore no-explicit-any
+  fn: ChannelCycleFn<T, any>,
+): {
+  cycle: (self: Node<T>, ctx: ExecutionContext) => Control | boolean | void;
+  // deno-lint-ignore no-explicit-any
+  attach: (ex: Executor, node: Node<T>) => any;
+} {
+  const capacity = checkInt(o.capacity, "A channel capacity", 1, 1 << 24);
+  const overflow = checkOverflow(o.overflow, false);
+  let lq: LocalQueue<unknown> | undefined;
+  let rx: LocalReceiver<unknown> | undefined;
+  const attach = (ex: Executor, node: Node<T>) => {
+    lq = new LocalQueue(capacity, overflow, ex.registerNotifier(node));
+    rx = new LocalReceiver(lq);
+    rx._tap.ex = ex;
+    rx._tap.slot = node._slot;
+    ex.own(node, () => lq!.closeRx());
+    return new LocalSender(lq);
+  };
+  let closeDelivered = false;
   const cycle = (self: Node<T>, ctx: ExecutionContext) => {
     const r = fn(self, ctx, rx);
     const tap = self._ex._tap;
     let again: boolean;
-    if (tap === null) again = more();
-    else if (!tap.recording) again = tap.nextNumber(self._slot, Obs.More) === 1;
+    if (tap !== null && !tap.recording) again = tap.nextNumber(self._slot, Obs.More) === 1;
     else {
-      again = more();
-      tap.obsNumber(self._slot, Obs.More, again ? 1 : 0);
+      again = lq!.length > 0;
+      if (!again && !closeDelivered && lq!.txClosed) again = closeDelivered = true;
+      if (tap !== null) tap.obsNumber(self._slot, Obs.More, again ? 1 : 0);
     }
     if (again) ctx.yieldNow(self);
     return r;

@@ -1,0 +1,242 @@
+/**
+ * Local channels: a bounded FIFO of any JS values from the same thread (host callbacks,
+ * promises, streams) into a node, with `sendAsync` for backpressure.
+ *
+ * @module
+ */
+
+import v8 from "node:v8";
+import { ErrorCode } from "../errors.ts";
+import type { Notifier } from "../drivers/notify.ts";
+import { Obs, ReplayError } from "../replay/log.ts";
+import { ChannelError, Overflow, SendStatus } from "./status.ts";
+import { TapPoint } from "./tap_point.ts";
+
+/**
+ * Sends any JS value to a channel node on the same thread.
+ *
+ * @example Backpressure with sendAsync
+ * ```ts
+ * import { NodeBuilder, SendStatus, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const got: unknown[] = [];
+ * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "local", capacity: 1 },
+ *   (_self, _ctx, rx) => {
+ *     got.push(rx.tryRecv()); // one item per run
+ *     return false;
+ *   },
+ * );
+ * tx.trySend(1);
+ * const second = tx.sendAsync(2); // full: waits for room
+ * rt.runOneCycle(); // takes 1, which makes room
+ * if ((await second) !== SendStatus.Sent) throw new Error("sent once there was room");
+ * rt.runOneCycle();
+ * if (got.join() !== "1,2") throw new Error("expected [1, 2]");
+ * ```
+ */
+export class LocalSender<T> {
+  readonly #ch: LocalQueue<T>;
+
+  /** @internal */
+  constructor(ch: LocalQueue<T>) {
+    this.#ch = ch;
+  }
+
+  /** Items dropped by the drop-oldest policy so far. */
+  get dropped(): number {
+    return this.#ch.dropped;
+  }
+
+  /** True once the receiving node is gone or this sender closed. */
+  get isClosed(): boolean {
+    return this.#ch.rxClosed || this.#ch.txClosed;
+  }
+
+  /**
+   * Queues one item under the channel's policy and wakes the node.
+   *
+   * @returns `SendStatus.Sent`, `Full` (reject policy), or `Closed`.
+   * @throws {ChannelError} If the sender was closed.
+   */
+  trySend(item: T): SendStatus {
+    return this.#ch.push(item);
+  }
+
+  /**
+   * Queues one item, waiting (asynchronously) for room when the channel is full: the
+   * backpressure a host producer (a stream, a socket callback) should honor.
+   *
+   * @returns Resolves `Sent`, or `Closed` if the receiver went away.
+   */
+  async sendAsync(item: T): Promise<SendStatus> {
+    for (;;) {
+      const s = this.#ch.push(item, true);
+      if (s !== SendStatus.Full) return s;
+      await this.#ch.whenSpace();
+    }
+  }
+
+  /** Closes the sender: the receiver sees what was sent, then `RecvStatus.Closed`. */
+  close(): void {
+    this.#ch.closeTx();
+  }
+}
+
+/**
+ * Receives values in a local channel node's cycle function.
+ *
+ * @example Queue length and the end of the stream
+ * ```ts
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const log: string[] = [];
+ * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ *   rt.executor,
+ *   { kind: "local", capacity: 8 },
+ *   (_self, _ctx, rx) => {
+ *     log.push(`${rx.length} queued`);
+ *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) log.push(String(v));
+ *     if (rx.isClosed) log.push("closed");
+ *     return false;
+ *   },
+ * );
+ * tx.trySend("a");
+ * tx.trySend("b");
+ * tx.close();
+ * rt.runOneCycle();
+ * if (log.join() !== "2 queued,a,b,closed") throw new Error(log.join());
+ * ```
+ */
+export class LocalReceiver<T> {
+  /** @internal */
+  readonly _tap: TapPoint = new TapPoint();
+  readonly #ch: LocalQueue<T>;
+
+  /** @internal */
+  constructor(ch: LocalQueue<T>) {
+    this.#ch = ch;
+  }
+
+  /** Items queued now. */
+  get length(): number {
+    return this._tap.number(Obs.Number, this.#ch.length);
+  }
+
+  /** Items dropped by the drop-oldest policy so far. */
+  get dropped(): number {
+    return this._tap.number(Obs.Number, this.#ch.dropped);
+  }
+
+  /** True when the sender closed and nothing is left. */
+  get isClosed(): boolean {
+    return this._tap.number(Obs.Number, this.#ch.txClosed && this.#ch.length === 0 ? 1 : 0) === 1;
+  }
+
+  /**
+   * Takes the oldest item, or `undefined` when none is queued (see `isClosed`). While a run
+   * is recorded, items must be structured-cloneable (they are serialized into the log).
+   */
+  tryRecv(): T | undefined {
+    const tap = this._tap.tap;
+    if (tap === null) return this.#ch.shift();
+    if (!tap.recording) {
+      const payload = tap.next(this._tap.slot, Obs.Item);
+      return tap.lastKind === Obs.Item ? v8.deserialize(payload) as T : undefined;
+    }
+    const item = this.#ch.shift();
+    if (item === undefined) tap.obs(this._tap.slot, Obs.Empty, null);
+    else {
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(v8.serialize(item));
+      } catch (cause) {
+        throw new ReplayError(
+          ErrorCode.ReplayMismatch,
+          "Cannot record a local channel item that is not structured-cloneable",
+          { cause },
+        );
+      }
+      tap.obs(this._tap.slot, Obs.Item, bytes);
+    }
+    return item;
+  }
+}
+
+/** @internal A same-thread bounded FIFO (a ring over a plain array). */
+export class LocalQueue<T> {
+  readonly #items: (T | undefined)[];
+  readonly #capacity: number;
+  readonly #overflow: Overflow;
+  readonly #notifier: Notifier;
+  #head = 0;
+  #size = 0;
+  #waiters: (() => void)[] = [];
+  dropped = 0;
+  rxClosed = false;
+  txClosed = false;
+
+  constructor(capacity: number, overflow: Overflow, notifier: Notifier) {
+    this.#capacity = capacity;
+    this.#items = new Array(capacity).fill(undefined);
+    this.#overflow = overflow;
+    this.#notifier = notifier;
+  }
+
+  get length(): number {
+    return this.#size;
+  }
+
+  push(item: T, noDrop = false): SendStatus {
+    if (this.txClosed) {
+      throw new ChannelError(ErrorCode.ChannelClosed, "Cannot send on a sender that was closed");
+    }
+    if (this.rxClosed) return SendStatus.Closed;
+    if (this.#size === this.#capacity) {
+      if (noDrop || this.#overflow !== Overflow.DropOldest) return SendStatus.Full;
+      this.#items[this.#head] = undefined;
+      this.#head = (this.#head + 1) % this.#capacity;
+      this.#size--;
+      this.dropped++;
+    }
+    this.#items[(this.#head + this.#size) % this.#capacity] = item;
+    this.#size++;
+    this.#notifier.notify();
+    return SendStatus.Sent;
+  }
+
+  shift(): T | undefined {
+    if (this.#size === 0) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#capacity;
+    this.#size--;
+    if (this.#waiters.length > 0) this.#wakeWaiters();
+    return item;
+  }
+
+  whenSpace(): Promise<void> {
+    if (this.#size < this.#capacity || this.rxClosed) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  closeTx(): void {
+    if (this.txClosed) return;
+    this.txClosed = true;
+    if (!this.rxClosed) this.#notifier.notify();
+  }
+
+  closeRx(): void {
+    this.rxClosed = true;
+    this.#wakeWaiters();
+  }
+
+  #wakeWaiters(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Where a channel receiver reports what it read while a run is recorded, and where it gets what
+ * to read while a run is replayed.
+ *
+ * @module
+ */
+
+import type { Executor } from "../executor.ts";
+import { Obs } from "../replay/log.ts";
+import type { Tap } from "../replay/tap.ts";
+import { RecvStatus } from "./status.ts";
+
+/** Where a receiver reports what it read (recording) or gets it from (replay). @internal */
+export class TapPoint {
+  ex: Executor | null = null;
+  slot = -1;
+  get tap(): Tap | null {
+    return this.ex === null ? null : this.ex._tap;
+  }
+  /** Records (or, replaying, replaces) a number the node read; `v` is the live value. */
+  number(kind: number, v: number): number {
+    const tap = this.tap;
+    if (tap === null) return v;
+    if (!tap.recording) return tap.nextNumber(this.slot, kind);
+    tap.obsNumber(this.slot, kind, v);
+    return v;
+  }
+}
+
+export function recvKind(s: RecvStatus): number {
+  return s === RecvStatus.Closed ? Obs.Closed : Obs.Empty;
+}
+
+export function statusOf(kind: number): RecvStatus {
+  return kind === Obs.Item
+    ? RecvStatus.Item
+    : kind === Obs.Closed
+    ? RecvStatus.Closed
+    : RecvStatus.Empty;
+}
