@@ -24,6 +24,7 @@ import type { Node } from "../node.ts";
 import { Notifier, NotifierClosedError, type NotifierTransferable } from "../drivers/notify.ts";
 import { powerOfTwo, RecvStatus, SendStatus, SharedQueue } from "./shared_queue.ts";
 import { Obs, ReplayError } from "../replay/log.ts";
+import { describeForReplay } from "../replay/fingerprint.ts";
 import type { Tap } from "../replay/tap.ts";
 
 /** Where a receiver reports what it read (recording) or gets it from (replay). @internal */
@@ -1376,6 +1377,10 @@ export function makeChannel<T>(
       rx._tap.slot = node._slot;
       if (options.kind === "ring") {
         const r = options.record;
+        describeForReplay(
+          node,
+          `ring ${r.byteSize} ${r.names.map((n, i) => `${n}:${r.types[i]}@${r.offsets[i]}`)}`,
+        );
         return new RingSender(
           q,
           notifier,
@@ -1387,6 +1392,7 @@ export function makeChannel<T>(
           r.types,
         );
       }
+      describeForReplay(node, `value ${cellBytes}`);
       return new ValueSender(q, notifier, overflow, blockTimeoutMs, false);
     };
   } else if (options.kind === "local") {
@@ -1404,6 +1410,7 @@ export function makeChannel<T>(
       lrx._tap.slot = node._slot;
       holder.rx = lrx;
       rx = lrx;
+      describeForReplay(node, "local");
       ex.own(node, () => lq!.closeRx());
       return new LocalSender(lq);
     };
