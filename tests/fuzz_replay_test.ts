@@ -1,9 +1,9 @@
 // Random damage to a real recorded log (a live run with a Worker-fed ring channel, a diamond and
-// timers): flipped bits, overwritten bytes, and cuts at any offset. A replay of a damaged log
-// must never differ silently: it either throws a ReplayError or produces exactly the recorded
-// run's node executions. (Every damage here is caught before the first cycle, by the header's
-// and the blocks' checksums and the end marker, so the stronger property is asserted: a
-// REPLAY_LOG_INVALID error and no node run.)
+// timers): flipped bits, overwritten bytes, cuts at any offset, blocks moved around, bytes
+// appended. A replay of a damaged log must never differ silently: it either throws a
+// ReplayError or produces exactly the recorded run's node executions. The last test asserts
+// the stronger property the format gives: every such damage is found before the first cycle
+// (by the chained checksums and the end marker), as REPLAY_LOG_INVALID, with no node run.
 import fc from "fast-check";
 import { ErrorCode, HistoricalRuntime, ReplayError } from "../mod.ts";
 import { assert, assertEquals, test } from "./_harness.ts";
@@ -32,6 +32,7 @@ function replay(log: Uint8Array): { error: unknown; trace: Trace } {
   }
 }
 
+/** The property: a replay of `damaged` either throws a ReplayError or equals the recorded run. */
 function checkNoSilentDifference(damaged: Uint8Array, live: Trace, what: string): void {
   const { error, trace } = replay(damaged);
   if (error === null) {
@@ -39,6 +40,12 @@ function checkNoSilentDifference(damaged: Uint8Array, live: Trace, what: string)
     return;
   }
   assert(error instanceof ReplayError, `${what}: threw ${error}`);
+}
+
+/** The stronger property of format 2: the damage is found before any node runs. */
+function checkRefusedUpFront(damaged: Uint8Array, what: string): void {
+  const { error, trace } = replay(damaged);
+  assert(error instanceof ReplayError, `${what}: ${error === null ? "no error" : error}`);
   assertEquals(error.code, ErrorCode.ReplayLogInvalid, `${what}: ${error.message}`);
   assertEquals(trace, [], `${what}: no node ran before the damage was found`);
 }
@@ -191,3 +198,29 @@ test("a log with bytes appended never replays to a silent difference", async () 
   twice.set(log, log.length);
   checkNoSilentDifference(twice, live, "the log twice");
 }, { timeoutMs: 60_000 });
+
+test("every kind of damage is found before the first cycle, as REPLAY_LOG_INVALID", async () => {
+  const { log } = await recording();
+  const frames = blockFrames(log);
+  const damage = fc.oneof(
+    fc.record({ at: fc.nat(log.length - 1), bit: fc.nat(7) }).map(({ at, bit }) => {
+      const d = log.slice();
+      d[at] ^= 1 << bit;
+      return d;
+    }),
+    fc.nat(log.length - 1).map((at) => log.subarray(0, at)),
+    fc.tuple(fc.nat(frames.length - 1), fc.nat(frames.length - 1)).filter(([i, j]) => i !== j)
+      .map(([i, j]) => {
+        const blocks = frames.map(([a, b]) => log.subarray(a, b));
+        [blocks[i], blocks[j]] = [blocks[j], blocks[i]];
+        return concat([log.subarray(0, frames[0][0]), ...blocks, log.subarray(frames.at(-1)![1])]);
+      }),
+    fc.uint8Array({ minLength: 1, maxLength: 8 }).map((tail) => concat([log, tail])),
+  );
+  fc.assert(fc.property(damage, (d) => checkRefusedUpFront(d, `${d.length} bytes`)), {
+    numRuns: 300,
+  });
+  const v1 = log.slice();
+  v1[5] = 1;
+  checkRefusedUpFront(v1, "a version-1 header");
+}, { timeoutMs: 120_000 });
