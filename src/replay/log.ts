@@ -132,10 +132,14 @@ export function invalidLog(message: string): ReplayError {
   return new ReplayError(ErrorCode.ReplayLogInvalid, message);
 }
 
-/** Appends entries to a growable byte buffer. */
+// Numbers are moved byte by byte through these: JavaScriptCore (Bun) does not inline DataView
+// accessors, which made them the largest cost of recording and replaying there.
+const f64Scratch = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64Scratch.buffer);
+
+/** Appends entries to a growable byte buffer (little-endian; every supported host is too). */
 export class LogWriter {
   #buf = new Uint8Array(1 << 16);
-  #view = new DataView(this.#buf.buffer);
   #len = 0;
 
   /** Bytes written so far. */
@@ -160,7 +164,6 @@ export class LogWriter {
     const next = new Uint8Array(cap);
     next.set(this.#buf.subarray(0, this.#len));
     this.#buf = next;
-    this.#view = new DataView(next.buffer);
   }
 
   /** Writes one byte. */
@@ -172,20 +175,33 @@ export class LogWriter {
   /** Writes a little-endian u32. */
   u32(v: number): void {
     this.#ensure(4);
-    this.#view.setUint32(this.#len, v >>> 0, true);
+    this.patchU32(this.#len, v);
     this.#len += 4;
   }
 
   /** Overwrites the u32 at `at` (a field reserved earlier). */
   patchU32(at: number, v: number): void {
-    this.#view.setUint32(at, v >>> 0, true);
+    const b = this.#buf;
+    b[at] = v;
+    b[at + 1] = v >>> 8;
+    b[at + 2] = v >>> 16;
+    b[at + 3] = v >>> 24;
   }
 
   /** Writes a little-endian f64. */
   f64(v: number): void {
     this.#ensure(8);
-    this.#view.setFloat64(this.#len, v, true);
-    this.#len += 8;
+    f64Scratch[0] = v;
+    const b = this.#buf, at = this.#len, s = f64Bytes;
+    b[at] = s[0];
+    b[at + 1] = s[1];
+    b[at + 2] = s[2];
+    b[at + 3] = s[3];
+    b[at + 4] = s[4];
+    b[at + 5] = s[5];
+    b[at + 6] = s[6];
+    b[at + 7] = s[7];
+    this.#len = at + 8;
   }
 
   /** Writes raw bytes. */
@@ -204,7 +220,6 @@ export class LogWriter {
 /** Reads numbers from log bytes within `[pos, end)`; reading past `end` is a damaged log. */
 export class LogReader {
   readonly #buf: Uint8Array;
-  readonly #view: DataView;
   /** The next byte to read. */
   pos: number;
   /** One past the last readable byte. */
@@ -213,7 +228,6 @@ export class LogReader {
   /** Opens `bytes[start, end)`. */
   constructor(bytes: Uint8Array, start = 0, end: number = bytes.length) {
     this.#buf = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
     this.end = end;
   }
@@ -240,17 +254,25 @@ export class LogReader {
   /** Reads a u32. */
   u32(): number {
     this.#need(4);
-    const v = this.#view.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
+    const b = this.#buf, at = this.pos;
+    this.pos = at + 4;
+    return (b[at] | b[at + 1] << 8 | b[at + 2] << 16 | b[at + 3] << 24) >>> 0;
   }
 
   /** Reads an f64. */
   f64(): number {
     this.#need(8);
-    const v = this.#view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
+    const b = this.#buf, at = this.pos, s = f64Bytes;
+    s[0] = b[at];
+    s[1] = b[at + 1];
+    s[2] = b[at + 2];
+    s[3] = b[at + 3];
+    s[4] = b[at + 4];
+    s[5] = b[at + 5];
+    s[6] = b[at + 6];
+    s[7] = b[at + 7];
+    this.pos = at + 8;
+    return f64Scratch[0];
   }
 
   /** Skips `n` bytes. */
