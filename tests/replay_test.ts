@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import {
   Control,
   defineRecord,
@@ -15,6 +16,7 @@ import {
 } from "../mod.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 import { buildGraph, recordLiveRun, type Trace, type Variant } from "./fixtures/replay_graph.ts";
+import { crc32, crc32Portable } from "../src/replay/crc32.ts";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -370,4 +372,23 @@ test("a recorder's in-memory log is complete at any time and final after close",
   assertEquals(new Replayer(final).cycleCount, 3);
   assertEquals(rec.bytes(), final, "bytes() after close is the final log");
   rt.shutdown();
+});
+
+test("the portable CRC-32 gives the host zlib's values, chained or not (fast-check)", () => {
+  assertEquals(crc32Portable(new TextEncoder().encode("123456789")), 0xcbf43926);
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.nat(),
+      fc.nat(),
+      fc.nat(),
+      (b, x, y, seed) => {
+        const start = b.length === 0 ? 0 : x % b.length, end = start + (y % (b.length - start + 1));
+        assertEquals(crc32Portable(b, start, end, seed), crc32(b, start, end, seed));
+        // Chaining over two pieces is the checksum of the whole.
+        assertEquals(crc32Portable(b, end, b.length, crc32Portable(b, 0, end)), crc32(b));
+      },
+    ),
+    { numRuns: 500 },
+  );
 });
