@@ -174,12 +174,20 @@ export * from "./src/std/mod.ts";
 export { HistoricalClock } from "./src/clock/historical_clock.ts";
 export { HistoricalRuntime, type HistoricalRuntimeOptions } from "./src/runtime/historical.ts";
 export {
+  type BadRecordPolicy,
+  type CsvOptions,
   csvRecords,
+  type CsvRow,
   type HistoricalBatch,
   historicalSource,
   type HistoricalSourceOptions,
   jsonLines,
+  type JsonLinesOptions,
   readLines,
+  type RecordPosition,
+  RecordStream,
+  SourceError,
+  type TimeUnit,
 } from "./src/runtime/sources.ts";
 export { type LogSink, Recorder, Replayer } from "./src/replay/tap.ts";
 export { fileSink } from "./src/replay/file_sink.ts";

@@ -7,7 +7,8 @@
  * 2. Replay of a recorded log: a `RealtimeRuntime` in Spin mode, fed by a ring channel from the
  *    same thread (the harness sends a batch, then runs one cycle), records its stimuli
  *    (`startRecording()`); `HistoricalRuntime.replayLog()` then reruns the same graph from the
- *    log. Timed: the replay only (the graph is built before the clock starts).
+ *    log. Timed: the replay only (the graph is built before the clock starts). The same live
+ *    run is also timed with and without recording, alternated, to give the cost of recording.
  *
  * Each comes in two densities: one record per cycle (every record is its own instant: the
  * per-cycle cost dominates) and 16 records per cycle (bursts). The graph:
@@ -246,15 +247,20 @@ interface ReplayResult extends HistResult {
   logBytesPerRecord: number;
   /** The recorded live run (Spin, same-thread sender, recording on), records/s. */
   liveRecordsPerSec: number;
+  /** The same live run without recording, records/s (median of the repeats). */
+  liveUnrecordedRecordsPerSec: number;
+  /** The recorded live run's median records/s over the repeats. */
+  liveRecordedMedianPerSec: number;
 }
 
 function recordLive(
   recs: Rec[],
   perCycle: number,
-): { log: Uint8Array; ms: number; totals: Totals } {
+  record = true,
+): { log: Uint8Array | null; ms: number; totals: Totals } {
   const rt = new RealtimeRuntime({ mode: ExecutionMode.Spin });
   const { tx, totals } = channelGraph(rt.executor);
-  rt.startRecording();
+  if (record) rt.startRecording();
   const t0 = performance.now();
   let i = 0, idle = 0;
   while (totals.records < recs.length) {
@@ -268,7 +274,7 @@ function recordLive(
     if (i >= recs.length && ++idle > 1000) throw new Error("The live run stopped receiving");
   }
   const ms = performance.now() - t0;
-  const log = rt.recordedBytes()!;
+  const log = rt.recordedBytes();
   tx.close();
   rt.shutdown();
   return { log, ms, totals };
@@ -280,13 +286,25 @@ function benchReplay(perCycle: number): ReplayResult {
   const live = recordLive(recs, perCycle);
   // The live run's batches are the sends between cycles, so its totals match the reference.
   sameTotals(live.totals, ref, `live ${perCycle}/cycle`);
+  // The cost of recording: the same live run with and without it, alternated, after a warm-up.
+  const plainMs: number[] = [], recMs: number[] = [];
+  recordLive(recs, perCycle, false);
+  for (let r = 0; r < REPEATS; r++) {
+    const plain = recordLive(recs, perCycle, false);
+    sameTotals(plain.totals, ref, `live unrecorded ${perCycle}/cycle`);
+    plainMs.push(plain.ms);
+    const rec = recordLive(recs, perCycle, true);
+    sameTotals(rec.totals, ref, `live recorded ${perCycle}/cycle`);
+    recMs.push(rec.ms);
+  }
+  const log = live.log!;
   const times: number[] = [];
   let cycles = 0;
   for (let r = 0; r < REPEATS + 1; r++) {
     const h = new HistoricalRuntime({ startUnixNanos: 0n, endUnixNanos: 0n });
     const { totals } = channelGraph(h.executor);
     const t0 = performance.now();
-    cycles = h.replayLog(live.log);
+    cycles = h.replayLog(log);
     const ms = performance.now() - t0;
     sameTotals(totals, live.totals, `replay ${perCycle}/cycle`);
     if (r > 0) times.push(ms);
@@ -299,9 +317,11 @@ function benchReplay(perCycle: number): ReplayResult {
     ms,
     recordsPerSec: N_REPLAY / (ms / 1e3),
     samples: times.map((t) => Math.round(N_REPLAY / (t / 1e3))),
-    logBytes: live.log.length,
-    logBytesPerRecord: live.log.length / N_REPLAY,
+    logBytes: log.length,
+    logBytesPerRecord: log.length / N_REPLAY,
     liveRecordsPerSec: N_REPLAY / (live.ms / 1e3),
+    liveUnrecordedRecordsPerSec: N_REPLAY / (median(plainMs) / 1e3),
+    liveRecordedMedianPerSec: N_REPLAY / (median(recMs) / 1e3),
   };
 }
 
@@ -330,6 +350,13 @@ for (const r of replay) {
         r.logBytesPerRecord.toFixed(1)
       } B/record; ` +
       `recorded live run ${(r.liveRecordsPerSec / 1e6).toFixed(3)} M records/s)`,
+  );
+  const cost = 1 - r.liveRecordedMedianPerSec / r.liveUnrecordedRecordsPerSec;
+  console.log(
+    `  live run,         ${String(r.perCycle).padStart(2)} record(s)/cycle: ` +
+      `${(r.liveUnrecordedRecordsPerSec / 1e6).toFixed(3)} M records/s unrecorded, ${
+        (r.liveRecordedMedianPerSec / 1e6).toFixed(3)
+      } M records/s recorded (recording costs ${(cost * 100).toFixed(1)}%)`,
   );
 }
 

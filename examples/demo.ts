@@ -18,7 +18,10 @@
  *
  * `--record FILE` records the run's stimuli; `--replay FILE` rebuilds the same graph on a
  * historical runtime and replays them, without Workers or sockets, and prints the same bars and
- * the same digest of their values.
+ * the same digest of their values. The replay builds every node the live run had (the view and
+ * stop nodes with no-op callbacks, a stand-in for the TCP server), since a log only replays into
+ * a graph with its fingerprint. Sockets are not recorded, so a run during which a client
+ * connected cannot be replayed: the replay stops with a ReplayError naming `tcp-client`.
  *
  * @module
  */
@@ -140,7 +143,8 @@ function replay(file: string): void {
   console.log(`wavelet demo: replaying ${file} (${int(log.length)} bytes) on ${runtimeName}`);
   console.log("  a HistoricalRuntime rebuilds the graph; no Workers, no sockets, no wall clock\n");
   const h = new HistoricalRuntime({ startUnixNanos: 0n, endUnixNanos: 0n });
-  const graph = buildDemoGraph(h.executor, { clientStandIn: true });
+  // The same nodes as the live run: its view and stop nodes (inert here) and a stand-in server.
+  const graph = buildDemoGraph(h.executor, { onView: () => {}, onStop: () => {} });
   const t0 = performance.now();
   const cycles = h.replayLog(new Uint8Array(log.buffer, log.byteOffset, log.byteLength));
   const ms = performance.now() - t0;

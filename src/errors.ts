@@ -61,6 +61,10 @@ export const ErrorCode = {
   InvalidRecord: "INVALID_RECORD",
   /** A replay could not follow its log (different graph or code). */
   ReplayMismatch: "REPLAY_MISMATCH",
+  /** A stimulus log is damaged, cut short, or of another format version. */
+  ReplayLogInvalid: "REPLAY_LOG_INVALID",
+  /** A historical source met a record it cannot use (bad syntax, no usable time). */
+  SourceBadRecord: "SOURCE_BAD_RECORD",
   /** A runtime was used after it shut down. */
   RuntimeShutDown: "RUNTIME_SHUT_DOWN",
   /** A native call returned `-errno`. */

@@ -843,6 +843,7 @@ export class Executor {
         `A timeout must be a non-negative number of nanoseconds, got ${describeValue(timeoutNs)}`,
       );
     }
+    if (this._tap !== null) this._tap.begin(this); // the recorder fingerprints the graph here
     this.#clock = clock;
     this.#timeValid = false;
     const hist = this.#cycleHist;

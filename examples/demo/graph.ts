@@ -6,7 +6,9 @@
  *                          └─> imbalance ─┘                                (1 s timer)
  *
  * plus a `tcp-listener` node (a real TCP server, or a stand-in with the same name when there is
- * no socket, as in a replay), and, live only, a `view` node on a 250 ms timer and a `stop` node.
+ * no socket, as in a replay), a `view` node on a 250 ms timer and a `stop` node (each only when
+ * its callback is given; a replay gives no-op ones, so that its graph has the recorded one's
+ * fingerprint).
  *
  * The book node drains up to {@linkcode MAX_BATCH} updates per cycle into a columnar batch; mid,
  * spread and imbalance are computed per update over that batch, and the sink joins the three
@@ -72,8 +74,6 @@ export interface DemoGraphOptions {
   histogram?: LatencyHistogram;
   /** A listening socket to serve bars on; without one a stand-in node keeps the name. */
   listener?: TcpListener;
-  /** Add a stand-in `tcp-client` node (a replay of a run that had clients needs it). */
-  clientStandIn?: boolean;
   /** Called from the `view` node every `viewEveryNs` (no view node without it). */
   onView?: (nowNs: number) => void;
   /** View period (default 250 ms). */
@@ -274,7 +274,7 @@ export function buildDemoGraph(ex: Executor, options: DemoGraphOptions = {}): De
       return Control.Broadcast;
     });
 
-  // The TCP server (or a stand-in with its name, so a recorded run's I/O entries bind).
+  // The TCP server (or a stand-in with its name, so that a replay has the same graph).
   let listenerNode: Node<unknown>;
   if (options.listener !== undefined) {
     listenerNode = tcpListenerNode(ex, options.listener, (e, stream) => {
@@ -289,10 +289,6 @@ export function buildDemoGraph(ex: Executor, options: DemoGraphOptions = {}): De
   } else {
     listenerNode = new NodeBuilder(0).named("tcp-listener").build(ex, () => Control.Unchanged);
   }
-  if (options.clientStandIn) {
-    new NodeBuilder(0).named("tcp-client").build(ex, () => Control.Unchanged);
-  }
-
   const nodes: Record<string, Node<unknown>> = {
     book,
     mid,

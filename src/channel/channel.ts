@@ -25,6 +25,7 @@ import type { Control } from "../control.ts";
 import type { Node } from "../node.ts";
 import type { TimerHandle } from "../drivers/timer.ts";
 import { Obs } from "../replay/log.ts";
+import { describeForReplay } from "../replay/fingerprint.ts";
 import type { Replayer, Tap } from "../replay/tap.ts";
 import { threadToken } from "../runtime/thread.ts";
 import {
@@ -962,6 +963,15 @@ export function makeChannel<T>(
     ex.own(node, () => rings.closeReceiver());
     rx._tap.ex = ex;
     rx._tap.slot = node._slot;
+    // The layout is part of the graph a recorded run must be replayed into.
+    describeForReplay(
+      node,
+      layout !== null
+        ? `ring ${layout.byteSize} ${
+          layout.names.map((n, i) => `${n}:${layout!.types[i]}@${layout!.offsets[i]}`)
+        }`
+        : `value ${cellBytes}`,
+    );
     return layout !== null
       ? new RingSender(rings, notifier, blockTimeoutMs, false, layout)
       : new ValueSender(rings, notifier, blockTimeoutMs, false);
@@ -1036,6 +1046,7 @@ function makeLocal<T>(
     rx = new LocalReceiver(lq);
     rx._tap.ex = ex;
     rx._tap.slot = node._slot;
+    describeForReplay(node, "local");
     ex.own(node, () => lq!.closeRx());
     return new LocalSender(lq);
   };

@@ -2,27 +2,75 @@
  * The stimulus log: a compact binary record of everything outside the graph that a realtime
  * run saw, so a historical runtime can run the same graph through the same cycles again.
  *
- * Layout: the 8-byte magic `WVLOG\x01\0\0`, then entries, each a one-byte kind:
- * - `NAME` u32 id, u16 byte length, UTF-8 name: introduces a node name (once per name);
+ * Format version 2. All numbers are little-endian; every CRC is CRC-32 (IEEE).
+ *
+ * - Header: the 8-byte magic `WVLOG\x02\0\0` (the sixth byte is the format version), a u32 body
+ *   length, the body, and a u32 CRC of everything before it. The body: u32 graph fingerprint
+ *   (the CRC of the graph description), u32 node count, u8 1 when the description follows (0
+ *   when it was larger than {@linkcode MAX_STORED_DESCRIPTION} and only its fingerprint is
+ *   kept), then the description: for each live node in id order its name, depth, parents (as
+ *   indexes into the same list) with their relationship, and the descriptors its features gave
+ *   it (a channel's kind and record layout).
+ * - Blocks: `B`, u32 payload length, u32 cycle count, the payload (whole cycles), and a u32
+ *   CRC of the block from its `B`. A block is sealed (and checksummed) once it holds about
+ *   {@linkcode BLOCK_BYTES}, never per entry.
+ * - End: `E`, u32 block count, f64 cycle count, u32 CRC of the end marker. Nothing follows it,
+ *   so a log cut anywhere, even between blocks, is detected.
+ *
+ * The CRCs are chained: each continues the previous one (the header's, then each block's), so
+ * blocks dropped, repeated, swapped or taken from another log are detected as well.
+ *
+ * A block's payload is a sequence of entries, each a one-byte kind:
  * - `CYCLE` f64 epoch, f64 monotonic ns, f64 wall seconds, u32 wall nanoseconds: starts the
  *   entries of one cycle (only cycles that ran a node or saw a stimulus are written);
- * - `NOTIFY` u32 name id: a notifier scheduled the node in this cycle;
- * - `IO` u32 name id, u32 readiness bits: I/O readiness scheduled the node;
- * - `OBS` u32 name id, u8 observation kind, u32 byte length, bytes: a value the node read from
- *   the outside (a channel item, an empty or closed result, a queue length, ...), in order.
+ * - `NODE` u32 ref, f64 id offset, u8 named, u32 byte length, UTF-8 name: introduces a node
+ *   built after the fingerprint was taken (spawned), by its creation order since then;
+ * - `NOTIFY` u32 ref: a notifier scheduled the node in this cycle;
+ * - `IO` u32 ref, u32 readiness bits: I/O readiness scheduled the node;
+ * - `OBS` u32 ref, u8 observation kind, u32 byte length, bytes: a value the node read from the
+ *   outside (a channel item, an empty or closed result, a queue length, ...), in order.
  *
- * All numbers are little-endian.
+ * A ref names a node: refs below the header's node count are the fingerprinted nodes in id
+ * order; the rest are introduced by `NODE` entries, in order.
  *
  * @module
  */
 
 import { ErrorCode, WaveletError } from "../errors.ts";
+import { crc32 } from "./crc32.ts";
 
-/** The log's magic bytes. */
-export const LOG_MAGIC: Uint8Array = new Uint8Array([0x57, 0x56, 0x4c, 0x4f, 0x47, 1, 0, 0]);
+/** The format version this module writes and reads. */
+export const LOG_VERSION = 2;
 
-/** Entry kinds. */
-export const Entry = { Name: 1, Cycle: 2, Notify: 3, Io: 4, Obs: 5 } as const;
+/** The log's magic bytes (the sixth is {@linkcode LOG_VERSION}). */
+export const LOG_MAGIC: Uint8Array = new Uint8Array([
+  0x57,
+  0x56,
+  0x4c,
+  0x4f,
+  0x47,
+  LOG_VERSION,
+  0,
+  0,
+]);
+
+/** Entry kinds inside a block. */
+export const Entry = { Node: 1, Cycle: 2, Notify: 3, Io: 4, Obs: 5 } as const;
+
+/** Frame tags after the header. */
+export const Frame = { Block: 0x42, End: 0x45 } as const;
+
+/** A block is sealed once its payload reaches this many bytes. */
+export const BLOCK_BYTES = 1 << 16;
+
+/** Graph descriptions larger than this are kept as their fingerprint only. */
+export const MAX_STORED_DESCRIPTION = 1 << 20;
+
+/** Bytes of a block's frame around its payload: tag, length, cycle count, CRC. */
+export const BLOCK_OVERHEAD = 13;
+
+/** Bytes of the end marker. */
+export const END_BYTES = 17;
 
 /** What a receiver observation was. */
 export const Obs = {
@@ -39,7 +87,10 @@ export const Obs = {
 } as const;
 
 /**
- * A replay could not follow the log: the graph or the code differs from the recorded run.
+ * A replay could not follow its log. The code says why: `REPLAY_MISMATCH` when the graph or the
+ * code differs from the recorded run (a missing node, a different edge or channel layout, a
+ * node reading more or less than it did), `REPLAY_LOG_INVALID` when the log itself is damaged,
+ * cut short, or of another format version.
  *
  * @example Replaying into a graph that lacks a recorded node
  * ```ts
@@ -76,16 +127,20 @@ export const Obs = {
  */
 export class ReplayError extends WaveletError {}
 
-/** Appends entries to a growable byte buffer. */
+/** A ReplayError for a damaged, cut or foreign log. */
+export function invalidLog(message: string): ReplayError {
+  return new ReplayError(ErrorCode.ReplayLogInvalid, message);
+}
+
+// Numbers are moved byte by byte through these: JavaScriptCore (Bun) does not inline DataView
+// accessors, which made them the largest cost of recording and replaying there.
+const f64Scratch = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64Scratch.buffer);
+
+/** Appends entries to a growable byte buffer (little-endian; every supported host is too). */
 export class LogWriter {
   #buf = new Uint8Array(1 << 16);
-  #view = new DataView(this.#buf.buffer);
   #len = 0;
-
-  /** Creates a writer; `withMagic` (default true) starts it with the log's magic bytes. */
-  constructor(withMagic = true) {
-    if (withMagic) this.bytes(LOG_MAGIC);
-  }
 
   /** Bytes written so far. */
   get length(): number {
@@ -109,7 +164,6 @@ export class LogWriter {
     const next = new Uint8Array(cap);
     next.set(this.#buf.subarray(0, this.#len));
     this.#buf = next;
-    this.#view = new DataView(next.buffer);
   }
 
   /** Writes one byte. */
@@ -118,25 +172,36 @@ export class LogWriter {
     this.#buf[this.#len++] = v;
   }
 
-  /** Writes a little-endian u16. */
-  u16(v: number): void {
-    this.#ensure(2);
-    this.#view.setUint16(this.#len, v, true);
-    this.#len += 2;
-  }
-
   /** Writes a little-endian u32. */
   u32(v: number): void {
     this.#ensure(4);
-    this.#view.setUint32(this.#len, v >>> 0, true);
+    this.patchU32(this.#len, v);
     this.#len += 4;
+  }
+
+  /** Overwrites the u32 at `at` (a field reserved earlier). */
+  patchU32(at: number, v: number): void {
+    const b = this.#buf;
+    b[at] = v;
+    b[at + 1] = v >>> 8;
+    b[at + 2] = v >>> 16;
+    b[at + 3] = v >>> 24;
   }
 
   /** Writes a little-endian f64. */
   f64(v: number): void {
     this.#ensure(8);
-    this.#view.setFloat64(this.#len, v, true);
-    this.#len += 8;
+    f64Scratch[0] = v;
+    const b = this.#buf, at = this.#len, s = f64Bytes;
+    b[at] = s[0];
+    b[at + 1] = s[1];
+    b[at + 2] = s[2];
+    b[at + 3] = s[3];
+    b[at + 4] = s[4];
+    b[at + 5] = s[5];
+    b[at + 6] = s[6];
+    b[at + 7] = s[7];
+    this.#len = at + 8;
   }
 
   /** Writes raw bytes. */
@@ -145,90 +210,236 @@ export class LogWriter {
     this.#buf.set(b, this.#len);
     this.#len += b.length;
   }
+
+  /** The CRC-32 of the bytes written from `from` on, continuing the running CRC `seed`. */
+  crcFrom(from: number, seed = 0): number {
+    return crc32(this.#buf, from, this.#len, seed);
+  }
 }
 
-/** Reads entries from log bytes. */
+/** Reads numbers from log bytes within `[pos, end)`; reading past `end` is a damaged log. */
 export class LogReader {
   readonly #buf: Uint8Array;
-  readonly #view: DataView;
-  #pos = 0;
+  /** The next byte to read. */
+  pos: number;
+  /** One past the last readable byte. */
+  end: number;
 
-  /**
-   * Opens log bytes.
-   *
-   * @throws {ReplayError} If the bytes do not start with the magic.
-   */
-  constructor(bytes: Uint8Array) {
+  /** Opens `bytes[start, end)`. */
+  constructor(bytes: Uint8Array, start = 0, end: number = bytes.length) {
     this.#buf = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let i = 0; i < LOG_MAGIC.length; i++) {
-      if (bytes[i] !== LOG_MAGIC[i]) {
-        throw new ReplayError(ErrorCode.ReplayMismatch, "Not a wavelet stimulus log (bad magic)");
-      }
-    }
-    this.#pos = LOG_MAGIC.length;
+    this.pos = start;
+    this.end = end;
   }
 
-  /** True when every byte was read. */
+  /** True when every byte up to `end` was read. */
   get done(): boolean {
-    return this.#pos >= this.#buf.length;
+    return this.pos >= this.end;
   }
 
   #need(n: number): void {
-    if (this.#pos + n > this.#buf.length) {
-      throw new ReplayError(ErrorCode.ReplayMismatch, "The stimulus log is truncated");
+    if (this.pos + n > this.end) {
+      throw invalidLog(
+        `The stimulus log is cut short or damaged: ${n} bytes needed at offset ${this.pos}`,
+      );
     }
   }
 
   /** Reads one byte. */
   u8(): number {
     this.#need(1);
-    return this.#buf[this.#pos++];
-  }
-
-  /** Reads a u16. */
-  u16(): number {
-    this.#need(2);
-    const v = this.#view.getUint16(this.#pos, true);
-    this.#pos += 2;
-    return v;
+    return this.#buf[this.pos++];
   }
 
   /** Reads a u32. */
   u32(): number {
     this.#need(4);
-    const v = this.#view.getUint32(this.#pos, true);
-    this.#pos += 4;
-    return v;
+    const b = this.#buf, at = this.pos;
+    this.pos = at + 4;
+    return (b[at] | b[at + 1] << 8 | b[at + 2] << 16 | b[at + 3] << 24) >>> 0;
   }
 
   /** Reads an f64. */
   f64(): number {
     this.#need(8);
-    const v = this.#view.getFloat64(this.#pos, true);
-    this.#pos += 8;
-    return v;
+    const b = this.#buf, at = this.pos, s = f64Bytes;
+    s[0] = b[at];
+    s[1] = b[at + 1];
+    s[2] = b[at + 2];
+    s[3] = b[at + 3];
+    s[4] = b[at + 4];
+    s[5] = b[at + 5];
+    s[6] = b[at + 6];
+    s[7] = b[at + 7];
+    this.pos = at + 8;
+    return f64Scratch[0];
   }
 
   /** Skips `n` bytes. */
   skip(n: number): void {
     this.#need(n);
-    this.#pos += n;
+    this.pos += n;
   }
 
   /** Reads `n` bytes as a view into the log (no copy). */
   view(n: number): Uint8Array {
     this.#need(n);
-    const b = this.#buf.subarray(this.#pos, this.#pos + n);
-    this.#pos += n;
+    const b = this.#buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
     return b;
   }
+}
 
-  /** Reads `n` bytes (a copy). */
-  bytes(n: number): Uint8Array {
-    this.#need(n);
-    const b = this.#buf.slice(this.#pos, this.#pos + n);
-    this.#pos += n;
-    return b;
+/** The graph a log was recorded from, as its header gives it. */
+export interface LogHeader {
+  /** CRC-32 of the graph description. */
+  fingerprint: number;
+  /** Live nodes when the fingerprint was taken. */
+  nodeCount: number;
+  /** The description, or null when only the fingerprint was kept. */
+  description: Uint8Array | null;
+}
+
+/** A verified log: its header and where each block's payload lies. */
+export interface LogLayout {
+  /** The header. */
+  header: LogHeader;
+  /** `[start, end)` of each block's payload, in order. */
+  blocks: { start: number; end: number; cycles: number }[];
+  /** Cycles in the whole log (the end marker's count, equal to the blocks' sum). */
+  cycles: number;
+}
+
+/**
+ * Encodes the header for a graph `description` with fingerprint `fingerprint`; `crc` is its
+ * checksum, which the first block's checksum continues.
+ */
+export function encodeHeader(
+  fingerprint: number,
+  nodeCount: number,
+  description: Uint8Array,
+): { bytes: Uint8Array; crc: number } {
+  const stored = description.length <= MAX_STORED_DESCRIPTION;
+  const w = new LogWriter();
+  w.bytes(LOG_MAGIC);
+  w.u32(9 + (stored ? description.length : 0));
+  w.u32(fingerprint);
+  w.u32(nodeCount);
+  w.u8(stored ? 1 : 0);
+  if (stored) w.bytes(description);
+  const crc = w.crcFrom(0);
+  w.u32(crc);
+  return { bytes: w.view().slice(), crc };
+}
+
+/** Appends the end marker for `blocks` blocks and `cycles` cycles; `chain`: the last CRC. */
+export function writeEnd(w: LogWriter, blocks: number, cycles: number, chain: number): void {
+  const at = w.length;
+  w.u8(Frame.End);
+  w.u32(blocks);
+  w.f64(cycles);
+  w.u32(w.crcFrom(at, chain));
+}
+
+/**
+ * Checks a whole log's framing: the magic and version, the header's CRC, every block's CRC and
+ * length, and the end marker's counts. Entries inside the blocks are not read here.
+ *
+ * @throws {ReplayError} `REPLAY_LOG_INVALID` on any damage, truncation or other version.
+ */
+export function readLayout(bytes: Uint8Array): LogLayout {
+  if (!(bytes instanceof Uint8Array)) {
+    throw invalidLog(`A stimulus log must be a Uint8Array, got ${typeof bytes}`);
+  }
+  for (let i = 0; i < 5; i++) {
+    if (bytes[i] !== LOG_MAGIC[i]) {
+      throw invalidLog("Not a wavelet stimulus log: the bytes do not start with WVLOG");
+    }
+  }
+  const version = bytes[5];
+  if (version !== LOG_VERSION || bytes[6] !== 0 || bytes[7] !== 0) {
+    throw invalidLog(
+      version === 1
+        ? "This stimulus log has format version 1, which this wavelet no longer reads; " +
+          "record the run again"
+        : `This stimulus log has format version ${version}.${bytes[6]}.${bytes[7]}; ` +
+          `this wavelet reads version ${LOG_VERSION}`,
+    );
+  }
+  const r = new LogReader(bytes, LOG_MAGIC.length);
+  const bodyLen = r.u32();
+  if (bodyLen < 9 || bodyLen > bytes.length) {
+    throw invalidLog(`The stimulus log's header is damaged (length ${bodyLen})`);
+  }
+  const bodyStart = r.pos;
+  r.skip(bodyLen);
+  const headerEnd = r.pos;
+  let chain = r.u32();
+  if (chain !== crc32(bytes, 0, headerEnd)) {
+    throw invalidLog("The stimulus log's header is damaged (checksum mismatch)");
+  }
+  const h = new LogReader(bytes, bodyStart, headerEnd);
+  const fingerprint = h.u32();
+  const nodeCount = h.u32();
+  const stored = h.u8();
+  if (stored > 1 || (stored === 0 && bodyLen !== 9)) {
+    throw invalidLog("The stimulus log's header is damaged (description flag)");
+  }
+  const description = stored === 1 ? bytes.subarray(h.pos, headerEnd) : null;
+  if (description !== null && crc32(description) !== fingerprint) {
+    throw invalidLog("The stimulus log's graph description does not match its fingerprint");
+  }
+  const blocks: LogLayout["blocks"] = [];
+  let cycles = 0;
+  for (;;) {
+    if (r.done) {
+      throw invalidLog(
+        `The stimulus log is cut short: it ends after ${blocks.length} blocks without its end ` +
+          "marker (was the recording closed?)",
+      );
+    }
+    const at = r.pos;
+    const tag = r.u8();
+    if (tag === Frame.Block) {
+      const len = r.u32();
+      const n = r.u32();
+      const start = r.pos;
+      if (len > r.end - start) {
+        throw invalidLog(`The stimulus log is cut short or damaged in block ${blocks.length + 1}`);
+      }
+      r.skip(len);
+      const crc = r.u32();
+      if (crc !== crc32(bytes, at, start + len, chain)) {
+        throw invalidLog(
+          `Block ${blocks.length + 1} of the stimulus log is damaged (checksum mismatch)`,
+        );
+      }
+      if (n === 0 || len === 0) {
+        throw invalidLog(`Block ${blocks.length + 1} of the stimulus log is empty`);
+      }
+      chain = crc;
+      blocks.push({ start, end: start + len, cycles: n });
+      cycles += n;
+    } else if (tag === Frame.End) {
+      const nBlocks = r.u32();
+      const nCycles = r.f64();
+      if (r.u32() !== crc32(bytes, at, r.pos - 4, chain)) {
+        throw invalidLog("The stimulus log's end marker is damaged (checksum mismatch)");
+      }
+      if (nBlocks !== blocks.length || nCycles !== cycles) {
+        throw invalidLog(
+          `The stimulus log is missing data: its end marker counts ${nBlocks} blocks and ` +
+            `${nCycles} cycles, the log holds ${blocks.length} and ${cycles}`,
+        );
+      }
+      if (!r.done) {
+        throw invalidLog(
+          `The stimulus log has ${r.end - r.pos} unexpected bytes after its end marker`,
+        );
+      }
+      return { header: { fingerprint, nodeCount, description }, blocks, cycles };
+    } else {
+      throw invalidLog(`The stimulus log is damaged: unknown frame tag ${tag} at offset ${at}`);
+    }
   }
 }

@@ -6,8 +6,9 @@
 
 import { HistoricalClock } from "../clock/historical_clock.ts";
 import { ExecutorState } from "../control.ts";
-import { CapacityError, ErrorCode, InvalidArgumentError } from "../errors.ts";
+import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
 import { Executor } from "../executor.ts";
+import { ReplayError } from "../replay/log.ts";
 import { Replayer } from "../replay/tap.ts";
 
 /**
@@ -171,17 +172,40 @@ export class HistoricalRuntime {
    * Replays a stimulus log recorded by a realtime run of the same graph: every recorded cycle
    * runs again with its number and its exact time (the recorded monotonic and wall time), the
    * nodes that notifiers and I/O scheduled are scheduled, and channel reads return what they
-   * returned then. The graph must be built the same way (same names) before calling this.
+   * returned then. The graph must be built the same way before calling this: the log's header
+   * holds the graph's fingerprint (node names in id order, depths, edges with their relationship,
+   * channel kinds and record layouts, as the graph was when the first recorded cycle started),
+   * and a graph with another fingerprint is refused before any cycle runs, with what differs.
    * Clock readings made outside cycles (for example `rt.clock.nowNs()` while building) are not
    * recorded: read time through `ctx.time` (bootstrap a timer from the node's first run).
    *
+   * The whole log is checked before the first cycle (every block's checksum, the end marker,
+   * every entry), so a damaged or cut log never runs. A difference found while replaying (a node
+   * reading more, less or something else than it did, a stimulus for a node the graph no longer
+   * has, the graph terminating before the log ends) stops the replay after the cycle it was
+   * found in and is thrown from here; when it was found inside a node's cycle function, the
+   * executor also reported it to `onError` and removed that node, as it does with any node
+   * exception. The executor stays usable either way.
+   *
    * @param log The log bytes (`RealtimeRuntime.recordedBytes()` or a file's contents).
    * @returns The number of cycles replayed.
-   * @throws {ReplayError} If the graph or the code does not match the log.
+   * @throws {ReplayError} `REPLAY_LOG_INVALID` if the log is damaged, cut short or of another
+   *   format version; `REPLAY_MISMATCH` if the graph or the code does not match the log.
+   * @throws {WaveletError} `REENTRANT_CYCLE` if called from inside a cycle, `INVALID_ARGUMENT`
+   *   if the executor is already replaying.
    */
   replayLog(log: Uint8Array): number {
-    const r = new Replayer(log);
     const ex = this.executor;
+    if (ex.inCycle) {
+      throw new WaveletError(ErrorCode.ReentrantCycle, "Cannot replay a log inside a cycle");
+    }
+    if (ex._tap !== null) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        "This executor is already recording or replaying",
+      );
+    }
+    const r = new Replayer(log);
     r.bind(ex);
     ex._tap = r;
     try {
@@ -191,8 +215,18 @@ export class HistoricalRuntime {
         ex._setNextEpoch(r.epoch);
         this.#started = true;
         cycles++;
-        if (ex.cycle(this.clock, 0) === ExecutorState.Terminated) {
+        const st = ex.cycle(this.clock, 0);
+        if (r.failure !== null) throw r.failure;
+        if (st === ExecutorState.Terminated) {
           this.#finished = true;
+          if (cycles < r.cycleCount) {
+            throw new ReplayError(
+              ErrorCode.ReplayMismatch,
+              `The replayed graph terminated in cycle ${r.epoch}, but the log has ${
+                r.cycleCount - cycles
+              } more cycles`,
+            );
+          }
           break;
         }
       }
