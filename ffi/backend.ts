@@ -471,7 +471,8 @@ export interface NativeBackend {
    * Adds `eventfd` to the signal bridge: a process-wide set of eventfds that a C signal
    * handler writes when SIGINT or SIGTERM (or the given signal numbers) arrive, so that every
    * loop parked on a member wakes. The first member of a signal puts the handler in place; it
-   * chains to the handler it replaced when that was a function (never to SIG_DFL or SIG_IGN).
+   * chains to the handler it replaced when that was a function, except one that would end the
+   * process (SIG_DFL, SIG_IGN, or a handler installed with SA_RESETHAND).
    *
    * @throws {NativeError} `EINVAL` for a signal other than SIGINT, SIGTERM, SIGHUP, SIGQUIT,
    *   SIGUSR1 or SIGUSR2; `EEXIST` if it is already a member; `ENOSPC` when 1024 are.

@@ -19,7 +19,7 @@ import {
 } from "../mod.ts";
 import { Errno, Signal } from "../ffi/backend.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
-import { describe, driveChild, runtimeArgs } from "./_child.ts";
+import { describe, driveChild, runtimeArgs, type Step } from "./_child.ts";
 
 const native = loadBackend();
 const child = fileURLToPath(new URL("./fixtures/signal_child.ts", import.meta.url));
@@ -158,25 +158,36 @@ test(
   { timeoutMs: 30_000 },
 );
 
-test(
-  "a parked runtime takes its handler back from one installed over it, and chains to it",
-  async () => {
+for (
+  const [mode, what, steps, saw] of [
+    [0, "takes its handler back from one installed over it, and chains to it", 1, 1],
+    [1, "keeps the signal when the handler it chains to gives it away (a second SIGTERM)", 2, 1],
+    [2, "does not chain to a handler that re-raises with the default action (SA_RESETHAND)", 1, 0],
+  ] as const
+) {
+  test(`a parked runtime ${what}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), "wavelet-displace-"));
     try {
       const lib = join(dir, "libdisplace.so");
       const src = fileURLToPath(new URL("./fixtures/displace.c", import.meta.url));
       execFileSync("cc", ["-O2", "-fPIC", "-shared", "-o", lib, src]);
-      const r = await driveChild(runtimeArgs(child, ["displace", lib]), [
+      const all: Step[] = [
         { when: "ready", signal: "SIGTERM", delayMs: 100 },
-      ], 20_000);
-      assert(r.out.includes("dropped 2 signal 15 displacer saw 1"), describe(r));
+        { when: "dropping", signal: "SIGTERM", delayMs: 100 },
+      ];
+      const r = await driveChild(
+        runtimeArgs(child, ["displace", lib, String(mode)]),
+        all.slice(0, steps),
+        20_000,
+      );
+      assertEquals(r.fired, steps, describe(r));
+      assert(r.out.includes(`dropped 2 signal 15 displacer saw ${saw}`), describe(r));
       assertEquals([r.code, r.signal], [0, null], describe(r));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  },
-  { timeoutMs: 30_000 },
-);
+  }, { timeoutMs: 30_000 });
+}
 
 test("200 runtimes with graceful shutdown, all shut down, leave the process's fd count where it was", () => {
   new RealtimeRuntime().shutdown(); // loads the library first

@@ -80,6 +80,14 @@ test("Ctrl-C in a terminal stops a runtime after process.stdout was touched mid-
   assertEquals([r.code, r.signal, r.timedOut], [0, null, false], describe(r));
 }, { timeoutMs: 50_000 });
 
+test("Ctrl-C in a terminal stops a runtime that runs in a Worker: onDrop ran, exit 0", async () => {
+  const r = await inTerminal(runtimeArgs(fixture, ["worker"]), [
+    { when: "ready", input: CTRL_C, delayMs: 150 },
+  ]);
+  assert(r.out.includes("done: dropped 4 signal 2"), describe(r));
+  assertEquals([r.code, r.signal, r.timedOut], [0, null, false], describe(r));
+}, { timeoutMs: 50_000 });
+
 test("SIGTERM stops a runtime whose stdio is a terminal: onDrop ran, exit 0", async () => {
   const r = await inTerminal(runtimeArgs(fixture, ["touch"]), [
     { when: /ready pid=\d+/, pid: /ready pid=(\d+)/, signal: "SIGTERM", delayMs: 150 },

@@ -242,6 +242,8 @@ static atomic_flag bridge_lock = ATOMIC_FLAG_INIT;
 static int bridge_users[WV_NSIG];
 static unsigned char bridge_installed[WV_NSIG];
 
+static void bridge_keep_signal(int sig);
+
 static void bridge_handler(int sig, siginfo_t *info, void *uctx) {
   if (sig <= 0 || sig >= WV_NSIG) return;
   /* Re-entered from a previous handler that chains back to ours: the outer call has written
@@ -263,15 +265,25 @@ static void bridge_handler(int sig, siginfo_t *info, void *uctx) {
     } while (r < 0 && errno == EINTR);
   }
   atomic_fetch_sub(&bridge_active, 1);
-  if (atomic_load(&bridge_prev_saved[sig])) {
+  /* A previous handler installed with SA_RESETHAND runs once and then wants the default action
+   * (Bun's terminal handler: it restores the terminal, sets SIG_DFL and re-raises at once): the
+   * process would end before any loop woke. It is kept, to be restored, but not called. */
+  if (atomic_load(&bridge_prev_saved[sig]) &&
+      !(bridge_prev[atomic_load(&bridge_prev_sel[sig])][sig].sa_flags & SA_RESETHAND)) {
     const struct sigaction *p = &bridge_prev[atomic_load(&bridge_prev_sel[sig])][sig];
+    int chained = 0;
     bridge_chaining[sig] = 1;
     if (p->sa_flags & SA_SIGINFO) {
-      if (p->sa_sigaction != NULL) p->sa_sigaction(sig, info, uctx);
+      if (p->sa_sigaction != NULL) {
+        p->sa_sigaction(sig, info, uctx);
+        chained = 1;
+      }
     } else if (p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN && p->sa_handler != NULL) {
       p->sa_handler(sig);
+      chained = 1;
     }
     bridge_chaining[sig] = 0;
+    if (chained) bridge_keep_signal(sig);
   }
   errno = saved_errno;
 }
@@ -319,6 +331,20 @@ static int bridge_release_signal(int s) {
   if (!is_bridge_handler(&cur)) return 0;
   const struct sigaction *p = &bridge_prev[atomic_load(&bridge_prev_sel[s])][s];
   return sigaction(s, p, NULL) == 0 ? 0 : -errno;
+}
+
+/* Called by the handler after the previous handler returned. A previous handler may have given
+ * the signal away (set SIG_DFL to re-raise it later, or installed another handler). While
+ * members want the signal, the bridge takes it back (sigaction is async-signal-safe) and chains
+ * from then on to whatever that handler installed (SIG_DFL: to nothing). When add, remove or
+ * reassert holds the lock (this thread may be the one holding it), the signal is left as the
+ * previous handler set it. */
+static void bridge_keep_signal(int sig) {
+  struct sigaction cur;
+  if (sigaction(sig, NULL, &cur) != 0 || is_bridge_handler(&cur)) return;
+  if (atomic_flag_test_and_set_explicit(&bridge_lock, memory_order_acquire)) return;
+  if (bridge_installed[sig] && bridge_users[sig] > 0) bridge_take_signal(sig);
+  bridge_lock_give();
 }
 
 /* Waits until no handler is writing; -EBUSY after WV_BRIDGE_QUIET_NS. */

@@ -108,10 +108,13 @@ WV_EXPORT int32_t wv_close(int32_t fd);
  * wv_signal_bridge_add adds `eventfd` to the set for the signals whose bits are set in
  * signal_mask (bit n = signal n; 0 means SIGINT and SIGTERM; only SIGINT, SIGTERM, SIGHUP,
  * SIGQUIT, SIGUSR1 and SIGUSR2 are accepted). A signal that gains its first member gets the
- * handler, which keeps the handler it replaces and chains to it when that was a function
- * (SIG_DFL and SIG_IGN are not chained: the bridge never terminates the process itself). The
+ * handler, which keeps the handler it replaces and chains to it when that was a function. The
  * handler records the signal number, counts it, adds 1 to every member eventfd that wants the
- * signal (async-signal-safe), then calls the previous handler. Returns 0 or -errno (-EBADF,
+ * signal (async-signal-safe), then calls the previous handler, except where that would end the
+ * process: SIG_DFL and SIG_IGN are not chained, nor a handler installed with SA_RESETHAND (it
+ * asks for the default action after it; Bun's terminal handler is one). When the previous
+ * handler gives the signal away while it runs (sets SIG_DFL to re-raise it, or installs
+ * another handler), the bridge takes it back before returning and chains to the new one. Returns 0 or -errno (-EBADF,
  * -EINVAL for another signal, -EEXIST when the eventfd is already a member, -ENOSPC when the
  * set is full). Thread-safe (an internal lock serializes add, remove and reassert; never call
  * them from a signal handler). */
