@@ -113,6 +113,22 @@ for (
   }
 }
 
+for (const [sig, num] of [["SIGTERM", 15], ["SIGINT", 2]] as const) {
+  test(
+    `${sig} stops a runtime on the pure-JS backend in run() through the host listeners`,
+    async () => {
+      const r = await driveChild(
+        runtimeArgs(child, ["js-run"]),
+        [{ when: "ready", signal: sig, delayMs: 100 }],
+        20_000,
+      );
+      assert(r.out.includes(`js dropped 1 signal ${num} backend js`), describe(r));
+      assertEquals([r.code, r.signal, r.timedOut], [0, null, false], describe(r));
+    },
+    { timeoutMs: 30_000 },
+  );
+}
+
 test(
   "SIGTERM again during onDrop and after runForever() returns does not kill the process",
   async () => {
@@ -124,6 +140,18 @@ test(
     assertEquals(r.fired, 3, describe(r));
     assert(r.out.includes("done: dropped 1 signal 15"), describe(r));
     assertEquals([r.code, r.signal], [0, null], describe(r));
+  },
+  { timeoutMs: 30_000 },
+);
+
+test(
+  "a runtime started right after a signal stopped another is not stopped by that signal",
+  async () => {
+    const r = await driveChild(runtimeArgs(child, ["stale"]), [
+      { when: "ready", signal: "SIGTERM", delayMs: 100 },
+    ], 20_000);
+    assert(r.out.includes("a signal 15; b signal 0"), describe(r));
+    assertEquals([r.code, r.signal, r.timedOut], [0, null, false], describe(r));
   },
   { timeoutMs: 30_000 },
 );

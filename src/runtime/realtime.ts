@@ -671,10 +671,15 @@ export class RealtimeRuntime implements Poller, IoPoller {
     if (this.#shutDown) return;
     this.#shutDown = true;
     this.#stopRequested = true;
+    // Each step runs even if the one before threw: a half-torn-down runtime would keep fds
+    // and signal handlers forever.
     try {
       if (this.#recorder !== null) {
-        this.executor._tap = null;
-        this.#recorder.close();
+        try {
+          this.#recorder.close();
+        } finally {
+          this.executor._tap = null;
+        }
       }
     } finally {
       try {

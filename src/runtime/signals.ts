@@ -41,7 +41,8 @@ const HOST_SIGNALS: readonly (readonly [string, number])[] = [["SIGINT", 2], ["S
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
 
-const clients = new Set<SignalClient>();
+/** The clients, each with whether it is a member of a native bridge. */
+const clients = new Map<SignalClient, boolean>();
 /** Native backends whose bridge counts show signals that reached the bridge. */
 const bridges = new Set<NativeBackend>();
 let removeListeners: (() => void) | null = null;
@@ -59,10 +60,18 @@ function bridgeTotal(): number {
 }
 
 function onHostSignal(signal: number): void {
-  accounted = bridgeTotal();
+  const total = bridgeTotal();
+  // A signal the bridges did not count reached only the host (a handler replaced the bridge's
+  // while the host event loop ran): every client hears it here. One they counted was already
+  // written to every member's eventfd; passing it on as well would stop a runtime that joined
+  // after it arrived (the host delivers when its event loop turns, maybe much later).
+  const bypassed = total === accounted;
+  accounted = total;
   signalled = true;
-  // A copy: a client's shutdown releases it from the set while this loop runs.
-  for (const c of [...clients]) c.onHostSignal(signal);
+  // A copy: a client's shutdown releases it from the map while this loop runs.
+  for (const [c, bridged] of [...clients]) {
+    if (bypassed || !bridged) c.onHostSignal(signal);
+  }
 }
 
 /**
@@ -165,7 +174,7 @@ export function holdSignals(
     accounted += bridge.signalBridgeCount();
     bridges.add(bridge);
   }
-  clients.add(client);
+  clients.set(client, bridge !== null);
   let held = true;
   return (stoppedBySignal: boolean) => {
     if (!held) return;
