@@ -19,7 +19,7 @@ import {
 } from "../mod.ts";
 import { Errno, Signal } from "../ffi/backend.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
-import { describe, driveChild, runtimeArgs, type Step } from "./_child.ts";
+import { describe, driveChild, runtimeArgs, shellQuote, type Step } from "./_child.ts";
 
 const native = loadBackend();
 const child = fileURLToPath(new URL("./fixtures/signal_child.ts", import.meta.url));
@@ -232,6 +232,20 @@ test("200 runtimes with graceful shutdown, all shut down, leave the process's fd
   for (const rt of rts) rt.shutdown();
   assertEquals(openFds(), before);
 });
+
+test(
+  "a runtime that cannot get its fds (EMFILE) fails with a NativeError and leaves none open",
+  async () => {
+    const cmd = runtimeArgs(child, ["emfile"]).map(shellQuote).join(" ");
+    // A small fd table for the child only.
+    const r = await driveChild(["bash", "-c", `ulimit -n 64 && exec ${cmd}`], [], 20_000);
+    const expected = "free 0: EMFILE, leaked 0; free 1: EMFILE, leaked 0; " +
+      "free 2: EMFILE, leaked 0; after: leaked 0, ok";
+    assert(r.out.includes(expected), `expected "${expected}"; ${describe(r)}`);
+    assertEquals([r.code, r.timedOut], [0, false], describe(r));
+  },
+  { timeoutMs: 30_000 },
+);
 
 /**
  * Starts the stale-notifier Worker on a runtime's notifier, waits until it is inside its

@@ -67,6 +67,16 @@ export function openWakeFd(backend: NativeBackend): number {
 }
 
 /**
+ * Takes back a wake eventfd of a runtime that failed to start, into quarantine: it may have
+ * come from there (a stuck writer may still write it), and the next runtime reuses it.
+ */
+export function abandonWakeFd(backend: NativeBackend, fd: number): void {
+  let kept = quarantine.get(backend);
+  if (kept === undefined) quarantine.set(backend, kept = []);
+  kept.push(fd);
+}
+
+/**
  * Closes a runtime's wake eventfd once no notifier can write it any more: `queue` must be
  * closed already (so every later `notify()` throws), then the writers still inside a wake-up
  * are waited for. One that does not finish in time sends the fd to quarantine instead.

@@ -15,7 +15,7 @@ import { CycleTime } from "../time.ts";
 import { type LogSink, Recorder } from "../replay/tap.ts";
 import { PrecisionClock } from "../clock/precision_clock.ts";
 import { Errno, type NativeBackend, NativeError } from "../../ffi/backend.ts";
-import { closeWakeFd, defaultBackend, openWakeFd } from "./backend_provider.ts";
+import { abandonWakeFd, closeWakeFd, defaultBackend, openWakeFd } from "./backend_provider.ts";
 import { holdSignals } from "./signals.ts";
 
 /** epoll data of the wake eventfd. */
@@ -186,6 +186,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
    *
    * @param options Mode, backend, clock and capacities.
    * @throws {InvalidArgumentError} On an invalid mode or capacity.
+   * @throws {NativeError} When the OS refuses an fd (`EMFILE`); nothing is left open then.
    */
   constructor(options: RealtimeRuntimeOptions = {}) {
     const mode = options.mode ?? ExecutionMode.Park;
@@ -222,12 +223,21 @@ export class RealtimeRuntime implements Poller, IoPoller {
     this.#events = new Int32Array(maxEvents * 2);
     if (this.backend.hasEpoll) {
       const b = this.backend;
-      this.#epfd = b.epollCreate();
-      this.#wakeFd = openWakeFd(b);
-      // Edge-triggered: every write is a new edge, so the wake path need not read (reset) the
-      // eventfd before running nodes; it is read now and then to keep the counter small.
-      b.epollCtl(this.#epfd, EPOLL_ADD, this.#wakeFd, EPOLLIN | EPOLLET, TOKEN_WAKE);
-      const fd = this.#wakeFd;
+      const epfd = b.epollCreate();
+      let fd = -1;
+      try {
+        fd = openWakeFd(b);
+        // Edge-triggered: every write is a new edge, so the wake path need not read (reset)
+        // the eventfd before running nodes; it is read now and then to keep the counter small.
+        b.epollCtl(epfd, EPOLL_ADD, fd, EPOLLIN | EPOLLET, TOKEN_WAKE);
+      } catch (e) {
+        // Out of fds (EMFILE) or epoll watches: give back what this constructor took.
+        if (fd >= 0) abandonWakeFd(b, fd);
+        b.close(epfd);
+        throw e;
+      }
+      this.#epfd = epfd;
+      this.#wakeFd = fd;
       this.executor._setWake({ wake: () => b.eventfdWrite(fd, 1) }, fd);
       this.#io = new IoDriver(this);
       this.executor._io = this.#io;
@@ -451,8 +461,8 @@ export class RealtimeRuntime implements Poller, IoPoller {
    * Idempotent.
    *
    * @throws {RuntimeShutDownError} If the runtime shut down.
-   * @throws {NativeError} If the eventfd cannot be created or the bridge is full (1024
-   *   runtimes); nothing changed then.
+   * @throws {NativeError} If the process is out of fds (`EMFILE`) or the bridge is full
+   *   (1024 runtimes); nothing changed then.
    *
    * @example A runtime that Ctrl-C stops cleanly
    * ```ts

@@ -40,6 +40,7 @@ const HOST_SIGNALS: readonly (readonly [string, number])[] = [["SIGINT", 2], ["S
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
+const isDeno = typeof g.Deno?.addSignalListener === "function" && typeof g.Bun === "undefined";
 
 /** The clients, each with whether it is a member of a native bridge. */
 const clients = new Map<SignalClient, boolean>();
@@ -82,7 +83,7 @@ function onHostSignal(signal: number): void {
 function addHostListeners(): (() => void) | null {
   const handlers = HOST_SIGNALS.map(([name, num]) => [name, () => onHostSignal(num)] as const);
   const added: (readonly [string, () => void])[] = [];
-  if (typeof g.Deno?.addSignalListener === "function" && typeof g.Bun === "undefined") {
+  if (isDeno) {
     try {
       for (const h of handlers) {
         g.Deno.addSignalListener(h[0], h[1]);
@@ -108,6 +109,22 @@ function addHostListeners(): (() => void) | null {
   return () => {
     for (const [name, h] of added) proc.off(name, h);
   };
+}
+
+/**
+ * Deno sets up its signal handling on the first signal listener of the process, with a socket
+ * pair, and aborts the process when it cannot get those two fds. Checks that two are free, so
+ * that a full fd table is a NativeError (EMFILE) instead.
+ *
+ * @throws {NativeError} If two fds cannot be had.
+ */
+function ensureSpareFds(b: NativeBackend): void {
+  const first = b.eventfdCreate();
+  try {
+    b.close(b.eventfdCreate());
+  } finally {
+    b.close(first);
+  }
 }
 
 function unrefTimer(t: unknown): void {
@@ -159,6 +176,9 @@ export function holdSignals(
   client: SignalClient,
   bridge: NativeBackend | null,
 ): (stoppedBySignal: boolean) => void {
+  if (clients.size === 0 && removeListeners === null && bridge !== null && isDeno) {
+    ensureSpareFds(bridge);
+  }
   cancelGrace();
   graceRounds = 0;
   if (clients.size === 0) {
