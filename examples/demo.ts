@@ -6,9 +6,12 @@
  * graph: mid price, spread and imbalance per update (a diamond joined by the sink, which
  * measures update-to-sink latency into a histogram), one-second VWAP bars closed by a timer,
  * and a TCP server that streams every closed bar as a line to each connected client. A live
- * view refreshes every 250 ms from a timer node. After the run (10 s by default, or Ctrl-C) it
- * runs the same computation on plain host-event-loop code (postMessage and setInterval) and
- * prints both latency distributions side by side.
+ * view refreshes every 250 ms from a timer node. After the run (10 s by default) it runs the
+ * same computation on plain host-event-loop code (postMessage and setInterval: a 1 s warm-up
+ * and 3 s of measurement) and prints both latency distributions side by side, so a default run
+ * takes about 15 s. Ctrl-C or SIGTERM stops the graph gracefully (every node's onDrop runs),
+ * skips the baseline and prints the summary, in which every update the producers made is
+ * accounted for: processed, dropped by the ring, in flight at stop, refused after the stop.
  *
  *     npm run demo                 (Deno; or: deno task demo, bun run demo)
  *     deno run -A examples/demo.ts [--seconds 10] [--port 0] [--producers 2] [--rate 100000]
@@ -136,6 +139,24 @@ function printBars(book: BarBook, last = Infinity): void {
   for (let i = from; i < bars.length; i++) console.log(`  ${formatBar(bars[i])}`);
 }
 
+/**
+ * A command that prints what a TCP port sends: netcat when it is on the PATH, else bash's
+ * /dev/tcp (netcat is not installed everywhere; Debian: apt-get install netcat-openbsd).
+ */
+function tcpClientHint(port: number): string {
+  const dirs = (process.env.PATH ?? "").split(":").filter((d) => d !== "");
+  for (const name of ["nc", "ncat", "netcat"]) {
+    for (const d of dirs) {
+      try {
+        if (statSync(`${d}/${name}`).isFile()) return `try: ${name} 127.0.0.1 ${port}`;
+      } catch {
+        // not in this directory
+      }
+    }
+  }
+  return `try: bash -c 'cat < /dev/tcp/127.0.0.1/${port}'; nc is not on the PATH`;
+}
+
 // ------------------------------------------------------------------ replay
 
 function replay(file: string): void {
@@ -207,7 +228,7 @@ async function live(o: Options): Promise<void> {
       `  latency  ${hist.count > 0 ? latencyLine(hist) : `(warming up for ${o.warmup} s)`}`,
       `  drops ${
         int(st.dropped)
-      }   clients ${st.clients.size} (nc 127.0.0.1 ${port})   bars ${st.book.all.length}   glitches ${st.glitches}`,
+      }   clients ${st.clients.size}   bars ${st.book.all.length}   glitches ${st.glitches}`,
       `  last bars:`,
     ];
     for (let i = 0; i < SYMBOLS.length; i++) {
@@ -244,7 +265,13 @@ async function live(o: Options): Promise<void> {
       o.overflow === Overflow.Block ? "blocking" : "drop-oldest"
     } ring of ${int(o.capacity)}`,
   );
-  console.log(`bars stream on tcp://127.0.0.1:${port}  (try: nc 127.0.0.1 ${port})`);
+  const baseline = o.hostSeconds > 0 ? o.warmup + o.hostSeconds : 0;
+  console.log(
+    `runs ${o.seconds} s${
+      baseline > 0 ? `, then the same computation on the host event loop for ${baseline} s` : ""
+    }; Ctrl-C or SIGTERM stops it early and still prints the summary`,
+  );
+  console.log(`bars stream on tcp://127.0.0.1:${port}  (${tcpClientHint(port)})`);
   if (o.record !== undefined) console.log(`recording to ${o.record}`);
   console.log("");
 
@@ -300,13 +327,21 @@ async function live(o: Options): Promise<void> {
   const signal = rt.stoppedBySignal;
   const st = graph.state;
   const stats = rt.executor.stats();
-  let made = 0, full = 0;
+  // Every update a producer made is accounted for: processed by the graph, dropped by the
+  // ring (drop-oldest), still in the ring when the graph stopped, refused after the stop (the
+  // ring closed with the graph), or timed out on a full ring (--overflow block).
+  let made = 0, sent = 0, full = 0, refused = 0, reported = 0;
   for (const r of settled ?? []) {
     if (r.status === "fulfilled") {
-      made += r.value.sent;
+      reported++;
+      made += r.value.made;
+      sent += r.value.sent;
       full += r.value.full;
+      refused += r.value.refused;
     } else console.error(`demo: ${r.reason}`);
   }
+  const dropped = graph.tx.dropped; // final: the producers have stopped
+  const inFlight = sent - st.updates - dropped;
 
   // The host-loop baseline (skipped after Ctrl-C).
   let host: HostLoopResult | undefined;
@@ -336,13 +371,24 @@ async function live(o: Options): Promise<void> {
   console.log(
     `\n== summary (${runtimeName}, ${backend.hasEpoll ? "native" : "pure-JS"} backend) ==`,
   );
+  console.log(`ran ${ranS.toFixed(2)} s${signal !== 0 ? ` (stopped by ${signalName})` : ""}`);
   console.log(
-    `ran ${ranS.toFixed(2)} s${signal !== 0 ? ` (stopped by ${signalName})` : ""}; ` +
-      `producers made ${int(made)} updates${full > 0 ? ` (${int(full)} sends timed out)` : ""}`,
-  );
-  console.log(
-    `updates ${int(st.updates)} (${int(st.updates / ranS)}/s), dropped ${int(st.dropped)}, ` +
+    `updates ${int(st.updates)} (${int(st.updates / ranS)}/s), dropped ${int(dropped)}, ` +
       `glitches ${st.glitches}`,
+  );
+  if (reported === o.producers) {
+    console.log(
+      `producers made ${int(made)} updates = ${int(st.updates)} processed + ${
+        int(dropped)
+      } dropped by the ring + ${int(inFlight)} in flight at stop (left in the ring) + ${
+        int(refused)
+      } refused after the stop + ${int(full)} timed out on a full ring`,
+    );
+  } else {
+    console.log(`producers: ${o.producers - reported} of ${o.producers} did not report`);
+  }
+  console.log(
+    `shut down: ${st.released} of ${st.nodeCount} graph nodes left the graph (onDrop ran)`,
   );
   console.log(
     `cycles ${int(stats.cycles)} (${int(stats.cycles / ranS)}/s), node runs ${

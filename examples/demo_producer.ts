@@ -36,14 +36,18 @@ export interface ProducerStart {
   mainOriginMs: number;
 }
 
-/** The final report. */
+/** The final report: `made = sent + full + refused`. */
 export interface ProducerReport {
   done: true;
   producer: number;
-  /** Updates made (sent or failed). */
+  /** Updates made. */
+  made: number;
+  /** Updates queued into the ring (post mode: posted). */
   sent: number;
   /** Sends that found the ring full (a blocking send that timed out). */
   full: number;
+  /** Sends refused because the graph had stopped (its ring was closed). */
+  refused: number;
 }
 
 /** Fields per update in a post-mode batch. */
@@ -64,9 +68,9 @@ scope.onmessage = (e: MessageEvent<ProducerStart>) => {
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const perNs = m.ratePerSec / 1e9;
   const t0 = now();
-  let sent = 0, full = 0;
+  let made = 0, sent = 0, full = 0, refused = 0;
   while (Atomics.load(stop, 0) === 0) {
-    const due = Math.floor((now() - t0) * perNs) - sent;
+    const due = Math.floor((now() - t0) * perNs) - made;
     // Catch up at most 50 ms of updates after a stall, so a stall cannot turn into a flood.
     const n = Math.min(due, Math.ceil(m.ratePerSec / 20));
     if (n > 0) {
@@ -74,9 +78,14 @@ scope.onmessage = (e: MessageEvent<ProducerStart>) => {
         for (let i = 0; i < n; i++) {
           walk.next(rec);
           rec.stamp = now();
+          made++;
           const s = tx.trySend(rec);
-          if (s === SendStatus.Full) full++;
-          else if (s === SendStatus.Closed) break;
+          if (s === SendStatus.Sent) sent++;
+          else if (s === SendStatus.Full) full++;
+          else {
+            refused++;
+            break;
+          }
         }
       } else {
         const batch = new Float64Array(n * POST_FIELDS);
@@ -91,13 +100,14 @@ scope.onmessage = (e: MessageEvent<ProducerStart>) => {
           batch[o + 6] = now();
         }
         scope.postMessage(batch, [batch.buffer]);
+        made += n;
+        sent += n;
       }
-      sent += n;
       if (tx !== undefined && tx.isClosed) break;
     }
     Atomics.wait(sleeper, 0, 0, 1); // sleep ~1 ms
   }
   tx?.close();
-  const report: ProducerReport = { done: true, producer: m.producer, sent, full };
+  const report: ProducerReport = { done: true, producer: m.producer, made, sent, full, refused };
   scope.postMessage(report);
 };

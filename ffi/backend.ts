@@ -468,12 +468,32 @@ export interface NativeBackend {
   /** Closes a file descriptor. */
   close(fd: number): void;
   /**
-   * Routes SIGINT and SIGTERM (or the given signal numbers) to a C handler that writes
-   * `eventfd` and chains to the previous handler. Install it after any host signal listener.
+   * Adds `eventfd` to the signal bridge: a process-wide set of eventfds that a C signal
+   * handler writes when SIGINT or SIGTERM (or the given signal numbers) arrive, so that every
+   * loop parked on a member wakes. The first member of a signal puts the handler in place; it
+   * chains to the handler it replaced when that was a function, except one that would end the
+   * process (SIG_DFL, SIG_IGN, or a handler installed with SA_RESETHAND).
+   *
+   * @throws {NativeError} `EINVAL` for a signal other than SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+   *   SIGUSR1 or SIGUSR2; `EEXIST` if it is already a member; `ENOSPC` when 1024 are.
    */
-  signalBridgeInstall(eventfd: number, signals?: readonly number[]): void;
-  /** Restores the handlers the bridge replaced. */
-  signalBridgeUninstall(): void;
+  signalBridgeAdd(eventfd: number, signals?: readonly number[]): void;
+  /**
+   * Removes `eventfd` from the signal bridge; a signal that loses its last member gets its
+   * previous handler back. Returns once no handler can still write the eventfd, so it may be
+   * closed at once.
+   *
+   * @throws {NativeError} `ENOENT` if it is not a member; `EBUSY` if a handler on another
+   *   thread did not finish in time (the eventfd left the set but must not be closed).
+   */
+  signalBridgeRemove(eventfd: number): void;
+  /**
+   * Puts the bridge's handler back on every bridged signal whose handler someone else replaced
+   * since (a host runtime that installs its own later); the bridge then chains to it.
+   *
+   * @returns How many signals were taken back (0: nothing had changed).
+   */
+  signalBridgeReassert(): number;
   /** The last signal number the bridge received, or 0. */
   signalBridgeLast(): number;
   /** How many bridged signals arrived so far (no syscall; for spinning loops). */
@@ -730,22 +750,34 @@ export class LibraryBackend implements NativeBackend {
     if (rc < 0) throw new NativeError("close", -rc, `fd ${fd}`);
   }
 
-  /** See {@linkcode NativeBackend.signalBridgeInstall}. */
-  signalBridgeInstall(eventfd: number, signals?: readonly number[]): void {
+  /** See {@linkcode NativeBackend.signalBridgeAdd}. */
+  signalBridgeAdd(eventfd: number, signals?: readonly number[]): void {
     let mask = 0;
     for (const s of signals ?? []) {
       if (!Number.isInteger(s) || s <= 0 || s >= 32) {
-        throw new NativeError("signal_bridge_install", Errno.EINVAL, `signal ${s}`);
+        throw new NativeError("signal_bridge_add", Errno.EINVAL, `signal ${s}`);
       }
       mask = (mask | (1 << s)) >>> 0;
     }
-    const rc = this.#lib.wv_signal_bridge_install(eventfd, mask);
-    if (rc < 0) throw new NativeError("signal_bridge_install", -rc, `eventfd ${eventfd}`);
+    if (!Number.isInteger(eventfd) || eventfd < 0 || eventfd > 0x7ffffffe) {
+      throw new NativeError("signal_bridge_add", Errno.EBADF, `eventfd ${eventfd}`);
+    }
+    const rc = this.#lib.wv_signal_bridge_add(eventfd, mask);
+    if (rc < 0) throw new NativeError("signal_bridge_add", -rc, `eventfd ${eventfd}`);
   }
 
-  /** See {@linkcode NativeBackend.signalBridgeUninstall}. */
-  signalBridgeUninstall(): void {
-    checkStatus("signal_bridge_uninstall", this.#lib.wv_signal_bridge_uninstall());
+  /** See {@linkcode NativeBackend.signalBridgeRemove}. */
+  signalBridgeRemove(eventfd: number): void {
+    if (!Number.isInteger(eventfd) || eventfd < 0 || eventfd > 0x7ffffffe) {
+      throw new NativeError("signal_bridge_remove", Errno.EBADF, `eventfd ${eventfd}`);
+    }
+    const rc = this.#lib.wv_signal_bridge_remove(eventfd);
+    if (rc < 0) throw new NativeError("signal_bridge_remove", -rc, `eventfd ${eventfd}`);
+  }
+
+  /** See {@linkcode NativeBackend.signalBridgeReassert}. */
+  signalBridgeReassert(): number {
+    return checkStatus("signal_bridge_reassert", this.#lib.wv_signal_bridge_reassert());
   }
 
   /** See {@linkcode NativeBackend.signalBridgeLast}. */

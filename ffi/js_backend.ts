@@ -140,13 +140,17 @@ export class JsBackend implements NativeBackend {
   close(_fd: number): void {
     throw new UnsupportedError("close a native fd", WHY);
   }
-  /** See {@linkcode NativeBackend.signalBridgeInstall}. */
-  signalBridgeInstall(_eventfd: number, _signals?: readonly number[]): void {
-    throw new UnsupportedError("install the signal bridge", WHY);
+  /** See {@linkcode NativeBackend.signalBridgeAdd}. */
+  signalBridgeAdd(_eventfd: number, _signals?: readonly number[]): void {
+    throw new UnsupportedError("add to the signal bridge", WHY);
   }
-  /** See {@linkcode NativeBackend.signalBridgeUninstall}. */
-  signalBridgeUninstall(): void {
-    throw new UnsupportedError("uninstall the signal bridge", WHY);
+  /** See {@linkcode NativeBackend.signalBridgeRemove}. */
+  signalBridgeRemove(_eventfd: number): void {
+    throw new UnsupportedError("remove from the signal bridge", WHY);
+  }
+  /** See {@linkcode NativeBackend.signalBridgeReassert}. */
+  signalBridgeReassert(): number {
+    return 0;
   }
   /** See {@linkcode NativeBackend.signalBridgeLast}. */
   signalBridgeLast(): number {

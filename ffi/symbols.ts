@@ -24,7 +24,7 @@ export interface NativeSymbol {
 }
 
 /** The ABI version this TypeScript code expects (`WV_ABI_VERSION` in wavelet.h). */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Every native function, by C name. */
 export const symbols = {
@@ -113,16 +113,23 @@ export const symbols = {
     ],
     returns: "i32",
   },
-  /** `int32_t wv_signal_bridge_install(int32_t eventfd, uint32_t signal_mask)` */
-  wv_signal_bridge_install: {
+  /** `int32_t wv_signal_bridge_add(int32_t eventfd, uint32_t signal_mask)` */
+  wv_signal_bridge_add: {
     args: [
       "i32", // int32_t eventfd
       "u32", // uint32_t signal_mask (bit n = signal n; 0 = SIGINT | SIGTERM)
     ],
     returns: "i32",
   },
-  /** `int32_t wv_signal_bridge_uninstall(void)` */
-  wv_signal_bridge_uninstall: { args: [], returns: "i32" },
+  /** `int32_t wv_signal_bridge_remove(int32_t eventfd)` */
+  wv_signal_bridge_remove: {
+    args: [
+      "i32", // int32_t eventfd
+    ],
+    returns: "i32",
+  },
+  /** `int32_t wv_signal_bridge_reassert(void)` */
+  wv_signal_bridge_reassert: { args: [], returns: "i32" },
   /** `int32_t wv_signal_bridge_last(void)` */
   wv_signal_bridge_last: { args: [], returns: "i32" },
   /** `int32_t wv_signal_bridge_count(void)` */

@@ -74,6 +74,25 @@ function num(out: string, re: RegExp): number {
   return Number(m[1].replace(/,/g, ""));
 }
 
+/**
+ * Checks the summary's accounting: every update the producers made is processed, dropped by
+ * the ring, in flight at stop, refused after the stop, or timed out; and every node of the
+ * graph left it (its onDrop ran).
+ */
+function assertAddsUp(out: string): void {
+  const m = out.match(
+    /^producers made ([\d,]+) updates = ([\d,]+) processed \+ ([\d,]+) dropped by the ring \+ ([\d,]+) in flight at stop \(left in the ring\) \+ ([\d,]+) refused after the stop \+ ([\d,]+) timed out on a full ring$/m,
+  );
+  assert(m !== null, `no accounting line in:\n${out}`);
+  const [made, processed, ...rest] = m.slice(1).map((x) => Number(x.replace(/,/g, "")));
+  assert(made > 0 && processed > 0, m[0]);
+  assertEquals(processed + rest.reduce((a, b) => a + b, 0), made, m[0]);
+  assertEquals(processed, num(out, /^updates ([\d,]+)/m), "the processed count is the updates");
+  assert(rest.every((n) => n >= 0), m[0]);
+  const nodes = out.match(/^shut down: (\d+) of (\d+) graph nodes left the graph/m);
+  assert(nodes !== null && nodes[1] === nodes[2], `not every node left the graph:\n${out}`);
+}
+
 function digest(out: string): { digest: string; bars: number } {
   const m = out.match(/^bars digest ([0-9a-f]{16})\s+\((\d+) bars\)$/m);
   assert(m !== null, `no bars digest in:\n${out}`);
@@ -90,6 +109,7 @@ test("the demo runs for 2 s, ends by itself with exit code 0 and prints a summar
   assert(/^latency update->sink .*p50 .* p99 .* p99\.9 /m.test(r.out), all);
   assert(/^\s+p99\.9\s+\S+ \S+\s+\S+ \S+$/m.test(r.out), `no side-by-side table:\n${all}`);
   assert(digest(r.out).bars > 0, all);
+  assertAddsUp(r.out);
 }, { timeoutMs: 45_000 });
 
 test("SIGINT stops the demo gracefully: exit code 0, producers stopped, summary", async () => {
@@ -99,6 +119,7 @@ test("SIGINT stops the demo gracefully: exit code 0, producers stopped, summary"
   assert(r.out.includes("(stopped by SIGINT)"), all);
   assert(num(r.out, /^updates ([\d,]+)/m) > 0, all);
   assert(!r.out.includes("host-loop baseline"), "the baseline is skipped after Ctrl-C");
+  assertAddsUp(r.out);
 }, { timeoutMs: 45_000 });
 
 test("a recorded run replays on a historical runtime to the same bars", async () => {

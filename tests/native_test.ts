@@ -265,7 +265,7 @@ test(
     const e = native.eventfdCreate();
     fds.push(e);
     native.epollCtl(ep, EpollOp.Add, e, EpollEvents.In, 9);
-    native.signalBridgeInstall(e, [Signal.SIGUSR2]);
+    native.signalBridgeAdd(e, [Signal.SIGUSR2]);
     try {
       process.kill(process.pid, "SIGUSR2");
       const events = new Int32Array(8);
@@ -274,9 +274,9 @@ test(
       assertEquals(events[1], 9);
       assertEquals(native.signalBridgeLast(), Signal.SIGUSR2);
     } finally {
-      native.signalBridgeUninstall();
+      native.signalBridgeRemove(e);
     }
-    const bad = assertThrows(() => native.signalBridgeInstall(e, [Signal.SIGUSR2, 9]), NativeError);
+    const bad = assertThrows(() => native.signalBridgeAdd(e, [Signal.SIGUSR2, 9]), NativeError);
     assertEquals(bad.errno, Errno.EINVAL);
   }),
 );
@@ -408,7 +408,7 @@ test("the JS backend reports epoll as unsupported and its clocks work", async ()
   assert(err.message.includes("epoll"), err.message);
   assertThrows(() => js.eventfdCreate(), UnsupportedError);
   assertThrows(() => js.timerfdCreate(), UnsupportedError);
-  assertThrows(() => js.signalBridgeInstall(0), UnsupportedError);
+  assertThrows(() => js.signalBridgeAdd(0), UnsupportedError);
   await assertRejects(
     () => js.epollWaitAsync(0, new Int32Array(2), 1, 0, null),
     UnsupportedError,

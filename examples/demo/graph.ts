@@ -102,6 +102,10 @@ export interface DemoState {
   book: BarBook;
   /** Connected TCP clients. */
   clients: Set<TcpConnection>;
+  /** Nodes of the graph (not counting per-connection subgraphs). */
+  nodeCount: number;
+  /** Of those, how many left the graph (their `onDrop` ran): all of them after a shutdown. */
+  released: number;
   /** Last mid/spread/imbalance per symbol, as joined by the sink. */
   last: { mid: Float64Array; spread: Float64Array; imbalance: Float64Array };
 }
@@ -128,6 +132,8 @@ export function buildDemoGraph(ex: Executor, options: DemoGraphOptions = {}): De
     closed: false,
     book: new BarBook(),
     clients: new Set(),
+    nodeCount: 0,
+    released: 0,
     last: {
       mid: new Float64Array(SYMBOLS.length),
       spread: new Float64Array(SYMBOLS.length),
@@ -327,6 +333,10 @@ export function buildDemoGraph(ex: Executor, options: DemoGraphOptions = {}): De
         } else onStop();
         return Control.Unchanged;
       });
+  }
+  for (const n of Object.values(nodes)) {
+    st.nodeCount++;
+    ex.own(n, () => st.released++); // runs as the node leaves the graph, next to its onDrop
   }
   return { tx, state: st, nodes };
 }

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -209,79 +210,254 @@ WV_EXPORT int32_t wv_close(int32_t fd) {
 /* ---- signal bridge (the only process-wide state) -------------------------------------- */
 
 #define WV_NSIG 65
-static volatile sig_atomic_t bridge_last = 0;
-static volatile sig_atomic_t bridge_count = 0;
-static volatile sig_atomic_t bridge_fd = -1;
-static struct sigaction bridge_prev[WV_NSIG];
-static unsigned char bridge_saved[WV_NSIG];
+#define WV_BRIDGE_SLOTS 1024
+#define WV_BRIDGEABLE                                                                     \
+  ((1u << SIGINT) | (1u << SIGTERM) | (1u << SIGHUP) | (1u << SIGQUIT) | (1u << SIGUSR1) | \
+   (1u << SIGUSR2))
+/* How long wv_signal_bridge_remove waits for a handler that is still writing. */
+#define WV_BRIDGE_QUIET_NS 2e9
+
+/* The members: slot i holds eventfd + 1 (0: free) and the signals it wants. The handler reads
+ * them without a lock; add and remove change them under bridge_lock. */
+static atomic_int bridge_fd1[WV_BRIDGE_SLOTS];
+static atomic_uint bridge_mask[WV_BRIDGE_SLOTS];
+/* Slots [0, bridge_high) may be in use; it only grows. */
+static atomic_int bridge_high = 0;
+/* Handlers between their first write and their last: remove waits for it to drop to 0 before
+ * it returns, so a removed eventfd may be closed (and its number reused) safely. */
+static atomic_int bridge_active = 0;
+static atomic_int bridge_last = 0;
+static atomic_int bridge_count = 0;
+/* Set while the handler calls the previous handler of a signal: a previous handler that chains
+ * back to ours (installed over ours, then displaced by wv_signal_bridge_reassert) must not
+ * recurse. */
+static volatile sig_atomic_t bridge_chaining[WV_NSIG];
+/* The handler each signal had before ours, double-buffered so that reassert can replace it
+ * while a handler on another thread may be reading it. */
+static struct sigaction bridge_prev[2][WV_NSIG];
+static atomic_int bridge_prev_sel[WV_NSIG];
+static atomic_int bridge_prev_saved[WV_NSIG];
+/* Under bridge_lock (never taken by the handler). */
+static atomic_flag bridge_lock = ATOMIC_FLAG_INIT;
+static int bridge_users[WV_NSIG];
+static unsigned char bridge_installed[WV_NSIG];
+
+static void bridge_keep_signal(int sig);
 
 static void bridge_handler(int sig, siginfo_t *info, void *uctx) {
+  if (sig <= 0 || sig >= WV_NSIG) return;
+  /* Re-entered from a previous handler that chains back to ours: the outer call has written
+   * every member already. */
+  if (bridge_chaining[sig]) return;
   int saved_errno = errno;
-  bridge_last = sig;
-  bridge_count = bridge_count + 1;
-  int fd = bridge_fd;
-  if (fd >= 0) {
+  atomic_fetch_add(&bridge_active, 1);
+  atomic_store(&bridge_last, sig);
+  atomic_fetch_add(&bridge_count, 1);
+  unsigned bit = 1u << sig;
+  int high = atomic_load(&bridge_high);
+  for (int i = 0; i < high; i++) {
+    int fd1 = atomic_load(&bridge_fd1[i]);
+    if (fd1 == 0 || !(atomic_load(&bridge_mask[i]) & bit)) continue;
     uint64_t one = 1;
     ssize_t r;
     do {
-      r = write(fd, &one, sizeof one);
+      r = write(fd1 - 1, &one, sizeof one);
     } while (r < 0 && errno == EINTR);
   }
-  if (sig > 0 && sig < WV_NSIG && bridge_saved[sig]) {
-    const struct sigaction *p = &bridge_prev[sig];
+  atomic_fetch_sub(&bridge_active, 1);
+  /* A previous handler installed with SA_RESETHAND runs once and then wants the default action
+   * (Bun's terminal handler: it restores the terminal, sets SIG_DFL and re-raises at once): the
+   * process would end before any loop woke. It is kept, to be restored, but not called. */
+  if (atomic_load(&bridge_prev_saved[sig]) &&
+      !(bridge_prev[atomic_load(&bridge_prev_sel[sig])][sig].sa_flags & SA_RESETHAND)) {
+    const struct sigaction *p = &bridge_prev[atomic_load(&bridge_prev_sel[sig])][sig];
+    int chained = 0;
+    bridge_chaining[sig] = 1;
     if (p->sa_flags & SA_SIGINFO) {
-      if (p->sa_sigaction != NULL) p->sa_sigaction(sig, info, uctx);
+      if (p->sa_sigaction != NULL) {
+        p->sa_sigaction(sig, info, uctx);
+        chained = 1;
+      }
     } else if (p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN && p->sa_handler != NULL) {
       p->sa_handler(sig);
+      chained = 1;
     }
+    bridge_chaining[sig] = 0;
+    if (chained) bridge_keep_signal(sig);
   }
   errno = saved_errno;
 }
 
-static int allowed_signal(int s) {
-  return s == SIGINT || s == SIGTERM || s == SIGHUP || s == SIGQUIT || s == SIGUSR1 ||
-         s == SIGUSR2;
+static void bridge_lock_take(void) {
+  while (atomic_flag_test_and_set_explicit(&bridge_lock, memory_order_acquire)) sched_yield();
 }
 
-WV_EXPORT int32_t wv_signal_bridge_install(int32_t eventfd_fd, uint32_t signal_mask) {
-  if (eventfd_fd < 0) return -EBADF;
-  if (signal_mask == 0) signal_mask = (1u << SIGINT) | (1u << SIGTERM);
-  for (int s = 1; s < 32; s++) {
-    if ((signal_mask & (1u << s)) && !allowed_signal(s)) return -EINVAL;
+static void bridge_lock_give(void) { atomic_flag_clear_explicit(&bridge_lock, memory_order_release); }
+
+static int is_bridge_handler(const struct sigaction *sa) {
+  return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == bridge_handler;
+}
+
+/* Records `prev` as what signal s chains to (never our own handler). */
+static void bridge_set_prev(int s, const struct sigaction *prev) {
+  int next = 1 - atomic_load(&bridge_prev_sel[s]);
+  bridge_prev[next][s] = *prev;
+  if (is_bridge_handler(prev)) {
+    memset(&bridge_prev[next][s], 0, sizeof(struct sigaction));
+    bridge_prev[next][s].sa_handler = SIG_DFL;
   }
-  if (signal_mask & 1u) return -EINVAL;
-  bridge_fd = eventfd_fd;
-  for (int s = 1; s < 32; s++) {
-    if (!(signal_mask & (1u << s))) continue;
-    struct sigaction sa, prev;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = bridge_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(s, &sa, &prev) != 0) return -errno;
-    /* Keep the first saved handler: re-installing must not chain to ourselves. */
-    if (!bridge_saved[s]) {
-      bridge_prev[s] = prev;
-      bridge_saved[s] = 1;
-    }
+  atomic_store(&bridge_prev_sel[s], next);
+  atomic_store(&bridge_prev_saved[s], 1);
+}
+
+/* Puts our handler on signal s, chaining to whatever was there. Under the lock. */
+static int bridge_take_signal(int s) {
+  struct sigaction sa, prev;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = bridge_handler;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(s, NULL, &prev) != 0) return -errno;
+  bridge_set_prev(s, &prev);
+  if (sigaction(s, &sa, NULL) != 0) return -errno;
+  return 0;
+}
+
+/* Gives signal s back to the handler ours replaced, unless another handler has replaced ours
+ * since (then that one stays). Under the lock. */
+static int bridge_release_signal(int s) {
+  struct sigaction cur;
+  if (sigaction(s, NULL, &cur) != 0) return -errno;
+  if (!is_bridge_handler(&cur)) return 0;
+  const struct sigaction *p = &bridge_prev[atomic_load(&bridge_prev_sel[s])][s];
+  return sigaction(s, p, NULL) == 0 ? 0 : -errno;
+}
+
+/* Called by the handler after the previous handler returned. A previous handler may have given
+ * the signal away (set SIG_DFL to re-raise it later, or installed another handler). While
+ * members want the signal, the bridge takes it back (sigaction is async-signal-safe) and chains
+ * from then on to whatever that handler installed (SIG_DFL: to nothing). When add, remove or
+ * reassert holds the lock (this thread may be the one holding it), the signal is left as the
+ * previous handler set it. */
+static void bridge_keep_signal(int sig) {
+  struct sigaction cur;
+  if (sigaction(sig, NULL, &cur) != 0 || is_bridge_handler(&cur)) return;
+  if (atomic_flag_test_and_set_explicit(&bridge_lock, memory_order_acquire)) return;
+  if (bridge_installed[sig] && bridge_users[sig] > 0) bridge_take_signal(sig);
+  bridge_lock_give();
+}
+
+/* Waits until no handler is writing; -EBUSY after WV_BRIDGE_QUIET_NS. */
+static int bridge_wait_quiet(void) {
+  double limit = mono_now() + WV_BRIDGE_QUIET_NS;
+  while (atomic_load(&bridge_active) != 0) {
+    if (mono_now() > limit) return -EBUSY;
+    sched_yield();
   }
   return 0;
 }
 
-WV_EXPORT int32_t wv_signal_bridge_uninstall(void) {
-  int rc = 0;
-  for (int s = 1; s < WV_NSIG; s++) {
-    if (!bridge_saved[s]) continue;
-    if (sigaction(s, &bridge_prev[s], NULL) != 0) rc = -errno;
-    bridge_saved[s] = 0;
+WV_EXPORT int32_t wv_signal_bridge_add(int32_t eventfd_fd, uint32_t signal_mask) {
+  if (eventfd_fd < 0 || eventfd_fd == INT32_MAX) return -EBADF;
+  if (signal_mask == 0) signal_mask = (1u << SIGINT) | (1u << SIGTERM);
+  if (signal_mask & ~WV_BRIDGEABLE) return -EINVAL;
+  bridge_lock_take();
+  int high = atomic_load(&bridge_high), slot = -1;
+  for (int i = 0; i < high; i++) {
+    int fd1 = atomic_load(&bridge_fd1[i]);
+    if (fd1 == eventfd_fd + 1) {
+      bridge_lock_give();
+      return -EEXIST;
+    }
+    if (fd1 == 0 && slot < 0) slot = i;
   }
-  bridge_fd = -1;
-  return rc;
+  if (slot < 0) {
+    if (high == WV_BRIDGE_SLOTS) {
+      bridge_lock_give();
+      return -ENOSPC;
+    }
+    slot = high;
+  }
+  /* Take every signal that gains its first member; undo them all if one fails. */
+  unsigned taken = 0;
+  for (int s = 1; s < 32; s++) {
+    if (!(signal_mask & (1u << s)) || bridge_installed[s]) continue;
+    int rc = bridge_take_signal(s);
+    if (rc < 0) {
+      for (int t = 1; t < 32; t++) {
+        if (taken & (1u << t)) {
+          bridge_release_signal(t);
+          bridge_installed[t] = 0;
+        }
+      }
+      bridge_lock_give();
+      return rc;
+    }
+    bridge_installed[s] = 1;
+    taken |= 1u << s;
+  }
+  for (int s = 1; s < 32; s++) {
+    if (signal_mask & (1u << s)) bridge_users[s]++;
+  }
+  atomic_store(&bridge_mask[slot], signal_mask);
+  atomic_store(&bridge_fd1[slot], eventfd_fd + 1);
+  if (slot == high) atomic_store(&bridge_high, high + 1);
+  bridge_lock_give();
+  return 0;
 }
 
-WV_EXPORT int32_t wv_signal_bridge_last(void) { return bridge_last; }
+WV_EXPORT int32_t wv_signal_bridge_remove(int32_t eventfd_fd) {
+  if (eventfd_fd < 0 || eventfd_fd == INT32_MAX) return -EBADF;
+  bridge_lock_take();
+  int high = atomic_load(&bridge_high), slot = -1;
+  for (int i = 0; i < high; i++) {
+    if (atomic_load(&bridge_fd1[i]) == eventfd_fd + 1) {
+      slot = i;
+      break;
+    }
+  }
+  if (slot < 0) {
+    bridge_lock_give();
+    return -ENOENT;
+  }
+  unsigned mask = atomic_load(&bridge_mask[slot]);
+  atomic_store(&bridge_fd1[slot], 0);
+  int rc = 0;
+  for (int s = 1; s < 32; s++) {
+    if (!(mask & (1u << s))) continue;
+    if (--bridge_users[s] == 0 && bridge_installed[s]) {
+      int r = bridge_release_signal(s);
+      if (r < 0) rc = r;
+      bridge_installed[s] = 0;
+    }
+  }
+  bridge_lock_give();
+  int q = bridge_wait_quiet();
+  return q < 0 ? q : rc;
+}
 
-WV_EXPORT int32_t wv_signal_bridge_count(void) { return bridge_count; }
+WV_EXPORT int32_t wv_signal_bridge_reassert(void) {
+  int n = 0, rc = 0;
+  bridge_lock_take();
+  for (int s = 1; s < 32; s++) {
+    if (!bridge_installed[s]) continue;
+    struct sigaction cur;
+    if (sigaction(s, NULL, &cur) != 0) {
+      rc = -errno;
+      continue;
+    }
+    if (is_bridge_handler(&cur)) continue;
+    int r = bridge_take_signal(s);
+    if (r < 0) rc = r;
+    else n++;
+  }
+  bridge_lock_give();
+  return rc < 0 ? rc : n;
+}
+
+WV_EXPORT int32_t wv_signal_bridge_last(void) { return atomic_load(&bridge_last); }
+
+WV_EXPORT int32_t wv_signal_bridge_count(void) { return atomic_load(&bridge_count); }
 
 /* ---- sockets -------------------------------------------------------------------------- */
 

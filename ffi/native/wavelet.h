@@ -28,7 +28,7 @@
 #endif
 
 /* Bumped on every incompatible change of a signature or a meaning. */
-#define WV_ABI_VERSION 1
+#define WV_ABI_VERSION 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -102,19 +102,38 @@ WV_EXPORT double wv_timerfd_read(int32_t fd);
  * is released either way, so it is reported as success). Thread-safe. */
 WV_EXPORT int32_t wv_close(int32_t fd);
 
-/* Signal bridge. Installs a sigaction handler for the signals whose bits are set in
+/* Signal bridge: a set of eventfds (up to 1024) that a sigaction handler writes when one of
+ * their signals arrives, so that every loop parked on one of them wakes.
+ *
+ * wv_signal_bridge_add adds `eventfd` to the set for the signals whose bits are set in
  * signal_mask (bit n = signal n; 0 means SIGINT and SIGTERM; only SIGINT, SIGTERM, SIGHUP,
- * SIGQUIT, SIGUSR1 and SIGUSR2 are accepted). The handler records the signal number and adds
- * 1 to `eventfd` (async-signal-safe), then calls the previous handler if that was a function
- * (SIG_DFL and SIG_IGN are not chained: the process is not terminated). Install it after the
- * host runtime's own signal listeners so they are chained. Installing again replaces the
- * eventfd and adds signals, keeping the first saved previous handlers. Returns 0 or -errno.
- * Not thread-safe with respect to the other wv_signal_bridge_* calls (call from one thread). */
-WV_EXPORT int32_t wv_signal_bridge_install(int32_t eventfd, uint32_t signal_mask);
+ * SIGQUIT, SIGUSR1 and SIGUSR2 are accepted). A signal that gains its first member gets the
+ * handler, which keeps the handler it replaces and chains to it when that was a function. The
+ * handler records the signal number, counts it, adds 1 to every member eventfd that wants the
+ * signal (async-signal-safe), then calls the previous handler, except where that would end the
+ * process: SIG_DFL and SIG_IGN are not chained, nor a handler installed with SA_RESETHAND (it
+ * asks for the default action after it; Bun's terminal handler is one). When the previous
+ * handler gives the signal away while it runs (sets SIG_DFL to re-raise it, or installs
+ * another handler), the bridge takes it back before returning and chains to the new one. Returns 0 or -errno (-EBADF,
+ * -EINVAL for another signal, -EEXIST when the eventfd is already a member, -ENOSPC when the
+ * set is full). Thread-safe (an internal lock serializes add, remove and reassert; never call
+ * them from a signal handler). */
+WV_EXPORT int32_t wv_signal_bridge_add(int32_t eventfd, uint32_t signal_mask);
 
-/* Restores the handlers saved by wv_signal_bridge_install. Returns 0 or -errno.
- * Not thread-safe with respect to the other wv_signal_bridge_* calls. */
-WV_EXPORT int32_t wv_signal_bridge_uninstall(void);
+/* Removes `eventfd` from the set. A signal that loses its last member gets back the handler
+ * the bridge replaced, unless another handler has replaced the bridge's since (that one is
+ * left in place). Returns only once no handler can still write the eventfd, so the caller may
+ * close it at once. Returns 0, -ENOENT when it is not a member, or -EBUSY when a handler on
+ * another thread did not finish within 2 s (the eventfd left the set, but a write may still
+ * come: do not close it). Thread-safe, as wv_signal_bridge_add. */
+WV_EXPORT int32_t wv_signal_bridge_remove(int32_t eventfd);
+
+/* Puts the bridge's handler back on every bridged signal whose handler was replaced by
+ * someone else (a host runtime installing its own with sigaction); the bridge then chains to
+ * the replacement. Returns the number of signals taken back (0: nothing had changed) or
+ * -errno. Costs one sigaction(2) query per bridged signal. Thread-safe, as
+ * wv_signal_bridge_add. */
+WV_EXPORT int32_t wv_signal_bridge_reassert(void);
 
 /* The number of the last signal the bridge received, or 0. Thread-safe. */
 WV_EXPORT int32_t wv_signal_bridge_last(void);

@@ -13,6 +13,9 @@
  * Wake-ups: a consumer about to block sets PARKED and re-checks the ring; a producer that
  * published and then sees PARKED clears it and wakes the consumer once (eventfd write in the
  * native backend, `Atomics.notify` otherwise). A spinning consumer costs producers no syscall.
+ * A producer counts itself in WRITERS around the wake-up and skips it once CLOSED is set, so
+ * the consumer can close its wake eventfd at shutdown without a stale notifier (a Worker that
+ * kept its copy) ever writing into the number after the kernel hands it to another file.
  *
  * @module
  */
@@ -26,6 +29,8 @@ const PARKED = 2;
 const CLOSED = 3;
 /** Futex word for consumers that wait with `Atomics.wait(Async)` (the pure-JS backend). */
 export const WAKE_WORD = 4;
+/** Producers inside a wake-up: the consumer closes its wake eventfd only once this is 0. */
+const WRITERS = 5;
 const HEADER = 8;
 
 /**
@@ -264,7 +269,15 @@ export class Notifier {
         const pos = Atomics.add(a, TAIL, 1);
         Atomics.store(a, HEADER + (pos & this.#mask), this.#index + 1);
         if (Atomics.load(a, PARKED) !== 0 && Atomics.exchange(a, PARKED, 0) !== 0) {
-          this.#waker.wake();
+          // Announce the write before checking CLOSED: a consumer that closes the area and
+          // then sees WRITERS at 0 knows no wake-up can reach its eventfd any more (both
+          // sides use sequentially consistent atomics).
+          Atomics.add(a, WRITERS, 1);
+          try {
+            if (Atomics.load(a, CLOSED) === 0) this.#waker.wake();
+          } finally {
+            Atomics.sub(a, WRITERS, 1);
+          }
         }
         return;
       }
@@ -398,5 +411,25 @@ export class NotifyQueue {
   /** Closes the area: every later `notify()` throws {@linkcode NotifierClosedError}. */
   close(): void {
     Atomics.store(this.i32, CLOSED, 1);
+  }
+
+  /**
+   * After {@linkcode NotifyQueue.close}: waits up to `timeoutMs` for producers that are still
+   * inside a wake-up. Returns true when none is (the wake eventfd may be closed), false when
+   * one still was at the deadline (a Worker stopped or starved in the middle of `notify()`).
+   */
+  drainWriters(timeoutMs: number): boolean {
+    const a = this.i32;
+    for (let spins = 0; spins < 1000; spins++) {
+      if (Atomics.load(a, WRITERS) === 0) return true;
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const w = Atomics.load(a, WRITERS);
+      if (w === 0) return true;
+      if (Date.now() >= deadline) return false;
+      // Nobody notifies this word: a short timed wait is a sleep between checks.
+      Atomics.wait(a, WRITERS, w, 1);
+    }
   }
 }

@@ -8,7 +8,7 @@
 
 import type { NativeBackend } from "../../ffi/backend.ts";
 import { ErrorCode, WaveletError } from "../errors.ts";
-import { setWakerFactory } from "../drivers/notify.ts";
+import { type NotifyQueue, setWakerFactory } from "../drivers/notify.ts";
 
 /** Returns the live backend (native when possible, else the pure-JS one). */
 export type BackendProvider = (options?: { prefer?: "native" | "js" }) => NativeBackend;
@@ -43,26 +43,50 @@ export function defaultBackend(options?: { prefer?: "native" | "js" }): NativeBa
   return provider(options);
 }
 
-const wakeFdPool = new Map<NativeBackend, number[]>();
-
 /**
- * An eventfd to wake a parked executor. Wake eventfds are pooled rather than closed: a Worker
- * may still hold a stale notifier that writes the fd after its runtime shut down, and a pooled
- * eventfd turns that into a harmless spurious wake instead of a write into a reused fd.
+ * Wake eventfds whose notification area still had a writer inside `notify()` when their
+ * runtime shut down (a Worker stopped in the middle of a wake-up, or starved for longer than
+ * {@linkcode WAKE_DRAIN_MS}). Such an fd is never closed, since that writer may still write
+ * it and the number could belong to another file by then; it is reused by the next runtime
+ * instead, where a stale write is a harmless spurious wake-up.
  */
-export function takeWakeFd(backend: NativeBackend): number {
-  const pool = wakeFdPool.get(backend);
-  if (pool !== undefined && pool.length > 0) {
-    const fd = pool.pop()!;
+const quarantine = new Map<NativeBackend, number[]>();
+
+/** How long a runtime's shutdown waits for notifiers that are writing its wake eventfd. */
+export const WAKE_DRAIN_MS = 500;
+
+/** An eventfd to wake a parked executor: a quarantined one, else a new one. */
+export function openWakeFd(backend: NativeBackend): number {
+  const kept = quarantine.get(backend);
+  if (kept !== undefined && kept.length > 0) {
+    const fd = kept.pop()!;
     backend.eventfdRead(fd); // discard stale counts
     return fd;
   }
   return backend.eventfdCreate(0, 0);
 }
 
-/** Returns a wake eventfd to the pool. */
-export function returnWakeFd(backend: NativeBackend, fd: number): void {
-  let pool = wakeFdPool.get(backend);
-  if (pool === undefined) wakeFdPool.set(backend, pool = []);
-  pool.push(fd);
+/**
+ * Takes back a wake eventfd of a runtime that failed to start, into quarantine: it may have
+ * come from there (a stuck writer may still write it), and the next runtime reuses it.
+ */
+export function abandonWakeFd(backend: NativeBackend, fd: number): void {
+  let kept = quarantine.get(backend);
+  if (kept === undefined) quarantine.set(backend, kept = []);
+  kept.push(fd);
+}
+
+/**
+ * Closes a runtime's wake eventfd once no notifier can write it any more: `queue` must be
+ * closed already (so every later `notify()` throws), then the writers still inside a wake-up
+ * are waited for. One that does not finish in time sends the fd to quarantine instead.
+ */
+export function closeWakeFd(backend: NativeBackend, fd: number, queue: NotifyQueue): void {
+  if (queue.drainWriters(WAKE_DRAIN_MS)) {
+    backend.close(fd);
+    return;
+  }
+  let kept = quarantine.get(backend);
+  if (kept === undefined) quarantine.set(backend, kept = []);
+  kept.push(fd);
 }

@@ -14,8 +14,9 @@ import type { Clock } from "../clock/clock.ts";
 import { CycleTime } from "../time.ts";
 import { type LogSink, Recorder } from "../replay/tap.ts";
 import { PrecisionClock } from "../clock/precision_clock.ts";
-import type { NativeBackend } from "../../ffi/backend.ts";
-import { defaultBackend, returnWakeFd, takeWakeFd } from "./backend_provider.ts";
+import { Errno, type NativeBackend, NativeError } from "../../ffi/backend.ts";
+import { abandonWakeFd, closeWakeFd, defaultBackend, openWakeFd } from "./backend_provider.ts";
+import { holdSignals } from "./signals.ts";
 
 /** epoll data of the wake eventfd. */
 const TOKEN_WAKE = 0xffffffff;
@@ -159,7 +160,8 @@ export class RealtimeRuntime implements Poller, IoPoller {
   #sigFd = -1;
   #graceful = false;
   #signalsSeen = 0;
-  #hostSignalCleanup: (() => void) | undefined;
+  #zeroWaits = 0;
+  #releaseSignals: ((stoppedBySignal: boolean) => void) | null = null;
   #stopRequested = false;
   #shutDown = false;
   #running = false;
@@ -184,6 +186,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
    *
    * @param options Mode, backend, clock and capacities.
    * @throws {InvalidArgumentError} On an invalid mode or capacity.
+   * @throws {NativeError} When the OS refuses an fd (`EMFILE`); nothing is left open then.
    */
   constructor(options: RealtimeRuntimeOptions = {}) {
     const mode = options.mode ?? ExecutionMode.Park;
@@ -221,12 +224,21 @@ export class RealtimeRuntime implements Poller, IoPoller {
     this.#events = new Int32Array(maxEvents * 2);
     if (this.backend.hasEpoll) {
       const b = this.backend;
-      this.#epfd = b.epollCreate();
-      this.#wakeFd = takeWakeFd(b);
-      // Edge-triggered: every write is a new edge, so the wake path need not read (reset) the
-      // eventfd before running nodes; it is read now and then to keep the counter small.
-      b.epollCtl(this.#epfd, EPOLL_ADD, this.#wakeFd, EPOLLIN | EPOLLET, TOKEN_WAKE);
-      const fd = this.#wakeFd;
+      const epfd = b.epollCreate();
+      let fd = -1;
+      try {
+        fd = openWakeFd(b);
+        // Edge-triggered: every write is a new edge, so the wake path need not read (reset)
+        // the eventfd before running nodes; it is read now and then to keep the counter small.
+        b.epollCtl(epfd, EPOLL_ADD, fd, EPOLLIN | EPOLLET, TOKEN_WAKE);
+      } catch (e) {
+        // Out of fds (EMFILE) or epoll watches: give back what this constructor took.
+        if (fd >= 0) abandonWakeFd(b, fd);
+        b.close(epfd);
+        throw e;
+      }
+      this.#epfd = epfd;
+      this.#wakeFd = fd;
       this.executor._setWake({ wake: () => b.eventfdWrite(fd, 1) }, fd);
       this.#io = new IoDriver(this);
       this.executor._io = this.#io;
@@ -423,27 +435,70 @@ export class RealtimeRuntime implements Poller, IoPoller {
   }
 
   /**
-   * Makes SIGINT and SIGTERM stop the runtime gracefully, also while it is parked: the current
-   * cycle finishes, `runForever()` returns and the runtime shuts down. With the native backend
-   * a C handler writes an eventfd (and chains to any handler installed before, so install host
-   * signal listeners first); with the pure-JS backend host signal listeners are used, which only
-   * fire while the host event loop runs.
+   * Makes SIGINT and SIGTERM stop the runtime gracefully, also while it is parked and with
+   * stdio on a terminal: the current cycle finishes, every node's `onDrop` runs, resources are
+   * released, `runForever()` returns (or `run()` resolves) and {@linkcode stoppedBySignal}
+   * says which signal it was. Every runtime in the process that enabled it stops on the same
+   * signal (several runtimes on one thread, or in Workers).
+   *
+   * How: the native backend adds an eventfd of this runtime to the signal bridge, a C handler
+   * that writes every member's eventfd; host signal listeners (`Deno.addSignalListener`,
+   * `process.on`) are held as well, registered first, so that the host's own SIGINT handling
+   * (Bun restoring a terminal and re-raising, Deno re-raising signals no listener claims) never
+   * kills the process, and before each blocking wait the bridge takes its handler back if
+   * something replaced it. With the pure-JS backend the host listeners deliver the signal,
+   * which needs the host event loop to turn (`run()`).
+   *
+   * A repeated signal while the runtime shuts down does not kill the process. After the last
+   * runtime with graceful shutdown has shut down because of a signal, further SIGINT/SIGTERM
+   * are still absorbed for about a second (longer while the process stays busy without
+   * yielding to the event loop, as after `runForever()` returns), so the program can finish
+   * its wrap-up; then signals get back the disposition they had (by default they end the
+   * process). When no signal stopped the runtimes, that disposition returns at once.
+   * Idempotent.
+   *
+   * @throws {RuntimeShutDownError} If the runtime shut down.
+   * @throws {NativeError} If the process is out of fds (`EMFILE`) or the bridge is full
+   *   (1024 runtimes); nothing changed then.
+   *
+   * @example A runtime that Ctrl-C stops cleanly
+   * ```ts
+   * import { ExecutionMode, NodeBuilder, RealtimeRuntime } from "@wavelet/wavelet";
+   *
+   * const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
+   * rt.enableGracefulShutdown();
+   * let dropped = false;
+   * new NodeBuilder(0).onDrop(() => dropped = true).build(rt.executor, () => false);
+   * // A signal (Ctrl-C) would end runForever() here; this example stops it itself.
+   * rt.shutdown();
+   * if (!dropped || rt.stoppedBySignal !== 0) throw new Error("shut down without a signal");
+   * ```
    */
   enableGracefulShutdown(): void {
     this.#checkOpen();
     if (this.#graceful) return;
-    this.#graceful = true;
-    if (this.backend.hasEpoll) {
-      this.#signalsSeen = this.backend.signalBridgeCount();
-      this.#sigFd = this.backend.eventfdCreate(0, 0);
-      this.backend.epollCtl(this.#epfd, EPOLL_ADD, this.#sigFd, EPOLLIN, TOKEN_SIGNAL);
-      this.backend.signalBridgeInstall(this.#sigFd);
-    } else {
-      this.#hostSignalCleanup = installHostSignalListeners((sig) => {
-        this.#signal = sig;
-        this.shutdown();
-      });
+    const b = this.backend;
+    // Host listeners first: the bridge's handler then chains to the host's dispatcher.
+    const release = holdSignals({
+      onHostSignal: (sig) => this.#onHostSignal(sig),
+    }, b.hasEpoll ? b : null);
+    if (b.hasEpoll) {
+      let fd = -1;
+      try {
+        const seen = b.signalBridgeCount();
+        fd = b.eventfdCreate(0, 0);
+        b.epollCtl(this.#epfd, EPOLL_ADD, fd, EPOLLIN, TOKEN_SIGNAL);
+        b.signalBridgeAdd(fd);
+        this.#signalsSeen = seen;
+        this.#sigFd = fd;
+      } catch (e) {
+        if (fd >= 0) b.close(fd); // closing also drops it from the epoll set
+        release(false);
+        throw e;
+      }
     }
+    this.#releaseSignals = release;
+    this.#graceful = true;
   }
 
   /**
@@ -497,14 +552,19 @@ export class RealtimeRuntime implements Poller, IoPoller {
     if (wait === 0) {
       if (this.#epfd >= 0) {
         if (this.#io !== null && this.#io.count > 0) this.#waitEpoll(0);
-        if (this.#sigFd >= 0 && this.backend.signalBridgeCount() !== this.#signalsSeen) {
-          this.#onSignal();
+        if (this.#sigFd >= 0) {
+          if (this.backend.signalBridgeCount() !== this.#signalsSeen) this.#onSignal();
+          // A spinning loop never blocks: take the handler back now and then instead.
+          else if ((++this.#zeroWaits & 1023) === 0) this.backend.signalBridgeReassert();
         }
       }
       if (dueNow) ex._afterWait();
       return;
     }
     const q = this.#notify;
+    // Something (a host runtime) may have replaced the bridge's handler since the last wait;
+    // parked, this loop would never hear the signal.
+    if (this.#sigFd >= 0) this.backend.signalBridgeReassert();
     if (this.#spinNs > 0 && this.#spin(end)) {
       ex._afterWait();
       return;
@@ -593,6 +653,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
   }
 
   #onSignal(): void {
+    this.#signalsSeen = this.backend.signalBridgeCount();
     this.#signal = this.backend.signalBridgeLast() || this.#signal;
     this.#stopRequested = true;
   }
@@ -605,6 +666,13 @@ export class RealtimeRuntime implements Poller, IoPoller {
         `Cannot call ${what} while the runtime is running or a cycle is in progress`,
       );
     }
+  }
+
+  /** The host's listeners saw the signal (pure-JS backend; or the bridge's handler was replaced). */
+  #onHostSignal(sig: number): void {
+    if (this.#shutDown) return;
+    if (this.#signal === 0) this.#signal = sig;
+    this.shutdown();
   }
 
   #checkOpen(): void {
@@ -620,20 +688,44 @@ export class RealtimeRuntime implements Poller, IoPoller {
     if (this.#shutDown) return;
     this.#shutDown = true;
     this.#stopRequested = true;
-    if (this.#recorder !== null) {
-      this.#recorder.close();
-      this.executor._tap = null;
+    // Each step runs even if the one before threw: a half-torn-down runtime would keep fds
+    // and signal handlers forever.
+    try {
+      if (this.#recorder !== null) {
+        try {
+          this.#recorder.close();
+        } finally {
+          this.executor._tap = null;
+        }
+      }
+    } finally {
+      try {
+        this.executor.removeAll();
+      } finally {
+        this.#release();
+      }
     }
-    this.executor.removeAll();
+  }
+
+  /**
+   * Releases what the runtime holds, last of all the signals: a signal that arrives while
+   * nodes are being dropped still finds the bridge and the host listeners in place.
+   */
+  #release(): void {
     this.#notify.close();
     const b = this.backend;
-    if (this.#graceful) {
-      if (this.#sigFd >= 0) {
-        b.signalBridgeUninstall();
-        b.close(this.#sigFd);
-        this.#sigFd = -1;
+    if (this.#sigFd >= 0) {
+      const fd = this.#sigFd;
+      this.#sigFd = -1;
+      let closable = true;
+      try {
+        b.signalBridgeRemove(fd);
+      } catch (e) {
+        // EBUSY: a handler on another thread may still write it; an open eventfd nobody
+        // reads is harmless, a write into a reused number is not.
+        closable = !(e instanceof NativeError && e.errno === Errno.EBUSY);
       }
-      this.#hostSignalCleanup?.();
+      if (closable) b.close(fd);
     }
     if (this.#epfd >= 0) {
       // Teardown releases everything it can: an epoll fd closed behind the runtime's back
@@ -644,38 +736,19 @@ export class RealtimeRuntime implements Poller, IoPoller {
         // Already closed.
       }
       this.#epfd = -1;
-      returnWakeFd(b, this.#wakeFd);
+      closeWakeFd(b, this.#wakeFd, this.#notify);
       this.#wakeFd = -1;
+      this.executor._setWake(null, -1);
     }
     this.executor._setPoller(null);
     this.executor._io = null;
+    const release = this.#releaseSignals;
+    this.#releaseSignals = null;
+    release?.(this.#signal !== 0);
   }
 }
 
 /** Resolves on the next macrotask, so host I/O and timers get a turn. */
 function macrotask(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Host signal listeners for the pure-JS backend; returns their removal. */
-function installHostSignalListeners(onSignal: (sig: number) => void): () => void {
-  // deno-lint-ignore no-explicit-any
-  const g = globalThis as any;
-  const sigs: [string, number][] = [["SIGINT", 2], ["SIGTERM", 15]];
-  if (typeof g.Deno?.addSignalListener === "function" && typeof g.Bun === "undefined") {
-    const handlers = sigs.map(([name, num]) => [name, () => onSignal(num)] as const);
-    for (const [name, h] of handlers) g.Deno.addSignalListener(name, h);
-    return () => {
-      for (const [name, h] of handlers) g.Deno.removeSignalListener(name, h);
-    };
-  }
-  const proc = g.process;
-  if (proc?.on) {
-    const handlers = sigs.map(([name, num]) => [name, () => onSignal(num)] as const);
-    for (const [name, h] of handlers) proc.on(name, h);
-    return () => {
-      for (const [name, h] of handlers) proc.off(name, h);
-    };
-  }
-  return () => {};
 }
