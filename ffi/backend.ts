@@ -10,8 +10,7 @@
  */
 
 import { type ErrorCode, WaveletError } from "../src/errors.ts";
-import { ABI_VERSION, type RawLibrary } from "./symbols.ts";
-import { BunWaiterPool } from "./bun_waiter.ts";
+import { ABI_VERSION } from "./symbols.ts";
 
 /**
  * Error codes of the native layer. They extend `ErrorCode` of `src/errors.ts` (same string
@@ -105,8 +104,6 @@ export const Errno = {
   EISCONN: 106,
   ESHUTDOWN: 108,
 } as const;
-
-const ENCODER = new TextEncoder();
 
 const ERRNO_NAMES: string[] = [];
 for (const [name, value] of Object.entries(Errno)) ERRNO_NAMES[value] = name;
@@ -527,332 +524,24 @@ export interface NativeBackend {
 /** Signal numbers on Linux. */
 export const Signal = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
 
+/** Host timers fire at once for delays beyond this (about 24.8 days): longer sleeps chain. */
+const MAX_TIMER_MS = 0x7fffffff;
+
 /**
  * Resolves after about `timeoutNs` nanoseconds using a host timer.
  *
- * @param timeoutNs Nanoseconds; rounded up to whole milliseconds.
+ * @param timeoutNs Nanoseconds (not NaN); rounded up to whole milliseconds, negative as 0.
  * @returns A promise that resolves once the time has passed.
  */
 export function hostSleep(timeoutNs: number): Promise<void> {
-  const msDelay = timeoutNs > 0 ? Math.ceil(timeoutNs / 1e6) : 0;
-  return new Promise((resolve) => setTimeout(resolve, msDelay));
-}
-
-function checkEventBuffer(events: Int32Array, maxEvents: number): void {
-  if (!(maxEvents >= 1 && maxEvents * 2 <= events.length)) {
-    throw new NativeError(
-      "epoll_wait",
-      Errno.EINVAL,
-      `maxEvents ${maxEvents} needs ${maxEvents * 2} int32 slots, the buffer has ${events.length}`,
-    );
-  }
-}
-
-/**
- * The native backend over a loaded library. Constructed by `ffi/load.ts`.
- */
-export class LibraryBackend implements NativeBackend {
-  /** See {@linkcode NativeBackend.kind}. */
-  readonly kind: "bun" | "deno";
-  /** See {@linkcode NativeBackend.path}. */
-  readonly path: string;
-  /** See {@linkcode NativeBackend.abiVersion}. */
-  readonly abiVersion: number;
-  /** See {@linkcode NativeBackend.hasEpoll}. */
-  readonly hasEpoll = true;
-  /** See {@linkcode NativeBackend.readonly}. */
-  readonly #lib: RawLibrary;
-  /** See {@linkcode NativeBackend.readonly}. */
-  readonly #monotonic: () => number;
-  #waiters: BunWaiterPool | undefined;
-  #noWaiter = false;
-  readonly #recv: RawLibrary["wv_socket_recv"];
-  readonly #send: RawLibrary["wv_socket_send"];
-  /** Scratch buffer for address text (numeric addresses are short). */
-  readonly #text = new Uint8Array(64);
-
-  /**
-   * Wraps an opened library.
-   *
-   * @param lib The library functions from `ffi/bun.ts` or `ffi/deno.ts`.
-   * @param kind Which loader opened it.
-   * @param path The library file.
-   */
-  constructor(lib: RawLibrary, kind: "bun" | "deno", path: string) {
-    this.#lib = lib;
-    this.kind = kind;
-    this.path = path;
-    this.abiVersion = lib.wv_abi_version();
-    this.#monotonic = lib.wv_clock_monotonic_ns;
-    this.#recv = lib.wv_socket_recv;
-    this.#send = lib.wv_socket_send;
-  }
-
-  /** See {@linkcode NativeBackend.monotonicNs}. */
-  monotonicNs(): number {
-    return this.#monotonic();
-  }
-
-  /** See {@linkcode NativeBackend.realtime}. */
-  realtime(out: Float64Array): void {
-    if (out.length < 2) {
-      throw new NativeError("clock_realtime", Errno.EINVAL, "the buffer needs 2 doubles");
-    }
-    checkStatus("clock_realtime", this.#lib.wv_clock_realtime(out));
-  }
-
-  /** See {@linkcode NativeBackend.realtimeNs}. */
-  realtimeNs(): number {
-    return checkStatus("clock_realtime", this.#lib.wv_clock_realtime_ns());
-  }
-
-  /** See {@linkcode NativeBackend.epollCreate}. */
-  epollCreate(): number {
-    return checkStatus("epoll_create", this.#lib.wv_epoll_create());
-  }
-
-  /** See {@linkcode NativeBackend.epollCtl}. */
-  epollCtl(epfd: number, op: number, fd: number, events: number, data: number): void {
-    const rc = this.#lib.wv_epoll_ctl(epfd, op, fd, events >>> 0, data >>> 0);
-    if (rc < 0) throw new NativeError("epoll_ctl", -rc, `epfd ${epfd}, op ${op}, fd ${fd}`);
-  }
-
-  /** See {@linkcode NativeBackend.epollWait}. */
-  epollWait(
-    epfd: number,
-    events: Int32Array,
-    maxEvents: number,
-    timeoutNs: number,
-    clockOut: Float64Array | null,
-  ): number {
-    if (!(maxEvents * 2 <= events.length)) checkEventBuffer(events, maxEvents);
-    const n = this.#lib.wv_epoll_wait(epfd, events, maxEvents, timeoutNs, clockOut);
-    return n >= 0 ? n : checkStatus("epoll_wait", n);
-  }
-
-  /** See {@linkcode NativeBackend.epollWaitAsync}. */
-  epollWaitAsync(
-    epfd: number,
-    events: Int32Array,
-    maxEvents: number,
-    timeoutNs: number,
-    clockOut: Float64Array | null,
-  ): Promise<number> {
-    checkEventBuffer(events, maxEvents);
-    const asyncWait = this.#lib.wv_epoll_wait_async;
-    if (asyncWait !== undefined) {
-      return asyncWait(epfd, events, maxEvents, timeoutNs, clockOut).then((n) =>
-        checkStatus("epoll_wait", n)
-      );
-    }
-    if (this.kind === "bun" && typeof Atomics.waitAsync === "function" && !this.#noWaiter) {
-      // A waiter Worker makes the blocking wait; this thread awaits Atomics.waitAsync.
-      this.#waiters ??= new BunWaiterPool(this.path);
-      return this.#waiters.wait(epfd, events, maxEvents, timeoutNs, clockOut).then(
-        (n) => checkStatus("epoll_wait", n),
-        () => {
-          // No Worker here (a sandbox, a missing module): poll instead, from now on.
-          this.#noWaiter = true;
-          return this.#pollWait(epfd, events, maxEvents, timeoutNs, clockOut);
-        },
-      );
-    }
-    return this.#pollWait(epfd, events, maxEvents, timeoutNs, clockOut);
-  }
-
-  /** The async wait without a nonblocking FFI: zero-timeout polls between host timer ticks. */
-  async #pollWait(
-    epfd: number,
-    events: Int32Array,
-    maxEvents: number,
-    timeoutNs: number,
-    clockOut: Float64Array | null,
-  ): Promise<number> {
-    if (Number.isNaN(timeoutNs)) throw new NativeError("epoll_wait", Errno.EINVAL, "NaN timeout");
-    const forever = timeoutNs < 0 || timeoutNs === Infinity;
-    const deadline = forever ? Infinity : this.monotonicNs() + timeoutNs;
-    for (;;) {
-      const n = this.epollWait(epfd, events, maxEvents, 0, clockOut);
-      if (n > 0) return n;
-      const left = deadline - this.monotonicNs();
-      if (left <= 0) return 0;
-      if (left < 1e6) {
-        // Less than a host timer tick left: finish with a short blocking wait.
-        return this.epollWait(epfd, events, maxEvents, left, clockOut);
-      }
-      await hostSleep(Math.min(left - 1e6, 1e6));
-    }
-  }
-
-  /** See {@linkcode NativeBackend.eventfdCreate}. */
-  eventfdCreate(initval = 0, flags = 0): number {
-    return checkStatus("eventfd_create", this.#lib.wv_eventfd_create(initval >>> 0, flags));
-  }
-
-  /** See {@linkcode NativeBackend.eventfdWrite}. */
-  eventfdWrite(fd: number, value = 1): void {
-    const rc = this.#lib.wv_eventfd_write(fd, value);
-    if (rc < 0) throw new NativeError("eventfd_write", -rc, `fd ${fd}`);
-  }
-
-  /** See {@linkcode NativeBackend.eventfdRead}. */
-  eventfdRead(fd: number): number {
-    const n = this.#lib.wv_eventfd_read(fd);
-    if (n >= 0) return n;
-    if (n === -Errno.EAGAIN) return 0;
-    throw new NativeError("eventfd_read", -n, `fd ${fd}`);
-  }
-
-  /** See {@linkcode NativeBackend.timerfdCreate}. */
-  timerfdCreate(): number {
-    return checkStatus("timerfd_create", this.#lib.wv_timerfd_create());
-  }
-
-  /** See {@linkcode NativeBackend.timerfdSettime}. */
-  timerfdSettime(fd: number, absDeadlineNs: number): void {
-    const rc = this.#lib.wv_timerfd_settime(fd, absDeadlineNs);
-    if (rc < 0) {
-      throw new NativeError("timerfd_settime", -rc, `fd ${fd}, deadline ${absDeadlineNs} ns`);
-    }
-  }
-
-  /** See {@linkcode NativeBackend.timerfdRead}. */
-  timerfdRead(fd: number): number {
-    const n = this.#lib.wv_timerfd_read(fd);
-    if (n >= 0) return n;
-    if (n === -Errno.EAGAIN) return 0;
-    throw new NativeError("timerfd_read", -n, `fd ${fd}`);
-  }
-
-  /** See {@linkcode NativeBackend.close}. */
-  close(fd: number): void {
-    const rc = this.#lib.wv_close(fd);
-    if (rc < 0) throw new NativeError("close", -rc, `fd ${fd}`);
-  }
-
-  /** See {@linkcode NativeBackend.signalBridgeInstall}. */
-  signalBridgeInstall(eventfd: number, signals?: readonly number[]): void {
-    let mask = 0;
-    for (const s of signals ?? []) {
-      if (!Number.isInteger(s) || s <= 0 || s >= 32) {
-        throw new NativeError("signal_bridge_install", Errno.EINVAL, `signal ${s}`);
-      }
-      mask = (mask | (1 << s)) >>> 0;
-    }
-    const rc = this.#lib.wv_signal_bridge_install(eventfd, mask);
-    if (rc < 0) throw new NativeError("signal_bridge_install", -rc, `eventfd ${eventfd}`);
-  }
-
-  /** See {@linkcode NativeBackend.signalBridgeUninstall}. */
-  signalBridgeUninstall(): void {
-    checkStatus("signal_bridge_uninstall", this.#lib.wv_signal_bridge_uninstall());
-  }
-
-  /** See {@linkcode NativeBackend.signalBridgeLast}. */
-  signalBridgeLast(): number {
-    return this.#lib.wv_signal_bridge_last();
-  }
-
-  /** See {@linkcode NativeBackend.signalBridgeCount}. */
-  signalBridgeCount(): number {
-    return this.#lib.wv_signal_bridge_count();
-  }
-
-  /** See {@linkcode NativeBackend.sleep}. */
-  sleep(timeoutNs: number): Promise<void> {
-    return hostSleep(timeoutNs);
-  }
-
-  /** See {@linkcode NativeBackend.addrParse}. */
-  addrParse(host: string, port: number, out: Uint8Array): number {
-    if (typeof host !== "string" || !Number.isInteger(port)) return -Errno.EINVAL;
-    const text = this.#text;
-    const { read, written } = ENCODER.encodeInto(host, text);
-    if (read !== host.length || written === 0) return -Errno.EINVAL;
-    return this.#lib.wv_addr_parse(text, written, port, out, out.length);
-  }
-
-  /** See {@linkcode NativeBackend.socketCreate}. */
-  socketCreate(family: number, type: number): number {
-    return this.#lib.wv_socket_create(family, type);
-  }
-
-  /** See {@linkcode NativeBackend.socketBind}. */
-  socketBind(fd: number, addr: Uint8Array): number {
-    return this.#lib.wv_socket_bind(fd, addr, addr.length);
-  }
-
-  /** See {@linkcode NativeBackend.socketListen}. */
-  socketListen(fd: number, backlog: number): number {
-    return this.#lib.wv_socket_listen(fd, backlog);
-  }
-
-  /** See {@linkcode NativeBackend.socketAccept}. */
-  socketAccept(fd: number, addrOut: Uint8Array | null): number {
-    return this.#lib.wv_socket_accept(fd, addrOut, addrOut === null ? 0 : addrOut.length);
-  }
-
-  /** See {@linkcode NativeBackend.socketConnect}. */
-  socketConnect(fd: number, addr: Uint8Array): number {
-    return this.#lib.wv_socket_connect(fd, addr, addr.length);
-  }
-
-  /** See {@linkcode NativeBackend.socketError}. */
-  socketError(fd: number): number {
-    return this.#lib.wv_socket_error(fd);
-  }
-
-  /** See {@linkcode NativeBackend.socketRecv}. */
-  socketRecv(fd: number, buf: Uint8Array, offset: number, len: number): number {
-    return this.#recv(fd, buf, buf.length, offset, len, 0);
-  }
-
-  /** See {@linkcode NativeBackend.socketSend}. */
-  socketSend(fd: number, buf: Uint8Array, offset: number, len: number): number {
-    return this.#send(fd, buf, buf.length, offset, len, 0);
-  }
-
-  /** See {@linkcode NativeBackend.socketRecvFrom}. */
-  socketRecvFrom(
-    fd: number,
-    buf: Uint8Array,
-    offset: number,
-    len: number,
-    addrOut: Uint8Array | null,
-  ): number {
-    return this.#lib.wv_socket_recvfrom(
-      fd,
-      buf,
-      buf.length,
-      offset,
-      len,
-      addrOut,
-      addrOut === null ? 0 : addrOut.length,
-    );
-  }
-
-  /** See {@linkcode NativeBackend.socketSendTo}. */
-  socketSendTo(fd: number, buf: Uint8Array, offset: number, len: number, addr: Uint8Array): number {
-    return this.#lib.wv_socket_sendto(fd, buf, buf.length, offset, len, addr, addr.length);
-  }
-
-  /** See {@linkcode NativeBackend.socketShutdown}. */
-  socketShutdown(fd: number, how: number): number {
-    return this.#lib.wv_socket_shutdown(fd, how);
-  }
-
-  /** See {@linkcode NativeBackend.socketSetOption}. */
-  socketSetOption(fd: number, option: number, value: number): number {
-    return this.#lib.wv_socket_setopt(fd, option, value);
-  }
-
-  /** See {@linkcode NativeBackend.socketGetOption}. */
-  socketGetOption(fd: number, option: number): number {
-    return this.#lib.wv_socket_getopt(fd, option);
-  }
-
-  /** See {@linkcode NativeBackend.socketAddress}. */
-  socketAddress(fd: number, peer: boolean, out: Uint8Array): number {
-    return this.#lib.wv_socket_address(fd, peer ? 1 : 0, out, out.length);
-  }
+  let left = timeoutNs > 0 ? Math.ceil(timeoutNs / 1e6) : 0;
+  if (left <= MAX_TIMER_MS) return new Promise((resolve) => setTimeout(resolve, left));
+  return new Promise((resolve) => {
+    const step = () => {
+      const d = Math.min(left, MAX_TIMER_MS);
+      left -= d;
+      setTimeout(left > 0 ? step : resolve, d);
+    };
+    step();
+  });
 }
