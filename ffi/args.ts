@@ -77,7 +77,13 @@ export function describe(v: unknown): string {
   if (typeof v === "bigint") return `the bigint ${v}n`;
   if (ArrayBuffer.isView(v)) {
     const kind = Object.prototype.toString.call(v).slice(8, -1);
-    return isDetached(v) ? `a detached ${kind}` : `a ${kind} of ${v.byteLength} bytes`;
+    if ((v.buffer as { detached?: boolean }).detached === true) return `a detached ${kind}`;
+    try {
+      return `a ${kind} of ${v.byteLength} bytes`;
+    } catch {
+      // A DataView's byteLength throws where a typed array's reads 0: out of bounds.
+      return `a ${kind} outside its shrunk buffer`;
+    }
   }
   if (Array.isArray(v)) return `an array of ${v.length} elements`;
   return typeof v === "function" ? "a function" : `a value of type ${typeof v}`;

@@ -38,15 +38,25 @@ import type { RawLibrary } from "./symbols.ts";
 
 const ENCODER = new TextEncoder();
 
+/**
+ * The argument types of `signalBridgeInstall`: an int32 eventfd, and signal numbers that are
+ * integers in [1, 31] (which signals the bridge allows is the C side's answer, EINVAL).
+ */
 function checkSignalArgs(eventfd: unknown, signals: unknown): void {
-  checkInt32("install the signal bridge", "eventfd", eventfd);
-  if (signals !== undefined && !Array.isArray(signals)) {
+  const what = "install the signal bridge";
+  checkInt32(what, "eventfd", eventfd);
+  if (signals === undefined) return;
+  if (!Array.isArray(signals)) {
     throw invalidArgument(
-      "install the signal bridge",
+      what,
       `signals must be an array of signal numbers, got ${describe(signals)}`,
     );
   }
+  for (const s of signals) checkInt(what, "a signal number", s, 1, 31);
 }
+
+// Checked integers are passed as `x | 0`: that changes nothing but -0, which Deno's FFI refuses
+// for an i32 (a TypeError) while Bun takes it as 0.
 
 /** A buffer's byte size as a C `int32_t` capacity (the C side never needs more). */
 function capOf(v: ArrayBufferView): number {
@@ -135,7 +145,7 @@ export class LibraryBackend implements NativeBackend {
     checkInt(what, "op", op, 1, 3);
     checkInt32(what, "fd", fd);
     const ev = checkBits32(what, "events", events), token = checkBits32(what, "data", data);
-    const rc = this.#lib.wv_epoll_ctl(epfd, op, fd, ev, token);
+    const rc = this.#lib.wv_epoll_ctl(epfd | 0, op | 0, fd | 0, ev, token);
     if (rc < 0) throw new NativeError("epoll_ctl", -rc, `epfd ${epfd}, op ${op}, fd ${fd}`);
   }
 
@@ -156,10 +166,10 @@ export class LibraryBackend implements NativeBackend {
         (clockOut === null || (clockOut instanceof Float64Array && clockOut.byteLength >= 8)))
     ) checkWait(WAIT, epfd, events, maxEvents, timeoutNs, clockOut);
     const n = this.#wait(
-      epfd,
+      epfd | 0,
       events,
       capOf(events),
-      maxEvents,
+      maxEvents | 0,
       timeoutNs,
       clockOut,
       clockOut === null ? 0 : capOf(clockOut),
@@ -199,12 +209,20 @@ export class LibraryBackend implements NativeBackend {
   #waitInto(s: WaitScratch, epfd: number, max: number, timeoutNs: number): Promise<number> {
     const asyncWait = this.#lib.wv_epoll_wait_async;
     if (asyncWait !== undefined) {
-      return asyncWait(epfd, s.events, s.events.byteLength, max, timeoutNs, s.clock, CLOCK_BYTES);
+      return asyncWait(
+        epfd | 0,
+        s.events,
+        s.events.byteLength,
+        max,
+        timeoutNs,
+        s.clock,
+        CLOCK_BYTES,
+      );
     }
     if (this.kind === "bun" && typeof Atomics.waitAsync === "function" && !this.#noWaiter) {
       // A waiter Worker makes the blocking wait; this thread awaits Atomics.waitAsync.
       this.#waiters ??= new BunWaiterPool(this.path);
-      return this.#waiters.wait(epfd, s.events, max, timeoutNs, s.clock).catch(() => {
+      return this.#waiters.wait(epfd | 0, s.events, max, timeoutNs, s.clock).catch(() => {
         // No Worker here (a sandbox, a missing module): poll instead, from now on.
         this.#noWaiter = true;
         return this.#pollWait(epfd, s.events, max, timeoutNs, s.clock);
@@ -269,7 +287,7 @@ export class LibraryBackend implements NativeBackend {
   eventfdCreate(initval = 0, flags = 0): number {
     checkInt("create an eventfd", "initval", initval, 0, 0xffffffff);
     checkInt("create an eventfd", "flags", flags, 0, 3);
-    return checkStatus("eventfd_create", this.#lib.wv_eventfd_create(initval, flags));
+    return checkStatus("eventfd_create", this.#lib.wv_eventfd_create(initval >>> 0, flags | 0));
   }
 
   /** See {@linkcode NativeBackend.eventfdWrite}. */
@@ -281,14 +299,14 @@ export class LibraryBackend implements NativeBackend {
       checkInt32("write an eventfd", "fd", fd);
       checkInt("write an eventfd", "value", value, 1, 2 ** 53);
     }
-    const rc = this.#lib.wv_eventfd_write(fd, value);
+    const rc = this.#lib.wv_eventfd_write(fd | 0, value);
     if (rc < 0) throw new NativeError("eventfd_write", -rc, `fd ${fd}`);
   }
 
   /** See {@linkcode NativeBackend.eventfdRead}. */
   eventfdRead(fd: number): number {
     checkInt32("read an eventfd", "fd", fd);
-    const n = this.#lib.wv_eventfd_read(fd);
+    const n = this.#lib.wv_eventfd_read(fd | 0);
     if (n >= 0) return n;
     if (n === -Errno.EAGAIN) return 0;
     throw new NativeError("eventfd_read", -n, `fd ${fd}`);
@@ -310,7 +328,7 @@ export class LibraryBackend implements NativeBackend {
         }`,
       );
     }
-    const rc = this.#lib.wv_timerfd_settime(fd, absDeadlineNs);
+    const rc = this.#lib.wv_timerfd_settime(fd | 0, absDeadlineNs);
     if (rc < 0) {
       throw new NativeError("timerfd_settime", -rc, `fd ${fd}, deadline ${absDeadlineNs} ns`);
     }
@@ -319,7 +337,7 @@ export class LibraryBackend implements NativeBackend {
   /** See {@linkcode NativeBackend.timerfdRead}. */
   timerfdRead(fd: number): number {
     checkInt32("read a timerfd", "fd", fd);
-    const n = this.#lib.wv_timerfd_read(fd);
+    const n = this.#lib.wv_timerfd_read(fd | 0);
     if (n >= 0) return n;
     if (n === -Errno.EAGAIN) return 0;
     throw new NativeError("timerfd_read", -n, `fd ${fd}`);
@@ -328,7 +346,7 @@ export class LibraryBackend implements NativeBackend {
   /** See {@linkcode NativeBackend.close}. */
   close(fd: number): void {
     checkInt32("close a fd", "fd", fd);
-    const rc = this.#lib.wv_close(fd);
+    const rc = this.#lib.wv_close(fd | 0);
     if (rc < 0) throw new NativeError("close", -rc, `fd ${fd}`);
   }
 
@@ -342,7 +360,7 @@ export class LibraryBackend implements NativeBackend {
       }
       mask = (mask | (1 << s)) >>> 0;
     }
-    const rc = this.#lib.wv_signal_bridge_install(eventfd, mask);
+    const rc = this.#lib.wv_signal_bridge_install(eventfd | 0, mask);
     if (rc < 0) throw new NativeError("signal_bridge_install", -rc, `eventfd ${eventfd}`);
   }
 
@@ -377,48 +395,48 @@ export class LibraryBackend implements NativeBackend {
     const text = this.#text;
     const { read, written } = ENCODER.encodeInto(host, text);
     if (read !== host.length || written === 0) return -Errno.EINVAL;
-    return this.#lib.wv_addr_parse(text, written, port, out, capOf(out));
+    return this.#lib.wv_addr_parse(text, written, port | 0, out, capOf(out));
   }
 
   /** See {@linkcode NativeBackend.socketCreate}. */
   socketCreate(family: number, type: number): number {
     checkInt32("create a socket", "family", family);
     checkInt32("create a socket", "type", type);
-    return this.#lib.wv_socket_create(family, type);
+    return this.#lib.wv_socket_create(family | 0, type | 0);
   }
 
   /** See {@linkcode NativeBackend.socketBind}. */
   socketBind(fd: number, addr: Uint8Array): number {
     checkInt32("bind a socket", "fd", fd);
     checkView("bind a socket", "addr", addr, Uint8Array, ADDR_LEN);
-    return this.#lib.wv_socket_bind(fd, addr, capOf(addr));
+    return this.#lib.wv_socket_bind(fd | 0, addr, capOf(addr));
   }
 
   /** See {@linkcode NativeBackend.socketListen}. */
   socketListen(fd: number, backlog: number): number {
     checkInt32("listen on a socket", "fd", fd);
     checkInt32("listen on a socket", "backlog", backlog);
-    return this.#lib.wv_socket_listen(fd, backlog);
+    return this.#lib.wv_socket_listen(fd | 0, backlog | 0);
   }
 
   /** See {@linkcode NativeBackend.socketAccept}. */
   socketAccept(fd: number, addrOut: Uint8Array | null): number {
     checkInt32("accept a connection", "fd", fd);
     checkView("accept a connection", "addrOut", addrOut, Uint8Array, ADDR_LEN, true);
-    return this.#lib.wv_socket_accept(fd, addrOut, addrOut === null ? 0 : capOf(addrOut));
+    return this.#lib.wv_socket_accept(fd | 0, addrOut, addrOut === null ? 0 : capOf(addrOut));
   }
 
   /** See {@linkcode NativeBackend.socketConnect}. */
   socketConnect(fd: number, addr: Uint8Array): number {
     checkInt32("connect a socket", "fd", fd);
     checkView("connect a socket", "addr", addr, Uint8Array, ADDR_LEN);
-    return this.#lib.wv_socket_connect(fd, addr, capOf(addr));
+    return this.#lib.wv_socket_connect(fd | 0, addr, capOf(addr));
   }
 
   /** See {@linkcode NativeBackend.socketError}. */
   socketError(fd: number): number {
     checkInt32("read a socket error", "fd", fd);
-    return this.#lib.wv_socket_error(fd);
+    return this.#lib.wv_socket_error(fd | 0);
   }
 
   /** See {@linkcode NativeBackend.socketRecv}. */
@@ -432,7 +450,7 @@ export class LibraryBackend implements NativeBackend {
       checkInt32(RECV, "fd", fd);
       checkByteRange(RECV, buf, offset, len);
     }
-    return this.#recv(fd, buf, capOf(buf), offset, len, 0);
+    return this.#recv(fd | 0, buf, capOf(buf), offset | 0, len | 0, 0);
   }
 
   /** See {@linkcode NativeBackend.socketSend}. */
@@ -446,7 +464,7 @@ export class LibraryBackend implements NativeBackend {
       checkInt32(SEND, "fd", fd);
       checkByteRange(SEND, buf, offset, len);
     }
-    return this.#send(fd, buf, capOf(buf), offset, len, 0);
+    return this.#send(fd | 0, buf, capOf(buf), offset | 0, len | 0, 0);
   }
 
   /** See {@linkcode NativeBackend.socketRecvFrom}. */
@@ -462,11 +480,11 @@ export class LibraryBackend implements NativeBackend {
     checkByteRange(what, buf, offset, len);
     checkView(what, "addrOut", addrOut, Uint8Array, ADDR_LEN, true);
     return this.#lib.wv_socket_recvfrom(
-      fd,
+      fd | 0,
       buf,
       capOf(buf),
-      offset,
-      len,
+      offset | 0,
+      len | 0,
       addrOut,
       addrOut === null ? 0 : capOf(addrOut),
     );
@@ -478,14 +496,22 @@ export class LibraryBackend implements NativeBackend {
     checkInt32(what, "fd", fd);
     checkByteRange(what, buf, offset, len);
     checkView(what, "addr", addr, Uint8Array, ADDR_LEN);
-    return this.#lib.wv_socket_sendto(fd, buf, capOf(buf), offset, len, addr, capOf(addr));
+    return this.#lib.wv_socket_sendto(
+      fd | 0,
+      buf,
+      capOf(buf),
+      offset | 0,
+      len | 0,
+      addr,
+      capOf(addr),
+    );
   }
 
   /** See {@linkcode NativeBackend.socketShutdown}. */
   socketShutdown(fd: number, how: number): number {
     checkInt32("shut a socket down", "fd", fd);
     checkInt32("shut a socket down", "how", how);
-    return this.#lib.wv_socket_shutdown(fd, how);
+    return this.#lib.wv_socket_shutdown(fd | 0, how | 0);
   }
 
   /** See {@linkcode NativeBackend.socketSetOption}. */
@@ -493,14 +519,14 @@ export class LibraryBackend implements NativeBackend {
     checkInt32("set a socket option", "fd", fd);
     checkInt32("set a socket option", "option", option);
     checkInt32("set a socket option", "value", value);
-    return this.#lib.wv_socket_setopt(fd, option, value);
+    return this.#lib.wv_socket_setopt(fd | 0, option | 0, value | 0);
   }
 
   /** See {@linkcode NativeBackend.socketGetOption}. */
   socketGetOption(fd: number, option: number): number {
     checkInt32("read a socket option", "fd", fd);
     checkInt32("read a socket option", "option", option);
-    return this.#lib.wv_socket_getopt(fd, option);
+    return this.#lib.wv_socket_getopt(fd | 0, option | 0);
   }
 
   /** See {@linkcode NativeBackend.socketAddress}. */
@@ -511,6 +537,6 @@ export class LibraryBackend implements NativeBackend {
       throw invalidArgument(what, `peer must be a boolean, got ${describe(peer)}`);
     }
     checkView(what, "out", out, Uint8Array, ADDR_LEN);
-    return this.#lib.wv_socket_address(fd, peer ? 1 : 0, out, capOf(out));
+    return this.#lib.wv_socket_address(fd | 0, peer ? 1 : 0, out, capOf(out));
   }
 }

@@ -147,6 +147,7 @@ WV_EXPORT int32_t wv_epoll_wait(int32_t epfd, int32_t *events_out, int32_t event
       }
     }
   }
+  if (n < 0) return n; /* a failed wait writes nothing */
   if (clock_out != NULL) clock_out[0] = mono_now();
   for (int i = 0; i < n; i++) {
     events_out[2 * i] = (int32_t)evs[i].events;

@@ -69,7 +69,8 @@ WV_EXPORT int32_t wv_epoll_ctl(int32_t epfd, int32_t op, int32_t fd, uint32_t ev
  * UP to whole milliseconds, so it is never early). EINTR is retried with the remaining time.
  * When clock_out is not NULL, clock_out[0] receives CLOCK_MONOTONIC sampled right after the
  * wait. Returns the number of events (0 on timeout) or -errno (-EINVAL for a NaN timeout or
- * max_events < 1, -ENOSPC for a capacity too small, -EFAULT for a NULL events_out).
+ * max_events < 1, -ENOSPC for a capacity too small, -EFAULT for a NULL events_out); a failed
+ * wait writes nothing.
  * Thread-safe (any thread may wait; each thread sets its own timer slack once). */
 WV_EXPORT int32_t wv_epoll_wait(int32_t epfd, int32_t *events_out, int32_t events_cap,
                                 int32_t max_events, double timeout_ns, double *clock_out,
