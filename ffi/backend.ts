@@ -381,11 +381,26 @@ export const MAX_EPOLL_EVENTS = 1024;
 /**
  * The OS services the runtime needs. The native backend implements all of them; the pure-JS
  * backend implements the clocks and `sleep`, and throws {@linkcode UnsupportedError} for the
- * rest (`hasEpoll` is false). Failing native calls throw {@linkcode NativeError}; EINTR never
- * surfaces. Timestamps are f64 nanoseconds.
+ * rest whatever the arguments (`hasEpoll` is false). Failing native calls throw
+ * {@linkcode NativeError}; EINTR never surfaces. Timestamps are f64 nanoseconds.
  *
- * Buffers handed to the epoll wait should be long-lived (allocated once): the Deno binding
- * caches each buffer's pointer, and an async wait keeps writing into them until it settles.
+ * Arguments are checked before anything reaches C, the same way on Bun and Deno; a bad one
+ * throws `InvalidArgumentError` with code `INVALID_ARGUMENT` (a promise-returning method
+ * rejects with it) and nothing happens:
+ * - Integers (fds, counts, flags, offsets, lengths, ports) must be numbers that are integers
+ *   in the stated range, an int32 where none is stated. NaN, Infinity, fractions, strings and
+ *   other types are refused, never coerced. An fd is any int32: a closed or negative one is the
+ *   kernel's to refuse (a `NativeError` with EBADF, or `-EBADF` from the socket calls).
+ * - Buffers must be typed arrays of the stated class (byte buffers are `Uint8Array`s, a
+ *   subclass such as Node's `Buffer` included; other views are refused because offsets and
+ *   lengths count elements), over any `ArrayBuffer` or `SharedArrayBuffer` (resizable and
+ *   growable ones included), and at least as many BYTES long as the C side reads or writes. A
+ *   view whose buffer was transferred (detached), or a view over a resizable buffer that was
+ *   shrunk past it, reads a `byteLength` of 0, so it is refused wherever a byte would be read
+ *   or written (a detached one always). Nothing is written outside a buffer's view.
+ *
+ * The epoll wait's buffers are best long-lived (allocated once): the Deno binding caches each
+ * buffer's pointer (taken again when the view's `byteLength` changed, so never stale).
  *
  * @example Clocks and an eventfd
  * ```ts
@@ -418,18 +433,34 @@ export interface NativeBackend {
   readonly hasEpoll: boolean;
   /** CLOCK_MONOTONIC (or the host's monotonic clock) in nanoseconds. */
   monotonicNs(): number;
-  /** Writes the wall time into `out`: `out[0]` whole Unix seconds, `out[1]` nanoseconds. */
+  /**
+   * Writes the wall time into `out`: `out[0]` whole Unix seconds, `out[1]` nanoseconds.
+   *
+   * @throws {InvalidArgumentError} Unless `out` is a Float64Array of at least 16 bytes.
+   */
   realtime(out: Float64Array): void;
   /** The wall time in nanoseconds since the Unix epoch, rounded to a double. */
   realtimeNs(): number;
   /** Creates an epoll instance and returns its fd. */
   epollCreate(): number;
-  /** `epoll_ctl`; `data` (u32) comes back with the events. */
+  /**
+   * `epoll_ctl`; `data` (u32) comes back with the events.
+   *
+   * @throws {InvalidArgumentError} Unless `epfd` and `fd` are int32, `op` is 1, 2 or 3
+   * ({@linkcode EpollOp}), and `events` and `data` are 32-bit integers (int32 or uint32).
+   */
   epollCtl(epfd: number, op: number, fd: number, events: number, data: number): void;
   /**
    * Waits up to `timeoutNs` (negative or `Infinity`: forever, 0: poll) and writes up to
-   * `maxEvents` pairs (events, data) into `events`; writes the monotonic time sampled right
-   * after the wait into `clockOut[0]`. Returns the number of events.
+   * `maxEvents` pairs (events, data) into `events` (at most 1024 per call); writes the
+   * monotonic time sampled right after the wait into `clockOut[0]`. Returns the number of
+   * events. A failed wait writes nothing.
+   *
+   * @throws {InvalidArgumentError} Unless `epfd` is an int32, `maxEvents` an integer >= 1,
+   * `events` an Int32Array of at least `8 * maxEvents` bytes, `timeoutNs` a number (not NaN),
+   * and `clockOut` null or a Float64Array of at least 8 bytes.
+   * @throws {NativeError} When `epoll_pwait2` fails (EBADF, EINVAL for an fd that is not an
+   * epoll fd).
    */
   epollWait(
     epfd: number,
@@ -441,7 +472,13 @@ export interface NativeBackend {
   /**
    * The same wait without blocking the host event loop. Deno runs the call on another thread
    * (`nonblocking` FFI); on Bun a waiter Worker makes the blocking call and the caller awaits
-   * `Atomics.waitAsync`. Do not touch `events` or `clockOut` until the promise settles.
+   * `Atomics.waitAsync`. The other thread writes into buffers the backend owns; the results
+   * are copied into `events` and `clockOut` when the wait settles, after checking them again.
+   * Never throws: bad arguments, and a failed wait, reject the promise.
+   *
+   * @throws {InvalidArgumentError} (rejects) For the arguments {@linkcode epollWait} refuses,
+   * and when `events` or `clockOut` was detached or shrunk while the wait was in flight (the
+   * events it returned are then not delivered; a level-triggered fd reports again).
    */
   epollWaitAsync(
     epfd: number,
@@ -450,19 +487,46 @@ export interface NativeBackend {
     timeoutNs: number,
     clockOut: Float64Array | null,
   ): Promise<number>;
-  /** Creates an eventfd (non-blocking unless {@linkcode EventfdFlags.Blocking}). */
+  /**
+   * Creates an eventfd (non-blocking unless {@linkcode EventfdFlags.Blocking}).
+   *
+   * @throws {InvalidArgumentError} Unless `initval` (default 0) is an integer in
+   * [0, 2^32 - 1] and `flags` (default 0) one in [0, 3] ({@linkcode EventfdFlags}).
+   */
   eventfdCreate(initval?: number, flags?: number): number;
-  /** Adds `value` (default 1) to the eventfd counter. Safe from any thread. */
+  /**
+   * Adds `value` (default 1) to the eventfd counter. Safe from any thread.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and `value` an integer in
+   * [1, 2^53].
+   */
   eventfdWrite(fd: number, value?: number): void;
-  /** Reads and resets the counter; 0 when nothing was pending. */
+  /**
+   * Reads and resets the counter; 0 when nothing was pending.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32.
+   */
   eventfdRead(fd: number): number;
   /** Creates a non-blocking CLOCK_MONOTONIC timerfd. */
   timerfdCreate(): number;
-  /** Arms the timerfd at an absolute monotonic deadline in ns; 0 disarms. */
+  /**
+   * Arms the timerfd at an absolute monotonic deadline in ns; 0 disarms.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and `absDeadlineNs` a number in
+   * [0, 9.2e18].
+   */
   timerfdSettime(fd: number, absDeadlineNs: number): void;
-  /** Reads and resets the expiration count; 0 when it has not expired. */
+  /**
+   * Reads and resets the expiration count; 0 when it has not expired.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32.
+   */
   timerfdRead(fd: number): number;
-  /** Closes a file descriptor. */
+  /**
+   * Closes a file descriptor.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32.
+   */
   close(fd: number): void;
   /**
    * Routes SIGINT and SIGTERM (or the given signal numbers) to a C handler that writes
@@ -475,33 +539,88 @@ export interface NativeBackend {
   signalBridgeLast(): number;
   /** How many bridged signals arrived so far (no syscall; for spinning loops). */
   signalBridgeCount(): number;
-  /** Resolves after about `timeoutNs` using host timers (millisecond granularity). */
+  /**
+   * Resolves after about `timeoutNs` using host timers (millisecond granularity); a negative
+   * timeout resolves on the next timer tick.
+   *
+   * @throws {InvalidArgumentError} (rejects) Unless `timeoutNs` is a finite number.
+   */
   sleep(timeoutNs: number): Promise<void>;
 
   // Sockets. These return the raw status (`>= 0` or `-errno`) instead of throwing, so the
   // network layer (`src/net/`) can branch on EAGAIN and map errors to its typed errors without
-  // a try/catch in the hot path. Addresses travel in buffers of ADDR_LEN (24) bytes (layout in
+  // a try/catch in the hot path; a bad argument still throws InvalidArgumentError, as above
+  // (fds and numbers int32; `buf[offset, offset + len)` inside an attached Uint8Array, offset
+  // and len >= 0). Addresses travel in Uint8Arrays of at least ADDR_LEN (24) bytes (layout in
   // `ffi/native/wavelet.h`). The pure-JS backend throws UnsupportedError for all of them.
 
-  /** Parses a numeric IPv4/IPv6 address and a port into `out`; returns the family (4, 6) or -errno. */
+  /**
+   * Parses a numeric IPv4/IPv6 address and a port into `out`; returns the family (4, 6), or
+   * -EINVAL when `host` is not a numeric address.
+   *
+   * @throws {InvalidArgumentError} Unless `host` is a string, `port` an integer in
+   * [0, 65535] and `out` a Uint8Array of at least 24 bytes.
+   */
   addrParse(host: string, port: number, out: Uint8Array): number;
-  /** A non-blocking socket: family 4 or 6, type 1 = TCP, 2 = UDP; returns the fd or -errno. */
+  /**
+   * A non-blocking socket: family 4 or 6, type 1 = TCP, 2 = UDP; returns the fd or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `family` and `type` are int32 (other values: -EINVAL).
+   */
   socketCreate(family: number, type: number): number;
-  /** `bind(2)`; returns 0 or -errno. */
+  /**
+   * `bind(2)`; returns 0 or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and `addr` a Uint8Array of at least
+   * 24 bytes.
+   */
   socketBind(fd: number, addr: Uint8Array): number;
-  /** `listen(2)`; returns 0 or -errno. */
+  /**
+   * `listen(2)`; returns 0 or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` and `backlog` are int32 (< 1: SOMAXCONN).
+   */
   socketListen(fd: number, backlog: number): number;
-  /** `accept4(2)` (non-blocking, close-on-exec); returns the new fd or -errno (-EAGAIN). */
+  /**
+   * `accept4(2)` (non-blocking, close-on-exec); returns the new fd or -errno (-EAGAIN).
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and `addrOut` null or a Uint8Array
+   * of at least 24 bytes.
+   */
   socketAccept(fd: number, addrOut: Uint8Array | null): number;
-  /** Non-blocking `connect(2)`; returns 0, -EINPROGRESS or -errno. */
+  /**
+   * Non-blocking `connect(2)`; returns 0, -EINPROGRESS or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and `addr` a Uint8Array of at least
+   * 24 bytes.
+   */
   socketConnect(fd: number, addr: Uint8Array): number;
-  /** Takes `SO_ERROR`: 0, a positive errno value, or -errno. */
+  /**
+   * Takes `SO_ERROR`: 0, a positive errno value, or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32.
+   */
   socketError(fd: number): number;
-  /** `recv(2)` into `buf[offset, offset + len)`; returns the count, 0 at EOF, or -errno. */
+  /**
+   * `recv(2)` into `buf[offset, offset + len)`; returns the count, 0 at EOF, or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and the range lies in an attached
+   * Uint8Array (`offset`, `len` integers >= 0).
+   */
   socketRecv(fd: number, buf: Uint8Array, offset: number, len: number): number;
-  /** `send(2)` of `buf[offset, offset + len)` with MSG_NOSIGNAL; returns the count or -errno. */
+  /**
+   * `send(2)` of `buf[offset, offset + len)` with MSG_NOSIGNAL; returns the count or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and the range lies in an attached
+   * Uint8Array (`offset`, `len` integers >= 0).
+   */
   socketSend(fd: number, buf: Uint8Array, offset: number, len: number): number;
-  /** `recvfrom(2)` of one datagram; the sender goes to `addrOut`; returns the count or -errno. */
+  /**
+   * `recvfrom(2)` of one datagram; the sender goes to `addrOut`; returns the count or -errno.
+   *
+   * @throws {InvalidArgumentError} As {@linkcode socketRecv}, and unless `addrOut` is null or a
+   * Uint8Array of at least 24 bytes.
+   */
   socketRecvFrom(
     fd: number,
     buf: Uint8Array,
@@ -509,15 +628,38 @@ export interface NativeBackend {
     len: number,
     addrOut: Uint8Array | null,
   ): number;
-  /** `sendto(2)` of one datagram to `addr`; returns the count or -errno. */
+  /**
+   * `sendto(2)` of one datagram to `addr`; returns the count or -errno.
+   *
+   * @throws {InvalidArgumentError} As {@linkcode socketSend}, and unless `addr` is a
+   * Uint8Array of at least 24 bytes.
+   */
   socketSendTo(fd: number, buf: Uint8Array, offset: number, len: number, addr: Uint8Array): number;
-  /** `shutdown(2)`: 0 read, 1 write, 2 both; returns 0 or -errno. */
+  /**
+   * `shutdown(2)`: 0 read, 1 write, 2 both; returns 0 or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` and `how` are int32 (other values: -EINVAL).
+   */
   socketShutdown(fd: number, how: number): number;
-  /** Sets an option ({@linkcode SocketOption}); returns 0 or -errno. */
+  /**
+   * Sets an option ({@linkcode SocketOption}); returns 0 or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd`, `option` and `value` are int32 (an unknown
+   * option: -ENOPROTOOPT).
+   */
   socketSetOption(fd: number, option: number, value: number): number;
-  /** Reads an option ({@linkcode SocketOption}, not `Linger`); returns it or -errno. */
+  /**
+   * Reads an option ({@linkcode SocketOption}, not `Linger`); returns it or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` and `option` are int32.
+   */
   socketGetOption(fd: number, option: number): number;
-  /** getsockname (`peer` false) or getpeername into `out`; returns the family or -errno. */
+  /**
+   * getsockname (`peer` false) or getpeername into `out`; returns the family or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32, `peer` a boolean and `out` a
+   * Uint8Array of at least 24 bytes.
+   */
   socketAddress(fd: number, peer: boolean, out: Uint8Array): number;
 }
 
