@@ -123,3 +123,34 @@ test("the C side refuses capacities too small for what it would write, and write
     raw.close();
   }
 });
+
+test("concurrent async waits each deliver their own events into their own buffers", async () => {
+  const native = loadNative();
+  const fds: number[] = [];
+  try {
+    const eps = [0, 1, 2].map(() => native.epollCreate());
+    fds.push(...eps);
+    const efds = eps.map((ep, i) => {
+      const fd = native.eventfdCreate(0, 0);
+      fds.push(fd);
+      native.epollCtl(ep, EpollOp.Add, fd, EpollEvents.In, 10 + i);
+      return fd;
+    });
+    const bufs = eps.map(() => new Int32Array(8).fill(-1));
+    const clocks = eps.map(() => new Float64Array(1));
+    const before = native.monotonicNs();
+    const waits = eps.map((ep, i) => native.epollWaitAsync(ep, bufs[i], 4, 5e9, clocks[i]));
+    // Wake them in reverse order, each after the host loop ran.
+    for (const fd of [...efds].reverse()) {
+      await new Promise((r) => setTimeout(r, 5));
+      native.eventfdWrite(fd, 1);
+    }
+    assertEquals(await Promise.all(waits), [1, 1, 1]);
+    for (let i = 0; i < eps.length; i++) {
+      assertEquals([bufs[i][0], bufs[i][1], bufs[i][2]], [EpollEvents.In, 10 + i, -1]);
+      assert(clocks[i][0] >= before, `clock ${i} was written`);
+    }
+  } finally {
+    for (const fd of fds) native.close(fd);
+  }
+});
