@@ -248,7 +248,8 @@ export class LibraryBackend implements NativeBackend {
         throw invalidArgument(
           WAIT,
           `the events or clockOut buffer was detached or shrunk while the wait was in flight, ` +
-            `so its ${n} events were not delivered`,
+            (n === 1 ? "so the event it returned was" : `so the ${n} events it returned were`) +
+            " not delivered",
         );
       }
       const from = s.events;
