@@ -10,8 +10,7 @@
  */
 
 import { type ErrorCode, WaveletError } from "../src/errors.ts";
-import { ABI_VERSION, type RawLibrary } from "./symbols.ts";
-import { BunWaiterPool } from "./bun_waiter.ts";
+import { ABI_VERSION } from "./symbols.ts";
 
 /**
  * Error codes of the native layer. They extend `ErrorCode` of `src/errors.ts` (same string
@@ -105,8 +104,6 @@ export const Errno = {
   EISCONN: 106,
   ESHUTDOWN: 108,
 } as const;
-
-const ENCODER = new TextEncoder();
 
 const ERRNO_NAMES: string[] = [];
 for (const [name, value] of Object.entries(Errno)) ERRNO_NAMES[value] = name;
@@ -384,11 +381,26 @@ export const MAX_EPOLL_EVENTS = 1024;
 /**
  * The OS services the runtime needs. The native backend implements all of them; the pure-JS
  * backend implements the clocks and `sleep`, and throws {@linkcode UnsupportedError} for the
- * rest (`hasEpoll` is false). Failing native calls throw {@linkcode NativeError}; EINTR never
- * surfaces. Timestamps are f64 nanoseconds.
+ * rest whatever the arguments (`hasEpoll` is false). Failing native calls throw
+ * {@linkcode NativeError}; EINTR never surfaces. Timestamps are f64 nanoseconds.
  *
- * Buffers handed to the epoll wait should be long-lived (allocated once): the Deno binding
- * caches each buffer's pointer, and an async wait keeps writing into them until it settles.
+ * Arguments are checked before anything reaches C, the same way on Bun and Deno; a bad one
+ * throws `InvalidArgumentError` with code `INVALID_ARGUMENT` (a promise-returning method
+ * rejects with it) and nothing happens:
+ * - Integers (fds, counts, flags, offsets, lengths, ports) must be numbers that are integers
+ *   in the stated range, an int32 where none is stated. NaN, Infinity, fractions, strings and
+ *   other types are refused, never coerced. An fd is any int32: a closed or negative one is the
+ *   kernel's to refuse (a `NativeError` with EBADF, or `-EBADF` from the socket calls).
+ * - Buffers must be typed arrays of the stated class (byte buffers are `Uint8Array`s, a
+ *   subclass such as Node's `Buffer` included; other views are refused because offsets and
+ *   lengths count elements), over any `ArrayBuffer` or `SharedArrayBuffer` (resizable and
+ *   growable ones included), and at least as many BYTES long as the C side reads or writes. A
+ *   view whose buffer was transferred (detached), or a view over a resizable buffer that was
+ *   shrunk past it, reads a `byteLength` of 0, so it is refused wherever a byte would be read
+ *   or written (a detached one always). Nothing is written outside a buffer's view.
+ *
+ * The epoll wait's buffers are best long-lived (allocated once): the Deno binding caches each
+ * buffer's pointer (taken again when the view's `byteLength` changed, so never stale).
  *
  * @example Clocks and an eventfd
  * ```ts
@@ -421,18 +433,34 @@ export interface NativeBackend {
   readonly hasEpoll: boolean;
   /** CLOCK_MONOTONIC (or the host's monotonic clock) in nanoseconds. */
   monotonicNs(): number;
-  /** Writes the wall time into `out`: `out[0]` whole Unix seconds, `out[1]` nanoseconds. */
+  /**
+   * Writes the wall time into `out`: `out[0]` whole Unix seconds, `out[1]` nanoseconds.
+   *
+   * @throws {InvalidArgumentError} Unless `out` is a Float64Array of at least 16 bytes.
+   */
   realtime(out: Float64Array): void;
   /** The wall time in nanoseconds since the Unix epoch, rounded to a double. */
   realtimeNs(): number;
   /** Creates an epoll instance and returns its fd. */
   epollCreate(): number;
-  /** `epoll_ctl`; `data` (u32) comes back with the events. */
+  /**
+   * `epoll_ctl`; `data` (u32) comes back with the events.
+   *
+   * @throws {InvalidArgumentError} Unless `epfd` and `fd` are int32, `op` is 1, 2 or 3
+   * ({@linkcode EpollOp}), and `events` and `data` are 32-bit integers (int32 or uint32).
+   */
   epollCtl(epfd: number, op: number, fd: number, events: number, data: number): void;
   /**
    * Waits up to `timeoutNs` (negative or `Infinity`: forever, 0: poll) and writes up to
-   * `maxEvents` pairs (events, data) into `events`; writes the monotonic time sampled right
-   * after the wait into `clockOut[0]`. Returns the number of events.
+   * `maxEvents` pairs (events, data) into `events` (at most 1024 per call); writes the
+   * monotonic time sampled right after the wait into `clockOut[0]`. Returns the number of
+   * events. A failed wait writes nothing.
+   *
+   * @throws {InvalidArgumentError} Unless `epfd` is an int32, `maxEvents` an integer >= 1,
+   * `events` an Int32Array of at least `8 * maxEvents` bytes, `timeoutNs` a number (not NaN),
+   * and `clockOut` null or a Float64Array of at least 8 bytes.
+   * @throws {NativeError} When `epoll_pwait2` fails (EBADF, EINVAL for an fd that is not an
+   * epoll fd).
    */
   epollWait(
     epfd: number,
@@ -444,7 +472,13 @@ export interface NativeBackend {
   /**
    * The same wait without blocking the host event loop. Deno runs the call on another thread
    * (`nonblocking` FFI); on Bun a waiter Worker makes the blocking call and the caller awaits
-   * `Atomics.waitAsync`. Do not touch `events` or `clockOut` until the promise settles.
+   * `Atomics.waitAsync`. The other thread writes into buffers the backend owns; the results
+   * are copied into `events` and `clockOut` when the wait settles, after checking them again.
+   * Never throws: bad arguments, and a failed wait, reject the promise.
+   *
+   * @throws {InvalidArgumentError} (rejects) For the arguments {@linkcode epollWait} refuses,
+   * and when `events` or `clockOut` was detached or shrunk while the wait was in flight (the
+   * events it returned are then not delivered; a level-triggered fd reports again).
    */
   epollWaitAsync(
     epfd: number,
@@ -453,19 +487,46 @@ export interface NativeBackend {
     timeoutNs: number,
     clockOut: Float64Array | null,
   ): Promise<number>;
-  /** Creates an eventfd (non-blocking unless {@linkcode EventfdFlags.Blocking}). */
+  /**
+   * Creates an eventfd (non-blocking unless {@linkcode EventfdFlags.Blocking}).
+   *
+   * @throws {InvalidArgumentError} Unless `initval` (default 0) is an integer in
+   * [0, 2^32 - 1] and `flags` (default 0) one in [0, 3] ({@linkcode EventfdFlags}).
+   */
   eventfdCreate(initval?: number, flags?: number): number;
-  /** Adds `value` (default 1) to the eventfd counter. Safe from any thread. */
+  /**
+   * Adds `value` (default 1) to the eventfd counter. Safe from any thread.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and `value` an integer in
+   * [1, 2^53].
+   */
   eventfdWrite(fd: number, value?: number): void;
-  /** Reads and resets the counter; 0 when nothing was pending. */
+  /**
+   * Reads and resets the counter; 0 when nothing was pending.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32.
+   */
   eventfdRead(fd: number): number;
   /** Creates a non-blocking CLOCK_MONOTONIC timerfd. */
   timerfdCreate(): number;
-  /** Arms the timerfd at an absolute monotonic deadline in ns; 0 disarms. */
+  /**
+   * Arms the timerfd at an absolute monotonic deadline in ns; 0 disarms.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and `absDeadlineNs` a number in
+   * [0, 9.2e18].
+   */
   timerfdSettime(fd: number, absDeadlineNs: number): void;
-  /** Reads and resets the expiration count; 0 when it has not expired. */
+  /**
+   * Reads and resets the expiration count; 0 when it has not expired.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32.
+   */
   timerfdRead(fd: number): number;
-  /** Closes a file descriptor. */
+  /**
+   * Closes a file descriptor.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32.
+   */
   close(fd: number): void;
   /**
    * Adds `eventfd` to the signal bridge: a process-wide set of eventfds that a C signal
@@ -474,6 +535,8 @@ export interface NativeBackend {
    * chains to the handler it replaced when that was a function, except one that would end the
    * process (SIG_DFL, SIG_IGN, or a handler installed with SA_RESETHAND).
    *
+   * @throws {InvalidArgumentError} Unless `eventfd` is an int32 and `signals` an array of
+   *   integers in [1, 31].
    * @throws {NativeError} `EINVAL` for a signal other than SIGINT, SIGTERM, SIGHUP, SIGQUIT,
    *   SIGUSR1 or SIGUSR2; `EEXIST` if it is already a member; `ENOSPC` when 1024 are.
    */
@@ -483,6 +546,7 @@ export interface NativeBackend {
    * previous handler back. Returns once no handler can still write the eventfd, so it may be
    * closed at once.
    *
+   * @throws {InvalidArgumentError} Unless `eventfd` is an int32.
    * @throws {NativeError} `ENOENT` if it is not a member; `EBUSY` if a handler on another
    *   thread did not finish in time (the eventfd left the set but must not be closed).
    */
@@ -498,33 +562,88 @@ export interface NativeBackend {
   signalBridgeLast(): number;
   /** How many bridged signals arrived so far (no syscall; for spinning loops). */
   signalBridgeCount(): number;
-  /** Resolves after about `timeoutNs` using host timers (millisecond granularity). */
+  /**
+   * Resolves after about `timeoutNs` using host timers (millisecond granularity); a negative
+   * timeout resolves on the next timer tick.
+   *
+   * @throws {InvalidArgumentError} (rejects) Unless `timeoutNs` is a finite number.
+   */
   sleep(timeoutNs: number): Promise<void>;
 
   // Sockets. These return the raw status (`>= 0` or `-errno`) instead of throwing, so the
   // network layer (`src/net/`) can branch on EAGAIN and map errors to its typed errors without
-  // a try/catch in the hot path. Addresses travel in buffers of ADDR_LEN (24) bytes (layout in
+  // a try/catch in the hot path; a bad argument still throws InvalidArgumentError, as above
+  // (fds and numbers int32; `buf[offset, offset + len)` inside an attached Uint8Array, offset
+  // and len >= 0). Addresses travel in Uint8Arrays of at least ADDR_LEN (24) bytes (layout in
   // `ffi/native/wavelet.h`). The pure-JS backend throws UnsupportedError for all of them.
 
-  /** Parses a numeric IPv4/IPv6 address and a port into `out`; returns the family (4, 6) or -errno. */
+  /**
+   * Parses a numeric IPv4/IPv6 address and a port into `out`; returns the family (4, 6), or
+   * -EINVAL when `host` is not a numeric address.
+   *
+   * @throws {InvalidArgumentError} Unless `host` is a string, `port` an integer in
+   * [0, 65535] and `out` a Uint8Array of at least 24 bytes.
+   */
   addrParse(host: string, port: number, out: Uint8Array): number;
-  /** A non-blocking socket: family 4 or 6, type 1 = TCP, 2 = UDP; returns the fd or -errno. */
+  /**
+   * A non-blocking socket: family 4 or 6, type 1 = TCP, 2 = UDP; returns the fd or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `family` and `type` are int32 (other values: -EINVAL).
+   */
   socketCreate(family: number, type: number): number;
-  /** `bind(2)`; returns 0 or -errno. */
+  /**
+   * `bind(2)`; returns 0 or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and `addr` a Uint8Array of at least
+   * 24 bytes.
+   */
   socketBind(fd: number, addr: Uint8Array): number;
-  /** `listen(2)`; returns 0 or -errno. */
+  /**
+   * `listen(2)`; returns 0 or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` and `backlog` are int32 (< 1: SOMAXCONN).
+   */
   socketListen(fd: number, backlog: number): number;
-  /** `accept4(2)` (non-blocking, close-on-exec); returns the new fd or -errno (-EAGAIN). */
+  /**
+   * `accept4(2)` (non-blocking, close-on-exec); returns the new fd or -errno (-EAGAIN).
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and `addrOut` null or a Uint8Array
+   * of at least 24 bytes.
+   */
   socketAccept(fd: number, addrOut: Uint8Array | null): number;
-  /** Non-blocking `connect(2)`; returns 0, -EINPROGRESS or -errno. */
+  /**
+   * Non-blocking `connect(2)`; returns 0, -EINPROGRESS or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and `addr` a Uint8Array of at least
+   * 24 bytes.
+   */
   socketConnect(fd: number, addr: Uint8Array): number;
-  /** Takes `SO_ERROR`: 0, a positive errno value, or -errno. */
+  /**
+   * Takes `SO_ERROR`: 0, a positive errno value, or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32.
+   */
   socketError(fd: number): number;
-  /** `recv(2)` into `buf[offset, offset + len)`; returns the count, 0 at EOF, or -errno. */
+  /**
+   * `recv(2)` into `buf[offset, offset + len)`; returns the count, 0 at EOF, or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and the range lies in an attached
+   * Uint8Array (`offset`, `len` integers >= 0).
+   */
   socketRecv(fd: number, buf: Uint8Array, offset: number, len: number): number;
-  /** `send(2)` of `buf[offset, offset + len)` with MSG_NOSIGNAL; returns the count or -errno. */
+  /**
+   * `send(2)` of `buf[offset, offset + len)` with MSG_NOSIGNAL; returns the count or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32 and the range lies in an attached
+   * Uint8Array (`offset`, `len` integers >= 0).
+   */
   socketSend(fd: number, buf: Uint8Array, offset: number, len: number): number;
-  /** `recvfrom(2)` of one datagram; the sender goes to `addrOut`; returns the count or -errno. */
+  /**
+   * `recvfrom(2)` of one datagram; the sender goes to `addrOut`; returns the count or -errno.
+   *
+   * @throws {InvalidArgumentError} As {@linkcode socketRecv}, and unless `addrOut` is null or a
+   * Uint8Array of at least 24 bytes.
+   */
   socketRecvFrom(
     fd: number,
     buf: Uint8Array,
@@ -532,359 +651,62 @@ export interface NativeBackend {
     len: number,
     addrOut: Uint8Array | null,
   ): number;
-  /** `sendto(2)` of one datagram to `addr`; returns the count or -errno. */
+  /**
+   * `sendto(2)` of one datagram to `addr`; returns the count or -errno.
+   *
+   * @throws {InvalidArgumentError} As {@linkcode socketSend}, and unless `addr` is a
+   * Uint8Array of at least 24 bytes.
+   */
   socketSendTo(fd: number, buf: Uint8Array, offset: number, len: number, addr: Uint8Array): number;
-  /** `shutdown(2)`: 0 read, 1 write, 2 both; returns 0 or -errno. */
+  /**
+   * `shutdown(2)`: 0 read, 1 write, 2 both; returns 0 or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` and `how` are int32 (other values: -EINVAL).
+   */
   socketShutdown(fd: number, how: number): number;
-  /** Sets an option ({@linkcode SocketOption}); returns 0 or -errno. */
+  /**
+   * Sets an option ({@linkcode SocketOption}); returns 0 or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd`, `option` and `value` are int32 (an unknown
+   * option: -ENOPROTOOPT).
+   */
   socketSetOption(fd: number, option: number, value: number): number;
-  /** Reads an option ({@linkcode SocketOption}, not `Linger`); returns it or -errno. */
+  /**
+   * Reads an option ({@linkcode SocketOption}, not `Linger`); returns it or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` and `option` are int32.
+   */
   socketGetOption(fd: number, option: number): number;
-  /** getsockname (`peer` false) or getpeername into `out`; returns the family or -errno. */
+  /**
+   * getsockname (`peer` false) or getpeername into `out`; returns the family or -errno.
+   *
+   * @throws {InvalidArgumentError} Unless `fd` is an int32, `peer` a boolean and `out` a
+   * Uint8Array of at least 24 bytes.
+   */
   socketAddress(fd: number, peer: boolean, out: Uint8Array): number;
 }
 
 /** Signal numbers on Linux. */
 export const Signal = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
 
+/** Host timers fire at once for delays beyond this (about 24.8 days): longer sleeps chain. */
+const MAX_TIMER_MS = 0x7fffffff;
+
 /**
  * Resolves after about `timeoutNs` nanoseconds using a host timer.
  *
- * @param timeoutNs Nanoseconds; rounded up to whole milliseconds.
+ * @param timeoutNs Nanoseconds (not NaN); rounded up to whole milliseconds, negative as 0.
  * @returns A promise that resolves once the time has passed.
  */
 export function hostSleep(timeoutNs: number): Promise<void> {
-  const msDelay = timeoutNs > 0 ? Math.ceil(timeoutNs / 1e6) : 0;
-  return new Promise((resolve) => setTimeout(resolve, msDelay));
-}
-
-function checkEventBuffer(events: Int32Array, maxEvents: number): void {
-  if (!(maxEvents >= 1 && maxEvents * 2 <= events.length)) {
-    throw new NativeError(
-      "epoll_wait",
-      Errno.EINVAL,
-      `maxEvents ${maxEvents} needs ${maxEvents * 2} int32 slots, the buffer has ${events.length}`,
-    );
-  }
-}
-
-/**
- * The native backend over a loaded library. Constructed by `ffi/load.ts`.
- */
-export class LibraryBackend implements NativeBackend {
-  /** See {@linkcode NativeBackend.kind}. */
-  readonly kind: "bun" | "deno";
-  /** See {@linkcode NativeBackend.path}. */
-  readonly path: string;
-  /** See {@linkcode NativeBackend.abiVersion}. */
-  readonly abiVersion: number;
-  /** See {@linkcode NativeBackend.hasEpoll}. */
-  readonly hasEpoll = true;
-  /** See {@linkcode NativeBackend.readonly}. */
-  readonly #lib: RawLibrary;
-  /** See {@linkcode NativeBackend.readonly}. */
-  readonly #monotonic: () => number;
-  #waiters: BunWaiterPool | undefined;
-  #noWaiter = false;
-  readonly #recv: RawLibrary["wv_socket_recv"];
-  readonly #send: RawLibrary["wv_socket_send"];
-  /** Scratch buffer for address text (numeric addresses are short). */
-  readonly #text = new Uint8Array(64);
-
-  /**
-   * Wraps an opened library.
-   *
-   * @param lib The library functions from `ffi/bun.ts` or `ffi/deno.ts`.
-   * @param kind Which loader opened it.
-   * @param path The library file.
-   */
-  constructor(lib: RawLibrary, kind: "bun" | "deno", path: string) {
-    this.#lib = lib;
-    this.kind = kind;
-    this.path = path;
-    this.abiVersion = lib.wv_abi_version();
-    this.#monotonic = lib.wv_clock_monotonic_ns;
-    this.#recv = lib.wv_socket_recv;
-    this.#send = lib.wv_socket_send;
-  }
-
-  /** See {@linkcode NativeBackend.monotonicNs}. */
-  monotonicNs(): number {
-    return this.#monotonic();
-  }
-
-  /** See {@linkcode NativeBackend.realtime}. */
-  realtime(out: Float64Array): void {
-    if (out.length < 2) {
-      throw new NativeError("clock_realtime", Errno.EINVAL, "the buffer needs 2 doubles");
-    }
-    checkStatus("clock_realtime", this.#lib.wv_clock_realtime(out));
-  }
-
-  /** See {@linkcode NativeBackend.realtimeNs}. */
-  realtimeNs(): number {
-    return checkStatus("clock_realtime", this.#lib.wv_clock_realtime_ns());
-  }
-
-  /** See {@linkcode NativeBackend.epollCreate}. */
-  epollCreate(): number {
-    return checkStatus("epoll_create", this.#lib.wv_epoll_create());
-  }
-
-  /** See {@linkcode NativeBackend.epollCtl}. */
-  epollCtl(epfd: number, op: number, fd: number, events: number, data: number): void {
-    const rc = this.#lib.wv_epoll_ctl(epfd, op, fd, events >>> 0, data >>> 0);
-    if (rc < 0) throw new NativeError("epoll_ctl", -rc, `epfd ${epfd}, op ${op}, fd ${fd}`);
-  }
-
-  /** See {@linkcode NativeBackend.epollWait}. */
-  epollWait(
-    epfd: number,
-    events: Int32Array,
-    maxEvents: number,
-    timeoutNs: number,
-    clockOut: Float64Array | null,
-  ): number {
-    if (!(maxEvents * 2 <= events.length)) checkEventBuffer(events, maxEvents);
-    const n = this.#lib.wv_epoll_wait(epfd, events, maxEvents, timeoutNs, clockOut);
-    return n >= 0 ? n : checkStatus("epoll_wait", n);
-  }
-
-  /** See {@linkcode NativeBackend.epollWaitAsync}. */
-  epollWaitAsync(
-    epfd: number,
-    events: Int32Array,
-    maxEvents: number,
-    timeoutNs: number,
-    clockOut: Float64Array | null,
-  ): Promise<number> {
-    checkEventBuffer(events, maxEvents);
-    const asyncWait = this.#lib.wv_epoll_wait_async;
-    if (asyncWait !== undefined) {
-      return asyncWait(epfd, events, maxEvents, timeoutNs, clockOut).then((n) =>
-        checkStatus("epoll_wait", n)
-      );
-    }
-    if (this.kind === "bun" && typeof Atomics.waitAsync === "function" && !this.#noWaiter) {
-      // A waiter Worker makes the blocking wait; this thread awaits Atomics.waitAsync.
-      this.#waiters ??= new BunWaiterPool(this.path);
-      return this.#waiters.wait(epfd, events, maxEvents, timeoutNs, clockOut).then(
-        (n) => checkStatus("epoll_wait", n),
-        () => {
-          // No Worker here (a sandbox, a missing module): poll instead, from now on.
-          this.#noWaiter = true;
-          return this.#pollWait(epfd, events, maxEvents, timeoutNs, clockOut);
-        },
-      );
-    }
-    return this.#pollWait(epfd, events, maxEvents, timeoutNs, clockOut);
-  }
-
-  /** The async wait without a nonblocking FFI: zero-timeout polls between host timer ticks. */
-  async #pollWait(
-    epfd: number,
-    events: Int32Array,
-    maxEvents: number,
-    timeoutNs: number,
-    clockOut: Float64Array | null,
-  ): Promise<number> {
-    if (Number.isNaN(timeoutNs)) throw new NativeError("epoll_wait", Errno.EINVAL, "NaN timeout");
-    const forever = timeoutNs < 0 || timeoutNs === Infinity;
-    const deadline = forever ? Infinity : this.monotonicNs() + timeoutNs;
-    for (;;) {
-      const n = this.epollWait(epfd, events, maxEvents, 0, clockOut);
-      if (n > 0) return n;
-      const left = deadline - this.monotonicNs();
-      if (left <= 0) return 0;
-      if (left < 1e6) {
-        // Less than a host timer tick left: finish with a short blocking wait.
-        return this.epollWait(epfd, events, maxEvents, left, clockOut);
-      }
-      await hostSleep(Math.min(left - 1e6, 1e6));
-    }
-  }
-
-  /** See {@linkcode NativeBackend.eventfdCreate}. */
-  eventfdCreate(initval = 0, flags = 0): number {
-    return checkStatus("eventfd_create", this.#lib.wv_eventfd_create(initval >>> 0, flags));
-  }
-
-  /** See {@linkcode NativeBackend.eventfdWrite}. */
-  eventfdWrite(fd: number, value = 1): void {
-    const rc = this.#lib.wv_eventfd_write(fd, value);
-    if (rc < 0) throw new NativeError("eventfd_write", -rc, `fd ${fd}`);
-  }
-
-  /** See {@linkcode NativeBackend.eventfdRead}. */
-  eventfdRead(fd: number): number {
-    const n = this.#lib.wv_eventfd_read(fd);
-    if (n >= 0) return n;
-    if (n === -Errno.EAGAIN) return 0;
-    throw new NativeError("eventfd_read", -n, `fd ${fd}`);
-  }
-
-  /** See {@linkcode NativeBackend.timerfdCreate}. */
-  timerfdCreate(): number {
-    return checkStatus("timerfd_create", this.#lib.wv_timerfd_create());
-  }
-
-  /** See {@linkcode NativeBackend.timerfdSettime}. */
-  timerfdSettime(fd: number, absDeadlineNs: number): void {
-    const rc = this.#lib.wv_timerfd_settime(fd, absDeadlineNs);
-    if (rc < 0) {
-      throw new NativeError("timerfd_settime", -rc, `fd ${fd}, deadline ${absDeadlineNs} ns`);
-    }
-  }
-
-  /** See {@linkcode NativeBackend.timerfdRead}. */
-  timerfdRead(fd: number): number {
-    const n = this.#lib.wv_timerfd_read(fd);
-    if (n >= 0) return n;
-    if (n === -Errno.EAGAIN) return 0;
-    throw new NativeError("timerfd_read", -n, `fd ${fd}`);
-  }
-
-  /** See {@linkcode NativeBackend.close}. */
-  close(fd: number): void {
-    const rc = this.#lib.wv_close(fd);
-    if (rc < 0) throw new NativeError("close", -rc, `fd ${fd}`);
-  }
-
-  /** See {@linkcode NativeBackend.signalBridgeAdd}. */
-  signalBridgeAdd(eventfd: number, signals?: readonly number[]): void {
-    let mask = 0;
-    for (const s of signals ?? []) {
-      if (!Number.isInteger(s) || s <= 0 || s >= 32) {
-        throw new NativeError("signal_bridge_add", Errno.EINVAL, `signal ${s}`);
-      }
-      mask = (mask | (1 << s)) >>> 0;
-    }
-    if (!Number.isInteger(eventfd) || eventfd < 0 || eventfd > 0x7ffffffe) {
-      throw new NativeError("signal_bridge_add", Errno.EBADF, `eventfd ${eventfd}`);
-    }
-    const rc = this.#lib.wv_signal_bridge_add(eventfd, mask);
-    if (rc < 0) throw new NativeError("signal_bridge_add", -rc, `eventfd ${eventfd}`);
-  }
-
-  /** See {@linkcode NativeBackend.signalBridgeRemove}. */
-  signalBridgeRemove(eventfd: number): void {
-    if (!Number.isInteger(eventfd) || eventfd < 0 || eventfd > 0x7ffffffe) {
-      throw new NativeError("signal_bridge_remove", Errno.EBADF, `eventfd ${eventfd}`);
-    }
-    const rc = this.#lib.wv_signal_bridge_remove(eventfd);
-    if (rc < 0) throw new NativeError("signal_bridge_remove", -rc, `eventfd ${eventfd}`);
-  }
-
-  /** See {@linkcode NativeBackend.signalBridgeReassert}. */
-  signalBridgeReassert(): number {
-    return checkStatus("signal_bridge_reassert", this.#lib.wv_signal_bridge_reassert());
-  }
-
-  /** See {@linkcode NativeBackend.signalBridgeLast}. */
-  signalBridgeLast(): number {
-    return this.#lib.wv_signal_bridge_last();
-  }
-
-  /** See {@linkcode NativeBackend.signalBridgeCount}. */
-  signalBridgeCount(): number {
-    return this.#lib.wv_signal_bridge_count();
-  }
-
-  /** See {@linkcode NativeBackend.sleep}. */
-  sleep(timeoutNs: number): Promise<void> {
-    return hostSleep(timeoutNs);
-  }
-
-  /** See {@linkcode NativeBackend.addrParse}. */
-  addrParse(host: string, port: number, out: Uint8Array): number {
-    if (typeof host !== "string" || !Number.isInteger(port)) return -Errno.EINVAL;
-    const text = this.#text;
-    const { read, written } = ENCODER.encodeInto(host, text);
-    if (read !== host.length || written === 0) return -Errno.EINVAL;
-    return this.#lib.wv_addr_parse(text, written, port, out, out.length);
-  }
-
-  /** See {@linkcode NativeBackend.socketCreate}. */
-  socketCreate(family: number, type: number): number {
-    return this.#lib.wv_socket_create(family, type);
-  }
-
-  /** See {@linkcode NativeBackend.socketBind}. */
-  socketBind(fd: number, addr: Uint8Array): number {
-    return this.#lib.wv_socket_bind(fd, addr, addr.length);
-  }
-
-  /** See {@linkcode NativeBackend.socketListen}. */
-  socketListen(fd: number, backlog: number): number {
-    return this.#lib.wv_socket_listen(fd, backlog);
-  }
-
-  /** See {@linkcode NativeBackend.socketAccept}. */
-  socketAccept(fd: number, addrOut: Uint8Array | null): number {
-    return this.#lib.wv_socket_accept(fd, addrOut, addrOut === null ? 0 : addrOut.length);
-  }
-
-  /** See {@linkcode NativeBackend.socketConnect}. */
-  socketConnect(fd: number, addr: Uint8Array): number {
-    return this.#lib.wv_socket_connect(fd, addr, addr.length);
-  }
-
-  /** See {@linkcode NativeBackend.socketError}. */
-  socketError(fd: number): number {
-    return this.#lib.wv_socket_error(fd);
-  }
-
-  /** See {@linkcode NativeBackend.socketRecv}. */
-  socketRecv(fd: number, buf: Uint8Array, offset: number, len: number): number {
-    return this.#recv(fd, buf, buf.length, offset, len, 0);
-  }
-
-  /** See {@linkcode NativeBackend.socketSend}. */
-  socketSend(fd: number, buf: Uint8Array, offset: number, len: number): number {
-    return this.#send(fd, buf, buf.length, offset, len, 0);
-  }
-
-  /** See {@linkcode NativeBackend.socketRecvFrom}. */
-  socketRecvFrom(
-    fd: number,
-    buf: Uint8Array,
-    offset: number,
-    len: number,
-    addrOut: Uint8Array | null,
-  ): number {
-    return this.#lib.wv_socket_recvfrom(
-      fd,
-      buf,
-      buf.length,
-      offset,
-      len,
-      addrOut,
-      addrOut === null ? 0 : addrOut.length,
-    );
-  }
-
-  /** See {@linkcode NativeBackend.socketSendTo}. */
-  socketSendTo(fd: number, buf: Uint8Array, offset: number, len: number, addr: Uint8Array): number {
-    return this.#lib.wv_socket_sendto(fd, buf, buf.length, offset, len, addr, addr.length);
-  }
-
-  /** See {@linkcode NativeBackend.socketShutdown}. */
-  socketShutdown(fd: number, how: number): number {
-    return this.#lib.wv_socket_shutdown(fd, how);
-  }
-
-  /** See {@linkcode NativeBackend.socketSetOption}. */
-  socketSetOption(fd: number, option: number, value: number): number {
-    return this.#lib.wv_socket_setopt(fd, option, value);
-  }
-
-  /** See {@linkcode NativeBackend.socketGetOption}. */
-  socketGetOption(fd: number, option: number): number {
-    return this.#lib.wv_socket_getopt(fd, option);
-  }
-
-  /** See {@linkcode NativeBackend.socketAddress}. */
-  socketAddress(fd: number, peer: boolean, out: Uint8Array): number {
-    return this.#lib.wv_socket_address(fd, peer ? 1 : 0, out, out.length);
-  }
+  let left = timeoutNs > 0 ? Math.ceil(timeoutNs / 1e6) : 0;
+  if (left <= MAX_TIMER_MS) return new Promise((resolve) => setTimeout(resolve, left));
+  return new Promise((resolve) => {
+    const step = () => {
+      const d = Math.min(left, MAX_TIMER_MS);
+      left -= d;
+      setTimeout(left > 0 ? step : resolve, d);
+    };
+    step();
+  });
 }

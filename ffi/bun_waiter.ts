@@ -93,7 +93,12 @@ export class BunWaiterPool {
     this.#path = path;
   }
 
-  /** Waits like `wv_epoll_wait` without blocking the calling thread; resolves the count. */
+  /**
+   * Waits like `wv_epoll_wait` without blocking the calling thread; resolves the count (or
+   * -errno). The Worker writes only into the waiter's shared buffers; the results are copied
+   * into `events` and `clockOut` on this thread once the wait is done. The backend passes its
+   * own buffers here (see `epollWaitAsync` in `ffi/library.ts`), never a caller's.
+   */
   async wait(
     epfd: number,
     events: Int32Array,

@@ -29,7 +29,9 @@ scope.onmessage = (e: MessageEvent<Start>) => {
   // deno-lint-ignore no-explicit-any
   const ffi = (import.meta as any).require("bun:ffi");
   const lib = ffi.dlopen(e.data.path, {
-    wv_epoll_wait: { args: ["i32", "ptr", "i32", "f64", "ptr"], returns: "i32" },
+    // int32_t wv_epoll_wait(epfd, events_out, events_cap, max_events, timeout_ns, clock_out,
+    // clock_cap): the declaration of ffi/symbols.ts (ABI 2), repeated here to stay import-free.
+    wv_epoll_wait: { args: ["i32", "ptr", "i32", "i32", "f64", "ptr", "i32"], returns: "i32" },
   });
   const wait = lib.symbols.wv_epoll_wait;
   const ctl = new Int32Array(e.data.ctl);
@@ -41,7 +43,7 @@ scope.onmessage = (e: MessageEvent<Start>) => {
   for (;;) {
     Atomics.wait(ctl, ARM, 0);
     if (Atomics.load(ctl, QUIT) !== 0) break;
-    const n = wait(ctl[EPFD], events, ctl[MAX], timeout[0], clock);
+    const n = wait(ctl[EPFD], events, events.byteLength, ctl[MAX], timeout[0], clock, 8);
     ctl[N] = n;
     Atomics.store(ctl, ARM, 0);
     Atomics.store(ctl, DONE, 1);

@@ -2,8 +2,16 @@
  * The Deno loader: the only file that touches `Deno.dlopen`. It translates the symbol table of
  * `ffi/symbols.ts` mechanically. A `buffer` argument becomes a `pointer`; the pointer of each
  * argument position is cached for the last typed array seen there (`Deno.UnsafePointer.of`
- * costs about 260 ns, so it runs once per long-lived buffer, not once per call). Symbols that
- * may block also get a `nonblocking` variant, bound as `<name>_async`.
+ * costs about 260 ns, so it runs once per long-lived buffer, not once per call). The cache
+ * never outlives the buffer: it also remembers the view's `byteLength`, and a view that reads
+ * another length since (its buffer was transferred, which detaches it and reads 0, or a
+ * resizable buffer was resized under it) gets its pointer taken again, so a stale pointer into
+ * memory the view no longer owns is never passed. Symbols that may block also get a
+ * `nonblocking` variant, bound as `<name>_async`.
+ *
+ * The backend (`ffi/library.ts`) checks every argument before calling these functions: they
+ * are never handed a wrong kind of value, a buffer smaller than what C writes, or a detached
+ * one where C would touch a byte.
  *
  * @module
  */
@@ -29,29 +37,42 @@ function withPointers(fn: AnyFn, args: readonly NativeType[]): AnyFn {
   const D = (globalThis as any).Deno;
   const pointerOf = (v: ArrayBufferView | null): unknown =>
     v === null ? null : D.UnsafePointer.of(v);
-  if (args.length === 5 && bufferAt.length === 2 && bufferAt[0] === 1 && bufferAt[1] === 4) {
-    // The epoll wait: (i32, buffer, i32, f64, buffer), the hot one; written out for speed.
-    let ev: ArrayBufferView | null = null, evPtr: unknown = null;
-    let ck: ArrayBufferView | null = null, ckPtr: unknown = null;
+  const lengthOf = (v: ArrayBufferView | null): number => v === null ? -1 : v.byteLength;
+  if (
+    args.length === 7 && bufferAt.length === 2 && bufferAt[0] === 1 && bufferAt[1] === 5
+  ) {
+    // The epoll wait: (i32, buffer, i32, i32, f64, buffer, i32), the hot one; written out for
+    // speed. A cache hit costs an identity test and a byteLength read per buffer.
+    let ev: ArrayBufferView | null = null, evLen = -1, evPtr: unknown = null;
+    let ck: ArrayBufferView | null = null, ckLen = -1, ckPtr: unknown = null;
     return (
       a: number,
       b: ArrayBufferView | null,
       c: number,
       d: number,
-      e: ArrayBufferView | null,
+      e: number,
+      f: ArrayBufferView | null,
+      g: number,
     ) => {
-      if (b !== ev) (ev = b), (evPtr = pointerOf(b));
-      if (e !== ck) (ck = e), (ckPtr = pointerOf(e));
-      return fn(a, evPtr, c, d, ckPtr);
+      if (b !== ev || lengthOf(b) !== evLen) {
+        (ev = b), (evLen = lengthOf(b)), (evPtr = pointerOf(b));
+      }
+      if (f !== ck || lengthOf(f) !== ckLen) {
+        (ck = f), (ckLen = lengthOf(f)), (ckPtr = pointerOf(f));
+      }
+      return fn(a, evPtr, c, d, e, ckPtr, g);
     };
   }
   // One converter per argument: identity, or "cached pointer of this buffer". Fixed-arity
   // wrappers below call them without building an argument array (no allocation per call).
   const cv = args.map((t) => {
     if (t !== "buffer") return (x: unknown) => x;
-    let last: ArrayBufferView | null = null, ptr: unknown = null;
+    let last: ArrayBufferView | null = null, lastLen = -1, ptr: unknown = null;
     return (x: unknown) => {
-      if (x !== last) (last = x as ArrayBufferView | null), (ptr = pointerOf(last));
+      const v = x as ArrayBufferView | null;
+      if (v !== last || lengthOf(v) !== lastLen) {
+        (last = v), (lastLen = lengthOf(v)), (ptr = pointerOf(v));
+      }
       return ptr;
     };
   });

@@ -2,13 +2,16 @@
  * The pure-JS backend: no FFI. Used on Node, on Deno without `--allow-ffi`, or when asked for
  * (`loadBackend({ prefer: "js" })`). Clocks come from the host (`performance.now()`, and wall
  * time calibrated against `Date.now()`), waits from host timers. Everything that needs epoll,
- * eventfd, timerfd or the signal bridge throws {@linkcode UnsupportedError}.
+ * eventfd, timerfd or the signal bridge throws {@linkcode UnsupportedError} (whatever the
+ * arguments: the operation itself is missing). `realtime` and `sleep` check their arguments
+ * as the native backend does (`ffi/args.ts`).
  *
  * @module
  */
 
 import { ABI_VERSION } from "./symbols.ts";
-import { hostSleep, type NativeBackend, UnsupportedError } from "./backend.ts";
+import { type NativeBackend, UnsupportedError } from "./backend.ts";
+import { checkedSleep, checkRealtimeOut, REALTIME_BYTES } from "./args.ts";
 
 const WHY = "the pure-JS backend has no epoll, eventfd, timerfd, sockets or signal bridge " +
   "(load the native backend: Bun, or Deno with --allow-ffi)";
@@ -67,6 +70,8 @@ export class JsBackend implements NativeBackend {
 
   /** See {@linkcode NativeBackend.realtime}. */
   realtime(out: Float64Array): void {
+    // The same check as the native backend's: a short array would silently drop the writes.
+    if (!(out instanceof Float64Array && out.byteLength >= REALTIME_BYTES)) checkRealtimeOut(out);
     const wallMs = this.#wallMs();
     const sec = Math.floor(wallMs / 1e3);
     let sub = Math.round((wallMs - sec * 1e3) * 1e6);
@@ -234,6 +239,6 @@ export class JsBackend implements NativeBackend {
   }
   /** See {@linkcode NativeBackend.sleep}. */
   sleep(timeoutNs: number): Promise<void> {
-    return hostSleep(timeoutNs);
+    return checkedSleep(timeoutNs);
   }
 }

@@ -29,12 +29,8 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import {
-  LibraryBackend,
-  type LoadAttempt,
-  type NativeBackend,
-  NativeLoadError,
-} from "./backend.ts";
+import { type LoadAttempt, type NativeBackend, NativeLoadError } from "./backend.ts";
+import { LibraryBackend } from "./library.ts";
 import { openBun } from "./bun.ts";
 import { openDeno } from "./deno.ts";
 import { JsBackend } from "./js_backend.ts";

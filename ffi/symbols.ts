@@ -32,10 +32,11 @@ export const symbols = {
   wv_abi_version: { args: [], returns: "i32" },
   /** `double wv_clock_monotonic_ns(void)` */
   wv_clock_monotonic_ns: { args: [], returns: "f64" },
-  /** `int32_t wv_clock_realtime(double *out2)` */
+  /** `int32_t wv_clock_realtime(double *out, int32_t out_cap)` */
   wv_clock_realtime: {
     args: [
-      "buffer", // double *out2 (2 doubles: seconds, nanoseconds)
+      "buffer", // double *out (2 doubles: seconds, nanoseconds)
+      "i32", // int32_t out_cap (bytes of out, >= 16)
     ],
     returns: "i32",
   },
@@ -54,14 +55,16 @@ export const symbols = {
     ],
     returns: "i32",
   },
-  /** `int32_t wv_epoll_wait(int32_t epfd, int32_t *events_out, int32_t max_events, double timeout_ns, double *clock_out)` */
+  /** `int32_t wv_epoll_wait(int32_t epfd, int32_t *events_out, int32_t events_cap, int32_t max_events, double timeout_ns, double *clock_out, int32_t clock_cap)` */
   wv_epoll_wait: {
     args: [
       "i32", // int32_t epfd
       "buffer", // int32_t *events_out (2 * max_events values: events, data)
+      "i32", // int32_t events_cap (bytes of events_out, >= 8 * max_events)
       "i32", // int32_t max_events
       "f64", // double timeout_ns (< 0 forever, 0 poll)
       "buffer", // double *clock_out (1 double, may be NULL)
+      "i32", // int32_t clock_cap (bytes of clock_out, >= 8 unless NULL)
     ],
     returns: "i32",
     mayBlock: true,

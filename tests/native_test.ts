@@ -23,6 +23,7 @@ import {
   UnsupportedError,
 } from "../ffi/backend.ts";
 import { JsBackend } from "../ffi/js_backend.ts";
+import { ErrorCode, InvalidArgumentError } from "../src/errors.ts";
 import {
   buildNative,
   loadBackend,
@@ -84,7 +85,11 @@ test("the realtime clock is exact seconds plus nanoseconds and matches Date.now(
   assert(ms >= before - 5 && ms <= after + 5, `realtime ${ms} vs Date.now ${before}..${after}`);
   const ns = native.realtimeNs();
   assert(Math.abs(ns / 1e6 - Date.now()) < 50, "realtimeNs near Date.now");
-  assertThrows(() => native.realtime(new Float64Array(1)), NativeError);
+  assertThrows(
+    () => native.realtime(new Float64Array(1)),
+    InvalidArgumentError,
+    ErrorCode.InvalidArgument,
+  );
 });
 
 test(
@@ -168,8 +173,8 @@ test(
     assertEquals(native.epollWait(ep, events, 4, 3e6, clock), 0, "disarmed timer is silent");
     assertThrows(
       () => native.timerfdSettime(tfd, -1),
-      NativeError,
-      NativeErrorCode.NativeCallFailed,
+      InvalidArgumentError,
+      ErrorCode.InvalidArgument,
     );
   }),
 );
@@ -217,16 +222,23 @@ test(
 );
 
 test(
-  "bad wait arguments give NativeError EINVAL, never a crash",
+  "bad wait arguments give InvalidArgumentError before the native call, never a crash",
   withFds((fds) => {
     const ep = native.epollCreate();
     fds.push(ep);
     const events = new Int32Array(4);
-    const nan = assertThrows(() => native.epollWait(ep, events, 2, NaN, null), NativeError);
-    assertEquals(nan.errno, Errno.EINVAL);
-    const small = assertThrows(() => native.epollWait(ep, events, 3, 0, null), NativeError);
-    assertEquals(small.errno, Errno.EINVAL);
-    assertThrows(() => native.eventfdWrite(ep, 0), NativeError);
+    const nan = assertThrows(
+      () => native.epollWait(ep, events, 2, NaN, null),
+      InvalidArgumentError,
+    );
+    assertEquals(nan.code, ErrorCode.InvalidArgument);
+    assert(nan.message.includes("timeoutNs"), nan.message);
+    const small = assertThrows(
+      () => native.epollWait(ep, events, 3, 0, null),
+      InvalidArgumentError,
+    );
+    assert(small.message.includes("24 bytes"), small.message);
+    assertThrows(() => native.eventfdWrite(ep, 0), InvalidArgumentError);
   }),
 );
 
@@ -253,7 +265,11 @@ test(
     const before = native.monotonicNs();
     assertEquals(await native.epollWaitAsync(ep, events, 4, 3e6, clock), 0);
     assert(clock[0] >= before + 3e6, "async timeout is not early");
-    await assertRejects(() => native.epollWaitAsync(ep, events, 4, NaN, clock), NativeError);
+    await assertRejects(
+      () => native.epollWaitAsync(ep, events, 4, NaN, clock),
+      InvalidArgumentError,
+      ErrorCode.InvalidArgument,
+    );
   }),
 );
 

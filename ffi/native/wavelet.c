@@ -34,6 +34,7 @@
 
 #define NS_PER_S 1000000000LL
 #define WV_MAX_EVENTS 1024
+#define WV_EVENT_BYTES 8 /* one event in events_out: (events, data) as two int32 */
 
 WV_EXPORT int32_t wv_abi_version(void) { return WV_ABI_VALUE; }
 
@@ -45,12 +46,13 @@ static inline double mono_now(void) {
 
 WV_EXPORT double wv_clock_monotonic_ns(void) { return mono_now(); }
 
-WV_EXPORT int32_t wv_clock_realtime(double *out2) {
+WV_EXPORT int32_t wv_clock_realtime(double *out, int32_t out_cap) {
   struct timespec ts;
-  if (out2 == NULL) return -EFAULT;
+  if (out == NULL) return -EFAULT;
+  if (out_cap < (int32_t)(2 * sizeof(double))) return -ENOSPC;
   if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return -errno;
-  out2[0] = (double)ts.tv_sec;
-  out2[1] = (double)ts.tv_nsec;
+  out[0] = (double)ts.tv_sec;
+  out[1] = (double)ts.tv_nsec;
   return 0;
 }
 
@@ -119,14 +121,18 @@ static int wait_once(int epfd, struct epoll_event *evs, int max, double timeout_
   return n >= 0 ? n : -errno;
 }
 
-WV_EXPORT int32_t wv_epoll_wait(int32_t epfd, int32_t *events_out, int32_t max_events,
-                                double timeout_ns, double *clock_out) {
+WV_EXPORT int32_t wv_epoll_wait(int32_t epfd, int32_t *events_out, int32_t events_cap,
+                                int32_t max_events, double timeout_ns, double *clock_out,
+                                int32_t clock_cap) {
   struct epoll_event evs[WV_MAX_EVENTS];
   if (events_out == NULL) return -EFAULT;
   if (max_events < 1) return -EINVAL;
   if (timeout_ns != timeout_ns) return -EINVAL; /* NaN */
   if (timeout_ns > 9.2e18) timeout_ns = -1;    /* +Infinity and beyond: forever */
   if (max_events > WV_MAX_EVENTS) max_events = WV_MAX_EVENTS;
+  /* Checked before waiting: events must never be taken from the kernel and then dropped. */
+  if (events_cap < 0 || max_events > events_cap / WV_EVENT_BYTES) return -ENOSPC;
+  if (clock_out != NULL && clock_cap < (int32_t)sizeof(double)) return -ENOSPC;
   if (timeout_ns > 0) ensure_timer_slack();
   double deadline = timeout_ns > 0 ? mono_now() + timeout_ns : 0;
   double remaining = timeout_ns;
@@ -142,6 +148,7 @@ WV_EXPORT int32_t wv_epoll_wait(int32_t epfd, int32_t *events_out, int32_t max_e
       }
     }
   }
+  if (n < 0) return n; /* a failed wait writes nothing */
   if (clock_out != NULL) clock_out[0] = mono_now();
   for (int i = 0; i < n; i++) {
     events_out[2 * i] = (int32_t)evs[i].events;

@@ -40,10 +40,10 @@ WV_EXPORT int32_t wv_abi_version(void);
 /* CLOCK_MONOTONIC in nanoseconds. Thread-safe, no syscall (vDSO). */
 WV_EXPORT double wv_clock_monotonic_ns(void);
 
-/* CLOCK_REALTIME written exactly as out2[0] = whole seconds since the Unix epoch and
- * out2[1] = nanoseconds in [0, 1e9). out2 must hold 2 doubles. Returns 0 or -errno.
- * Thread-safe. */
-WV_EXPORT int32_t wv_clock_realtime(double *out2);
+/* CLOCK_REALTIME written exactly as out[0] = whole seconds since the Unix epoch and
+ * out[1] = nanoseconds in [0, 1e9). out_cap is the size of out in bytes; nothing is written
+ * unless it is at least 16 (-ENOSPC). Returns 0 or -errno (-EFAULT for NULL). Thread-safe. */
+WV_EXPORT int32_t wv_clock_realtime(double *out, int32_t out_cap);
 
 /* CLOCK_REALTIME in nanoseconds since the Unix epoch, rounded to a double (about 256 ns
  * spacing today; use wv_clock_realtime for exact values). Thread-safe. */
@@ -59,16 +59,22 @@ WV_EXPORT int32_t wv_epoll_create(void);
 WV_EXPORT int32_t wv_epoll_ctl(int32_t epfd, int32_t op, int32_t fd, uint32_t events,
                                uint32_t data);
 
-/* Waits for events. Writes up to max_events pairs (events, data) into events_out, which must
- * hold 2 * max_events int32 values; max_events is clamped to [1, 1024] per call.
+/* Waits for events. Writes up to max_events pairs (events, data) into events_out, 8 bytes per
+ * event; max_events is clamped to at most 1024 per call, and events_cap (the size of
+ * events_out in bytes) must hold that many events. clock_cap is the size of clock_out in
+ * bytes (at least 8 unless clock_out is NULL). Capacities are checked before waiting, and
+ * nothing is ever written past them.
  * timeout_ns < 0 (or +Infinity) waits forever, 0 polls, > 0 waits at most that long with nanosecond
  * precision (epoll_pwait2 with 1 ns timer slack; on kernels before 5.11 the timeout is rounded
  * UP to whole milliseconds, so it is never early). EINTR is retried with the remaining time.
  * When clock_out is not NULL, clock_out[0] receives CLOCK_MONOTONIC sampled right after the
- * wait. Returns the number of events (0 on timeout) or -errno (-EINVAL for a NaN timeout).
+ * wait. Returns the number of events (0 on timeout) or -errno (-EINVAL for a NaN timeout or
+ * max_events < 1, -ENOSPC for a capacity too small, -EFAULT for a NULL events_out); a failed
+ * wait writes nothing.
  * Thread-safe (any thread may wait; each thread sets its own timer slack once). */
-WV_EXPORT int32_t wv_epoll_wait(int32_t epfd, int32_t *events_out, int32_t max_events,
-                                double timeout_ns, double *clock_out);
+WV_EXPORT int32_t wv_epoll_wait(int32_t epfd, int32_t *events_out, int32_t events_cap,
+                                int32_t max_events, double timeout_ns, double *clock_out,
+                                int32_t clock_cap);
 
 /* A new eventfd with the initial count `initval`. flags: bit 0 = semaphore mode,
  * bit 1 = blocking (default non-blocking). Always close-on-exec. Returns the fd or -errno.
