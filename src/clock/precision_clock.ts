@@ -164,18 +164,23 @@ export class PrecisionClock implements Clock {
     ]);
     const d = precisionClockDefaults(hostOs());
     this.resyncIntervalNs = checkNumber(
-      o.resyncIntervalNs ?? DEFAULT_RESYNC_INTERVAL_NS,
+      o.resyncIntervalNs === undefined ? DEFAULT_RESYNC_INTERVAL_NS : o.resyncIntervalNs,
       "The resync interval",
       1,
       Infinity,
     );
     this.thresholdNs = checkNumber(
-      o.thresholdNs ?? d.thresholdNs,
+      o.thresholdNs === undefined ? d.thresholdNs : o.thresholdNs,
       "The measurement threshold",
       0,
       Infinity,
     );
-    this.maxRetries = checkInteger(o.maxRetries ?? d.maxRetries, "The retry count", 0, MAX_RETRIES);
+    this.maxRetries = checkInteger(
+      o.maxRetries === undefined ? d.maxRetries : o.maxRetries,
+      "The retry count",
+      0,
+      MAX_RETRIES,
+    );
     this.#source = source;
     this.resync();
   }

@@ -6,7 +6,7 @@
 
 import { ErrorCode, InvalidArgumentError } from "../errors.ts";
 import { CycleTime, splitUnixNanos } from "../time.ts";
-import { checkOptions } from "../validate.ts";
+import { checkOptions, describe } from "../validate.ts";
 import { notCycleTime } from "./clock.ts";
 import type { Clock } from "./clock.ts";
 
@@ -35,7 +35,7 @@ function checkDuration(what: string, v: number): void {
   if (typeof v !== "number" || !Number.isFinite(v)) {
     throw new InvalidArgumentError(
       ErrorCode.InvalidArgument,
-      `${what} must be a finite number of nanoseconds, got ${String(v)}`,
+      `${what} must be a finite number of nanoseconds, got ${describe(v)}`,
     );
   }
 }
@@ -70,7 +70,9 @@ export class TestClock implements Clock {
    */
   constructor(options: TestClockOptions = {}) {
     const o = checkOptions(options, "TestClock's options", ["startUnixNanos"]);
-    [this.#baseSec, this.#baseSub] = splitUnixNanos(o.startUnixNanos ?? 0n);
+    [this.#baseSec, this.#baseSub] = splitUnixNanos(
+      o.startUnixNanos === undefined ? 0n : o.startUnixNanos,
+    );
   }
 
   /** Nanoseconds elapsed since the start. */

@@ -649,9 +649,12 @@ export class TcpConnection {
   /** @internal Records a failure and closes. */
   _fail(err: unknown): void {
     if (this.error === null) {
-      this.error = err instanceof NetError
-        ? err
-        : new NetError(NetErrorCode.SocketFailed, "io", 0, String(err));
+      this.error = err instanceof NetError ? err : new NetError(
+        NetErrorCode.SocketFailed,
+        "io",
+        0,
+        err instanceof Error ? err.message : `The connection failed with ${describe(err)}`,
+      );
     }
     this._finish();
   }

@@ -363,10 +363,13 @@ export function distinctUntilChanged<T, K = T>(
 ): Node<T> {
   options = stdArgs("distinctUntilChanged", executor, options, ["key", "equals"]);
   needNode(executor, parent, "distinctUntilChanged's parent");
-  const key = options.key ?? ((v: T) => v as unknown as K);
-  const equals = options.equals ?? Object.is;
-  needFn(key, "distinctUntilChanged's key");
-  needFn(equals, "distinctUntilChanged's equals");
+  const key = options.key === undefined
+    ? ((v: T) => v as unknown as K)
+    : checkFunction<(value: T) => K>(options.key, "distinctUntilChanged's key option");
+  const equals = options.equals === undefined ? Object.is : checkFunction<(a: K, b: K) => boolean>(
+    options.equals,
+    "distinctUntilChanged's equals option",
+  );
   let seen = false;
   let lastKey: K = undefined as K;
   return builder(parent.value, options, "distinctUntilChanged").triggeredBy(parent).build(
@@ -678,7 +681,7 @@ export function windowCount<T>(
   options = stdArgs("windowCount", executor, options, ["step"]);
   needNode(executor, parent, "windowCount's parent");
   checkInteger(size, "windowCount's size", 1, MAX_WINDOW);
-  const step = options.step ?? size;
+  const step = options.step === undefined ? size : options.step;
   needPosInt(step, "windowCount's step option");
   // A ring of the last `size` values; `count` values seen; next emission at `due`.
   const ring = new Array<T>(size);
