@@ -128,7 +128,9 @@ export class SocketAddress {
       h = h.slice(1, -1);
     }
     const okPort = Number.isInteger(port) && port >= 0 && port <= 65535;
-    const rc = typeof h === "string" && okPort ? backend.addrParse(h, port, bytes) : -22;
+    const rc = typeof h === "string" && okPort
+      ? backend.addrParse(h, port === 0 ? 0 : port, bytes)
+      : -22;
     if (rc < 0) {
       throw new NetError(
         NetErrorCode.InvalidAddress,

@@ -82,6 +82,14 @@ function checkRange(buf: unknown, offset: unknown, length: unknown, op: string):
   return n;
 }
 
+/**
+ * A checked integer as the FFI takes it: `-0` becomes `0` (Deno's FFI refuses `-0` for an
+ * integer parameter, and `-0` passes every range check).
+ */
+function ffiInt(n: number): number {
+  return n === 0 ? 0 : n;
+}
+
 /** The largest `int` a socket option or backlog takes. */
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -248,7 +256,7 @@ export class TcpListener {
         }
         throw e;
       }
-      rc = b.socketListen(fd, backlog);
+      rc = b.socketListen(fd, ffiInt(backlog));
       if (rc < 0) throw netError("listen on", -rc, addr.toString());
     } catch (e) {
       b.close(fd);
@@ -484,7 +492,7 @@ export class TcpStream {
         "Cannot read into an empty range: a read of 0 bytes would look like end of stream",
       );
     }
-    const n = this.#recv(this.fd, buf, offset, length);
+    const n = this.#recv(this.fd, buf, ffiInt(offset), length);
     if (n >= 0) return n;
     if (n === -EAGAIN) return WOULD_BLOCK;
     throw netError("read from", -n, `fd ${this.fd}`);
@@ -509,7 +517,7 @@ export class TcpStream {
       length = buf.length;
     }
     if (length === 0) return 0;
-    const n = this.#send(this.fd, buf, offset, length);
+    const n = this.#send(this.fd, buf, ffiInt(offset), length);
     if (n >= 0) return n;
     if (n === -EAGAIN) return WOULD_BLOCK;
     throw netError("write to", -n, `fd ${this.fd}`);
@@ -545,7 +553,7 @@ export class TcpStream {
     if (this.#closed) throw closedError("set an option", "stream");
     checkSocketOption(option, false);
     checkInteger(value, "A socket option's value", -(2 ** 31), INT32_MAX);
-    setOpt(this.#b, this.fd, option, value, `option ${option}`);
+    setOpt(this.#b, this.fd, option, ffiInt(value), `option ${option}`);
   }
 
   /**
@@ -736,7 +744,7 @@ export class UdpSocket {
       length = buf.length;
     }
     checkInstance(to, SocketAddress, "A datagram's destination");
-    const n = this.#b.socketSendTo(this.fd, buf, offset, length, to._bytes);
+    const n = this.#b.socketSendTo(this.fd, buf, ffiInt(offset), ffiInt(length), to._bytes);
     if (n >= 0) return n;
     if (n === -EAGAIN) return WOULD_BLOCK;
     throw netError("send a datagram to", -n, to.toString());
@@ -760,7 +768,7 @@ export class UdpSocket {
     } else {
       length = buf.length;
     }
-    const n = this.#b.socketRecvFrom(this.fd, buf, offset, length, this.#from);
+    const n = this.#b.socketRecvFrom(this.fd, buf, ffiInt(offset), ffiInt(length), this.#from);
     if (n >= 0) {
       this.#fromValid = true;
       return n;
