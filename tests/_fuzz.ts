@@ -19,6 +19,9 @@ import {
   WaveletError,
 } from "../mod.ts";
 
+// Failures print the error's message in the report itself (Bun shows no `cause`).
+fc.configureGlobal({ includeErrorInReport: true });
+
 /** Runs per property: enough to hit every kind of bad value, few enough to run in seconds. */
 export const RUNS = 120;
 
