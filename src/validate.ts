@@ -270,7 +270,8 @@ export function checkOneOf<T>(value: unknown, allowed: readonly T[], name: strin
  * @example
  * ```ts
  * import { checkOptions } from "./validate.ts";
- * const o = checkOptions<{ name?: string }>({ name: "x", other: 1 }, "options", ["name"]);
+ * const given = { name: "x", other: 1 };
+ * const o = checkOptions<{ name?: string }>(given, "options", ["name"]);
  * if (o.name !== "x" || "other" in o) throw new Error("only the named keys");
  * ```
  */
