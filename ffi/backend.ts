@@ -155,10 +155,14 @@ export class NativeError extends WaveletError {
    * @param detail Optional words on what was being done.
    */
   constructor(op: string, errno: number, detail?: string) {
+    // Made on error paths: whatever it is given, it must not throw something else.
+    op = typeof op === "string" ? op : "call";
+    errno = typeof errno === "number" && Number.isInteger(errno) && errno >= 0 ? errno : 0;
     const name = errnoName(errno);
+    const more = typeof detail === "string" && detail !== "" ? ` (${detail})` : "";
     super(
       NativeErrorCode.NativeCallFailed as unknown as ErrorCode,
-      `Native ${op} failed with ${name}${detail ? ` (${detail})` : ""}`,
+      `Native ${op} failed with ${name}${more}`,
     );
     this.op = op;
     this.errno = errno;
@@ -280,6 +284,20 @@ export class NativeLoadError extends WaveletError {
    * @param cause The last underlying error.
    */
   constructor(attempts: readonly LoadAttempt[], cause?: unknown) {
+    // Made on error paths: whatever it is given, it must not throw something else.
+    const list0: LoadAttempt[] = [];
+    try {
+      if (Array.isArray(attempts)) {
+        for (const a of attempts) {
+          if (a !== null && typeof a === "object") {
+            list0.push({ path: String(a.path), failure: a.failure, reason: String(a.reason) });
+          }
+        }
+      }
+    } catch {
+      // Attempts that cannot be read are left out.
+    }
+    attempts = list0;
     const has = (f: LoadAttempt["failure"]) => attempts.some((a) => a.failure === f);
     const code = has("abi")
       ? NativeErrorCode.NativeAbiMismatch

@@ -98,6 +98,26 @@ export const ErrorCode = {
  */
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
 
+/** A message as text whatever was passed: making an error must never throw another one. */
+function textOf(message: unknown): string {
+  if (typeof message === "string") return message;
+  try {
+    return String(message);
+  } catch {
+    return `(a ${typeof message} that cannot be shown as text)`;
+  }
+}
+
+/** The `cause` of error options, read without letting a throwing getter escape. */
+function optionsOf(options: unknown): ErrorOptions | undefined {
+  if (options === null || typeof options !== "object") return undefined;
+  try {
+    return "cause" in options ? { cause: (options as ErrorOptions).cause } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Base class of every error the runtime throws on purpose.
  *
@@ -128,7 +148,7 @@ export class WaveletError extends Error {
    * @param options Standard error options (`cause`).
    */
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(textOf(message), optionsOf(options));
     this.code = code;
     this.name = new.target.name;
   }

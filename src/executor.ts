@@ -56,6 +56,7 @@ import { AtomicsWaker, Notifier, NotifyQueue, type Waker } from "./drivers/notif
 import { type IoDriver, IoHandle } from "./drivers/io.ts";
 import type { Tap } from "./replay/tap.ts";
 import { Histogram, type HistogramSnapshot } from "./observe/histogram.ts";
+import { checkOptions, describe as describeAny, invalid } from "./validate.ts";
 import type { Clock } from "./clock/clock.ts";
 
 // Control values as literals for the hot loop (a property load of `Control.X` is not always
@@ -370,7 +371,16 @@ function describe(node: Node<unknown> | undefined): string {
  * ```
  */
 export function printError(error: unknown, report: ErrorReport): void {
-  console.error(`wavelet: ${describe(report.node)} threw during ${report.phase}:`, error);
+  // A handler of last resort: whatever it is given, it prints and never throws.
+  let node: unknown, phase: unknown;
+  try {
+    node = report?.node;
+    phase = report?.phase;
+  } catch {
+    node = phase = undefined;
+  }
+  const who = node instanceof Node ? describe(node) : node === undefined ? "a spawn closure" : "?";
+  console.error(`wavelet: ${who} threw during ${typeof phase === "string" ? phase : "?"}:`, error);
 }
 
 /**
@@ -404,6 +414,12 @@ export class ExecutionContext {
 
   /** @internal */
   constructor(ex: Executor, slot: number) {
+    if (!(ex instanceof Executor) || typeof slot !== "number") {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        "Contexts are made by the executor and handed to cycle functions; do not construct one",
+      );
+    }
     this._ex = ex;
     this._slot = slot;
   }
@@ -572,16 +588,15 @@ function checkInt(v: unknown, name: string, min: number, max: number): number {
   return v;
 }
 
-function describeValue(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "symbol" || typeof v === "function") return typeof v;
-  if (v === null || typeof v !== "object") return String(v);
-  return Array.isArray(v) ? "an array" : "an object";
-}
+const describeValue = describeAny;
 
 function isClock(c: unknown): c is Clock {
-  return c !== null && typeof c === "object" &&
-    typeof (c as Clock).sample === "function" && typeof (c as Clock).nowNs === "function";
+  if (c === null || typeof c !== "object") return false;
+  try {
+    return typeof (c as Clock).sample === "function" && typeof (c as Clock).nowNs === "function";
+  } catch {
+    return false; // an object whose properties throw is no clock
+  }
 }
 
 /**
@@ -696,20 +711,14 @@ export class Executor {
    * @throws {InvalidArgumentError} If an option is out of range or not of its type.
    */
   constructor(options: ExecutorOptions = {}) {
-    if (options === null || typeof options !== "object") {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        `Executor options must be an object, got ${options === null ? "null" : typeof options}`,
-      );
-    }
-    const cap = checkInt(options.initialCapacity ?? 64, "initialCapacity", 0, 1 << 24);
-    this.#notifierCapacity = checkInt(
-      options.notifierCapacity ?? 4096,
+    const o = checkOptions(options, "Executor options", [
+      "initialCapacity",
       "notifierCapacity",
-      1,
-      1 << 24,
-    );
-    const clock = options.clock;
+      "clock",
+    ]);
+    const cap = checkInt(o.initialCapacity ?? 64, "initialCapacity", 0, 1 << 24);
+    this.#notifierCapacity = checkInt(o.notifierCapacity ?? 4096, "notifierCapacity", 1, 1 << 24);
+    const clock = o.clock;
     if (clock !== undefined && !isClock(clock)) {
       throw new InvalidArgumentError(
         ErrorCode.InvalidArgument,
@@ -775,6 +784,14 @@ export class Executor {
    * @returns How many nodes were removed directly (descendants not counted).
    */
   removeBuiltSince(mark: number): number {
+    if (typeof mark !== "number" || !Number.isInteger(mark) || mark < 0) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `removeBuiltSince needs a mark from nextNodeId (an integer >= 0), got ${
+          describeValue(mark)
+        }`,
+      );
+    }
     let n = 0;
     for (const node of this.liveNodes()) {
       if (node.id >= mark && node._alive) {
@@ -909,7 +926,7 @@ export class Executor {
    * @throws {ForeignNodeError} If the node belongs to another executor.
    */
   hasMutated(node: Node<unknown>): boolean {
-    if (node?._ex !== this) this.#foreign(node);
+    if (!(node instanceof Node) || node._ex !== this) this.#foreign(node);
     const b = node._slot << SHIFT;
     const meta = this._meta;
     return meta[b + MUT] === this._tick && meta[b + GEN] === node._gen;
@@ -1174,6 +1191,12 @@ export class Executor {
    * @throws {NodeRemovedError} If the node has left the graph.
    */
   own(node: Node<unknown>, release: () => void): void {
+    if (typeof release !== "function") {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `own() needs a release function, got ${describeValue(release)}`,
+      );
+    }
     this.#checkLive(node, "attach a resource to");
     (this.#extraOf(node._slot).releases ??= []).push(release);
   }
@@ -1187,6 +1210,15 @@ export class Executor {
    * @param cause What woke it, for traces (`CAUSE_NOTIFY` or `CAUSE_IO`).
    */
   scheduleStimulus(slot: number, gen: number, cause: number = CAUSE_NOTIFY): boolean {
+    if (
+      typeof slot !== "number" || typeof gen !== "number" || typeof cause !== "number" ||
+      (slot | 0) !== slot || (gen | 0) !== gen
+    ) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        "scheduleStimulus needs a slot and a generation (int32) and a cause number",
+      );
+    }
     const meta = this._meta;
     const b = slot << SHIFT;
     if (
@@ -1245,7 +1277,7 @@ export class Executor {
 
   /** How many times the node's cycle function ran (0 for a removed node). */
   runCount(node: Node<unknown>): number {
-    if (node?._ex !== this) this.#foreign(node);
+    if (!(node instanceof Node) || node._ex !== this) this.#foreign(node);
     const b = node._slot << SHIFT;
     if (this._meta[b + GEN] !== node._gen) return 0;
     return this._meta[b + RUNS] >>> 0;
@@ -1290,10 +1322,20 @@ export class Executor {
    * ```
    */
   enableProfiling(options: ProfilingOptions = {}): void {
+    const o = checkOptions(options, "Profiling options", ["nodeTime", "cycleTime", "nowNs"]);
+    if (o.nodeTime !== undefined && typeof o.nodeTime !== "boolean") {
+      throw invalid(`nodeTime must be a boolean, got ${describeValue(o.nodeTime)}`);
+    }
+    if (o.cycleTime !== undefined && typeof o.cycleTime !== "boolean") {
+      throw invalid(`cycleTime must be a boolean, got ${describeValue(o.cycleTime)}`);
+    }
+    if (o.nowNs !== undefined && typeof o.nowNs !== "function") {
+      throw invalid(`nowNs must be a function, got ${describeValue(o.nowNs)}`);
+    }
     this.#profile = {
-      nodeTime: options.nodeTime ?? true,
-      cycleTime: options.cycleTime ?? true,
-      nowNs: options.nowNs ?? (() => performance.now() * 1e6),
+      nodeTime: o.nodeTime ?? true,
+      cycleTime: o.cycleTime ?? true,
+      nowNs: o.nowNs ?? (() => performance.now() * 1e6),
     };
     this.#nodeTime = this.#profile.nodeTime ? new Float64Array(this.#slotTop + 16) : null;
     this.#cycleHist = this.#profile.cycleTime ? new Histogram() : null;
@@ -1329,6 +1371,7 @@ export class Executor {
    * ```
    */
   startTrace(limit = 100_000): void {
+    checkInt(limit, "The trace limit", 1, 2 ** 31 - 1);
     this.#trace = [];
     this.#traceLimit = limit;
     const n = this.#slotTop + 16;

@@ -14,6 +14,7 @@
 import { ErrorCode, WaveletError } from "./errors.ts";
 import type { Executor } from "./executor.ts";
 import { Node } from "./node.ts";
+import { checkExecutor } from "./check_node.ts";
 
 /**
  * Why a {@linkcode FactoryError} was thrown.
@@ -227,10 +228,12 @@ export class SimpleFactory<T> {
    *
    * @param executor The executor to build into.
    * @returns The shared node.
+   * @throws {InvalidArgumentError} If `executor` is not an Executor.
    * @throws {FactoryError} Kind `"not-attached"`, `"cycle"` or `"bad-result"`.
    * @throws Whatever the function throws (nothing is cached then).
    */
   get(executor: Executor): Node<T> {
+    checkExecutor(executor, "A factory's executor");
     const cached = this.#cache.get(executor);
     if (cached !== undefined && cached.isAlive) return cached;
     const fn = this.#fn;
@@ -262,8 +265,13 @@ export class SimpleFactory<T> {
     return node;
   }
 
-  /** The cached live node for `executor`, without building; `undefined` if there is none. */
+  /**
+   * The cached live node for `executor`, without building; `undefined` if there is none.
+   *
+   * @throws {InvalidArgumentError} If `executor` is not an Executor.
+   */
   peek(executor: Executor): Node<T> | undefined {
+    checkExecutor(executor, "A factory's executor");
     const n = this.#cache.get(executor);
     return n !== undefined && n.isAlive ? n : undefined;
   }
@@ -324,7 +332,8 @@ export class KeyedFactory<K, T> {
    *
    * @param fn Builds the node for one key.
    * @returns This factory, for chaining.
-   * @throws {FactoryError} Kind `"already-attached"` if a function is attached already.
+   * @throws {FactoryError} Kind `"already-attached"` if a function is attached already, kind
+   *   `"bad-result"` if `fn` is not a function.
    */
   attach(fn: KeyedFactoryFn<K, T>): this {
     if (this.#fn !== undefined) {
@@ -343,10 +352,12 @@ export class KeyedFactory<K, T> {
    * @param executor The executor to build into.
    * @param key The key.
    * @returns The node for `key`.
+   * @throws {InvalidArgumentError} If `executor` is not an Executor.
    * @throws {FactoryError} Kind `"not-attached"`, `"cycle"` or `"bad-result"`.
    * @throws Whatever the function throws (nothing is cached for the key then).
    */
   get(executor: Executor, key: K): Node<T> {
+    checkExecutor(executor, "A factory's executor");
     const cached = this.#caches.get(executor)?.get(key);
     if (cached !== undefined && cached.isAlive) return cached;
     const fn = this.#fn;
@@ -390,8 +401,13 @@ export class KeyedFactory<K, T> {
     return node;
   }
 
-  /** The cached live node for `key`, without building; `undefined` if there is none. */
+  /**
+   * The cached live node for `key`, without building; `undefined` if there is none.
+   *
+   * @throws {InvalidArgumentError} If `executor` is not an Executor.
+   */
   peek(executor: Executor, key: K): Node<T> | undefined {
+    checkExecutor(executor, "A factory's executor");
     const n = this.#caches.get(executor)?.get(key);
     return n !== undefined && n.isAlive ? n : undefined;
   }
@@ -403,11 +419,13 @@ export class KeyedFactory<K, T> {
 
   /** The number of live cached nodes on `executor`. */
   size(executor: Executor): number {
+    checkExecutor(executor, "A factory's executor");
     return this.#caches.get(executor)?.size ?? 0;
   }
 
   /** The keys with a live cached node on `executor`, in insertion order. */
   keys(executor: Executor): K[] {
+    checkExecutor(executor, "A factory's executor");
     return [...(this.#caches.get(executor)?.keys() ?? [])];
   }
 }

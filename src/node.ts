@@ -6,6 +6,7 @@
 
 import { type Control, Relationship } from "./control.ts";
 import { BuilderError, ErrorCode, InvalidArgumentError } from "./errors.ts";
+import { describe } from "./validate.ts";
 import type { ExecutionContext, Executor } from "./executor.ts";
 import type { Notifier } from "./drivers/notify.ts";
 import {
@@ -311,7 +312,7 @@ export class NodeBuilder<T> {
     if (rel !== Relationship.Trigger && rel !== Relationship.Observe) {
       throw new InvalidArgumentError(
         ErrorCode.InvalidArgument,
-        `A relationship must be Relationship.Trigger or Relationship.Observe, got ${String(rel)}`,
+        `A relationship must be Relationship.Trigger or Relationship.Observe, got ${describe(rel)}`,
       );
     }
     const i = this._parents.indexOf(parent);
@@ -383,6 +384,7 @@ export class NodeBuilder<T> {
    */
   build(executor: Executor, fn: CycleFn<T>): Node<T> {
     this.#checkOpen();
+    checkExecutor(executor);
     const node = executor._build(this, fn);
     this.#consumed = true;
     return node;
@@ -465,6 +467,23 @@ export class NodeBuilder<T> {
         "Cannot reuse a builder that already built a node",
       );
     }
+  }
+}
+
+/** An executor is recognized by its build entry (node.ts cannot import the class: a circle). */
+function checkExecutor(executor: unknown): void {
+  let ok = false;
+  try {
+    ok = executor !== null && typeof executor === "object" &&
+      typeof (executor as { _build?: unknown })._build === "function";
+  } catch {
+    // An object whose properties throw is no executor.
+  }
+  if (!ok) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `Building a node needs an executor, got ${describe(executor)}`,
+    );
   }
 }
 

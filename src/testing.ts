@@ -6,9 +6,49 @@
  */
 
 import { Control, ExecutorState } from "./control.ts";
-import { CapacityError, ErrorCode, InvalidArgumentError } from "./errors.ts";
+import { CapacityError, ErrorCode } from "./errors.ts";
 import type { Executor } from "./executor.ts";
 import { type Node, NodeBuilder } from "./node.ts";
+import { checkExecutor, checkNodeOf } from "./check_node.ts";
+import {
+  checkFunction,
+  checkInteger,
+  checkNumber,
+  checkOptions,
+  checkString,
+  describe,
+  invalid,
+} from "./validate.ts";
+
+/** Checks a push node's executor and options; returns the name option. */
+function pushArgs(what: string, executor: unknown, options: unknown): string | undefined {
+  checkExecutor(executor, `${what}'s executor`);
+  const o = checkOptions<PushNodeOptions>(
+    options as PushNodeOptions | undefined,
+    `${what}'s options`,
+    ["name"],
+  );
+  return o.name === undefined ? undefined : checkString(o.name, `${what}'s name option`);
+}
+
+/** Reads a runner's method, turning a throwing getter into a typed error. */
+function readKey(rt: unknown, key: keyof CycleRunner, what: string): unknown {
+  if (rt === null || typeof rt !== "object") return undefined;
+  try {
+    return (rt as CycleRunner)[key];
+  } catch (cause) {
+    throw invalid(`${what}'s runtime could not be read: reading ${key} threw`, cause);
+  }
+}
+
+/** Checks that a runner has `runOneCycle`. */
+function checkRunner(rt: unknown, what: string): CycleRunner {
+  const run = readKey(rt, "runOneCycle", what);
+  if (typeof run !== "function") {
+    throw invalid(`${what} needs a runtime with runOneCycle(), got ${describe(rt)}`);
+  }
+  return rt as CycleRunner;
+}
 
 /**
  * Options for {@linkcode pushNode} and {@linkcode pushBatchNode}.
@@ -95,6 +135,7 @@ export interface PushBatchHandle<T> {
  * @param initial The node's value before the first push.
  * @param options Name.
  * @returns The node and its `push`.
+ * @throws {InvalidArgumentError} If the executor is not one or an option has the wrong type.
  *
  * @example
  * ```ts
@@ -113,10 +154,11 @@ export function pushNode<T>(
   initial: T,
   options: PushNodeOptions = {},
 ): PushHandle<T> {
+  const name = pushArgs("pushNode", executor, options);
   let pending = false;
   let next: T = initial;
   const b = new NodeBuilder<T>(initial);
-  if (options.name !== undefined) b.named(options.name);
+  if (name !== undefined) b.named(name);
   const node = b.build(executor, (self) => {
     if (!pending) return Control.Unchanged;
     self.value = next;
@@ -145,6 +187,7 @@ export function pushNode<T>(
  * @param executor The executor to build into.
  * @param options Name.
  * @returns The node and its `push` / `pushAll`.
+ * @throws {InvalidArgumentError} If the executor is not one or an option has the wrong type.
  *
  * @example
  * ```ts
@@ -162,10 +205,11 @@ export function pushBatchNode<T>(
   executor: Executor,
   options: PushNodeOptions = {},
 ): PushBatchHandle<T> {
+  const name = pushArgs("pushBatchNode", executor, options);
   let pending = false;
   let batch: T[] = [];
   const b = new NodeBuilder<readonly T[]>([]);
-  if (options.name !== undefined) b.named(options.name);
+  if (name !== undefined) b.named(name);
   const node = b.build(executor, (self) => {
     if (!pending) return Control.Unchanged;
     self.value = batch;
@@ -181,8 +225,19 @@ export function pushBatchNode<T>(
       pending = true;
     },
     pushAll(items: Iterable<T>): void {
+      let iter: unknown;
+      try {
+        iter = items == null ? undefined : (items as Iterable<T>)[Symbol.iterator];
+      } catch (cause) {
+        throw invalid("pushAll's items could not be read", cause);
+      }
+      if (typeof iter !== "function") {
+        throw invalid(`pushAll needs an iterable of items, got ${describe(items)}`);
+      }
+      // Collected first: an iterator that throws half-way leaves the batch as it was.
+      const add = Array.from(items);
       executor.yieldNow(node);
-      for (const it of items) batch.push(it);
+      for (let i = 0; i < add.length; i++) batch.push(add[i]);
       pending = true;
     },
     get pendingCount(): number {
@@ -296,6 +351,9 @@ export interface Probe<T> {
  * @param target The node to watch.
  * @param options Copy function and name.
  * @returns The probe.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type.
+ * @throws {NodeRemovedError} If `target` has left the graph.
+ * @throws {ForeignNodeError} If `target` belongs to another executor.
  *
  * @example
  * ```ts
@@ -317,16 +375,16 @@ export function probe<T>(
   target: Node<T>,
   options: ProbeOptions<T> = {},
 ): Probe<T> {
+  checkExecutor(executor, "probe's executor");
+  checkNodeOf(executor, target, "probe's target");
+  const o = checkOptions<ProbeOptions<T>>(options, "probe's options", ["copy", "name"]);
   const records: ProbeRecord<T>[] = [];
-  const copy = options.copy;
-  if (copy !== undefined && typeof copy !== "function") {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `A probe's copy option must be a function, got ${typeof copy}`,
-    );
-  }
+  const copy = o.copy === undefined
+    ? undefined
+    : checkFunction<(value: T) => T>(o.copy, "probe's copy option");
+  const name = o.name === undefined ? undefined : checkString(o.name, "probe's name option");
   const b = new NodeBuilder(0).triggeredBy(target);
-  b.named(options.name ?? `probe(${target.toString()})`);
+  b.named(name ?? `probe(${target.toString()})`);
   const node = b.build(executor, (self, ctx) => {
     const v = target.value;
     records.push({
@@ -377,7 +435,8 @@ export interface CycleRunner {
  * @param rt The runtime.
  * @param n Cycles to run (a non-negative integer).
  * @returns The number of cycles run.
- * @throws {InvalidArgumentError} If `n` is not a non-negative integer.
+ * @throws {InvalidArgumentError} If `rt` has no `runOneCycle` or `n` is not a non-negative
+ *   safe integer.
  *
  * @example
  * ```ts
@@ -388,12 +447,8 @@ export interface CycleRunner {
  * ```
  */
 export function runCycles(rt: CycleRunner, n: number): number {
-  if (!Number.isInteger(n) || n < 0) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `A cycle count must be a non-negative integer, got ${String(n)}`,
-    );
-  }
+  checkRunner(rt, "runCycles");
+  checkInteger(n, "runCycles's cycle count", 0, Number.MAX_SAFE_INTEGER);
   for (let i = 0; i < n; i++) {
     if (rt.runOneCycle() === ExecutorState.Terminated) return i + 1;
   }
@@ -410,6 +465,9 @@ export function runCycles(rt: CycleRunner, n: number): number {
  * @param maxCycles Most cycles to run (default 10 000).
  * @param advanceNs Clock advance before each cycle (default 0; needs `rt.advanceClock`).
  * @returns The number of cycles run.
+ * @throws {InvalidArgumentError} If `rt` has no `runOneCycle` (or no `advanceClock` when one
+ *   is needed), `predicate` is not a function, `maxCycles` is not a non-negative safe integer,
+ *   or `advanceNs` is not a finite number >= 0.
  * @throws {CapacityError} If the predicate still fails after `maxCycles` cycles, or a cycle
  *   returned `Terminated` while it fails.
  *
@@ -429,17 +487,12 @@ export function runUntil(
   maxCycles = 10_000,
   advanceNs = 0,
 ): number {
-  if (!Number.isInteger(maxCycles) || maxCycles < 0) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `maxCycles must be a non-negative integer, got ${String(maxCycles)}`,
-    );
-  }
-  if (advanceNs !== 0 && typeof rt.advanceClock !== "function") {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      "runUntil cannot advance the clock of a runtime without advanceClock",
-    );
+  checkRunner(rt, "runUntil");
+  checkFunction(predicate, "runUntil's predicate");
+  checkInteger(maxCycles, "runUntil's maxCycles", 0, Number.MAX_SAFE_INTEGER);
+  checkNumber(advanceNs, "runUntil's advanceNs", 0, Infinity);
+  if (advanceNs !== 0 && typeof readKey(rt, "advanceClock", "runUntil") !== "function") {
+    throw invalid("runUntil cannot advance the clock of a runtime without advanceClock");
   }
   let n = 0;
   while (!predicate()) {

@@ -8,9 +8,21 @@
  */
 
 import { ErrorCode, InvalidArgumentError } from "./errors.ts";
+import { describe, invalid } from "./validate.ts";
+
+/** Throws unless `n` is a number other than NaN (infinities stay: "never" is a duration). */
+function checkAmount(n: unknown, fn: string): void {
+  if (typeof n !== "number" || n !== n) {
+    throw invalid(`${fn}() needs a number other than NaN, got ${describe(n)}`);
+  }
+}
 
 /**
  * A duration of `n` nanoseconds (identity; for readability).
+ *
+ * @param n Nanoseconds (fractions and infinities allowed).
+ * @returns Nanoseconds.
+ * @throws {InvalidArgumentError} If `n` is not a number or is NaN.
  *
  * @example
  * ```ts
@@ -19,11 +31,16 @@ import { ErrorCode, InvalidArgumentError } from "./errors.ts";
  * ```
  */
 export function ns(n: number): number {
+  checkAmount(n, "ns");
   return n;
 }
 
 /**
  * `n` microseconds in nanoseconds.
+ *
+ * @param n Microseconds (fractions and infinities allowed).
+ * @returns Nanoseconds.
+ * @throws {InvalidArgumentError} If `n` is not a number or is NaN.
  *
  * @example
  * ```ts
@@ -32,11 +49,16 @@ export function ns(n: number): number {
  * ```
  */
 export function us(n: number): number {
+  checkAmount(n, "us");
   return n * 1e3;
 }
 
 /**
  * `n` milliseconds in nanoseconds.
+ *
+ * @param n Milliseconds (fractions and infinities allowed).
+ * @returns Nanoseconds.
+ * @throws {InvalidArgumentError} If `n` is not a number or is NaN.
  *
  * @example
  * ```ts
@@ -45,11 +67,16 @@ export function us(n: number): number {
  * ```
  */
 export function ms(n: number): number {
+  checkAmount(n, "ms");
   return n * 1e6;
 }
 
 /**
  * `n` seconds in nanoseconds.
+ *
+ * @param n Seconds (fractions and infinities allowed).
+ * @returns Nanoseconds.
+ * @throws {InvalidArgumentError} If `n` is not a number or is NaN.
  *
  * @example
  * ```ts
@@ -58,6 +85,7 @@ export function ms(n: number): number {
  * ```
  */
 export function seconds(n: number): number {
+  checkAmount(n, "seconds");
   return n * 1e9;
 }
 
@@ -93,9 +121,20 @@ export class CycleTime {
   /** Nanoseconds within `unixSeconds`, in `[0, 1e9)`. */
   unixSubsecNanos = 0;
 
-  /** Wall time as exact nanoseconds since the Unix epoch. Allocates a bigint. */
+  /**
+   * Wall time as exact nanoseconds since the Unix epoch (a fraction of a nanosecond is dropped).
+   * Allocates a bigint.
+   *
+   * @throws {InvalidArgumentError} If the fields were set to something that is not finite.
+   */
   get unixNanos(): bigint {
-    return BigInt(this.unixSeconds) * 1_000_000_000n + BigInt(this.unixSubsecNanos);
+    const sec = this.unixSeconds, sub = this.unixSubsecNanos;
+    if (!Number.isFinite(sec) || !Number.isFinite(sub)) {
+      throw invalid(
+        `A cycle time's wall time is not finite: ${describe(sec)} s ${describe(sub)} ns`,
+      );
+    }
+    return BigInt(Math.floor(sec)) * 1_000_000_000n + BigInt(Math.floor(sub));
   }
 
   /** Wall time as (fractional) milliseconds since the Unix epoch. */
@@ -110,8 +149,19 @@ export class CycleTime {
    * @param baseSeconds Whole seconds of the base instant.
    * @param baseSubsecNanos Nanoseconds of the base instant, in `[0, 1e9)`.
    * @param offsetNs Nanoseconds to add (may be negative).
+   * @throws {InvalidArgumentError} If an argument is not a finite number.
    */
   setWall(baseSeconds: number, baseSubsecNanos: number, offsetNs: number): void {
+    if (
+      !Number.isFinite(baseSeconds) || !Number.isFinite(baseSubsecNanos) ||
+      !Number.isFinite(offsetNs)
+    ) {
+      throw invalid(
+        `setWall() needs finite numbers, got ${describe(baseSeconds)}, ${
+          describe(baseSubsecNanos)
+        }, ${describe(offsetNs)}`,
+      );
+    }
     const whole = Math.floor(offsetNs / NS_PER_S);
     let sub = baseSubsecNanos + (offsetNs - whole * NS_PER_S);
     let sec = baseSeconds + whole;
@@ -125,7 +175,12 @@ export class CycleTime {
 
   /** A short readable form: `monotonicNs` and the ISO wall time with nanoseconds. */
   toString(): string {
-    const iso = new Date(this.unixSeconds * 1e3).toISOString().slice(0, 19);
+    const d = new Date(this.unixSeconds * 1e3);
+    // Beyond the Date range (about 275 000 years) the wall time is shown in seconds instead.
+    if (Number.isNaN(d.getTime())) {
+      return `CycleTime(${this.monotonicNs} ns, ${this.unixSeconds} s ${this.unixSubsecNanos} ns)`;
+    }
+    const iso = d.toISOString().slice(0, 19);
     return `CycleTime(${this.monotonicNs} ns, ${iso}.${
       String(this.unixSubsecNanos).padStart(9, "0")
     }Z)`;

@@ -8,10 +8,23 @@
  */
 
 import { Control } from "../control.ts";
-import { ErrorCode, InvalidArgumentError } from "../errors.ts";
 import type { Executor } from "../executor.ts";
 import { type Node, NodeBuilder } from "../node.ts";
+import { checkExecutor, checkNodeOf } from "../check_node.ts";
+import {
+  checkBoolean,
+  checkFunction,
+  checkInteger,
+  checkOneOf,
+  checkOptions,
+  checkString,
+  describe,
+  invalid,
+} from "../validate.ts";
 import { Overflow, SendStatus } from "./channel.ts";
+
+/** The largest adapter buffer (the local channel's limit). */
+const MAX_CAPACITY = 1 << 24;
 
 /**
  * Options of {@linkcode sourceFrom}.
@@ -33,7 +46,7 @@ import { Overflow, SendStatus } from "./channel.ts";
 export interface SourceOptions {
   /** Debug name of the node. */
   name?: string;
-  /** Items buffered between the iterator and the graph (default 1024). */
+  /** Items buffered between the iterator and the graph (an integer in [1, 2^24], default 1024). */
   capacity?: number;
   /**
    * `"one"` (default): the node's value is the next item, one item per cycle. `"batch"`: the
@@ -52,6 +65,13 @@ export interface SourceOptions {
  * A source node fed by an async iterable or a `ReadableStream`. The iterator is pulled only
  * while the node's channel has room (backpressure); an error thrown by the iterator is reported
  * to `executor.onError` (phase `"source"`) and ends the source.
+ *
+ * @param executor The executor to build into.
+ * @param source The async iterable or unlocked stream.
+ * @param options Name, capacity, `mode: "batch"`, `removeOnEnd`.
+ * @returns The node; its value holds the latest batch and whether the source ended.
+ * @throws {InvalidArgumentError} If the executor is not one, `source` is neither an async
+ *   iterable nor an unlocked `ReadableStream`, or an option has the wrong type or range.
  *
  * @example
  * ```ts
@@ -80,6 +100,8 @@ export function sourceFrom<V>(
  * @param source The async iterable or stream.
  * @param options Name, capacity, `removeOnEnd`.
  * @returns The node; its value holds the latest item and whether the source ended.
+ * @throws {InvalidArgumentError} If the executor is not one, `source` is neither an async
+ *   iterable nor an unlocked `ReadableStream`, or an option has the wrong type or range.
  *
  * @example One item per cycle, removed at the end
  * ```ts
@@ -110,14 +132,30 @@ export function sourceFrom<V>(
   source: AsyncIterable<V> | ReadableStream<V>,
   options: SourceOptions = {},
 ): Node<{ item?: V | undefined; items?: V[]; ended: boolean }> {
+  checkExecutor(executor, "sourceFrom's executor");
+  const o = checkOptions<SourceOptions>(options, "sourceFrom's options", [
+    "name",
+    "capacity",
+    "mode",
+    "removeOnEnd",
+  ]);
+  const name = o.name === undefined ? undefined : checkString(o.name, "sourceFrom's name option");
+  const capacity = o.capacity === undefined
+    ? 1024
+    : checkInteger(o.capacity, "sourceFrom's capacity option", 1, MAX_CAPACITY);
+  const batch = o.mode === undefined
+    ? false
+    : checkOneOf(o.mode, ["one", "batch"] as const, "sourceFrom's mode option") === "batch";
+  const removeOnEnd = o.removeOnEnd === undefined
+    ? false
+    : checkBoolean(o.removeOnEnd, "sourceFrom's removeOnEnd option");
   const iterable = toAsyncIterable(source);
-  const batch = options.mode === "batch";
   const initial = batch ? { items: [] as V[], ended: false } : { item: undefined, ended: false };
   const b = new NodeBuilder<{ item?: V | undefined; items?: V[]; ended: boolean }>(initial);
-  if (options.name !== undefined) b.named(options.name);
+  if (name !== undefined) b.named(name);
   const [node, tx] = b.buildWithChannel(
     executor,
-    { kind: "local", capacity: options.capacity ?? 1024, overflow: Overflow.Reject },
+    { kind: "local", capacity, overflow: Overflow.Reject },
     (self, _ctx, rx) => {
       const v = self.value;
       if (batch) {
@@ -131,7 +169,7 @@ export function sourceFrom<V>(
       // Drained: the end is reported once, in a run of its own (the channel runs the node
       // again after its last sender closed).
       if (rx.isClosed) {
-        if (options.removeOnEnd) return Control.Sweep;
+        if (removeOnEnd) return Control.Sweep;
         if (!v.ended) {
           v.ended = true;
           v.item = undefined;
@@ -185,7 +223,7 @@ export function sourceFrom<V>(
 export interface SinkOptions<T, W> {
   /** Debug name of the node. */
   name?: string;
-  /** Values buffered while the stream is not ready (default 1024). */
+  /** Values buffered while the stream is not ready (an integer in [1, 2^24], default 1024). */
   capacity?: number;
   /** What to do when the buffer is full: drop the oldest (default) or reject the new value. */
   overflow?: "dropOldest" | "reject";
@@ -234,6 +272,17 @@ export interface SinkState {
  * meanwhile are buffered up to `capacity`, then dropped per `overflow` (counted in the node's
  * value). A failing stream is reported to `executor.onError` (phase `"sink"`).
  *
+ * @param executor The executor to build into.
+ * @param parent The node whose broadcasts are written.
+ * @param target An unlocked `WritableStream` (locked for the node's lifetime once built) or a
+ *   function called with each value (it may return a promise, awaited before the next write).
+ * @param options Name, capacity (an integer in [1, 2^24]), overflow and map.
+ * @returns The node; its value counts what was written, buffered and dropped.
+ * @throws {InvalidArgumentError} If the executor is not one, `target` is neither a function
+ *   nor an unlocked `WritableStream`, or an option has the wrong type or range.
+ * @throws {NodeRemovedError} If `parent` has left the graph.
+ * @throws {ForeignNodeError} If `parent` belongs to another executor.
+ *
  * @example
  * ```ts
  * import { NodeBuilder, sinkTo, TestRuntime } from "@wavelet/wavelet";
@@ -259,21 +308,27 @@ export function sinkTo<T, W = T>(
   target: WritableStream<W> | ((value: W) => void | Promise<void>),
   options: SinkOptions<T, W> = {},
 ): Node<SinkState> {
-  const capacity = options.capacity ?? 1024;
-  if (!Number.isInteger(capacity) || capacity < 1) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `A sink capacity must be a positive integer, got ${String(capacity)}`,
-    );
-  }
-  const map = options.map ?? ((v: T) => v as unknown as W);
-  const write: (v: W) => void | Promise<void> = typeof target === "function" ? target : (() => {
-    const writer = target.getWriter();
-    return async (v: W) => {
-      await writer.ready;
-      await writer.write(v);
-    };
-  })();
+  checkExecutor(executor, "sinkTo's executor");
+  checkNodeOf(executor, parent, "sinkTo's parent");
+  const o = checkOptions<SinkOptions<T, W>>(options, "sinkTo's options", [
+    "name",
+    "capacity",
+    "overflow",
+    "map",
+  ]);
+  const name = o.name === undefined ? undefined : checkString(o.name, "sinkTo's name option");
+  const capacity = o.capacity === undefined
+    ? 1024
+    : checkInteger(o.capacity, "sinkTo's capacity option", 1, MAX_CAPACITY);
+  const reject = o.overflow === undefined
+    ? false
+    : checkOneOf(o.overflow, ["dropOldest", "reject"] as const, "sinkTo's overflow option") ===
+      "reject";
+  const map = o.map === undefined
+    ? ((v: T) => v as unknown as W)
+    : checkFunction<(value: T) => W>(o.map, "sinkTo's map option");
+  const stream = typeof target === "function" ? null : checkWritable<W>(target);
+  let write: (v: W) => void | Promise<void> = typeof target === "function" ? target : () => {};
   const queue: W[] = [];
   let pumping = false;
   // deno-lint-ignore prefer-const
@@ -298,12 +353,12 @@ export function sinkTo<T, W = T>(
   };
   const b = new NodeBuilder<SinkState>({ written: 0, buffered: 0, dropped: 0, failed: false })
     .triggeredBy(parent);
-  if (options.name !== undefined) b.named(options.name);
+  if (name !== undefined) b.named(name);
   node = b.build(executor, (self) => {
     if (self.value.failed) return Control.Unchanged;
     if (queue.length >= capacity) {
       self.value.dropped++;
-      if (options.overflow === "reject") return Control.Unchanged;
+      if (reject) return Control.Unchanged;
       queue.shift();
     }
     queue.push(map(parent.value));
@@ -311,32 +366,78 @@ export function sinkTo<T, W = T>(
     if (!pumping) void pump();
     return Control.Unchanged;
   });
+  if (stream !== null) {
+    // The stream is locked only once the node exists, so a failed build leaves it unlocked.
+    let writer: WritableStreamDefaultWriter<W>;
+    try {
+      writer = stream.getWriter();
+    } catch (cause) {
+      executor.remove(node);
+      throw invalid("sinkTo's target could not be locked for writing", cause);
+    }
+    write = async (v: W) => {
+      await writer.ready;
+      await writer.write(v);
+    };
+  }
   return node;
 }
 
-function toAsyncIterable<V>(source: AsyncIterable<V> | ReadableStream<V>): AsyncIterable<V> {
-  if (source !== null && typeof source === "object") {
-    if (Symbol.asyncIterator in source) return source as AsyncIterable<V>;
-    if (typeof (source as ReadableStream<V>).getReader === "function") {
-      const stream = source as ReadableStream<V>;
-      return {
-        async *[Symbol.asyncIterator]() {
-          const reader = stream.getReader();
-          try {
-            for (;;) {
-              const { value, done } = await reader.read();
-              if (done) return;
-              yield value;
-            }
-          } finally {
-            reader.releaseLock();
-          }
-        },
-      };
+/** Checks a sink target that is not a function: an unlocked WritableStream (or alike). */
+function checkWritable<W>(target: unknown): WritableStream<W> {
+  let getWriter: unknown, locked: unknown;
+  try {
+    if (target !== null && typeof target === "object") {
+      getWriter = (target as WritableStream<W>).getWriter;
+      locked = (target as WritableStream<W>).locked;
     }
+  } catch (cause) {
+    throw invalid("sinkTo's target could not be read", cause);
   }
-  throw new InvalidArgumentError(
-    ErrorCode.InvalidArgument,
-    "A source must be an async iterable or a ReadableStream",
+  if (typeof getWriter !== "function") {
+    throw invalid(
+      `sinkTo's target must be a WritableStream or a function, got ${describe(target)}`,
+    );
+  }
+  if (locked === true) {
+    throw invalid("sinkTo's target is a WritableStream that is already locked to a writer");
+  }
+  return target as WritableStream<W>;
+}
+
+function toAsyncIterable<V>(source: AsyncIterable<V> | ReadableStream<V>): AsyncIterable<V> {
+  let iter: unknown, getReader: unknown, locked: unknown;
+  try {
+    if (source !== null && typeof source === "object") {
+      iter = (source as AsyncIterable<V>)[Symbol.asyncIterator];
+      getReader = (source as ReadableStream<V>).getReader;
+      locked = (source as ReadableStream<V>).locked;
+    }
+  } catch (cause) {
+    throw invalid("sourceFrom's source could not be read", cause);
+  }
+  if (typeof getReader === "function" && locked === true) {
+    throw invalid("sourceFrom's source is a ReadableStream that is already locked to a reader");
+  }
+  if (typeof iter === "function") return source as AsyncIterable<V>;
+  if (typeof getReader === "function") {
+    const stream = source as ReadableStream<V>;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const reader = stream.getReader();
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return;
+            yield value;
+          }
+        } finally {
+          reader.releaseLock();
+        }
+      },
+    };
+  }
+  throw invalid(
+    `sourceFrom's source must be an async iterable or a ReadableStream, got ${describe(source)}`,
   );
 }

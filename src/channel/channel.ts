@@ -20,6 +20,7 @@
 
 import v8 from "node:v8";
 import { ErrorCode, InvalidArgumentError } from "../errors.ts";
+import { checkOptions, describe } from "../validate.ts";
 import type { ExecutionContext, Executor } from "../executor.ts";
 import type { Control } from "../control.ts";
 import type { Node } from "../node.ts";
@@ -212,11 +213,7 @@ export type ChannelOptions =
   | ValueChannelOptions
   | LocalChannelOptions;
 
-function describeValue(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
-  if (v === null || (typeof v !== "object" && typeof v !== "function")) return String(v);
-  return typeof v === "function" ? "a function" : Array.isArray(v) ? "an array" : "an object";
-}
+const describeValue = describe;
 
 function checkInt(v: unknown, name: string, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
@@ -358,15 +355,15 @@ export class RingSender<F extends Record<string, FieldType>>
     t: SharedSenderTransferable,
   ): RingSender<F> {
     let layout: RecordLayout<F> | null = null;
-    const { rings, notifier } = openDescription(t, "wavelet.ring", (r) => {
+    const { rings, notifier, blockTimeoutMs } = openDescription(t, "wavelet.ring", (r, d) => {
       try {
-        layout = defineRecord(t.fields as F);
+        layout = defineRecord(d.fields as F);
       } catch {
         return false;
       }
       return layout.byteSize === r.cellBytes;
     });
-    return new RingSender<F>(rings, notifier, t.blockTimeoutMs, mayBlockHere(rings), layout!);
+    return new RingSender<F>(rings, notifier, blockTimeoutMs, mayBlockHere(rings), layout!);
   }
 }
 
@@ -492,6 +489,12 @@ export class RingReceiver<F extends Record<string, FieldType>> {
    *   and everything was read).
    */
   tryRecv(out: RecordOf<F>): RecvStatus {
+    if (out === null || typeof out !== "object") {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `tryRecv needs an object to copy the record into, got ${describeValue(out)}`,
+      );
+    }
     const tap = this._tap.tap;
     if (tap !== null && !tap.recording) return this.#replayInto(out, tap);
     this.#consume();
@@ -688,8 +691,12 @@ export class ValueSender<T> extends SharedSender<T> {
    * @throws {ChannelError} `INVALID_ARGUMENT` if `t` is not a value sender description.
    */
   static fromTransferable<T>(t: SharedSenderTransferable): ValueSender<T> {
-    const { rings, notifier } = openDescription(t, "wavelet.value", () => t.fields === null);
-    return new ValueSender<T>(rings, notifier, t.blockTimeoutMs, mayBlockHere(rings));
+    const { rings, notifier, blockTimeoutMs } = openDescription(
+      t,
+      "wavelet.value",
+      (_r, d) => d.fields === null,
+    );
+    return new ValueSender<T>(rings, notifier, blockTimeoutMs, mayBlockHere(rings));
   }
 }
 
@@ -901,6 +908,22 @@ export function makeChannel<T>(
       `Channel options must be an object, got ${describeValue(options)}`,
     );
   }
+  // One read of each option up front: a getter that throws (or changes) cannot get past the
+  // checks below.
+  options = checkOptions(
+    options as RingChannelOptions<Record<string, FieldType>>,
+    "Channel options",
+    [
+      "kind",
+      "record",
+      "capacity",
+      "overflow",
+      "blockTimeoutMs",
+      "producers",
+      "livenessCheckMs",
+      "maxItemBytes" as never,
+    ],
+  );
   if (typeof fn !== "function") {
     throw new InvalidArgumentError(
       ErrorCode.InvalidArgument,
@@ -908,7 +931,7 @@ export function makeChannel<T>(
     );
   }
   const kind = (options as { kind?: unknown }).kind;
-  if (kind === "local") return makeLocal(options as LocalChannelOptions, fn);
+  if (kind === "local") return makeLocal(options as unknown as LocalChannelOptions, fn);
   if (kind !== "ring" && kind !== "value") {
     throw new InvalidArgumentError(
       ErrorCode.InvalidArgument,
@@ -931,17 +954,20 @@ export function makeChannel<T>(
   let cellBytes: number;
   if (o.kind === "ring") {
     const rec = o.record as unknown;
-    if (
-      rec === null || typeof rec !== "object" ||
-      typeof (rec as RecordLayout<never>).fields !== "object"
-    ) {
+    let fields: unknown = undefined;
+    try {
+      if (rec !== null && typeof rec === "object") fields = (rec as RecordLayout<never>).fields;
+    } catch {
+      // A layout whose fields cannot be read is no layout.
+    }
+    if (fields === null || typeof fields !== "object") {
       throw new InvalidArgumentError(
         ErrorCode.InvalidArgument,
         "A ring channel needs a record layout from defineRecord()",
       );
     }
     // Derived again from the declaration: a hand-made layout object cannot misplace a field.
-    layout = defineRecord((rec as RecordLayout<Record<string, FieldType>>).fields);
+    layout = defineRecord(fields as Record<string, FieldType>);
     cellBytes = layout.byteSize;
   } else {
     const max = checkInt(o.maxItemBytes ?? 1024, "maxItemBytes", 8, 1 << 24);

@@ -10,6 +10,7 @@
  */
 
 import { ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
+import { describe } from "../validate.ts";
 
 /**
  * A record field type.
@@ -88,12 +89,19 @@ export function defineRecord<F extends Record<string, FieldType>>(fields: F): Re
   if (fields === null || typeof fields !== "object" || Array.isArray(fields)) {
     throw new InvalidArgumentError(
       ErrorCode.InvalidArgument,
-      `A record declaration must be an object of field types, got ${
-        fields === null ? "null" : Array.isArray(fields) ? "an array" : typeof fields
-      }`,
+      `A record declaration must be an object of field types, got ${describe(fields)}`,
     );
   }
-  const entries = Object.entries(fields);
+  let entries: [string, unknown][];
+  try {
+    entries = Object.entries(fields);
+  } catch (cause) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      "A record declaration could not be read",
+      { cause },
+    );
+  }
   if (entries.length === 0 || entries.length > MAX_FIELDS) {
     throw new InvalidArgumentError(
       ErrorCode.InvalidArgument,
@@ -119,7 +127,7 @@ export function defineRecord<F extends Record<string, FieldType>>(fields: F): Re
   for (const [name, t] of ordered) {
     names.push(name);
     offsets.push(off);
-    types.push(t);
+    types.push(t as FieldType);
     off += t === "f64" ? 8 : 4;
   }
   return Object.freeze({
@@ -188,7 +196,7 @@ function notRecord(v: unknown): RecordError {
 function badRecord(cause: unknown): RecordError {
   return new RecordError(
     ErrorCode.InvalidRecord,
-    `Cannot read the record's fields: ${cause instanceof Error ? cause.message : String(cause)}`,
+    `Cannot read the record's fields: ${cause instanceof Error ? cause.message : describe(cause)}`,
     { cause },
   );
 }

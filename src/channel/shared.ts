@@ -7,6 +7,7 @@
  * @module
  */
 
+import { describe } from "../validate.ts";
 import { CapacityError, ErrorCode } from "../errors.ts";
 import { Notifier, NotifierClosedError, type NotifierTransferable } from "../drivers/notify.ts";
 import { threadAlive, threadIdentity, threadToken } from "../runtime/thread.ts";
@@ -501,32 +502,46 @@ export class RingReader {
 export function openDescription(
   t: SharedSenderTransferable,
   kind: "wavelet.ring" | "wavelet.value",
-  check: (rings: Rings) => boolean,
-): { rings: Rings; notifier: Notifier } {
+  check: (rings: Rings, d: SharedSenderTransferable) => boolean,
+): { rings: Rings; notifier: Notifier; blockTimeoutMs: number } {
+  // One read of each field: a description whose fields throw (or change) gets no further.
+  let d: SharedSenderTransferable | null = null;
+  try {
+    if (t !== null && typeof t === "object") {
+      d = {
+        kind: t.kind,
+        sab: t.sab,
+        blockTimeoutMs: t.blockTimeoutMs,
+        fields: t.fields,
+        notifier: t.notifier,
+      };
+    }
+  } catch {
+    // Not a description.
+  }
   if (
-    t === null || typeof t !== "object" || t.kind !== kind ||
-    !(t.sab instanceof SharedArrayBuffer) || !Rings.valid(t.sab)
+    d === null || d.kind !== kind || !(d.sab instanceof SharedArrayBuffer) || !Rings.valid(d.sab)
   ) {
     throw new ChannelError(
       ErrorCode.InvalidArgument,
       `Not a ${kind.slice(8)} sender description (expected sender.toTransferable())`,
     );
   }
-  const rings = new Rings(t.sab);
-  if (!check(rings)) {
+  const rings = new Rings(d.sab);
+  if (!check(rings, d)) {
     throw new ChannelError(
       ErrorCode.InvalidArgument,
       `The ${kind.slice(8)} sender description does not match its channel's memory`,
     );
   }
-  const timeout = t.blockTimeoutMs;
+  const timeout = d.blockTimeoutMs;
   if (typeof timeout !== "number" || !(timeout >= 0)) {
     throw new ChannelError(
       ErrorCode.InvalidArgument,
-      `A sender description's blockTimeoutMs must be a number >= 0, got ${String(timeout)}`,
+      `A sender description's blockTimeoutMs must be a number >= 0, got ${describe(timeout)}`,
     );
   }
-  return { rings, notifier: Notifier.fromTransferable(t.notifier) };
+  return { rings, notifier: Notifier.fromTransferable(d.notifier), blockTimeoutMs: timeout };
 }
 
 /** The geometry's policy word for an overflow policy. */

@@ -5,6 +5,18 @@
  */
 
 import type { CycleTime } from "../time.ts";
+import type { InvalidArgumentError } from "../errors.ts";
+import { describe, invalid } from "../validate.ts";
+
+/**
+ * @internal The error of a clock's `sample` given something that is not a CycleTime.
+ *
+ * @param out What was given.
+ * @returns The error (the caller throws it).
+ */
+export function notCycleTime(out: unknown): InvalidArgumentError {
+  return invalid(`A clock samples into a CycleTime, got ${describe(out)}`);
+}
 
 /**
  * A source of cycle time. The executor samples it at most once per cycle, when the time is

@@ -5,7 +5,9 @@
  */
 
 import { ErrorCode, InvalidArgumentError } from "../errors.ts";
-import { type CycleTime, splitUnixNanos } from "../time.ts";
+import { CycleTime, splitUnixNanos } from "../time.ts";
+import { checkInteger, checkOptions, describe, invalid } from "../validate.ts";
+import { notCycleTime } from "./clock.ts";
 import type { Clock } from "./clock.ts";
 
 /**
@@ -32,10 +34,18 @@ export class HistoricalClock implements Clock {
   #wallSec: number;
   #wallSub: number;
 
-  /** Creates a clock at the start of an interval. */
+  /**
+   * Creates a clock at the start of an interval.
+   *
+   * @param options The start of the interval as exact Unix nanoseconds.
+   * @throws {InvalidArgumentError} If `options` is not an object or `startUnixNanos` is not a
+   *   bigint.
+   */
   constructor(options: { startUnixNanos: bigint }) {
-    this.startUnixNanos = options.startUnixNanos;
-    [this.#startSec, this.#startSub] = splitUnixNanos(options.startUnixNanos);
+    if (options === undefined) throw invalid("HistoricalClock needs options with startUnixNanos");
+    const o = checkOptions(options, "HistoricalClock's options", ["startUnixNanos"]);
+    [this.#startSec, this.#startSub] = splitUnixNanos(o.startUnixNanos);
+    this.startUnixNanos = o.startUnixNanos;
     this.#wallSec = this.#startSec;
     this.#wallSub = this.#startSub;
   }
@@ -67,17 +77,43 @@ export class HistoricalClock implements Clock {
   /**
    * Sets monotonic and wall time exactly (replaying a recorded cycle).
    *
-   * @throws {InvalidArgumentError} If the monotonic time would move backwards.
+   * @param monotonicNs The recorded monotonic time (elapsed since the start).
+   * @param unixSeconds Whole seconds of the recorded wall time (a safe integer).
+   * @param unixSubsecNanos Nanoseconds within that second, in `[0, 1e9)`.
+   * @throws {InvalidArgumentError} If the monotonic time would move backwards or is not
+   *   finite, or the wall time is out of range.
    */
   setExact(monotonicNs: number, unixSeconds: number, unixSubsecNanos: number): void {
     this.#check(monotonicNs);
+    checkInteger(
+      unixSeconds,
+      "A replayed wall time's seconds",
+      -Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER,
+    );
+    if (
+      typeof unixSubsecNanos !== "number" || !(unixSubsecNanos >= 0 && unixSubsecNanos < 1e9)
+    ) {
+      throw invalid(
+        `A replayed wall time's nanoseconds must be in [0, 1e9), got ${describe(unixSubsecNanos)}`,
+      );
+    }
     this.#mono = monotonicNs;
     this.#wallSec = unixSeconds;
     this.#wallSub = unixSubsecNanos;
   }
 
-  /** Nanoseconds from the start to an exact Unix time (may be negative). */
+  /**
+   * Nanoseconds from the start to an exact Unix time (may be negative).
+   *
+   * @param unixNanos An exact Unix time in nanoseconds.
+   * @returns The elapsed nanoseconds.
+   * @throws {InvalidArgumentError} If `unixNanos` is not a bigint.
+   */
   toElapsed(unixNanos: bigint): number {
+    if (typeof unixNanos !== "bigint") {
+      throw invalid(`toElapsed() needs a bigint of Unix nanoseconds, got ${describe(unixNanos)}`);
+    }
     return Number(unixNanos - this.startUnixNanos);
   }
 
@@ -86,8 +122,13 @@ export class HistoricalClock implements Clock {
     return this.#mono;
   }
 
-  /** Writes the current time into `out`. */
+  /**
+   * Writes the current time into `out`.
+   *
+   * @throws {InvalidArgumentError} If `out` is not a CycleTime.
+   */
   sample(out: CycleTime): void {
+    if (!(out instanceof CycleTime)) throw notCycleTime(out);
     out.monotonicNs = this.#mono;
     out.unixSeconds = this.#wallSec;
     out.unixSubsecNanos = this.#wallSub;
@@ -97,7 +138,9 @@ export class HistoricalClock implements Clock {
     if (typeof ns !== "number" || !Number.isFinite(ns) || ns < this.#mono) {
       throw new InvalidArgumentError(
         ErrorCode.InvalidArgument,
-        `Historical time must move forward: ${String(ns)} ns is before ${this.#mono} ns`,
+        `Historical time must be a finite number of ns at or after ${this.#mono}, got ${
+          describe(ns)
+        }`,
       );
     }
   }

@@ -4,10 +4,10 @@
  * @module
  */
 
-import { ErrorCode, InvalidArgumentError } from "../errors.ts";
-import type { CycleTime } from "../time.ts";
+import { checkInteger, checkNumber, checkOptions, describe, invalid } from "../validate.ts";
+import { CycleTime } from "../time.ts";
 import type { NativeBackend } from "../../ffi/backend.ts";
-import type { Clock } from "./clock.ts";
+import { type Clock, notCycleTime } from "./clock.ts";
 
 /** The clock readings a {@linkcode PrecisionClock} needs (any backend provides them). */
 export type ClockSource = Pick<NativeBackend, "monotonicNs" | "realtime">;
@@ -91,16 +91,8 @@ export interface PrecisionClockOptions {
 /** Initial "best" bracket: anything wider than a second is rejected. */
 const MAX_UNCERTAINTY_NS = 1e9;
 
-function checkNumber(what: string, v: number, min: number, integer = false): void {
-  if (
-    typeof v !== "number" || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))
-  ) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `${what} must be ${integer ? "an integer" : "a finite number"} >= ${min}, got ${String(v)}`,
-    );
-  }
-}
+/** The most bracketed readings one calibration may take (each is three clock reads). */
+export const MAX_RETRIES = 10_000;
 
 /**
  * Wall time with monotonic-clock precision: the wall clock is read once per calibration,
@@ -146,17 +138,49 @@ export class PrecisionClock implements Clock {
    *
    * @param source The backend whose clocks are read (native or pure-JS).
    * @param options Resync interval, threshold and retries.
-   * @throws {InvalidArgumentError} On a non-positive interval, a negative threshold or a
-   * negative or fractional retry count.
+   * @throws {InvalidArgumentError} If `source` lacks `monotonicNs` or `realtime`, `options` is
+   * not an object, the interval is not a finite number >= 1, the threshold not a finite number
+   * >= 0, or the retry count not an integer in [0, 10 000].
    */
   constructor(source: ClockSource, options: PrecisionClockOptions = {}) {
+    let mono: unknown, real: unknown;
+    try {
+      if (source !== null && typeof source === "object") {
+        mono = source.monotonicNs;
+        real = source.realtime;
+      }
+    } catch (cause) {
+      throw invalid("PrecisionClock's source could not be read", cause);
+    }
+    if (typeof mono !== "function" || typeof real !== "function") {
+      throw invalid(
+        `PrecisionClock needs a source with monotonicNs() and realtime(), got ${describe(source)}`,
+      );
+    }
+    const o = checkOptions(options, "PrecisionClock's options", [
+      "resyncIntervalNs",
+      "thresholdNs",
+      "maxRetries",
+    ]);
     const d = precisionClockDefaults(hostOs());
-    this.resyncIntervalNs = options.resyncIntervalNs ?? DEFAULT_RESYNC_INTERVAL_NS;
-    this.thresholdNs = options.thresholdNs ?? d.thresholdNs;
-    this.maxRetries = options.maxRetries ?? d.maxRetries;
-    checkNumber("The resync interval", this.resyncIntervalNs, 1);
-    checkNumber("The measurement threshold", this.thresholdNs, 0);
-    checkNumber("The retry count", this.maxRetries, 0, true);
+    this.resyncIntervalNs = checkNumber(
+      o.resyncIntervalNs === undefined ? DEFAULT_RESYNC_INTERVAL_NS : o.resyncIntervalNs,
+      "The resync interval",
+      1,
+      Infinity,
+    );
+    this.thresholdNs = checkNumber(
+      o.thresholdNs === undefined ? d.thresholdNs : o.thresholdNs,
+      "The measurement threshold",
+      0,
+      Infinity,
+    );
+    this.maxRetries = checkInteger(
+      o.maxRetries === undefined ? d.maxRetries : o.maxRetries,
+      "The retry count",
+      0,
+      MAX_RETRIES,
+    );
     this.#source = source;
     this.resync();
   }
@@ -207,8 +231,11 @@ export class PrecisionClock implements Clock {
   /**
    * Writes the current monotonic and wall time into `out`, recalibrating first when the resync
    * interval has passed.
+   *
+   * @throws {InvalidArgumentError} If `out` is not a CycleTime.
    */
   sample(out: CycleTime): void {
+    if (!(out instanceof CycleTime)) throw notCycleTime(out);
     let now = this.#source.monotonicNs();
     if (now - this.#lastResync >= this.resyncIntervalNs) {
       this.resync();

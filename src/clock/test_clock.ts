@@ -5,7 +5,9 @@
  */
 
 import { ErrorCode, InvalidArgumentError } from "../errors.ts";
-import { type CycleTime, splitUnixNanos } from "../time.ts";
+import { CycleTime, splitUnixNanos } from "../time.ts";
+import { checkOptions, describe } from "../validate.ts";
+import { notCycleTime } from "./clock.ts";
 import type { Clock } from "./clock.ts";
 
 /**
@@ -33,7 +35,7 @@ function checkDuration(what: string, v: number): void {
   if (typeof v !== "number" || !Number.isFinite(v)) {
     throw new InvalidArgumentError(
       ErrorCode.InvalidArgument,
-      `${what} must be a finite number of nanoseconds, got ${String(v)}`,
+      `${what} must be a finite number of nanoseconds, got ${describe(v)}`,
     );
   }
 }
@@ -63,9 +65,14 @@ export class TestClock implements Clock {
    * Creates a clock at elapsed zero.
    *
    * @param options Start time.
+   * @throws {InvalidArgumentError} If `options` is not an object or `startUnixNanos` is not a
+   *   bigint.
    */
   constructor(options: TestClockOptions = {}) {
-    [this.#baseSec, this.#baseSub] = splitUnixNanos(options.startUnixNanos ?? 0n);
+    const o = checkOptions(options, "TestClock's options", ["startUnixNanos"]);
+    [this.#baseSec, this.#baseSub] = splitUnixNanos(
+      o.startUnixNanos === undefined ? 0n : o.startUnixNanos,
+    );
   }
 
   /** Nanoseconds elapsed since the start. */
@@ -76,8 +83,10 @@ export class TestClock implements Clock {
   /**
    * Moves time forward.
    *
-   * @param durationNs Nanoseconds to add; must be finite and not negative.
-   * @throws {InvalidArgumentError} On a negative or non-finite duration.
+   * @param durationNs Nanoseconds to add; must be finite and not negative, and the elapsed
+   *   time must stay finite.
+   * @throws {InvalidArgumentError} On a negative or non-finite duration, or one that would
+   *   make the elapsed time infinite.
    */
   advance(durationNs: number): void {
     checkDuration("A clock advance", durationNs);
@@ -87,7 +96,14 @@ export class TestClock implements Clock {
         `A monotonic clock cannot move backwards (advance by ${durationNs} ns)`,
       );
     }
-    this.#elapsed += durationNs;
+    const next = this.#elapsed + durationNs;
+    if (!Number.isFinite(next)) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `A clock advance by ${durationNs} ns would make the elapsed time infinite`,
+      );
+    }
+    this.#elapsed = next;
   }
 
   /**
@@ -118,8 +134,13 @@ export class TestClock implements Clock {
     return this.#elapsed;
   }
 
-  /** Writes the current time into `out`. */
+  /**
+   * Writes the current time into `out`.
+   *
+   * @throws {InvalidArgumentError} If `out` is not a CycleTime.
+   */
   sample(out: CycleTime): void {
+    if (!(out instanceof CycleTime)) throw notCycleTime(out);
     out.monotonicNs = this.#elapsed;
     out.setWall(this.#baseSec, this.#baseSub, this.#elapsed);
   }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { describe } from "../validate.ts";
 import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
 
 /**
@@ -257,7 +258,7 @@ export class IoDriver {
     if (t < 0) {
       throw new WaveletError(
         ErrorCode.InvalidArgument,
-        `I/O handle ${String(handle)} is not registered (deregistered, or its node was removed)`,
+        `I/O handle ${describe(handle)} is not registered (deregistered, or its node was removed)`,
       );
     }
     return t;
@@ -286,7 +287,7 @@ function checkFd(fd: number): void {
   if (!Number.isInteger(fd) || fd < 0) {
     throw new InvalidArgumentError(
       ErrorCode.InvalidArgument,
-      `A file descriptor must be a non-negative integer, got ${String(fd)}`,
+      `A file descriptor must be a non-negative integer, got ${describe(fd)}`,
     );
   }
 }
@@ -300,7 +301,7 @@ function checkInterest(interest: number): number {
     throw new InvalidArgumentError(
       ErrorCode.InvalidArgument,
       `An I/O interest must combine Readiness.Readable and/or Readiness.Writable (optionally ` +
-        `EdgeTriggered), got ${String(interest)}`,
+        `EdgeTriggered), got ${describe(interest)}`,
     );
   }
   // Always ask for the read half-close too, so a reader sees EOF without another read.

@@ -20,6 +20,7 @@
  * @module
  */
 
+import { describe } from "../validate.ts";
 import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
 
 /** Word indices of the header. */
@@ -32,6 +33,22 @@ export const WAKE_WORD = 4;
 /** Producers inside a wake-up: the consumer closes its wake eventfd only once this is 0. */
 const WRITERS = 5;
 const HEADER = 8;
+
+/** The capacity of a notification area's memory, or 0 if `sab` is not one. */
+function areaCapacity(sab: unknown): number {
+  if (!(sab instanceof SharedArrayBuffer) || sab.byteLength % 4 !== 0) return 0;
+  const cap = ((sab.byteLength >>> 2) - HEADER) / 3;
+  return Number.isInteger(cap) && cap >= 1 && (cap & (cap - 1)) === 0 ? cap : 0;
+}
+
+function forged(why: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    ErrorCode.InvalidArgument,
+    `Not a notifier of this area: ${why} (rebuild notifiers with Notifier.fromTransferable)`,
+  );
+}
+
+const NO_WAKER: Waker = { wake() {} };
 
 /**
  * How a producer wakes a parked consumer.
@@ -130,8 +147,18 @@ export function setWakerFactory(f: WakerFactory): void {
  */
 export class AtomicsWaker implements Waker {
   readonly #i32: Int32Array;
-  /** Creates a waker over a notification area. */
+  /**
+   * Creates a waker over a notification area.
+   *
+   * @throws {InvalidArgumentError} If `sab` is not a notification area's memory.
+   */
   constructor(sab: SharedArrayBuffer) {
+    if (areaCapacity(sab) === 0) {
+      throw new InvalidArgumentError(
+        ErrorCode.InvalidArgument,
+        `An AtomicsWaker needs a notification area's SharedArrayBuffer, got ${describe(sab)}`,
+      );
+    }
     this.#i32 = new Int32Array(sab);
   }
   /** Bumps the WAKE word and wakes its waiters. */
@@ -200,8 +227,34 @@ export class Notifier {
 
   /** @internal Use `executor.registerNotifier(node)` or `Notifier.fromTransferable(t)`. */
   constructor(sab: SharedArrayBuffer, index: number, gen: number, waker: Waker, wakeFd: number) {
-    this.#i32 = new Int32Array(sab);
-    const cap = (this.#i32.length - HEADER) >>> 1;
+    const cap = areaCapacity(sab);
+    if (cap === 0) throw forged("its memory is not a notification area");
+    if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= cap) {
+      throw forged(`index ${describe(index)} is not in [0, ${cap})`);
+    }
+    if (typeof gen !== "number" || !Number.isInteger(gen) || gen < 1 || gen > 0x7fffffff) {
+      throw forged(`generation ${describe(gen)} is not a positive int32`);
+    }
+    const i32 = new Int32Array(sab);
+    // The area holds the generation each index was last handed out with: a generation it
+    // never issued is a forgery (an older one is a stale notifier, whose notify() does nothing).
+    if (gen > Atomics.load(i32, HEADER + 2 * cap + index)) {
+      throw forged(`index ${index} was never issued with generation ${gen}`);
+    }
+    let wakeOk = false;
+    try {
+      wakeOk = waker !== null && typeof waker === "object" && typeof waker.wake === "function";
+    } catch {
+      // A waker whose properties throw is no waker.
+    }
+    if (!wakeOk) throw forged("its waker has no wake() method");
+    if (
+      typeof wakeFd !== "number" || !Number.isInteger(wakeFd) || wakeFd < -1 ||
+      wakeFd > 0x7fffffff
+    ) {
+      throw forged(`wakeFd ${describe(wakeFd)} is not an fd or -1`);
+    }
+    this.#i32 = i32;
     this.#mask = cap - 1;
     this.#pendingBase = HEADER + cap;
     this.#index = index;
@@ -216,19 +269,26 @@ export class Notifier {
    * @throws {InvalidArgumentError} If `t` is not a notifier description.
    */
   static fromTransferable(t: NotifierTransferable): Notifier {
-    if (
-      t === null || typeof t !== "object" || t.kind !== "wavelet.notifier" ||
-      !(t.sab instanceof SharedArrayBuffer)
-    ) {
+    let d: NotifierTransferable | null = null;
+    try {
+      if (t !== null && typeof t === "object") {
+        d = { kind: t.kind, sab: t.sab, index: t.index, gen: t.gen, wakeFd: t.wakeFd };
+      }
+    } catch {
+      // A description whose fields throw is no description.
+    }
+    if (d === null || d.kind !== "wavelet.notifier" || !(d.sab instanceof SharedArrayBuffer)) {
       throw new InvalidArgumentError(
         ErrorCode.InvalidArgument,
         "Not a notifier description (expected the result of notifier.toTransferable())",
       );
     }
-    const waker = t.wakeFd >= 0 && wakerFactory !== undefined
-      ? wakerFactory(t)
-      : new AtomicsWaker(t.sab);
-    return new Notifier(t.sab, t.index, t.gen, waker, t.wakeFd);
+    // Checked before a waker is made for its fd: a forged description never writes an fd.
+    new Notifier(d.sab, d.index, d.gen, NO_WAKER, d.wakeFd);
+    const waker = d.wakeFd >= 0 && wakerFactory !== undefined
+      ? wakerFactory(d)
+      : new AtomicsWaker(d.sab);
+    return new Notifier(d.sab, d.index, d.gen, waker, d.wakeFd);
   }
 
   /** A structured-cloneable description to post to a Worker. */
@@ -314,17 +374,18 @@ export class NotifyQueue {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
       throw new InvalidArgumentError(
         ErrorCode.InvalidArgument,
-        `Notifier capacity must be an integer in [1, 2^24], got ${String(capacity)}`,
+        `Notifier capacity must be an integer in [1, 2^24], got ${describe(capacity)}`,
       );
     }
     let cap = 1;
     while (cap < capacity) cap *= 2;
     this.capacity = cap;
-    this.sab = new SharedArrayBuffer((HEADER + 2 * cap) * 4);
+    // Header, the queue of indices, the pending words, the generation of each index.
+    this.sab = new SharedArrayBuffer((HEADER + 3 * cap) * 4);
     this.i32 = new Int32Array(this.sab);
     this.#slot = new Int32Array(cap).fill(-1);
     this.#slotGen = new Int32Array(cap);
-    this.#gen = new Int32Array(cap);
+    this.#gen = new Int32Array(this.sab, (HEADER + 2 * cap) * 4, cap);
   }
 
   /** Number of indices handed out and not released. */
@@ -347,7 +408,8 @@ export class NotifyQueue {
         `Cannot register more than ${this.capacity} live notifiers on one executor`,
       );
     }
-    const gen = this.#gen[i] = (this.#gen[i] + 1) & 0x7fffffff || 1;
+    const gen = (this.#gen[i] + 1) & 0x7fffffff || 1;
+    Atomics.store(this.#gen, i, gen);
     this.#slot[i] = slot;
     this.#slotGen[i] = slotGen;
     return [i, gen];

@@ -7,7 +7,41 @@
  */
 
 import { ADDR_LEN, type NativeBackend } from "../../ffi/backend.ts";
+import { describe, invalid } from "../validate.ts";
 import { NetError, NetErrorCode } from "./errors.ts";
+
+/**
+ * @internal Checks a backend argument: an object with the socket calls (the native backend or
+ * the pure-JS one, which refuses them with an `UnsupportedError`).
+ */
+export function checkBackend(backend: unknown, what: string): NativeBackend {
+  let create: unknown;
+  try {
+    create = backend !== null && typeof backend === "object"
+      ? (backend as NativeBackend).socketCreate
+      : undefined;
+  } catch (cause) {
+    throw invalid(`${what} could not be read`, cause);
+  }
+  if (typeof create !== "function") {
+    throw invalid(`${what} must be a native backend, got ${describe(backend)}`);
+  }
+  return backend as NativeBackend;
+}
+
+/** @internal The backend of a `NetRuntime` argument (`{ backend }` or a realtime runtime). */
+export function netBackend(rt: unknown, what: string): NativeBackend {
+  let backend: unknown;
+  try {
+    backend = rt !== null && typeof rt === "object" ? (rt as NetRuntime).backend : undefined;
+  } catch (cause) {
+    throw invalid(`${what} could not be read`, cause);
+  }
+  if (backend === undefined) {
+    throw invalid(`${what} must be a runtime with a backend, got ${describe(rt)}`);
+  }
+  return checkBackend(backend, `${what}'s backend`);
+}
 
 /**
  * Anything that carries a backend: a `RealtimeRuntime`, or `{ backend }`.
@@ -60,8 +94,14 @@ export class SocketAddress {
    * @internal Wraps a filled native address buffer (use {@linkcode SocketAddress.parse}).
    *
    * @param bytes An address buffer written by the native library.
+   * @throws {InvalidArgumentError} If `bytes` is not a Uint8Array of `ADDR_LEN` bytes.
    */
   constructor(bytes: Uint8Array) {
+    if (!(bytes instanceof Uint8Array) || bytes.length !== ADDR_LEN) {
+      throw invalid(
+        `A socket address needs a Uint8Array of ${ADDR_LEN} bytes, got ${describe(bytes)}`,
+      );
+    }
     this._bytes = bytes;
     this.family = bytes[22] === 6 ? 6 : 4;
     this.port = (bytes[20] << 8) | bytes[21];
@@ -78,24 +118,28 @@ export class SocketAddress {
    * @param port 0..65535 (0 asks the kernel for a free port when binding).
    * @returns The address.
    * @throws {NetError} With code `INVALID_ADDRESS` when the text or the port does not parse.
+   * @throws {InvalidArgumentError} If `rt` has no backend.
    */
   static parse(rt: NetRuntime, host: string, port: number): SocketAddress {
+    const backend = netBackend(rt, "SocketAddress.parse's runtime");
     const bytes = new Uint8Array(ADDR_LEN);
     let h = host;
     if (typeof h === "string" && h.length > 2 && h[0] === "[" && h[h.length - 1] === "]") {
       h = h.slice(1, -1);
     }
     const okPort = Number.isInteger(port) && port >= 0 && port <= 65535;
-    const rc = typeof h === "string" && okPort ? rt.backend.addrParse(h, port, bytes) : -22;
+    const rc = typeof h === "string" && okPort
+      ? backend.addrParse(h, port === 0 ? 0 : port, bytes)
+      : -22;
     if (rc < 0) {
       throw new NetError(
         NetErrorCode.InvalidAddress,
         "parse address",
         0,
         okPort
-          ? `Cannot use ${JSON.stringify(host)} as an address: it is not a numeric IPv4 or ` +
+          ? `Cannot use ${describe(host)} as an address: it is not a numeric IPv4 or ` +
             `IPv6 address (host names are not resolved)`
-          : `Cannot use port ${String(port)}: a port is an integer in [0, 65535]`,
+          : `Cannot use port ${describe(port)}: a port is an integer in [0, 65535]`,
       );
     }
     return new SocketAddress(bytes);

@@ -94,8 +94,10 @@ export class NetError extends WaveletError {
    * @param message A sentence saying what failed and why.
    */
   constructor(code: NetErrorCode, op: string, errno: number, message: string) {
-    super(code as unknown as ErrorCode, message);
-    this.op = op;
+    // Made on error paths: whatever it is given, it must not throw something else.
+    errno = typeof errno === "number" && Number.isInteger(errno) && errno >= 0 ? errno : 0;
+    super(code as unknown as ErrorCode, typeof message === "string" ? message : "Network error");
+    this.op = typeof op === "string" ? op : "call";
     this.errno = errno;
     this.errnoName = errno > 0 ? errnoName(errno) : "";
   }

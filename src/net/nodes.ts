@@ -10,12 +10,33 @@
  */
 
 import { Control } from "../control.ts";
-import { ErrorCode, InvalidArgumentError } from "../errors.ts";
 import type { ExecutionContext, Executor } from "../executor.ts";
 import { type Node, NodeBuilder } from "../node.ts";
 import { type IoHandle, Readiness } from "../drivers/io.ts";
+import { checkExecutor } from "../check_node.ts";
+import {
+  checkBoolean,
+  checkFunction,
+  checkInstance,
+  checkInteger,
+  checkOneOf,
+  checkOptions,
+  checkString,
+  describe,
+  invalid,
+} from "../validate.ts";
 import { NetError, NetErrorCode } from "./errors.ts";
-import { type TcpListener, type TcpStream, WOULD_BLOCK } from "./socket.ts";
+import { TcpStream, WOULD_BLOCK } from "./socket.ts";
+import { checkOpen } from "./listener_node.ts";
+
+export {
+  tcpListenerNode,
+  type TcpListenerNodeOptions,
+  type TcpListenerState,
+} from "./listener_node.ts";
+
+/** The largest read buffer, frame and output queue a connection takes (1 GiB). */
+const MAX_CONNECTION_BYTES = 2 ** 30;
 
 /**
  * How a connection's byte stream is cut into frames.
@@ -72,153 +93,6 @@ export const Framing = {
 export type Framing = typeof Framing[keyof typeof Framing];
 
 /**
- * Options of {@linkcode tcpListenerNode}.
- *
- * @example A named listener that closes its socket when removed
- * ```ts
- * import { RealtimeRuntime, TcpListener, tcpListenerNode } from "@wavelet/wavelet";
- *
- * const rt = new RealtimeRuntime();
- * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
- * const server = tcpListenerNode(rt.executor, listener, (_ex, stream) => stream.close(), {
- *   name: "server",
- *   maxAcceptsPerCycle: 16,
- *   closeOnDrop: true,
- * });
- * if (server.name !== "server") throw new Error("named");
- * server.remove();
- * if (!listener.isClosed) throw new Error("closeOnDrop closed the listener");
- * rt.shutdown();
- * ```
- */
-export interface TcpListenerNodeOptions {
-  /** The node's name (default `"tcp-listener"`). */
-  name?: string;
-  /** Most connections accepted per cycle (default 64), so one burst cannot stall a cycle. */
-  maxAcceptsPerCycle?: number;
-  /** Close the listener when the node leaves the graph (default true). */
-  closeOnDrop?: boolean;
-}
-
-/**
- * The value of a listener node.
- *
- * @example Counting accepted connections
- * ```ts
- * import {
- *   ms,
- *   RealtimeRuntime,
- *   TcpListener,
- *   tcpListenerNode,
- *   type TcpListenerState,
- *   TcpStream,
- * } from "@wavelet/wavelet";
- *
- * const rt = new RealtimeRuntime();
- * const server = tcpListenerNode(
- *   rt.executor,
- *   TcpListener.bind(rt, "127.0.0.1", 0),
- *   (_ex, stream) => stream.close(),
- * );
- * const state: TcpListenerState = server.value;
- * const client = TcpStream.connect(rt, "127.0.0.1", state.listener.localAddress.port);
- * for (let i = 0; i < 200 && state.accepted < 1; i++) rt.runOneCycle(ms(10));
- * client.close();
- * rt.shutdown();
- * if (state.accepted !== 1) throw new Error("one connection accepted");
- * ```
- */
-export interface TcpListenerState {
-  /** The listener. */
-  readonly listener: TcpListener;
-  /** Connections accepted so far. */
-  accepted: number;
-}
-
-/**
- * Builds a node that accepts connections on `listener` and, for each, spawns a subgraph with
- * `onConnection(executor, stream)` (after the sweep phase of the cycle, so it may build nodes).
- * `onConnection` takes ownership of the stream: hand it to {@linkcode tcpConnectionNode} (or
- * close it); if it throws, the stream is closed and the error reported to `executor.onError`.
- * Build it between cycles.
- *
- * @param ex The executor (`rt.executor`).
- * @param listener A listening socket; the node closes it when it leaves the graph.
- * @param onConnection Builds the connection's subgraph.
- * @param options Name and limits.
- * @returns The node; its value counts accepted connections.
- * @throws {WaveletError} `UNSUPPORTED` without a native runtime.
- *
- * @example
- * ```ts ignore
- * import { RealtimeRuntime, TcpListener, tcpConnectionNode, tcpListenerNode } from "@wavelet/wavelet";
- *
- * const rt = new RealtimeRuntime();
- * const listener = TcpListener.bind(rt, "127.0.0.1", 7000);
- * tcpListenerNode(rt.executor, listener, (ex, stream) => {
- *   const conn = tcpConnectionNode(ex, stream);
- *   // ...children of conn read conn.value.frames and call conn.value.write(...)
- * });
- * rt.runForever();
- * ```
- */
-export function tcpListenerNode(
-  ex: Executor,
-  listener: TcpListener,
-  onConnection: (ex: Executor, stream: TcpStream) => void,
-  options: TcpListenerNodeOptions = {},
-): Node<TcpListenerState> {
-  if (typeof onConnection !== "function") {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `tcpListenerNode needs an onConnection function, got ${typeof onConnection}`,
-    );
-  }
-  const max = options.maxAcceptsPerCycle ?? 64;
-  const state: TcpListenerState = { listener, accepted: 0 };
-  // While accept fails (out of fds: EMFILE/ENFILE), the listener stops watching readiness and
-  // retries on a timer, instead of spinning on a level-triggered readable fd.
-  let io: IoHandle | null = null;
-  return new NodeBuilder(state)
-    .named(options.name ?? "tcp-listener")
-    .onInit((e, self) => {
-      io = e.registerIo(listener.fd, self, Readiness.Readable);
-      if (options.closeOnDrop !== false) e.own(self, () => listener.close());
-    })
-    .build(ex, (self, ctx) => {
-      if (io === null) io = ctx.registerIo(listener.fd, self, Readiness.Readable); // backoff over
-      let n = 0;
-      for (; n < max; n++) {
-        let stream: TcpStream | null;
-        try {
-          stream = listener.accept();
-        } catch (err) {
-          // Out of fds and the like: keep serving the open connections, back off 50 ms.
-          if (err instanceof NetError && (err.code as string) !== NetErrorCode.SocketClosed) {
-            ctx.deregisterIo(io);
-            io = null;
-            ctx.registerTimerAfter(self, 50e6);
-            break;
-          }
-          throw err;
-        }
-        if (stream === null) break;
-        self.value.accepted++;
-        const s = stream;
-        ctx.spawnSubgraph((sub) => {
-          try {
-            onConnection(sub, s);
-          } catch (err) {
-            s.close();
-            throw err;
-          }
-        });
-      }
-      return n > 0 ? Control.Broadcast : Control.Unchanged;
-    });
-}
-
-/**
  * Options of {@linkcode tcpConnectionNode}.
  *
  * @example Length-prefixed frames and a close callback
@@ -267,11 +141,14 @@ export interface TcpConnectionOptions {
   name?: string;
   /** How bytes are cut into frames (default `Framing.Raw`). */
   framing?: Framing;
-  /** Initial size of the read buffer in bytes (default 64 KiB); it grows for long frames. */
+  /**
+   * Initial size of the read buffer in bytes (an integer in [1, 2^30], default 64 KiB); it
+   * grows for long frames.
+   */
   readBufferBytes?: number;
-  /** Longest frame accepted (default 16 MiB); a longer one fails the connection. */
+  /** Longest frame accepted (an integer in [1, 2^30], default 16 MiB); longer fails. */
   maxFrameBytes?: number;
-  /** Most bytes queued for output (default 64 MiB); more fails the connection. */
+  /** Most bytes queued for output (an integer in [1, 2^30], default 64 MiB); more fails. */
   maxPendingBytes?: number;
   /**
    * When the peer finishes sending (EOF): close once the queued output is written (default
@@ -381,20 +258,18 @@ export class TcpConnection {
    *
    * @param stream The stream.
    * @param options The node options.
+   * @throws {InvalidArgumentError} If `stream` is not a TcpStream or an option has the wrong
+   *   type or range.
    */
   constructor(stream: TcpStream, options: TcpConnectionOptions) {
+    checkInstance(stream, TcpStream, "A TcpConnection's stream");
+    const o = connectionOptions(options);
     this.stream = stream;
-    this.framing = options.framing ?? Framing.Raw;
-    if (this.framing !== 0 && this.framing !== 1 && this.framing !== 2) {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        `framing must be a Framing value, got ${String(this.framing)}`,
-      );
-    }
-    this.buffer = new Uint8Array(options.readBufferBytes ?? DEFAULT_READ);
-    this._maxFrame = options.maxFrameBytes ?? 16 * 1024 * 1024;
-    this._maxPending = options.maxPendingBytes ?? 64 * 1024 * 1024;
-    this._closeOnEof = options.closeOnEof !== false;
+    this.framing = o.framing;
+    this.buffer = new Uint8Array(o.readBufferBytes);
+    this._maxFrame = o.maxFrameBytes;
+    this._maxPending = o.maxPendingBytes;
+    this._closeOnEof = o.closeOnEof;
   }
 
   /** True once the connection is closed (its node left the graph or is leaving it). */
@@ -414,6 +289,7 @@ export class TcpConnection {
    * @returns The byte offset.
    */
   frameStart(i: number): number {
+    this.#checkFrame(i);
     return this._starts[i];
   }
 
@@ -424,6 +300,7 @@ export class TcpConnection {
    * @returns The byte count.
    */
   frameLength(i: number): number {
+    this.#checkFrame(i);
     return this._lengths[i];
   }
 
@@ -434,6 +311,7 @@ export class TcpConnection {
    * @returns A `Uint8Array` view.
    */
   frame(i: number): Uint8Array {
+    this.#checkFrame(i);
     const s = this._starts[i];
     return this.buffer.subarray(s, s + this._lengths[i]);
   }
@@ -447,8 +325,11 @@ export class TcpConnection {
    * @param offset Start in `buf` (default 0).
    * @param length Bytes (default: to the end of `buf`).
    * @returns False when the connection is closed or failed (the bytes are dropped).
+   * @throws {InvalidArgumentError} For a source that is not a Uint8Array or a range that does
+   *   not fit it.
    */
-  write(buf: Uint8Array, offset = 0, length: number = buf.length - offset): boolean {
+  write(buf: Uint8Array, offset = 0, length?: number): boolean {
+    length = checkBytes(buf, offset, length);
     if (this._closed || this.error !== null || this._ending) return false;
     if (length <= 0) return true;
     let done = 0;
@@ -472,8 +353,10 @@ export class TcpConnection {
    *
    * @param payload The frame's bytes.
    * @returns False when the connection is closed or failed.
+   * @throws {InvalidArgumentError} If `payload` is not a Uint8Array.
    */
   writeFrame(payload: Uint8Array): boolean {
+    checkInstance(payload, Uint8Array, "A frame's payload");
     if (this.framing === Framing.LengthPrefixed) {
       // Header and payload leave in one send: copied into a reused scratch buffer.
       const n = payload.length;
@@ -490,6 +373,14 @@ export class TcpConnection {
     }
     if (!this.write(payload)) return false;
     return this.framing === Framing.Lines ? this.write(NEWLINE) : true;
+  }
+
+  #checkFrame(i: number): void {
+    if (typeof i !== "number" || !Number.isInteger(i) || i < 0 || i >= this.frameCount) {
+      throw invalid(
+        `A frame index must be an integer in [0, ${this.frameCount}), got ${describe(i)}`,
+      );
+    }
   }
 
   /** @internal Scratch for a length-prefixed frame. */
@@ -583,9 +474,12 @@ export class TcpConnection {
   /** @internal Records a failure and closes. */
   _fail(err: unknown): void {
     if (this.error === null) {
-      this.error = err instanceof NetError
-        ? err
-        : new NetError(NetErrorCode.SocketFailed, "io", 0, String(err));
+      this.error = err instanceof NetError ? err : new NetError(
+        NetErrorCode.SocketFailed,
+        "io",
+        0,
+        err instanceof Error ? err.message : `The connection failed with ${describe(err)}`,
+      );
     }
     this._finish();
   }
@@ -608,6 +502,68 @@ export class TcpConnection {
 
 const NEWLINE = new Uint8Array([10]);
 
+/** Checks a byte range of a buffer; returns its length (default: the rest after `offset`). */
+function checkBytes(buf: unknown, offset: unknown, length: unknown): number {
+  if (!(buf instanceof Uint8Array)) {
+    throw invalid(`A connection writes a Uint8Array, got ${describe(buf)}`);
+  }
+  const n = length === undefined && typeof offset === "number" ? buf.length - offset : length;
+  if (
+    typeof offset !== "number" || typeof n !== "number" || !Number.isInteger(offset) ||
+    !Number.isInteger(n) || offset < 0 || n < 0 || offset + n > buf.length
+  ) {
+    throw invalid(
+      `Cannot write the range [${describe(offset)}, +${
+        describe(n)
+      }) of a Uint8Array of ${buf.length} bytes`,
+    );
+  }
+  return n;
+}
+
+/** The checked options of a connection, defaults applied. */
+interface ConnectionSettings {
+  name: string;
+  framing: Framing;
+  readBufferBytes: number;
+  maxFrameBytes: number;
+  maxPendingBytes: number;
+  closeOnEof: boolean;
+  onClose: ((conn: TcpConnection) => void) | undefined;
+}
+
+function connectionOptions(options: TcpConnectionOptions | undefined): ConnectionSettings {
+  const w = "tcpConnectionNode's";
+  const o = checkOptions(options, `${w} options`, [
+    "name",
+    "framing",
+    "readBufferBytes",
+    "maxFrameBytes",
+    "maxPendingBytes",
+    "closeOnEof",
+    "onClose",
+  ]);
+  const bytes = (v: unknown, name: string, dflt: number) =>
+    v === undefined ? dflt : checkInteger(v, `${w} ${name} option`, 1, MAX_CONNECTION_BYTES);
+  return {
+    name: o.name === undefined ? "tcp-connection" : checkString(o.name, `${w} name option`),
+    framing: o.framing === undefined ? Framing.Raw : checkOneOf(
+      o.framing,
+      [Framing.Raw, Framing.Lines, Framing.LengthPrefixed],
+      `${w} framing option`,
+    ),
+    readBufferBytes: bytes(o.readBufferBytes, "readBufferBytes", DEFAULT_READ),
+    maxFrameBytes: bytes(o.maxFrameBytes, "maxFrameBytes", 16 * 1024 * 1024),
+    maxPendingBytes: bytes(o.maxPendingBytes, "maxPendingBytes", 64 * 1024 * 1024),
+    closeOnEof: o.closeOnEof === undefined
+      ? true
+      : checkBoolean(o.closeOnEof, `${w} closeOnEof option`),
+    onClose: o.onClose === undefined
+      ? undefined
+      : checkFunction<(conn: TcpConnection) => void>(o.onClose, `${w} onClose option`),
+  };
+}
+
 /**
  * Builds a connection node over `stream`: it runs when the socket is readable (or writable
  * while output is pending), reads what is available into its buffer, cuts it into frames and
@@ -626,6 +582,9 @@ const NEWLINE = new Uint8Array([10]);
  * @param options Framing, buffer sizes, limits and the close callback.
  * @returns The node.
  * @throws {WaveletError} `UNSUPPORTED` without a native runtime.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type or range (the
+ *   byte sizes are integers in [1, 2^30]).
+ * @throws {NetError} `SOCKET_CLOSED` if the stream is closed.
  *
  * @example A client that connects to a server and reads its greeting
  * ```ts
@@ -664,10 +623,14 @@ export function tcpConnectionNode(
   stream: TcpStream,
   options: TcpConnectionOptions = {},
 ): Node<TcpConnection> {
-  const conn = new TcpConnection(stream, options);
-  const onClose = options.onClose;
+  checkExecutor(ex, "tcpConnectionNode's executor");
+  checkInstance(stream, TcpStream, "tcpConnectionNode's stream");
+  checkOpen(stream, "stream");
+  const settings = connectionOptions(options);
+  const conn = new TcpConnection(stream, settings);
+  const onClose = settings.onClose;
   const node = new NodeBuilder(conn)
-    .named(options.name ?? "tcp-connection")
+    .named(settings.name)
     .onInit((e, self) => {
       conn._ex = e;
       conn._node = self;

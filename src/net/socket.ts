@@ -11,8 +11,15 @@
  */
 
 import { ADDR_LEN, Errno, type NativeBackend, SocketOption } from "../../ffi/backend.ts";
-import { ErrorCode, InvalidArgumentError } from "../errors.ts";
-import { type NetRuntime, SocketAddress } from "./address.ts";
+import {
+  checkBoolean,
+  checkInstance,
+  checkInteger,
+  checkOptions,
+  describe,
+  invalid,
+} from "../validate.ts";
+import { checkBackend, netBackend, type NetRuntime, SocketAddress } from "./address.ts";
 import { NetError, netError, NetErrorCode } from "./errors.ts";
 
 /**
@@ -54,17 +61,54 @@ function closedError(op: string, what: string): NetError {
   );
 }
 
-function checkRange(buf: Uint8Array, offset: number, length: number, op: string): void {
+/**
+ * Checks a buffer and a byte range of it; returns the range's length (`length` defaults to the
+ * rest of the buffer after `offset`).
+ */
+function checkRange(buf: unknown, offset: unknown, length: unknown, op: string): number {
+  if (!(buf instanceof Uint8Array)) {
+    throw invalid(`Cannot ${op}: the buffer must be a Uint8Array, got ${describe(buf)}`);
+  }
+  const n = length === undefined && typeof offset === "number" ? buf.length - offset : length;
   if (
-    !(buf instanceof Uint8Array) || !Number.isInteger(offset) || !Number.isInteger(length) ||
-    offset < 0 || length < 0 || offset + length > buf.length
+    typeof offset !== "number" || typeof n !== "number" || !Number.isInteger(offset) ||
+    !Number.isInteger(n) || offset < 0 || n < 0 || offset + n > buf.length
   ) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `Cannot ${op}: the range [${String(offset)}, +${String(length)}) does not fit a ` +
-        `Uint8Array of ${buf instanceof Uint8Array ? buf.length : "(not a Uint8Array)"} bytes`,
+    throw invalid(
+      `Cannot ${op}: the range [${describe(offset)}, +${describe(n)}) does not fit a ` +
+        `Uint8Array of ${buf.length} bytes`,
     );
   }
+  return n;
+}
+
+/**
+ * A checked integer as the FFI takes it: `-0` becomes `0` (Deno's FFI refuses `-0` for an
+ * integer parameter, and `-0` passes every range check).
+ */
+function ffiInt(n: number): number {
+  return n === 0 ? 0 : n;
+}
+
+/** The largest `int` a socket option or backlog takes. */
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Checks an fd argument of the internal constructors. */
+function checkFd(fd: unknown, what: string): number {
+  return checkInteger(fd, `${what}'s fd`, 0, INT32_MAX);
+}
+
+/** Checks a {@linkcode SocketOption} number (`readable`: one that can be read back). */
+function checkSocketOption(option: unknown, readable: boolean): number {
+  const max = readable ? SocketOption.Broadcast : SocketOption.Linger;
+  if (typeof option !== "number" || !Number.isInteger(option) || option < 1 || option > max) {
+    throw invalid(
+      `A socket option must be a SocketOption value${readable ? " other than Linger" : ""}, got ${
+        describe(option)
+      }`,
+    );
+  }
+  return option;
 }
 
 function open(b: NativeBackend, family: number, type: number, what: string): number {
@@ -143,8 +187,11 @@ export class TcpListener {
    *
    * @param backend The backend.
    * @param fd The listening fd.
+   * @throws {InvalidArgumentError} If `backend` is not a backend or `fd` not an fd number.
    */
   constructor(backend: NativeBackend, fd: number) {
+    checkBackend(backend, "A TcpListener's backend");
+    checkFd(fd, "A TcpListener");
     this.#b = backend;
     this.fd = fd;
   }
@@ -160,6 +207,8 @@ export class TcpListener {
    * @throws {NetError} `INVALID_ADDRESS` for an address that does not parse, `ADDRESS_IN_USE`
    *   when the port is taken, `SOCKET_FAILED` otherwise.
    * @throws {UnsupportedError} On the pure-JS backend.
+   * @throws {InvalidArgumentError} If `rt` has no backend or an option has the wrong type or
+   *   range (`backlog` is an integer in [0, 2^31 - 1], the others booleans).
    */
   static bind(
     rt: NetRuntime,
@@ -167,14 +216,32 @@ export class TcpListener {
     port: number,
     options: TcpListenerOptions = {},
   ): TcpListener {
+    const b = netBackend(rt, "TcpListener.bind's runtime");
+    const o = checkOptions(options, "TcpListener.bind's options", [
+      "backlog",
+      "reuseAddress",
+      "reusePort",
+      "v6Only",
+    ]);
+    const backlog = o.backlog === undefined
+      ? 0
+      : checkInteger(o.backlog, "TcpListener.bind's backlog option", 0, INT32_MAX);
+    const reuseAddress = o.reuseAddress === undefined
+      ? true
+      : checkBoolean(o.reuseAddress, "TcpListener.bind's reuseAddress option");
+    const reusePort = o.reusePort === undefined
+      ? false
+      : checkBoolean(o.reusePort, "TcpListener.bind's reusePort option");
+    const v6Only = o.v6Only === undefined
+      ? undefined
+      : checkBoolean(o.v6Only, "TcpListener.bind's v6Only option");
     const addr = SocketAddress.parse(rt, host, port);
-    const b = rt.backend;
     const fd = open(b, addr.family, TCP, "a TCP listener");
     try {
-      if (options.reuseAddress !== false) setOpt(b, fd, SocketOption.ReuseAddr, 1, "SO_REUSEADDR");
-      if (options.reusePort) setOpt(b, fd, SocketOption.ReusePort, 1, "SO_REUSEPORT");
-      if (options.v6Only !== undefined && addr.family === 6) {
-        setOpt(b, fd, SocketOption.V6Only, options.v6Only ? 1 : 0, "IPV6_V6ONLY");
+      if (reuseAddress) setOpt(b, fd, SocketOption.ReuseAddr, 1, "SO_REUSEADDR");
+      if (reusePort) setOpt(b, fd, SocketOption.ReusePort, 1, "SO_REUSEPORT");
+      if (v6Only !== undefined && addr.family === 6) {
+        setOpt(b, fd, SocketOption.V6Only, v6Only ? 1 : 0, "IPV6_V6ONLY");
       }
       let rc = b.socketBind(fd, addr._bytes);
       if (rc < 0) {
@@ -189,7 +256,7 @@ export class TcpListener {
         }
         throw e;
       }
-      rc = b.socketListen(fd, options.backlog ?? 0);
+      rc = b.socketListen(fd, ffiInt(backlog));
       if (rc < 0) throw netError("listen on", -rc, addr.toString());
     } catch (e) {
       b.close(fd);
@@ -302,8 +369,13 @@ export class TcpStream {
    * @param backend The backend.
    * @param fd The socket fd.
    * @param connecting True while a non-blocking connect is under way.
+   * @throws {InvalidArgumentError} If `backend` is not a backend, `fd` not an fd number or
+   *   `connecting` not a boolean.
    */
   constructor(backend: NativeBackend, fd: number, connecting: boolean) {
+    checkBackend(backend, "A TcpStream's backend");
+    checkFd(fd, "A TcpStream");
+    checkBoolean(connecting, "A TcpStream's connecting flag");
     this.#b = backend;
     this.fd = fd;
     this.#connecting = connecting;
@@ -322,6 +394,8 @@ export class TcpStream {
    * @returns The stream (connecting, or already connected).
    * @throws {NetError} `INVALID_ADDRESS`, or the connect failure when the kernel reports it at
    *   once (`CONNECTION_REFUSED`, `SOCKET_FAILED` for ENETUNREACH, ...).
+   * @throws {InvalidArgumentError} If `rt` has no backend or an option has the wrong type or
+   *   range (buffer sizes are integers in [1, 2^30], `noDelay` a boolean).
    */
   static connect(
     rt: NetRuntime,
@@ -329,17 +403,34 @@ export class TcpStream {
     port: number,
     options: TcpStreamOptions = {},
   ): TcpStream {
+    const b = netBackend(rt, "TcpStream.connect's runtime");
+    const o = checkOptions(options, "TcpStream.connect's options", [
+      "noDelay",
+      "sendBufferSize",
+      "receiveBufferSize",
+    ]);
+    const noDelay = o.noDelay === undefined
+      ? true
+      : checkBoolean(o.noDelay, "TcpStream.connect's noDelay option");
+    const sendBuffer = o.sendBufferSize === undefined
+      ? undefined
+      : checkInteger(o.sendBufferSize, "TcpStream.connect's sendBufferSize option", 1, 2 ** 30);
+    const receiveBuffer = o.receiveBufferSize === undefined ? undefined : checkInteger(
+      o.receiveBufferSize,
+      "TcpStream.connect's receiveBufferSize option",
+      1,
+      2 ** 30,
+    );
     const addr = SocketAddress.parse(rt, host, port);
-    const b = rt.backend;
     const fd = open(b, addr.family, TCP, "a TCP stream");
     let rc: number;
     try {
-      if (options.noDelay !== false) setOpt(b, fd, SocketOption.NoDelay, 1, "TCP_NODELAY");
-      if (options.sendBufferSize !== undefined) {
-        setOpt(b, fd, SocketOption.SendBuffer, options.sendBufferSize, "SO_SNDBUF");
+      if (noDelay) setOpt(b, fd, SocketOption.NoDelay, 1, "TCP_NODELAY");
+      if (sendBuffer !== undefined) {
+        setOpt(b, fd, SocketOption.SendBuffer, sendBuffer, "SO_SNDBUF");
       }
-      if (options.receiveBufferSize !== undefined) {
-        setOpt(b, fd, SocketOption.ReceiveBuffer, options.receiveBufferSize, "SO_RCVBUF");
+      if (receiveBuffer !== undefined) {
+        setOpt(b, fd, SocketOption.ReceiveBuffer, receiveBuffer, "SO_RCVBUF");
       }
       rc = b.socketConnect(fd, addr._bytes);
       if (rc < 0 && rc !== -Errno.EINPROGRESS) throw netError("connect to", -rc, addr.toString());
@@ -385,21 +476,23 @@ export class TcpStream {
    * @param offset Where to start writing in `buf` (default 0).
    * @param length At most this many bytes (default: to the end of `buf`); must be > 0.
    * @returns The byte count (> 0), 0 at end of stream, or {@linkcode WOULD_BLOCK}.
-   * @throws {InvalidArgumentError} For an empty or out-of-range destination (0 means EOF).
+   * @throws {InvalidArgumentError} For a destination that is not a Uint8Array, or an empty or
+   *   out-of-range one (0 means EOF).
    * @throws {NetError} `CONNECTION_RESET`, `SOCKET_CLOSED`, `SOCKET_FAILED`.
    */
-  tryRead(buf: Uint8Array, offset = 0, length: number = buf.length - offset): number {
+  tryRead(buf: Uint8Array, offset = 0, length?: number): number {
     if (this.#closed) throw closedError("read", "stream");
-    if (length <= 0 || offset !== 0 || length !== buf.length) {
-      checkRange(buf, offset, length, "read");
-      if (length === 0) {
-        throw new InvalidArgumentError(
-          ErrorCode.InvalidArgument,
-          "Cannot read into an empty range: a read of 0 bytes would look like end of stream",
-        );
-      }
+    if (!(buf instanceof Uint8Array) || offset !== 0 || length !== undefined) {
+      length = checkRange(buf, offset, length, "read");
+    } else {
+      length = buf.length;
     }
-    const n = this.#recv(this.fd, buf, offset, length);
+    if (length === 0) {
+      throw invalid(
+        "Cannot read into an empty range: a read of 0 bytes would look like end of stream",
+      );
+    }
+    const n = this.#recv(this.fd, buf, ffiInt(offset), length);
     if (n >= 0) return n;
     if (n === -EAGAIN) return WOULD_BLOCK;
     throw netError("read from", -n, `fd ${this.fd}`);
@@ -413,12 +506,18 @@ export class TcpStream {
    * @param length How many bytes (default: to the end of `buf`); 0 writes nothing.
    * @returns The byte count written (maybe fewer than `length`), or {@linkcode WOULD_BLOCK}.
    * @throws {NetError} `BROKEN_PIPE` (never a SIGPIPE), `CONNECTION_RESET`, `SOCKET_CLOSED`.
+   * @throws {InvalidArgumentError} For a source that is not a Uint8Array or an out-of-range
+   *   range.
    */
-  tryWrite(buf: Uint8Array, offset = 0, length: number = buf.length - offset): number {
+  tryWrite(buf: Uint8Array, offset = 0, length?: number): number {
     if (this.#closed) throw closedError("write", "stream");
-    if (offset !== 0 || length !== buf.length) checkRange(buf, offset, length, "write");
+    if (!(buf instanceof Uint8Array) || offset !== 0 || length !== undefined) {
+      length = checkRange(buf, offset, length, "write");
+    } else {
+      length = buf.length;
+    }
     if (length === 0) return 0;
-    const n = this.#send(this.fd, buf, offset, length);
+    const n = this.#send(this.fd, buf, ffiInt(offset), length);
     if (n >= 0) return n;
     if (n === -EAGAIN) return WOULD_BLOCK;
     throw netError("write to", -n, `fd ${this.fd}`);
@@ -428,16 +527,14 @@ export class TcpStream {
    * Shuts down one or both directions (`"write"` sends EOF to the peer).
    *
    * @param how `"read"`, `"write"` (default) or `"both"`.
+   * @throws {InvalidArgumentError} If `how` is none of those.
    * @throws {NetError} `SOCKET_FAILED` (ENOTCONN when not connected).
    */
   shutdown(how: "read" | "write" | "both" = "write"): void {
     if (this.#closed) throw closedError("shut down", "stream");
     const h = how === "read" ? 0 : how === "write" ? 1 : how === "both" ? 2 : -1;
     if (h < 0) {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        `shutdown() takes "read", "write" or "both", got ${String(how)}`,
-      );
+      throw invalid(`shutdown() takes "read", "write" or "both", got ${describe(how)}`);
     }
     const rc = this.#b.socketShutdown(this.fd, h);
     if (rc < 0) throw netError("shut down", -rc, `fd ${this.fd}`);
@@ -447,12 +544,16 @@ export class TcpStream {
    * Sets a socket option.
    *
    * @param option A {@linkcode SocketOption} number.
-   * @param value The value (booleans as 0/1, sizes in bytes, linger seconds or -1).
+   * @param value The value (booleans as 0/1, sizes in bytes, linger seconds or -1), an
+   *   integer in [-2^31, 2^31 - 1].
+   * @throws {InvalidArgumentError} If `option` is not a SocketOption or `value` not an int32.
    * @throws {NetError} If the kernel refuses it.
    */
   setOption(option: number, value: number): void {
     if (this.#closed) throw closedError("set an option", "stream");
-    setOpt(this.#b, this.fd, option, value, `option ${option}`);
+    checkSocketOption(option, false);
+    checkInteger(value, "A socket option's value", -(2 ** 31), INT32_MAX);
+    setOpt(this.#b, this.fd, option, ffiInt(value), `option ${option}`);
   }
 
   /**
@@ -460,10 +561,12 @@ export class TcpStream {
    *
    * @param option A {@linkcode SocketOption} number (not `Linger`).
    * @returns The value.
+   * @throws {InvalidArgumentError} If `option` is not a readable SocketOption.
    * @throws {NetError} If the kernel refuses it.
    */
   getOption(option: number): number {
     if (this.#closed) throw closedError("read an option", "stream");
+    checkSocketOption(option, true);
     const v = this.#b.socketGetOption(this.fd, option);
     if (v < 0) throw netError(`read option ${option} of`, -v, `fd ${this.fd}`);
     return v;
@@ -548,8 +651,11 @@ export class UdpSocket {
    *
    * @param backend The backend.
    * @param fd The socket fd.
+   * @throws {InvalidArgumentError} If `backend` is not a backend or `fd` not an fd number.
    */
   constructor(backend: NativeBackend, fd: number) {
+    checkBackend(backend, "A UdpSocket's backend");
+    checkFd(fd, "A UdpSocket");
     this.#b = backend;
     this.fd = fd;
   }
@@ -563,6 +669,7 @@ export class UdpSocket {
    * @param options Socket options.
    * @returns The socket.
    * @throws {NetError} `INVALID_ADDRESS`, `ADDRESS_IN_USE`, `SOCKET_FAILED`.
+   * @throws {InvalidArgumentError} If `rt` has no backend or an option is not a boolean.
    */
   static bind(
     rt: NetRuntime,
@@ -570,13 +677,23 @@ export class UdpSocket {
     port: number,
     options: UdpSocketOptions = {},
   ): UdpSocket {
+    const b = netBackend(rt, "UdpSocket.bind's runtime");
+    const o = checkOptions(options, "UdpSocket.bind's options", [
+      "reuseAddress",
+      "reusePort",
+      "broadcast",
+    ]);
+    const flag = (v: unknown, name: string) =>
+      v === undefined ? false : checkBoolean(v, `UdpSocket.bind's ${name} option`);
+    const reuseAddress = flag(o.reuseAddress, "reuseAddress");
+    const reusePort = flag(o.reusePort, "reusePort");
+    const broadcast = flag(o.broadcast, "broadcast");
     const addr = SocketAddress.parse(rt, host, port);
-    const b = rt.backend;
     const fd = open(b, addr.family, UDP, "a UDP socket");
     try {
-      if (options.reuseAddress) setOpt(b, fd, SocketOption.ReuseAddr, 1, "SO_REUSEADDR");
-      if (options.reusePort) setOpt(b, fd, SocketOption.ReusePort, 1, "SO_REUSEPORT");
-      if (options.broadcast) setOpt(b, fd, SocketOption.Broadcast, 1, "SO_BROADCAST");
+      if (reuseAddress) setOpt(b, fd, SocketOption.ReuseAddr, 1, "SO_REUSEADDR");
+      if (reusePort) setOpt(b, fd, SocketOption.ReusePort, 1, "SO_REUSEPORT");
+      if (broadcast) setOpt(b, fd, SocketOption.Broadcast, 1, "SO_BROADCAST");
       const rc = b.socketBind(fd, addr._bytes);
       if (rc < 0) throw netError("bind a UDP socket to", -rc, addr.toString());
     } catch (e) {
@@ -611,16 +728,23 @@ export class UdpSocket {
    * @param length Bytes (default: to the end of `buf`).
    * @returns The byte count, or {@linkcode WOULD_BLOCK}.
    * @throws {NetError} `SOCKET_FAILED` (EMSGSIZE for a datagram that is too big, ...).
+   * @throws {InvalidArgumentError} For a payload that is not a Uint8Array, an out-of-range
+   *   range, or a destination that is not a SocketAddress.
    */
   trySend(
     buf: Uint8Array,
     to: SocketAddress,
     offset = 0,
-    length: number = buf.length - offset,
+    length?: number,
   ): number {
     if (this.#closed) throw closedError("send", "UDP socket");
-    if (offset !== 0 || length !== buf.length) checkRange(buf, offset, length, "send");
-    const n = this.#b.socketSendTo(this.fd, buf, offset, length, to._bytes);
+    if (!(buf instanceof Uint8Array) || offset !== 0 || length !== undefined) {
+      length = checkRange(buf, offset, length, "send");
+    } else {
+      length = buf.length;
+    }
+    checkInstance(to, SocketAddress, "A datagram's destination");
+    const n = this.#b.socketSendTo(this.fd, buf, ffiInt(offset), ffiInt(length), to._bytes);
     if (n >= 0) return n;
     if (n === -EAGAIN) return WOULD_BLOCK;
     throw netError("send a datagram to", -n, to.toString());
@@ -634,11 +758,17 @@ export class UdpSocket {
    * @param length At most this many bytes (default: to the end of `buf`).
    * @returns The byte count (0 for an empty datagram), or {@linkcode WOULD_BLOCK}.
    * @throws {NetError} `SOCKET_FAILED`, `SOCKET_CLOSED`.
+   * @throws {InvalidArgumentError} For a destination that is not a Uint8Array or an
+   *   out-of-range range.
    */
-  tryReceive(buf: Uint8Array, offset = 0, length: number = buf.length - offset): number {
+  tryReceive(buf: Uint8Array, offset = 0, length?: number): number {
     if (this.#closed) throw closedError("receive", "UDP socket");
-    if (offset !== 0 || length !== buf.length) checkRange(buf, offset, length, "receive");
-    const n = this.#b.socketRecvFrom(this.fd, buf, offset, length, this.#from);
+    if (!(buf instanceof Uint8Array) || offset !== 0 || length !== undefined) {
+      length = checkRange(buf, offset, length, "receive");
+    } else {
+      length = buf.length;
+    }
+    const n = this.#b.socketRecvFrom(this.fd, buf, ffiInt(offset), ffiInt(length), this.#from);
     if (n >= 0) {
       this.#fromValid = true;
       return n;

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { describe, invalid } from "../validate.ts";
+
 const SUB_BITS = 4;
 const SUB = 1 << SUB_BITS;
 const GROUPS = 48; // up to 2^48 ns (about 3 days)
@@ -67,8 +69,16 @@ export class Histogram {
     return this.#count;
   }
 
-  /** Records one value (negative values count as 0). */
+  /**
+   * Records one value (negative values count as 0).
+   *
+   * @param v The value in nanoseconds.
+   * @throws {InvalidArgumentError} If `v` is not a finite number (nothing is recorded).
+   */
   record(v: number): void {
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw invalid(`A histogram records finite numbers, got ${describe(v)}`);
+    }
     if (!(v > 0)) v = 0;
     this.#counts[Histogram.#index(v)]++;
     this.#count++;
@@ -92,8 +102,17 @@ export class Histogram {
     return (SUB + sub) * 2 ** (e - SUB_BITS);
   }
 
-  /** The value at percentile `p` (0-100): the midpoint of its bucket, clamped to min/max. */
+  /**
+   * The value at percentile `p`: the midpoint of its bucket, clamped to min/max.
+   *
+   * @param p The percentile, a number in [0, 100].
+   * @returns The value, or NaN when nothing was recorded.
+   * @throws {InvalidArgumentError} If `p` is not a number in [0, 100].
+   */
   percentile(p: number): number {
+    if (typeof p !== "number" || !(p >= 0 && p <= 100)) {
+      throw invalid(`A percentile must be a number in [0, 100], got ${describe(p)}`);
+    }
     if (this.#count === 0) return NaN;
     const rank = Math.max(1, Math.ceil((p / 100) * this.#count));
     let seen = 0;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { describe } from "../validate.ts";
 import { ExecutionMode, ExecutorState } from "../control.ts";
 import { ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
 import { CAUSE_IO, Executor, type Poller } from "../executor.ts";
@@ -193,21 +194,21 @@ export class RealtimeRuntime implements Poller, IoPoller {
     if (mode !== ExecutionMode.Spin && mode !== ExecutionMode.Park) {
       throw new InvalidArgumentError(
         ErrorCode.InvalidArgument,
-        `The mode must be ExecutionMode.Spin or ExecutionMode.Park, got ${String(mode)}`,
+        `The mode must be ExecutionMode.Spin or ExecutionMode.Park, got ${describe(mode)}`,
       );
     }
     const maxEvents = options.maxEvents ?? 256;
     if (!Number.isInteger(maxEvents) || maxEvents < 1 || maxEvents > 1024) {
       throw new InvalidArgumentError(
         ErrorCode.InvalidArgument,
-        `maxEvents must be an integer in [1, 1024], got ${String(maxEvents)}`,
+        `maxEvents must be an integer in [1, 1024], got ${describe(maxEvents)}`,
       );
     }
     const spin = options.spinBeforeParkNs ?? 0;
     if (!(spin >= 0) || !Number.isFinite(spin)) {
       throw new InvalidArgumentError(
         ErrorCode.InvalidArgument,
-        `spinBeforeParkNs must be a finite number >= 0, got ${String(spin)}`,
+        `spinBeforeParkNs must be a finite number >= 0, got ${describe(spin)}`,
       );
     }
     this.#spinNs = spin;

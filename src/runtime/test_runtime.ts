@@ -9,6 +9,7 @@ import { TestClock } from "../clock/test_clock.ts";
 import { ExecutorState } from "../control.ts";
 import { CapacityError, ErrorCode } from "../errors.ts";
 import { Executor } from "../executor.ts";
+import { checkInteger, checkOptions } from "../validate.ts";
 
 /**
  * Options for {@linkcode TestRuntime}.
@@ -72,10 +73,13 @@ export class TestRuntime {
    * Creates a runtime at elapsed zero.
    *
    * @param options Start time and capacity.
+   * @throws {InvalidArgumentError} If `options` is not an object, `startUnixNanos` is not a
+   *   bigint, or `initialCapacity` is out of the executor's range.
    */
   constructor(options: TestRuntimeOptions = {}) {
-    this.clock = new TestClock({ startUnixNanos: options.startUnixNanos });
-    this.executor = new Executor({ initialCapacity: options.initialCapacity, clock: this.clock });
+    const o = checkOptions(options, "TestRuntime's options", ["startUnixNanos", "initialCapacity"]);
+    this.clock = new TestClock({ startUnixNanos: o.startUnixNanos });
+    this.executor = new Executor({ initialCapacity: o.initialCapacity, clock: this.clock });
   }
 
   /** Runs one cycle at the current clock time and returns the executor's state. */
@@ -87,6 +91,8 @@ export class TestRuntime {
    * Moves the clock forward.
    *
    * @param durationNs Nanoseconds; finite and not negative.
+   * @throws {InvalidArgumentError} On a negative or non-finite duration, or one that would
+   *   make the elapsed time infinite (the clock does not move then).
    */
   advanceClock(durationNs: number): void {
     this.clock.advance(durationNs);
@@ -96,11 +102,14 @@ export class TestRuntime {
    * Runs cycles while work is ready at the current time (yields, queued nodes, expired
    * timers), without moving the clock. Stops early on `Terminate`.
    *
-   * @param maxCycles Upper bound on cycles; a node that yields itself forever never goes idle.
+   * @param maxCycles Upper bound on cycles (a non-negative safe integer); a node that yields
+   *   itself forever never goes idle.
    * @returns The number of cycles run.
+   * @throws {InvalidArgumentError} If `maxCycles` is not a non-negative safe integer.
    * @throws {CapacityError} If the graph is still busy after `maxCycles` cycles.
    */
   runUntilIdle(maxCycles = 100_000): number {
+    checkInteger(maxCycles, "runUntilIdle's maxCycles", 0, Number.MAX_SAFE_INTEGER);
     const ex = this.executor;
     let n = 0;
     while (ex.hasScheduledWork() || ex.nextTimerDeadline() <= this.clock.nowNs()) {

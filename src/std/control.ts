@@ -6,9 +6,10 @@
 
 import { Control } from "../control.ts";
 import { ErrorCode, InvalidArgumentError } from "../errors.ts";
-import type { Executor } from "../executor.ts";
-import { type Node, NodeBuilder } from "../node.ts";
-import { builder, needFn, type StdOptions } from "./transform.ts";
+import { Executor } from "../executor.ts";
+import { Node, NodeBuilder } from "../node.ts";
+import { checkBoolean, checkInstance, checkString, describe } from "../validate.ts";
+import { builder, needFn, needNode, stdArgs, type StdOptions } from "./transform.ts";
 
 /**
  * Options for {@linkcode combineLatest}.
@@ -68,7 +69,10 @@ export type NodesOf<T extends readonly unknown[]> = { readonly [K in keyof T]: N
  * @param parents The inputs (at least one).
  * @param options `requireAll` and name.
  * @returns The combined node.
- * @throws {InvalidArgumentError} If `parents` is empty.
+ * @throws {InvalidArgumentError} If `parents` is not a non-empty array of nodes, or an option
+ *   has the wrong type.
+ * @throws {NodeRemovedError} If a parent has left the graph.
+ * @throws {ForeignNodeError} If a parent belongs to another executor.
  *
  * @example
  * ```ts
@@ -91,6 +95,13 @@ export function combineLatest<T extends readonly unknown[]>(
   parents: NodesOf<T>,
   options: CombineLatestOptions = {},
 ): Node<T> {
+  options = stdArgs("combineLatest", executor, options, ["requireAll"]);
+  if (!Array.isArray(parents)) {
+    throw new InvalidArgumentError(
+      ErrorCode.InvalidArgument,
+      `combineLatest's parents must be an array of nodes, got ${describe(parents)}`,
+    );
+  }
   const ps = [...parents] as Node<unknown>[];
   if (ps.length === 0) {
     throw new InvalidArgumentError(
@@ -98,7 +109,10 @@ export function combineLatest<T extends readonly unknown[]>(
       "combineLatest needs at least one parent",
     );
   }
-  const requireAll = options.requireAll ?? true;
+  for (let i = 0; i < ps.length; i++) needNode(executor, ps[i], `combineLatest's parent ${i}`);
+  const requireAll = options.requireAll === undefined
+    ? true
+    : checkBoolean(options.requireAll, "combineLatest's requireAll option");
   const seen = new Array<boolean>(ps.length).fill(false);
   let missing = requireAll ? ps.length : 0;
   const snapshot = () => ps.map((p) => p.value) as unknown as T;
@@ -140,6 +154,9 @@ export function combineLatest<T extends readonly unknown[]>(
  * @param initial The value before the first switch or selected-input broadcast.
  * @param options Name.
  * @returns The switched value.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type.
+ * @throws {NodeRemovedError} If an input has left the graph.
+ * @throws {ForeignNodeError} If an input belongs to another executor.
  *
  * @example
  * ```ts
@@ -163,6 +180,10 @@ export function switchValue<T>(
   initial: T,
   options?: StdOptions,
 ): Node<T> {
+  options = stdArgs("switchValue", executor, options);
+  needNode(executor, primary, "switchValue's primary");
+  needNode(executor, secondary, "switchValue's secondary");
+  needNode(executor, selector, "switchValue's selector");
   let usePrimary = Boolean(selector.value);
   return builder(initial, options, "switchValue").triggeredBy(primary, secondary, selector).build(
     executor,
@@ -190,6 +211,9 @@ export function switchValue<T>(
  * @param selector The switch.
  * @param options Name.
  * @returns The switched batches.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type.
+ * @throws {NodeRemovedError} If an input has left the graph.
+ * @throws {ForeignNodeError} If an input belongs to another executor.
  *
  * @example
  * ```ts
@@ -216,6 +240,10 @@ export function switchStream<T>(
   selector: Node<boolean>,
   options?: StdOptions,
 ): Node<readonly T[]> {
+  options = stdArgs("switchStream", executor, options);
+  needNode(executor, primary, "switchStream's primary");
+  needNode(executor, secondary, "switchStream's secondary");
+  needNode(executor, selector, "switchStream's selector");
   let usePrimary = Boolean(selector.value);
   return builder<readonly T[]>([], options, "switchStream")
     .triggeredBy(primary, secondary, selector)
@@ -229,6 +257,16 @@ export function switchStream<T>(
       self.value = out;
       return out.length > 0 ? Control.Broadcast : Control.Unchanged;
     });
+}
+
+/** A key as text for a node name; never throws (a symbol, a null-prototype object). */
+function keyName(key: unknown): string {
+  if (typeof key === "string") return key;
+  const t = typeof key;
+  if (t === "number" || t === "bigint" || t === "boolean" || t === "symbol" || key == null) {
+    return String(key);
+  }
+  return describe(key);
 }
 
 interface RouteEntry<T> {
@@ -268,6 +306,10 @@ export class Router<K, T> {
 
   /** @internal Built by {@linkcode router}. */
   constructor(ex: Executor, node: Node<number>, entries: Map<K, RouteEntry<T>>, name: string) {
+    checkInstance(ex, Executor, "A router's executor");
+    checkInstance(node, Node, "A router's node");
+    checkInstance(entries, Map, "A router's entries");
+    checkString(name, "A router's name");
     this.#ex = ex;
     this.node = node;
     this.#entries = entries;
@@ -289,7 +331,7 @@ export class Router<K, T> {
     const entries = this.#entries;
     const entry: RouteEntry<T> = { node: null as unknown as Node<readonly T[]>, buf: null };
     entry.node = new NodeBuilder<readonly T[]>([])
-      .named(`${this.#name}[${String(key)}]`)
+      .named(`${this.#name}[${keyName(key)}]`)
       .observerOf(this.node)
       .onDrop(() => {
         if (entries.get(key) === entry) entries.delete(key);
@@ -341,6 +383,9 @@ export class Router<K, T> {
  * @param key The routing key of an item (compared like `Map` keys).
  * @param options Name (outputs are named `name[key]`).
  * @returns The router.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type.
+ * @throws {NodeRemovedError} If an input has left the graph.
+ * @throws {ForeignNodeError} If an input belongs to another executor.
  *
  * @example Odd and even
  * ```ts
@@ -362,6 +407,8 @@ export function router<K, T>(
   key: (item: T) => K,
   options?: StdOptions,
 ): Router<K, T> {
+  options = stdArgs("router", executor, options);
+  needNode(executor, source, "router's source");
   needFn(key, "router's key");
   const entries = new Map<K, RouteEntry<T>>();
   const name = options?.name ?? "router";

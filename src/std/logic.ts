@@ -7,7 +7,8 @@
 import { Control } from "../control.ts";
 import type { Executor } from "../executor.ts";
 import type { Node } from "../node.ts";
-import { builder, type StdOptions } from "./transform.ts";
+import { checkBoolean } from "../validate.ts";
+import { builder, needNode, stdArgs, type StdOptions } from "./transform.ts";
 
 /**
  * Options for {@linkcode and}, {@linkcode or} and {@linkcode xor}.
@@ -44,8 +45,17 @@ function logic(
   name: string,
   options: LogicOptions,
 ): Node<boolean> {
-  const b = builder(options.init ?? false, options, name).triggeredBy(left, right);
-  if (options.bootstrap) b.onInit((ex, self) => ex.yieldNow(self));
+  options = stdArgs(name, executor, options, ["init", "bootstrap"]);
+  needNode(executor, left, `${name}'s left input`);
+  needNode(executor, right, `${name}'s right input`);
+  const init = options.init === undefined
+    ? false
+    : checkBoolean(options.init, `${name}'s init option`);
+  const bootstrap = options.bootstrap === undefined
+    ? false
+    : checkBoolean(options.bootstrap, `${name}'s bootstrap option`);
+  const b = builder(init, options, name).triggeredBy(left, right);
+  if (bootstrap) b.onInit((ex, self) => ex.yieldNow(self));
   return b.build(executor, (self) => {
     const v = op(left.value, right.value);
     if (v === self.value) return Control.Unchanged;
@@ -66,6 +76,9 @@ function logic(
  * @param right The other input.
  * @param options `init`, `bootstrap` and name.
  * @returns The conjunction.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type.
+ * @throws {NodeRemovedError} If an input has left the graph.
+ * @throws {ForeignNodeError} If an input belongs to another executor.
  *
  * @example
  * ```ts
@@ -97,6 +110,9 @@ export function and(
  * @param right The other input.
  * @param options `init`, `bootstrap` and name.
  * @returns The disjunction.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type.
+ * @throws {NodeRemovedError} If an input has left the graph.
+ * @throws {ForeignNodeError} If an input belongs to another executor.
  *
  * @example Bootstrapped
  * ```ts
@@ -128,6 +144,9 @@ export function or(
  * @param right The other input.
  * @param options `init`, `bootstrap` and name.
  * @returns The exclusive or.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type.
+ * @throws {NodeRemovedError} If an input has left the graph.
+ * @throws {ForeignNodeError} If an input belongs to another executor.
  *
  * @example
  * ```ts
@@ -159,6 +178,9 @@ export function xor(
  * @param input The input.
  * @param options Name.
  * @returns The negation.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type.
+ * @throws {NodeRemovedError} If an input has left the graph.
+ * @throws {ForeignNodeError} If an input belongs to another executor.
  *
  * @example
  * ```ts
@@ -171,6 +193,8 @@ export function xor(
  * ```
  */
 export function not(executor: Executor, input: Node<boolean>, options?: StdOptions): Node<boolean> {
+  options = stdArgs("not", executor, options);
+  needNode(executor, input, "not's input");
   return builder(!input.value, options, "not").triggeredBy(input).build(executor, (self) => {
     const v = !input.value;
     if (v === self.value) return Control.Unchanged;

@@ -12,17 +12,34 @@ import { ErrorCode, InvalidArgumentError } from "../errors.ts";
 import type { Executor } from "../executor.ts";
 import type { Node } from "../node.ts";
 import type { TimerHandle } from "../drivers/timer.ts";
-import { builder, type StdOptions } from "./transform.ts";
+import { checkBoolean, describe } from "../validate.ts";
+import { builder, needNode, stdArgs, type StdOptions } from "./transform.ts";
 
+/**
+ * Durations are finite; a period or window is at least 1 ns (the clocks' resolution: a shorter
+ * one would make every cycle a new period), an interval may be 0.
+ */
 function needDuration(d: unknown, what: string, allowZero: boolean): void {
-  if (typeof d !== "number" || !Number.isFinite(d) || d < 0 || (!allowZero && d === 0)) {
+  if (typeof d !== "number" || !Number.isFinite(d) || d < 0 || (!allowZero && d < 1)) {
     throw new InvalidArgumentError(
       ErrorCode.InvalidArgument,
-      `${what} must be a finite ${allowZero ? "non-negative" : "positive"} number of ns, got ${
-        String(d)
-      }`,
+      `${what} must be a finite number of ns ${allowZero ? ">= 0" : ">= 1"}, got ${describe(d)}`,
     );
   }
+}
+
+/**
+ * The index `k` of the period that `now` falls in (`start + k * p <= now < start + (k+1) * p`),
+ * as far as floating point can tell. The division may be off by one either way; one
+ * correction step each way fixes that. Past 2^53 periods a step no longer changes `k`, so the
+ * correction is never a loop (it would spin forever there).
+ */
+function periodIndex(start: number, p: number, now: number): number {
+  let k = Math.floor((now - start) / p);
+  if (!Number.isFinite(k) || k < 0) return 0;
+  if (start + (k + 1) * p <= now) k++;
+  else if (k > 0 && start + k * p > now) k--;
+  return k;
 }
 
 /**
@@ -61,9 +78,11 @@ export interface PeriodicOptions extends StdOptions {
  * The value starts at 0. The timer is cancelled when the node leaves the graph.
  *
  * @param executor The executor.
- * @param periodNs The period in ns (positive).
+ * @param periodNs The period in ns (finite, at least 1).
  * @param options `immediate` and name.
  * @returns The trigger; its value is the tick count.
+ * @throws {InvalidArgumentError} If the executor is not one, the period is not a finite
+ *   number >= 1 ns, or an option has the wrong type.
  *
  * @example
  * ```ts
@@ -85,8 +104,11 @@ export function periodic(
   periodNs: number,
   options: PeriodicOptions = {},
 ): Node<number> {
-  needDuration(periodNs, "A period", false);
-  const immediate = options.immediate === true;
+  options = stdArgs("periodic", executor, options, ["immediate"]);
+  needDuration(periodNs, "periodic's period", false);
+  const immediate = options.immediate === undefined
+    ? false
+    : checkBoolean(options.immediate, "periodic's immediate option");
   let start = -1;
   let next = Infinity;
   return builder(0, options, "periodic")
@@ -100,11 +122,12 @@ export function periodic(
         return immediate ? Control.Broadcast : Control.Unchanged;
       }
       if (now < next) return Control.Unchanged; // run by something else; the timer stays
-      let k = Math.floor((now - start) / periodNs);
-      while (start + (k + 1) * periodNs <= now) k++;
-      while (k > 0 && start + k * periodNs > now) k--;
+      const k = periodIndex(start, periodNs, now);
       self.value = k;
       next = start + (k + 1) * periodNs;
+      // Far from the start a period may be below the spacing of doubles: wait at least one
+      // representable step, so the timer never falls due again at the same instant.
+      if (!(next > now)) next = now + Math.abs(now) * Number.EPSILON * 2;
       ctx.registerTimer(self, next);
       return Control.Broadcast;
     });
@@ -151,6 +174,9 @@ export interface ThrottleOptions extends StdOptions {
  * @param intervalNs Minimum time between emissions (0 passes everything).
  * @param options `trailing` and name.
  * @returns The throttled stream.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type or range.
+ * @throws {NodeRemovedError} If the parent has left the graph.
+ * @throws {ForeignNodeError} If the parent belongs to another executor.
  *
  * @example
  * ```ts
@@ -173,8 +199,12 @@ export function throttle<T>(
   intervalNs: number,
   options: ThrottleOptions = {},
 ): Node<T> {
-  needDuration(intervalNs, "A throttle interval", true);
-  const trailing = options.trailing === true;
+  options = stdArgs("throttle", executor, options, ["trailing"]);
+  needNode(executor, parent, "throttle's parent");
+  needDuration(intervalNs, "throttle's interval", true);
+  const trailing = options.trailing === undefined
+    ? false
+    : checkBoolean(options.trailing, "throttle's trailing option");
   let last = -Infinity;
   let hasPending = false;
   let pending: T = undefined as T;
@@ -226,6 +256,9 @@ export function throttle<T>(
  * @param quietNs How long the input must stay quiet (ns, not negative).
  * @param options Name.
  * @returns The debounced stream.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type or range.
+ * @throws {NodeRemovedError} If the parent has left the graph.
+ * @throws {ForeignNodeError} If the parent belongs to another executor.
  *
  * @example
  * ```ts
@@ -250,7 +283,9 @@ export function debounce<T>(
   quietNs: number,
   options?: StdOptions,
 ): Node<T> {
-  needDuration(quietNs, "A debounce interval", true);
+  options = stdArgs("debounce", executor, options);
+  needNode(executor, parent, "debounce's parent");
+  needDuration(quietNs, "debounce's quiet interval", true);
   let hasPending = false;
   let pending: T = undefined as T;
   let deadline = 0;
@@ -299,9 +334,12 @@ export function debounce<T>(
  *
  * @param executor The executor.
  * @param parent The input stream.
- * @param durationNs Window length (positive ns).
+ * @param durationNs Window length in ns (finite, at least 1).
  * @param options Name.
  * @returns The windows.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type or range.
+ * @throws {NodeRemovedError} If the parent has left the graph.
+ * @throws {ForeignNodeError} If the parent belongs to another executor.
  *
  * @example
  * ```ts
@@ -326,7 +364,9 @@ export function windowTime<T>(
   durationNs: number,
   options?: StdOptions,
 ): Node<readonly T[]> {
-  needDuration(durationNs, "A window duration", false);
+  options = stdArgs("windowTime", executor, options);
+  needNode(executor, parent, "windowTime's parent");
+  needDuration(durationNs, "windowTime's duration", false);
   let anchor = NaN;
   let buf: T[] = [];
   let windowEnd = 0;
@@ -345,9 +385,7 @@ export function windowTime<T>(
       if (ctx.hasMutated(parent)) {
         if (buf.length === 0) {
           if (anchor !== anchor) anchor = now;
-          let k = Math.floor((now - anchor) / durationNs);
-          while (anchor + (k + 1) * durationNs <= now) k++;
-          while (k > 0 && anchor + k * durationNs > now) k--;
+          const k = periodIndex(anchor, durationNs, now);
           windowEnd = anchor + (k + 1) * durationNs;
         }
         buf.push(parent.value);

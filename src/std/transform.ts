@@ -14,9 +14,10 @@
  */
 
 import { Control } from "../control.ts";
-import { ErrorCode, InvalidArgumentError } from "../errors.ts";
 import type { Executor } from "../executor.ts";
 import { type Node, NodeBuilder } from "../node.ts";
+import { checkExecutor, checkNodeOf } from "../check_node.ts";
+import { checkFunction, checkInteger, checkOptions, checkString } from "../validate.ts";
 
 /**
  * Options shared by the std nodes.
@@ -46,24 +47,40 @@ export function builder<T>(
   return new NodeBuilder<T>(initial).named(options?.name ?? dflt);
 }
 
-/** @internal Throws unless `fn` is a function. */
-export function needFn(fn: unknown, what: string): void {
-  if (typeof fn !== "function") {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `${what} must be a function, got ${fn === null ? "null" : typeof fn}`,
-    );
-  }
+/**
+ * @internal Checks a std node's executor and options before anything is built or called:
+ * returns a snapshot of the options' `keys` (plus `name`, which must be a string).
+ */
+export function stdArgs<O extends StdOptions>(
+  what: string,
+  executor: unknown,
+  options: O | undefined,
+  keys: readonly (keyof O & string)[] = [],
+): O {
+  checkExecutor(executor, `${what}'s executor`);
+  const o = checkOptions<O>(options, `${what}'s options`, ["name", ...keys]);
+  if (o.name !== undefined) checkString(o.name, `${what}'s name option`);
+  return o;
 }
 
-/** @internal Throws unless `n` is a positive integer. */
+/**
+ * @internal Checks that `node` is a live node of `executor` (the errors a build gives, but
+ * before a std node calls any user function at build).
+ */
+export const needNode: <T>(executor: Executor, node: unknown, what: string) => Node<T> =
+  checkNodeOf;
+
+/** @internal Throws unless `fn` is a function. */
+export function needFn(fn: unknown, what: string): void {
+  checkFunction(fn, what);
+}
+
+/** @internal The largest count window (values held per window). */
+export const MAX_WINDOW = 1 << 24;
+
+/** @internal Throws unless `n` is a positive safe integer. */
 export function needPosInt(n: unknown, what: string): void {
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `${what} must be a positive integer, got ${String(n)}`,
-    );
-  }
+  checkInteger(n, what, 1, Number.MAX_SAFE_INTEGER);
 }
 
 /**
@@ -99,6 +116,10 @@ export interface MapOptions<U> extends StdOptions {
  * @param fn The mapping.
  * @param options Initial value and name.
  * @returns The mapped node.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type or range (a
+ *   function that is not one fails here, at build, not in the first cycle).
+ * @throws {NodeRemovedError} If the parent has left the graph.
+ * @throws {ForeignNodeError} If the parent belongs to another executor.
  *
  * @example
  * ```ts
@@ -119,6 +140,8 @@ export function map<T, U>(
   fn: (value: T) => U,
   options: MapOptions<U> = {},
 ): Node<U> {
+  options = stdArgs("map", executor, options, ["initial"]);
+  needNode(executor, parent, "map's parent");
   needFn(fn, "map's function");
   const initial = "initial" in options ? options.initial as U : fn(parent.value);
   return builder(initial, options, "map").triggeredBy(parent).build(executor, (self) => {
@@ -161,6 +184,10 @@ export interface FilterOptions<T> extends StdOptions {
  * @param predicate Which values pass.
  * @param options Initial value and name.
  * @returns The filtered node.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type or range (a
+ *   function that is not one fails here, at build, not in the first cycle).
+ * @throws {NodeRemovedError} If the parent has left the graph.
+ * @throws {ForeignNodeError} If the parent belongs to another executor.
  *
  * @example
  * ```ts
@@ -212,6 +239,8 @@ export function filter<T>(
   predicate: (value: T) => boolean,
   options: FilterOptions<T> = {},
 ): Node<T | undefined> {
+  options = stdArgs("filter", executor, options, ["initial"]);
+  needNode(executor, parent, "filter's parent");
   needFn(predicate, "filter's predicate");
   return builder<T | undefined>(options.initial, options, "filter").triggeredBy(parent).build(
     executor,
@@ -235,6 +264,10 @@ export function filter<T>(
  * @param fold Combines the accumulator and one value.
  * @param options Name.
  * @returns The accumulator node.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type or range (a
+ *   function that is not one fails here, at build, not in the first cycle).
+ * @throws {NodeRemovedError} If the parent has left the graph.
+ * @throws {ForeignNodeError} If the parent belongs to another executor.
  *
  * @example Running sum
  * ```ts
@@ -257,6 +290,8 @@ export function scan<T, A>(
   fold: (acc: A, value: T) => A,
   options?: StdOptions,
 ): Node<A> {
+  options = stdArgs("scan", executor, options);
+  needNode(executor, parent, "scan's parent");
   needFn(fold, "scan's fold");
   return builder(initial, options, "scan").triggeredBy(parent).build(executor, (self) => {
     self.value = fold(self.value, parent.value);
@@ -301,6 +336,10 @@ export interface DistinctOptions<T, K> extends StdOptions {
  * @param parent The input stream.
  * @param options Key function, equality and name.
  * @returns The deduplicated stream.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type or range (a
+ *   function that is not one fails here, at build, not in the first cycle).
+ * @throws {NodeRemovedError} If the parent has left the graph.
+ * @throws {ForeignNodeError} If the parent belongs to another executor.
  *
  * @example
  * ```ts
@@ -322,10 +361,15 @@ export function distinctUntilChanged<T, K = T>(
   parent: Node<T>,
   options: DistinctOptions<T, K> = {},
 ): Node<T> {
-  const key = options.key ?? ((v: T) => v as unknown as K);
-  const equals = options.equals ?? Object.is;
-  needFn(key, "distinctUntilChanged's key");
-  needFn(equals, "distinctUntilChanged's equals");
+  options = stdArgs("distinctUntilChanged", executor, options, ["key", "equals"]);
+  needNode(executor, parent, "distinctUntilChanged's parent");
+  const key = options.key === undefined
+    ? ((v: T) => v as unknown as K)
+    : checkFunction<(value: T) => K>(options.key, "distinctUntilChanged's key option");
+  const equals = options.equals === undefined ? Object.is : checkFunction<(a: K, b: K) => boolean>(
+    options.equals,
+    "distinctUntilChanged's equals option",
+  );
   let seen = false;
   let lastKey: K = undefined as K;
   return builder(parent.value, options, "distinctUntilChanged").triggeredBy(parent).build(
@@ -352,6 +396,10 @@ export function distinctUntilChanged<T, K = T>(
  * @param predicate Which items pass.
  * @param options Name.
  * @returns The filtered batches.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type or range (a
+ *   function that is not one fails here, at build, not in the first cycle).
+ * @throws {NodeRemovedError} If the parent has left the graph.
+ * @throws {ForeignNodeError} If the parent belongs to another executor.
  *
  * @example
  * ```ts
@@ -371,6 +419,8 @@ export function filterBatch<T>(
   predicate: (item: T) => boolean,
   options?: StdOptions,
 ): Node<readonly T[]> {
+  options = stdArgs("filterBatch", executor, options);
+  needNode(executor, parent, "filterBatch's parent");
   needFn(predicate, "filterBatch's predicate");
   return builder<readonly T[]>([], options, "filterBatch").triggeredBy(parent).build(
     executor,
@@ -393,6 +443,10 @@ export function filterBatch<T>(
  * @param fn The per-item mapping.
  * @param options Name.
  * @returns The mapped batches.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type or range (a
+ *   function that is not one fails here, at build, not in the first cycle).
+ * @throws {NodeRemovedError} If the parent has left the graph.
+ * @throws {ForeignNodeError} If the parent belongs to another executor.
  *
  * @example
  * ```ts
@@ -412,6 +466,8 @@ export function mapBatch<T, U>(
   fn: (item: T) => U,
   options?: StdOptions,
 ): Node<readonly U[]> {
+  options = stdArgs("mapBatch", executor, options);
+  needNode(executor, parent, "mapBatch's parent");
   needFn(fn, "mapBatch's function");
   return builder<readonly U[]>([], options, "mapBatch").triggeredBy(parent).build(
     executor,
@@ -465,6 +521,10 @@ export interface AccumulateOptions<A> extends StdOptions {
  * @param fold Combines the accumulator and one item.
  * @param options Per-batch reset and name.
  * @returns The accumulator node.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type or range (a
+ *   function that is not one fails here, at build, not in the first cycle).
+ * @throws {NodeRemovedError} If the parent has left the graph.
+ * @throws {ForeignNodeError} If the parent belongs to another executor.
  *
  * @example Running and per-batch sums
  * ```ts
@@ -488,6 +548,8 @@ export function accumulate<T, A>(
   fold: (acc: A, item: T) => A,
   options: AccumulateOptions<A> = {},
 ): Node<A> {
+  options = stdArgs("accumulate", executor, options, ["reset"]);
+  needNode(executor, parent, "accumulate's parent");
   needFn(fold, "accumulate's fold");
   const reset = options.reset;
   if (reset !== undefined) needFn(reset, "accumulate's reset");
@@ -511,6 +573,10 @@ export function accumulate<T, A>(
  * @param key The key of an item. Default: the item itself.
  * @param options Name.
  * @returns The deduplicated batches.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type or range (a
+ *   function that is not one fails here, at build, not in the first cycle).
+ * @throws {NodeRemovedError} If the parent has left the graph.
+ * @throws {ForeignNodeError} If the parent belongs to another executor.
  *
  * @example By key
  * ```ts
@@ -530,6 +596,8 @@ export function deduplicate<T, K = T>(
   key?: (item: T) => K,
   options?: StdOptions,
 ): Node<readonly T[]> {
+  options = stdArgs("deduplicate", executor, options);
+  needNode(executor, parent, "deduplicate's parent");
   if (key !== undefined) needFn(key, "deduplicate's key");
   const seen = new Set<unknown>();
   return builder<readonly T[]>([], options, "deduplicate").triggeredBy(parent).build(
@@ -569,7 +637,7 @@ export function deduplicate<T, K = T>(
  * ```
  */
 export interface WindowCountOptions extends StdOptions {
-  /** Values between the starts of consecutive windows. Default `size` (tumbling windows). */
+  /** Values between the starts of consecutive windows (a positive integer). Default `size`. */
   step?: number;
 }
 
@@ -582,9 +650,13 @@ export interface WindowCountOptions extends StdOptions {
  *
  * @param executor The executor.
  * @param parent The input stream.
- * @param size Values per window (a positive integer).
+ * @param size Values per window (an integer in [1, 2^24]).
  * @param options Step and name.
  * @returns The windows.
+ * @throws {InvalidArgumentError} If an argument or option has the wrong type or range (a
+ *   function that is not one fails here, at build, not in the first cycle).
+ * @throws {NodeRemovedError} If the parent has left the graph.
+ * @throws {ForeignNodeError} If the parent belongs to another executor.
  *
  * @example Tumbling pairs
  * ```ts
@@ -606,9 +678,11 @@ export function windowCount<T>(
   size: number,
   options: WindowCountOptions = {},
 ): Node<readonly T[]> {
-  needPosInt(size, "A window size");
-  const step = options.step ?? size;
-  needPosInt(step, "A window step");
+  options = stdArgs("windowCount", executor, options, ["step"]);
+  needNode(executor, parent, "windowCount's parent");
+  checkInteger(size, "windowCount's size", 1, MAX_WINDOW);
+  const step = options.step === undefined ? size : options.step;
+  needPosInt(step, "windowCount's step option");
   // A ring of the last `size` values; `count` values seen; next emission at `due`.
   const ring = new Array<T>(size);
   let count = 0;

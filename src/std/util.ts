@@ -7,7 +7,8 @@
 import { Control } from "../control.ts";
 import type { Executor } from "../executor.ts";
 import type { Node } from "../node.ts";
-import { builder, type StdOptions } from "./transform.ts";
+import { checkBoolean } from "../validate.ts";
+import { builder, stdArgs, type StdOptions } from "./transform.ts";
 
 /**
  * Options for {@linkcode constant}.
@@ -41,6 +42,7 @@ export interface ConstantOptions extends StdOptions {
  * @param value The value.
  * @param options `emit` and name.
  * @returns The constant node.
+ * @throws {InvalidArgumentError} If the executor is not one or an option has the wrong type.
  *
  * @example A fixed switch input
  * ```ts
@@ -53,8 +55,11 @@ export interface ConstantOptions extends StdOptions {
  * ```
  */
 export function constant<T>(executor: Executor, value: T, options: ConstantOptions = {}): Node<T> {
+  options = stdArgs("constant", executor, options, ["emit"]);
+  let pending = options.emit === undefined
+    ? false
+    : checkBoolean(options.emit, "constant's emit option");
   const b = builder(value, options, "constant");
-  let pending = options.emit === true;
   if (pending) b.onInit((ex, self) => ex.yieldNow(self));
   return b.build(executor, () => {
     if (!pending) return Control.Unchanged;
