@@ -32,7 +32,7 @@
  * @module
  */
 
-export { Control, ExecutionMode, ExecutorState, Relationship } from "./src/control.ts";
+export { Control, ExecutionMode, ExecutorState, nameOf, Relationship } from "./src/control.ts";
 export {
   BuilderError,
   CapacityError,

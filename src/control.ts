@@ -180,3 +180,36 @@ export const ExecutorState = {
  * ```
  */
 export type ExecutorState = typeof ExecutorState[keyof typeof ExecutorState];
+
+/**
+ * The name of a value of one of the vocabularies above, for logs and messages: the values are
+ * plain numbers so that they cost nothing in the hot loop, and print as numbers.
+ *
+ * @param vocabulary `Control`, `Relationship`, `ExecutionMode` or `ExecutorState` (any object
+ *   of names to values works).
+ * @param value A value of it.
+ * @returns The value's name, or `undefined` when the vocabulary has no such value.
+ *
+ * @example Readable states in a log line
+ * ```ts
+ * import { Control, ExecutorState, nameOf, TestRuntime } from "@wavelet/wavelet";
+ *
+ * const rt = new TestRuntime();
+ * const state = rt.runOneCycle();
+ * console.log(`state ${nameOf(ExecutorState, state)}`); // state Running
+ * if (nameOf(Control, Control.Sweep) !== "Sweep") throw new Error("names by value");
+ * if (nameOf(Control, 42) !== undefined) throw new Error("no such value");
+ * ```
+ */
+export function nameOf(
+  vocabulary: Readonly<Record<string, number>>,
+  value: number,
+): string | undefined {
+  if (vocabulary === null || typeof vocabulary !== "object") return undefined;
+  try {
+    for (const key of Object.keys(vocabulary)) if (vocabulary[key] === value) return key;
+  } catch {
+    // An object that cannot be read names nothing.
+  }
+  return undefined;
+}
