@@ -12,7 +12,8 @@
  */
 
 import { closeSync, openSync, readSync } from "node:fs";
-import { ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
+import { ErrorCode, WaveletError } from "../errors.ts";
+import { checkFunction, checkOneOf, checkOptions, checkString, invalid } from "../validate.ts";
 
 /** Where a bad record was found. */
 export interface RecordPosition {
@@ -97,12 +98,8 @@ export type BadRecordPolicy = "throw" | "skip";
 
 /** @internal Checks an `onBadRecord` option. */
 export function checkPolicy(policy: unknown): BadRecordPolicy {
-  if (policy === undefined || policy === "throw") return "throw";
-  if (policy === "skip") return "skip";
-  throw new InvalidArgumentError(
-    ErrorCode.InvalidArgument,
-    `onBadRecord must be "throw" or "skip", got ${String(policy)}`,
-  );
+  if (policy === undefined) return "throw";
+  return checkOneOf(policy, ["throw", "skip"] as const, "onBadRecord");
 }
 
 const CHUNK = 1 << 16;
@@ -136,15 +133,11 @@ class LineReader {
   crlf = false;
 
   constructor(path: string) {
-    this.path = path;
+    this.path = checkString(path, "The file's path");
     try {
       this.#fd = openSync(path, "r");
     } catch (cause) {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        `Cannot open ${path}: ${(cause as Error).message}`,
-        { cause },
-      );
+      throw invalid(`Cannot open ${path}: ${(cause as Error).message}`, cause);
     }
   }
 
@@ -202,7 +195,13 @@ class LineReader {
       }
       this.#pos = this.#len = this.#slowEnd = 0;
       if (this.#eof || this.#fd < 0) break;
-      const n = readSync(this.#fd, chunk, 0, CHUNK, null);
+      let n: number;
+      try {
+        n = readSync(this.#fd, chunk, 0, CHUNK, null);
+      } catch (cause) {
+        // A directory, or an I/O error: not a record's fault, so no policy skips it.
+        throw invalid(`Cannot read ${this.path}: ${(cause as Error).message}`, cause);
+      }
       if (n === 0) this.#eof = true;
       this.#len = n;
     }
@@ -286,7 +285,12 @@ class LineReader {
  * if (lines.join("|") !== "first|second|third") throw new Error(`lines: ${lines}`);
  * ```
  */
-export function* readLines(path: string): Generator<string> {
+export function readLines(path: string): Generator<string> {
+  // The path is checked now; the file is opened when the iteration starts (and closed by it).
+  return lines(checkString(path, "readLines' path"));
+}
+
+function* lines(path: string): Generator<string> {
   const r = new LineReader(path);
   try {
     for (let line = r.next(); line !== null; line = r.next()) if (line.length > 0) yield line;
@@ -465,8 +469,10 @@ export function jsonLines<R = Record<string, unknown>>(
   path: string,
   options: JsonLinesOptions<R> = {},
 ): RecordStream<R> {
-  const policy = checkPolicy(options.onBadRecord);
-  const map = checkMap(options.map);
+  checkString(path, "jsonLines' path");
+  const o = checkOptions(options, "jsonLines' options", ["map", "onBadRecord"]);
+  const policy = checkPolicy(o.onBadRecord);
+  const map = checkMap(o.map);
   return new RecordStream<R>(path, (lines, at) => {
     for (;;) {
       const text = lines.next();
@@ -488,13 +494,7 @@ export function jsonLines<R = Record<string, unknown>>(
 }
 
 function checkMap<F>(map: F | undefined): F | undefined {
-  if (map !== undefined && typeof map !== "function") {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `map must be a function, got ${typeof map}`,
-    );
-  }
-  return map;
+  return map === undefined ? undefined : checkFunction<F>(map, "map");
 }
 
 function mapped<V, R>(map: (v: V) => R, value: V, where: RecordPosition): R {
@@ -594,8 +594,10 @@ export function csvRecords<R = Record<string, string | number>>(
   path: string,
   options: CsvOptions<R> = {},
 ): RecordStream<R> {
-  const policy = checkPolicy(options.onBadRecord);
-  const map = checkMap(options.map);
+  checkString(path, "csvRecords' path");
+  const o = checkOptions(options, "csvRecords' options", ["map", "onBadRecord"]);
+  const policy = checkPolicy(o.onBadRecord);
+  const map = checkMap(o.map);
   let header: string[] | undefined;
   const cells: string[] = [];
   return new RecordStream<R>(path, (lines, at) => {
