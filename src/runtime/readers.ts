@@ -77,12 +77,33 @@ export class SourceError extends WaveletError {
     where: RecordPosition,
     options?: ErrorOptions & { skippable?: boolean },
   ) {
-    super(ErrorCode.SourceBadRecord, `${describePosition(where)}: ${message}`, options);
-    this.path = where.path;
-    this.line = where.line;
-    this.record = where.record;
-    this._skippable = options?.skippable ?? true;
+    // Made on error paths: whatever it is given, it must not throw something else.
+    const at = positionOf(where);
+    let skippable = true;
+    try {
+      skippable = options?.skippable !== false;
+    } catch { /* unreadable options: the default */ }
+    const text = typeof message === "string" ? message : "the record is bad";
+    super(ErrorCode.SourceBadRecord, `${describePosition(at)}: ${text}`, options);
+    this.path = at.path;
+    this.line = at.line;
+    this.record = at.record;
+    this._skippable = skippable;
   }
+}
+
+/** The readable, well-typed fields of a position. */
+function positionOf(where: unknown): RecordPosition {
+  const at: RecordPosition = {};
+  try {
+    if (where !== null && typeof where === "object") {
+      const { path, line, record } = where as RecordPosition;
+      if (typeof path === "string") at.path = path;
+      if (typeof line === "number") at.line = line;
+      if (typeof record === "number") at.record = record;
+    }
+  } catch { /* an unreadable position is left out */ }
+  return at;
 }
 
 /** "Line 3 of /tmp/x.csv", "Record 7": the start of an error message. */
