@@ -831,6 +831,16 @@ export class Executor {
     this.#poller = poller;
   }
 
+  /** @internal True while a live runtime's poller is attached (the executor is owned). */
+  get _hasPoller(): boolean {
+    return this.#poller !== null;
+  }
+
+  /** @internal True in the poll phase of a cycle: the only time the poller may be called. */
+  get _polling(): boolean {
+    return this.#phase === PHASE_POLL;
+  }
+
   /**
    * Runs one cycle.
    *
