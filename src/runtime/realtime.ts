@@ -14,7 +14,7 @@ import {
   invalid,
 } from "../validate.ts";
 import { ExecutionMode, ExecutorState } from "../control.ts";
-import { ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
+import { ErrorCode, type InvalidArgumentError, WaveletError } from "../errors.ts";
 import { CAUSE_IO, Executor, type Poller } from "../executor.ts";
 import { type NotifyQueue, WAKE_WORD } from "../drivers/notify.ts";
 import { IoDriver } from "../drivers/io.ts";
