@@ -13,7 +13,14 @@
 
 import { closeSync, openSync, readSync } from "node:fs";
 import { ErrorCode, WaveletError } from "../errors.ts";
-import { checkFunction, checkOneOf, checkOptions, checkString, invalid } from "../validate.ts";
+import {
+  checkFunction,
+  checkOneOf,
+  checkOptions,
+  checkString,
+  describeThrown,
+  invalid,
+} from "../validate.ts";
 
 /** Where a bad record was found. */
 export interface RecordPosition {
@@ -522,7 +529,7 @@ function mapped<V, R>(map: (v: V) => R, value: V, where: RecordPosition): R {
   try {
     return map(value);
   } catch (cause) {
-    throw new SourceError(`the mapper rejected the record (${(cause as Error)?.message})`, where, {
+    throw new SourceError(`the mapper rejected the record (${describeThrown(cause)})`, where, {
       cause,
     });
   }

@@ -21,6 +21,7 @@ import {
   checkOptions,
   checkString,
   describe,
+  describeThrown,
   invalid,
 } from "../validate.ts";
 import { HistoricalRuntime } from "./historical.ts";
@@ -342,9 +343,7 @@ export function historicalSource<R>(
         t = timeOf !== undefined ? timeOf(r.value) : tsOf(r.value, unit, where);
       } catch (e) {
         if (e instanceof InvalidArgumentError) throw e;
-        const reason = e instanceof BadTime
-          ? e.message
-          : `timeOf threw (${(e as Error)?.message ?? String(e)})`;
+        const reason = e instanceof BadTime ? e.message : `timeOf threw (${describeThrown(e)})`;
         const bad = new SourceError(`the record has no usable time: ${reason}`, position(), {
           cause: e instanceof BadTime ? undefined : e,
         });
