@@ -426,6 +426,13 @@ export class RecordStream<R> implements IterableIterator<R> {
   }
 }
 
+/**
+ * The iterator side of {@linkcode RecordStream}, stated again as an interface: `deno pack`
+ * leaves the class's `[Symbol.iterator]` method out of the published .d.ts, and without it
+ * TypeScript consumers could neither compile the declaration nor loop over a stream.
+ */
+export interface RecordStream<R> extends IterableIterator<R> {}
+
 /** Returned by a parser at the end of the file. */
 const END: unique symbol = Symbol("end");
 
