@@ -108,6 +108,7 @@ export {
   RecordError,
   type RecordLayout,
   type RecordOf,
+  type RecordView,
   RecvStatus,
   type RingChannelOptions,
   RingReceiver,

@@ -214,6 +214,9 @@ export class UnsupportedError extends WaveletError {
    * @param why Why it is not available.
    */
   constructor(op: string, why: string) {
+    // Made on error paths: whatever it is given, it must not throw something else.
+    op = typeof op === "string" ? op : "do that";
+    why = typeof why === "string" ? why : "the backend does not support it";
     super(NativeErrorCode.Unsupported as unknown as ErrorCode, `Cannot ${op}: ${why}`);
     this.op = op;
   }

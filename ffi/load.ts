@@ -36,6 +36,7 @@ import { openDeno } from "./deno.ts";
 import { JsBackend } from "./js_backend.ts";
 import { PREBUILT_BASE64, PREBUILT_SOURCE_HASH } from "./prebuilt_linux_x64.ts";
 import { ABI_VERSION, type RawLibrary, type SymbolName } from "./symbols.ts";
+import { checkBoolean, checkOneOf, checkOptions, checkString, invalid } from "../src/validate.ts";
 
 /** The environment variable that names a library file to load. */
 export const NATIVE_LIB_ENV = "WAVELET_NATIVE_LIB";
@@ -301,6 +302,27 @@ export function buildNative(out: string, extraFlags: readonly string[] = []): vo
 
 const memo = new Map<string, NativeBackend>();
 
+const NATIVE_KEYS = ["path", "cacheDir", "build", "prebuilt"] as const;
+
+/** A snapshot of load options with every given key of its type (a bad one throws). */
+function checkLoadOptions(
+  options: LoadBackendOptions,
+  name: string,
+  keys: readonly (keyof LoadBackendOptions)[],
+): LoadBackendOptions {
+  const o = checkOptions(options, name, keys);
+  for (const k of ["path", "cacheDir"] as const) {
+    // A NUL byte would cut the path short in C, or make node:fs throw a bare TypeError.
+    if (o[k] !== undefined && checkString(o[k], `The ${k} option`).includes("\0")) {
+      throw invalid(`The ${k} option must not contain a NUL byte`);
+    }
+  }
+  if (o.build !== undefined) checkBoolean(o.build, "The build option");
+  if (o.prebuilt !== undefined) checkBoolean(o.prebuilt, "The prebuilt option");
+  if (o.prefer !== undefined) checkOneOf(o.prefer, ["native", "js"] as const, "The prefer option");
+  return o;
+}
+
 /**
  * Loads the native library and returns the native backend (memoized per source).
  *
@@ -308,6 +330,8 @@ const memo = new Map<string, NativeBackend>();
  * @returns The native backend.
  * @throws {NativeLoadError} When no candidate loads, listing every path tried; its code is
  * `NATIVE_ABI_MISMATCH`, `NATIVE_INVALID_LIBRARY`, `NATIVE_UNAVAILABLE` or `NATIVE_NOT_FOUND`.
+ * @throws {InvalidArgumentError} When an option is not of its type (paths are strings without
+ * NUL bytes; `build` and `prebuilt` are booleans), before anything is tried.
  *
  * @example
  * ```ts ignore
@@ -317,8 +341,9 @@ const memo = new Map<string, NativeBackend>();
  * ```
  */
 export function loadNative(options: LoadNativeOptions = {}): NativeBackend {
-  const explicit = options.path ?? env(NATIVE_LIB_ENV);
-  const cacheDir = options.cacheDir ?? nativeCacheDir();
+  const o = checkLoadOptions(options, "loadNative's options", NATIVE_KEYS);
+  const explicit = o.path ?? env(NATIVE_LIB_ENV);
+  const cacheDir = o.cacheDir ?? nativeCacheDir();
   const key = explicit !== undefined ? `path:${explicit}` : `cache:${cacheDir}`;
   const hit = memo.get(key);
   if (hit !== undefined) return hit;
@@ -347,7 +372,7 @@ export function loadNative(options: LoadNativeOptions = {}): NativeBackend {
   } else {
     const cached = nativeCachePath(cacheDir);
     backend = tryOpen(cached, trial);
-    if (backend === null && options.build !== false) {
+    if (backend === null && o.build !== false) {
       try {
         buildNative(cached);
         backend = tryOpen(cached, trial);
@@ -360,7 +385,7 @@ export function loadNative(options: LoadNativeOptions = {}): NativeBackend {
         });
       }
     }
-    if (backend === null && options.prebuilt !== false) backend = tryPrebuilt(cached, trial);
+    if (backend === null && o.prebuilt !== false) backend = tryPrebuilt(cached, trial);
   }
   if (backend === null) throw new NativeLoadError(trial.attempts, trial.cause);
   memo.set(key, backend);
@@ -435,6 +460,8 @@ let jsBackend: JsBackend | undefined;
  * @param options Preference and native load options.
  * @returns The native backend, or the pure-JS one.
  * @throws {NativeLoadError} When FFI is available but the library cannot be loaded.
+ * @throws {InvalidArgumentError} When an option is not of its type (`prefer` is `"native"` or
+ * `"js"`; the rest as for {@linkcode loadNative}).
  *
  * @example
  * ```ts ignore
@@ -444,8 +471,9 @@ let jsBackend: JsBackend | undefined;
  * ```
  */
 export function loadBackend(options: LoadBackendOptions = {}): NativeBackend {
-  if (options.prefer === "js" || !ffiAvailable()) return (jsBackend ??= new JsBackend());
-  return loadNative(options);
+  const o = checkLoadOptions(options, "loadBackend's options", [...NATIVE_KEYS, "prefer"]);
+  if (o.prefer === "js" || !ffiAvailable()) return (jsBackend ??= new JsBackend());
+  return loadNative(o);
 }
 
 if (import.meta.main && process.argv.includes("--print-cache-path")) {

@@ -831,6 +831,16 @@ export class Executor {
     this.#poller = poller;
   }
 
+  /** @internal True while a live runtime's poller is attached (the executor is owned). */
+  get _hasPoller(): boolean {
+    return this.#poller !== null;
+  }
+
+  /** @internal True in the poll phase of a cycle: the only time the poller may be called. */
+  get _polling(): boolean {
+    return this.#phase === PHASE_POLL;
+  }
+
   /**
    * Runs one cycle.
    *
@@ -909,7 +919,10 @@ export class Executor {
       if (tap.recording) tap.endCycle(this.#epoch, this.#time, ranAny);
       else tap.end();
     }
-    if (hist !== null) hist.record(this.#profile!.nowNs() - t0);
+    if (hist !== null) {
+      const d = this.#profile!.nowNs() - t0;
+      if (Number.isFinite(d)) hist.record(d);
+    }
     if (this.#hasPanic) {
       const err = this.#panic;
       this.#panic = undefined;
@@ -1329,13 +1342,30 @@ export class Executor {
     if (o.cycleTime !== undefined && typeof o.cycleTime !== "boolean") {
       throw invalid(`cycleTime must be a boolean, got ${describeValue(o.cycleTime)}`);
     }
-    if (o.nowNs !== undefined && typeof o.nowNs !== "function") {
-      throw invalid(`nowNs must be a function, got ${describeValue(o.nowNs)}`);
+    const clock = o.nowNs;
+    if (clock !== undefined && typeof clock !== "function") {
+      throw invalid(`nowNs must be a function, got ${describeValue(clock)}`);
+    }
+    if (clock !== undefined) {
+      // One reading up front: a clock that fails or answers something else is refused now.
+      let t: unknown;
+      try {
+        t = clock();
+      } catch (cause) {
+        throw invalid("nowNs threw when read", cause);
+      }
+      if (typeof t !== "number" || !Number.isFinite(t)) {
+        throw invalid(`nowNs must return a finite number of nanoseconds, got ${describeValue(t)}`);
+      }
     }
     this.#profile = {
       nodeTime: o.nodeTime ?? true,
       cycleTime: o.cycleTime ?? true,
-      nowNs: o.nowNs ?? (() => performance.now() * 1e6),
+      // A later reading that is not a number becomes NaN, and a NaN duration is not recorded.
+      nowNs: clock === undefined ? () => performance.now() * 1e6 : () => {
+        const t = clock();
+        return typeof t === "number" ? t : NaN;
+      },
     };
     this.#nodeTime = this.#profile.nodeTime ? new Float64Array(this.#slotTop + 16) : null;
     this.#cycleHist = this.#profile.cycleTime ? new Histogram() : null;
@@ -1442,7 +1472,8 @@ export class Executor {
               g.set(times);
               this.#nodeTime = g;
             }
-            this.#nodeTime![slot] += now() - t0;
+            const d = now() - t0;
+            if (Number.isFinite(d)) this.#nodeTime![slot] += d;
           }
         }
       };

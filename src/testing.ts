@@ -408,6 +408,12 @@ export function probe<T>(
 }
 
 /**
+ * The most cycles one call of a run helper may run (2^24, a quarter of a second of idle cycles):
+ * a count far beyond it is a mistake that would hold the thread for minutes or forever.
+ */
+const MAX_RUN_CYCLES = 2 ** 24;
+
+/**
  * What the run helpers need from a runtime ({@linkcode TestRuntime} has it all).
  *
  * @example A hand-written runner
@@ -433,10 +439,10 @@ export interface CycleRunner {
  * Runs up to `n` cycles, stopping early after a cycle that returns `Terminated`.
  *
  * @param rt The runtime.
- * @param n Cycles to run (a non-negative integer).
+ * @param n Cycles to run (an integer in [0, 2^24]).
  * @returns The number of cycles run.
- * @throws {InvalidArgumentError} If `rt` has no `runOneCycle` or `n` is not a non-negative
- *   safe integer.
+ * @throws {InvalidArgumentError} If `rt` has no `runOneCycle` or `n` is not an integer in
+ *   [0, 2^24].
  *
  * @example
  * ```ts
@@ -448,7 +454,7 @@ export interface CycleRunner {
  */
 export function runCycles(rt: CycleRunner, n: number): number {
   checkRunner(rt, "runCycles");
-  checkInteger(n, "runCycles's cycle count", 0, Number.MAX_SAFE_INTEGER);
+  checkInteger(n, "runCycles's cycle count", 0, MAX_RUN_CYCLES);
   for (let i = 0; i < n; i++) {
     if (rt.runOneCycle() === ExecutorState.Terminated) return i + 1;
   }
@@ -462,11 +468,11 @@ export function runCycles(rt: CycleRunner, n: number): number {
  *
  * @param rt The runtime.
  * @param predicate The condition to reach.
- * @param maxCycles Most cycles to run (default 10 000).
+ * @param maxCycles Most cycles to run (default 10 000; at most 2^24).
  * @param advanceNs Clock advance before each cycle (default 0; needs `rt.advanceClock`).
  * @returns The number of cycles run.
  * @throws {InvalidArgumentError} If `rt` has no `runOneCycle` (or no `advanceClock` when one
- *   is needed), `predicate` is not a function, `maxCycles` is not a non-negative safe integer,
+ *   is needed), `predicate` is not a function, `maxCycles` is not an integer in [0, 2^24],
  *   or `advanceNs` is not a finite number >= 0.
  * @throws {CapacityError} If the predicate still fails after `maxCycles` cycles, or a cycle
  *   returned `Terminated` while it fails.
@@ -489,7 +495,7 @@ export function runUntil(
 ): number {
   checkRunner(rt, "runUntil");
   checkFunction(predicate, "runUntil's predicate");
-  checkInteger(maxCycles, "runUntil's maxCycles", 0, Number.MAX_SAFE_INTEGER);
+  checkInteger(maxCycles, "runUntil's maxCycles", 0, MAX_RUN_CYCLES);
   checkNumber(advanceNs, "runUntil's advanceNs", 0, Infinity);
   if (advanceNs !== 0 && typeof readKey(rt, "advanceClock", "runUntil") !== "function") {
     throw invalid("runUntil cannot advance the clock of a runtime without advanceClock");

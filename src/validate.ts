@@ -55,6 +55,28 @@ export function describe(value: unknown): string {
   return "an object";
 }
 
+/**
+ * What a thrown value says, for a message: an Error's message, else {@linkcode describe} of it.
+ * It never calls user code that could throw again (a throwing `message` getter gives its kind).
+ *
+ * @param thrown What a user function threw.
+ * @returns Text for a message.
+ *
+ * @example
+ * ```ts
+ * import { describeThrown } from "./validate.ts";
+ * if (describeThrown(new Error("no")) !== "no" || describeThrown(7) !== "7") throw new Error("x");
+ * ```
+ */
+export function describeThrown(thrown: unknown): string {
+  try {
+    if (thrown instanceof Error && typeof thrown.message === "string") return thrown.message;
+  } catch {
+    // A message getter that throws: say what kind of value it was instead.
+  }
+  return describe(thrown);
+}
+
 /** `2^k` for large powers of two, `2^53 - 1` for the largest safe integer, else the number. */
 function bound(n: number): string {
   if (n === Number.MAX_SAFE_INTEGER) return "2^53 - 1";

@@ -33,6 +33,7 @@ import {
   RuntimeShutDownError,
   SchedulerError,
   seconds,
+  SourceError,
   splitUnixNanos,
   TestClock,
   TestRuntime,
@@ -161,6 +162,7 @@ fuzzCall("NativeError, NativeLoadError and NetError constructors", [
   );
   expectTyped("new UnsupportedError", () => new UnsupportedError(a as string, b as string));
   expectTyped("new FactoryError", () => new FactoryError(a as never, b as string));
+  expectTyped("new SourceError", () => new SourceError(a as string, b as never, c as never));
 });
 
 test("fuzz: printError(error, report) prints or gives a typed error", () => {

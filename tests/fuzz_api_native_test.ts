@@ -499,7 +499,8 @@ fuzzLive("tcpConnectionNode(ex, stream, options) and TcpConnection methods", [
   );
   own({ close: () => node.isAlive && node.remove() });
   const conn = node.value;
-  s.tryWrite(new Uint8Array([104, 105, 10]));
+  // One whole frame in every framing: a 4-byte length (3) then "hi\n", which is also a line.
+  s.tryWrite(new Uint8Array([0, 0, 0, 3, 104, 105, 10]));
   live.pump(() => conn.frameCount > 0 || conn.isClosed);
   expectTyped("frameStart", () => conn.frameStart(i as number));
   expectTyped("frameLength", () => conn.frameLength(i as number));

@@ -172,6 +172,62 @@ test("an invalid mode, a negative or NaN timeout are typed errors and the runtim
   rt.shutdown();
 });
 
+test("poll and the raw epoll calls refuse outside callers at once, and the runtime keeps working", () => {
+  const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
+  try {
+    let pinged = 0, timed = 0;
+    const [, notifier] = new NodeBuilder(0).buildWithNotifier(rt.executor, () => {
+      pinged++;
+      return false;
+    });
+    // A bound on every wait below: a poll that wrongly waited returns within a second.
+    new NodeBuilder(0)
+      .onInit((ex, self) => void ex.registerTimer(self, rt.clock.nowNs() + ms(1000)))
+      .build(rt.executor, () => {
+        timed++;
+        return false;
+      });
+    // An outside poll would wait as long as it was told; an outside epoll call could take the
+    // runtime's own wake fd out of its set, or carry the signal token. All are refused.
+    assertThrows(() => rt.poll(rt.executor, Infinity), Error, ErrorCode.InvalidArgument);
+    for (let fd = 0; fd < 64; fd++) {
+      assertThrows(() => rt.ioRemove(fd), Error, ErrorCode.InvalidArgument);
+      assertThrows(() => rt.ioModify(fd, 1, 0xfffffffe), Error, ErrorCode.InvalidArgument);
+      assertThrows(() => rt.ioAdd(fd, 1, 0xfffffffe), Error, ErrorCode.InvalidArgument);
+    }
+    assertEquals(timed, 0, "nothing waited for the timer");
+    notifier.notify();
+    rt.runOneCycle(Infinity);
+    assertEquals([pinged, timed], [1, 0], "the notified node ran at once");
+    assert(!rt.isShutDown, "no signal token reached the runtime");
+  } finally {
+    rt.shutdown();
+  }
+});
+
+test("a runtime cannot take over an executor that another live runtime owns; after shutdown it can", () => {
+  const first = new RealtimeRuntime();
+  const ex = first.executor;
+  assertThrows(() => new RealtimeRuntime({ executor: ex }), Error, ErrorCode.InvalidArgument);
+  assertThrows(() => RealtimeRuntime.adopt(first), Error, ErrorCode.InvalidArgument);
+  let ran = 0;
+  new NodeBuilder(0).onInit((e, self) => e.yieldNow(self)).build(ex, () => {
+    ran++;
+    return false;
+  });
+  first.runOneCycle(0);
+  assertEquals(ran, 1, "the owner still runs its executor");
+  first.shutdown();
+  const second = new RealtimeRuntime({ executor: ex });
+  new NodeBuilder(0).onInit((e, self) => e.yieldNow(self)).build(ex, () => {
+    ran++;
+    return false;
+  });
+  second.runOneCycle(0);
+  assertEquals(ran, 2, "the executor runs under its new runtime");
+  second.shutdown();
+});
+
 test("Spin mode with nothing registered reads the clock but makes no epoll call per cycle", () => {
   const real = loadBackend();
   let waits = 0;

@@ -1,11 +1,13 @@
 import fc from "fast-check";
 import {
   Control,
+  CycleTime,
   defineRecord,
   ErrorCode,
   type Executor,
   fileSink,
   HistoricalRuntime,
+  InvalidArgumentError,
   type LocalSender,
   ms,
   NodeBuilder,
@@ -13,8 +15,11 @@ import {
   Recorder,
   Replayer,
   ReplayError,
+  TestRuntime,
+  WaveletError,
 } from "../mod.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
+import { badValue } from "./_fuzz.ts";
 import { buildGraph, recordLiveRun, type Trace, type Variant } from "./fixtures/replay_graph.ts";
 import { crc32, crc32Portable } from "../src/replay/crc32.ts";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -372,6 +377,60 @@ test("a recorder's in-memory log is complete at any time and final after close",
   assertEquals(new Replayer(final).cycleCount, 3);
   assertEquals(rec.bytes(), final, "bytes() after close is the final log");
   rt.shutdown();
+});
+
+test("a Recorder refuses bad calls before writing, so its log always opens (fast-check)", () => {
+  const bad = fc.oneof(badValue, fc.constantFrom(0, 6, 99, -1, 2 ** 32, 0.5));
+  // Each step is a good call (checked to succeed) or one with a bad argument (any outcome but a
+  // typed error fails the test).
+  const step = fc.oneof(
+    fc.constant({ op: "cycle" }),
+    fc.record({ op: fc.constant("obs"), kind: fc.constantFrom(1, 2, 3, 4, 5), n: fc.nat(8) }),
+    fc.record({ op: fc.constant("bad"), which: fc.nat(5), a: bad, b: bad, c: bad }),
+  );
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 20 }), (steps) => {
+      const rt = new TestRuntime();
+      new NodeBuilder(0).named("n").build(rt.executor, () => false); // slot 0
+      const rec = new Recorder(rt.executor, null);
+      const time = new CycleTime();
+      let epoch = 0, written = 0;
+      for (const s of steps) {
+        if (s.op === "cycle") {
+          time.monotonicNs += 10;
+          rec.endCycle(++epoch, time, true);
+          written++;
+        } else if (s.op === "obs") {
+          const fits = s.kind === 1 || (s.kind <= 3 ? s.n === 0 : s.n === 8);
+          const call = () => rec.obs(0, s.kind, new Uint8Array(s.n));
+          if (fits) call();
+          else assertThrows(call, InvalidArgumentError, ErrorCode.InvalidArgument);
+        } else {
+          const { a, b, c } = s as unknown as { a: never; b: never; c: never };
+          const calls = [
+            () => rec.notify(a),
+            () => rec.io(a, b),
+            () => rec.obs(a, b, c),
+            () => rec.obsNumber(0, a, b),
+            () => rec.endCycle(epoch, time, true), // a cycle number that does not increase
+            () => rec.endCycle(a, b, c),
+          ];
+          try {
+            calls[s.which]();
+            if (s.which === 5) { // arguments that happen to be good
+              written++;
+              epoch = a;
+            }
+          } catch (e) {
+            assert(e instanceof WaveletError, `a typed error, got ${e}`);
+          }
+        }
+      }
+      const log = rec.bytes()!;
+      assertEquals(new Replayer(log).cycleCount, written, "the log opens with every cycle");
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test("the portable CRC-32 gives the host zlib's values, chained or not (fast-check)", () => {

@@ -276,11 +276,13 @@ export function codecOf(layout: RecordLayout<any>): RecordCodec {
   w += "try {\n" + names.map((_, k) => `  v${k} = item[${key(k)}];\n`).join("") +
     "} catch (e) {\n  throw badRecord(e);\n}\n";
   for (let k = 0; k < names.length; k++) {
+    // The typeof test comes first: `|` and `>>>` would call an object's valueOf (which may
+    // throw) and throw a TypeError on a bigint.
     const check = types[k] === "f64"
       ? `typeof v${k} !== "number"`
       : types[k] === "i32"
-      ? `(v${k} | 0) !== v${k}`
-      : `(v${k} >>> 0) !== v${k}`;
+      ? `typeof v${k} !== "number" || (v${k} | 0) !== v${k}`
+      : `typeof v${k} !== "number" || (v${k} >>> 0) !== v${k}`;
     w += `if (v${k} === undefined) v${k} = 0;\nelse if (${check}) throw badField(${key(k)}, "${
       types[k]
     }", v${k});\n`;

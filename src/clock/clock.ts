@@ -19,6 +19,30 @@ export function notCycleTime(out: unknown): InvalidArgumentError {
 }
 
 /**
+ * @internal Checks a clock argument: an object with `sample()` and `nowNs()` methods.
+ *
+ * @param value The argument.
+ * @param name How the message names it.
+ * @returns The clock.
+ * @throws {InvalidArgumentError} Otherwise, or if its methods cannot be read.
+ */
+export function checkClock(value: unknown, name: string): Clock {
+  let sample: unknown, nowNs: unknown;
+  try {
+    if (value !== null && typeof value === "object") {
+      sample = (value as Clock).sample;
+      nowNs = (value as Clock).nowNs;
+    }
+  } catch (cause) {
+    throw invalid(`${name} could not be read`, cause);
+  }
+  if (typeof sample !== "function" || typeof nowNs !== "function") {
+    throw invalid(`${name} must be a clock with sample() and nowNs(), got ${describe(value)}`);
+  }
+  return value as Clock;
+}
+
+/**
  * A source of cycle time. The executor samples it at most once per cycle, when the time is
  * first needed (at the start of the cycle when timers are pending, else when a node reads
  * `ctx.time`), and every node of that cycle sees the same value. Sampling must have no side

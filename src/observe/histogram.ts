@@ -60,7 +60,8 @@ export interface HistogramSnapshot {
 export class Histogram {
   readonly #counts = new Float64Array(GROUPS * SUB);
   #count = 0;
-  #sum = 0;
+  /** The running mean (a sum of large values would overflow to Infinity). */
+  #mean = 0;
   #min = Infinity;
   #max = 0;
 
@@ -82,7 +83,7 @@ export class Histogram {
     if (!(v > 0)) v = 0;
     this.#counts[Histogram.#index(v)]++;
     this.#count++;
-    this.#sum += v;
+    this.#mean += (v - this.#mean) / this.#count;
     if (v < this.#min) this.#min = v;
     if (v > this.#max) this.#max = v;
   }
@@ -132,7 +133,7 @@ export class Histogram {
       count: this.#count,
       min: this.#count ? this.#min : NaN,
       max: this.#count ? this.#max : NaN,
-      mean: this.#count ? this.#sum / this.#count : NaN,
+      mean: this.#count ? this.#mean : NaN,
       p50: this.percentile(50),
       p90: this.percentile(90),
       p99: this.percentile(99),
@@ -144,7 +145,7 @@ export class Histogram {
   reset(): void {
     this.#counts.fill(0);
     this.#count = 0;
-    this.#sum = 0;
+    this.#mean = 0;
     this.#min = Infinity;
     this.#max = 0;
   }

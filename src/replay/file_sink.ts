@@ -5,13 +5,15 @@
  */
 
 import { closeSync, openSync, writeSync } from "node:fs";
+import { checkInstance, checkString, invalid } from "../validate.ts";
 import type { LogSink } from "./tap.ts";
 
 /**
  * A {@linkcode LogSink} writing to `path` (created or truncated).
  *
  * @param path The file to write.
- * @returns The sink.
+ * @returns The sink (closing it twice is harmless; writing after closing is an error).
+ * @throws {InvalidArgumentError} If `path` is not a string or the file cannot be opened.
  *
  * @example Recording to a file
  * ```ts
@@ -36,14 +38,25 @@ import type { LogSink } from "./tap.ts";
  * ```
  */
 export function fileSink(path: string): LogSink {
-  const fd = openSync(path, "w");
+  checkString(path, "fileSink's path");
+  let fd: number;
+  try {
+    fd = openSync(path, "w");
+  } catch (cause) {
+    throw invalid(`Cannot open ${path} for writing: ${(cause as Error).message}`, cause);
+  }
   return {
     write(bytes: Uint8Array) {
+      checkInstance(bytes, Uint8Array, "The bytes written");
+      if (fd < 0) throw invalid(`The file sink of ${path} is closed`);
       let off = 0;
       while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     },
     close() {
-      closeSync(fd);
+      if (fd < 0) return;
+      const was = fd;
+      fd = -1;
+      closeSync(was);
     },
   };
 }

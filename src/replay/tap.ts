@@ -17,9 +17,10 @@
  */
 
 import { ErrorCode } from "../errors.ts";
-import type { Executor } from "../executor.ts";
+import { Executor } from "../executor.ts";
 import type { Node } from "../node.ts";
-import type { CycleTime } from "../time.ts";
+import { CycleTime } from "../time.ts";
+import { checkBoolean, checkInstance, checkInteger, describe, invalid } from "../validate.ts";
 import { describeGraph, explainDifference, type GraphDescription } from "./fingerprint.ts";
 import {
   BLOCK_BYTES,
@@ -124,6 +125,8 @@ export class Recorder {
   #cycles = 0;
   /** The running CRC: the header's, then the last sealed block's. */
   #chain = 0;
+  /** The last cycle written: a log's cycle numbers only increase. */
+  #lastEpoch = 0;
   #closed = false;
 
   /**
@@ -132,10 +135,12 @@ export class Recorder {
    * @param ex The executor whose stimuli are recorded.
    * @param sink Where to write (sealed blocks are flushed every 1 MiB and on close); null keeps
    *   the log in memory.
+   * @throws {InvalidArgumentError} If `ex` is not an executor or `sink` is neither null nor an
+   *   object with `write` and `close` methods.
    */
   constructor(ex: Executor, sink: LogSink | null) {
-    this.#ex = ex;
-    this.#sink = sink;
+    this.#ex = checkInstance(ex, Executor, "The recorded executor");
+    this.#sink = sink === null ? null : checkSink(sink);
   }
 
   /** Cycles written so far. */
@@ -210,35 +215,80 @@ export class Recorder {
     return ref;
   }
 
-  /** A notifier scheduled the node in slot `slot`. */
+  /** Refuses a slot that holds no node, before anything is written. */
+  #checkSlot(slot: number, what: string): void {
+    if (typeof slot !== "number" || this.#ex._nodes[slot] == null) {
+      throw invalid(`${what}'s slot must hold a node of the executor, got ${describe(slot)}`);
+    }
+  }
+
+  /**
+   * A notifier scheduled the node in slot `slot`.
+   *
+   * @throws {InvalidArgumentError} If `slot` holds no node of the executor.
+   */
   notify(slot: number): void {
+    this.#checkSlot(slot, "Recorder.notify");
     const ref = this.#ref(slot);
     this.#cycle.u8(Entry.Notify);
     this.#cycle.u32(ref);
   }
 
-  /** I/O readiness scheduled the node. */
+  /**
+   * I/O readiness scheduled the node.
+   *
+   * @throws {InvalidArgumentError} If `slot` holds no node or `bits` is not a u32.
+   */
   io(slot: number, bits: number): void {
+    this.#checkSlot(slot, "Recorder.io");
+    checkInteger(bits, "Recorder.io's bits", 0, 0xffffffff);
     const ref = this.#ref(slot);
     this.#cycle.u8(Entry.Io);
     this.#cycle.u32(ref);
     this.#cycle.u32(bits);
   }
 
-  /** The node read a value from outside the graph. */
+  /**
+   * The node read a value from outside the graph.
+   *
+   * @throws {InvalidArgumentError} If `slot` holds no node, `kind` is not an observation kind,
+   *   or `payload` does not fit it (an item's bytes; nothing for empty or closed; 8 bytes for a
+   *   number).
+   */
   obs(slot: number, kind: number, payload: Uint8Array | null): void {
+    this.#checkSlot(slot, "Recorder.obs");
+    if (payload !== null && !(payload instanceof Uint8Array)) {
+      throw invalid(
+        `Recorder.obs's payload must be a Uint8Array or null, got ${describe(payload)}`,
+      );
+    }
+    const n = payload === null ? 0 : payload.length;
+    if (!fitsObservation(kind, n)) {
+      throw invalid(`Recorder.obs got an observation of kind ${describe(kind)} with ${n} bytes`);
+    }
     const ref = this.#ref(slot);
     const c = this.#cycle;
     c.u8(Entry.Obs);
     c.u32(ref);
     c.u8(kind);
-    const n = payload === null ? 0 : payload.length;
     c.u32(n);
     if (n > 0) c.bytes(payload!);
   }
 
-  /** The node read a number from outside the graph. */
+  /**
+   * The node read a number from outside the graph.
+   *
+   * @throws {InvalidArgumentError} If `slot` holds no node, `kind` is not a number observation
+   *   kind, or `v` is not a number.
+   */
   obsNumber(slot: number, kind: number, v: number): void {
+    this.#checkSlot(slot, "Recorder.obsNumber");
+    if (!fitsObservation(kind, 8) || kind === Obs.Item) {
+      throw invalid(`Recorder.obsNumber's kind must be 4 or 5, got ${describe(kind)}`);
+    }
+    if (typeof v !== "number") {
+      throw invalid(`Recorder.obsNumber's value must be a number, got ${describe(v)}`);
+    }
     const ref = this.#ref(slot);
     const c = this.#cycle;
     c.u8(Entry.Obs);
@@ -248,8 +298,26 @@ export class Recorder {
     c.f64(v);
   }
 
-  /** Ends a cycle: writes it if it ran a node or saw a stimulus. */
+  /**
+   * Ends a cycle: writes it if it ran a node or saw a stimulus.
+   *
+   * @throws {InvalidArgumentError} If `epoch` is not an integer after the last cycle written,
+   *   `time` is not a CycleTime with a finite time, or `ranAny` is not a boolean.
+   */
   endCycle(epoch: number, time: CycleTime, ranAny: boolean): void {
+    checkInteger(epoch, "Recorder.endCycle's epoch", this.#lastEpoch + 1, Number.MAX_SAFE_INTEGER);
+    checkInstance(time, CycleTime, "Recorder.endCycle's time");
+    if (
+      !Number.isFinite(time.monotonicNs) || !Number.isFinite(time.unixSeconds) ||
+      !(time.unixSubsecNanos >= 0 && time.unixSubsecNanos < 1e9)
+    ) {
+      throw invalid(
+        `Recorder.endCycle's time must be finite, got ${describe(time.monotonicNs)} ns, ${
+          describe(time.unixSeconds)
+        } s and ${describe(time.unixSubsecNanos)} ns`,
+      );
+    }
+    checkBoolean(ranAny, "Recorder.endCycle's ranAny");
     if (this.#closed) return;
     if (ranAny || this.#cycle.length > 0) {
       if (!this.#frozen) this.#freeze();
@@ -268,6 +336,7 @@ export class Recorder {
       o.bytes(this.#cycle.view());
       this.#blockCycles++;
       this.#cycles++;
+      this.#lastEpoch = epoch;
       if (o.length - this.#blockStart >= BLOCK_BYTES) this.#seal();
     }
     this.#cycle.reset();
@@ -484,10 +553,9 @@ export class Replayer {
         } else if (kind === Entry.Obs) {
           const ref = r.u32(), obs = r.u8(), len = r.u32();
           if (ref >= refs) throw bad(`an unknown node ref ${ref}`);
-          const ok = obs === Obs.Item ||
-            ((obs === Obs.Empty || obs === Obs.Closed) && len === 0) ||
-            ((obs === Obs.Number || obs === Obs.More) && len === 8);
-          if (!ok) throw bad(`an observation of kind ${obs} with ${len} bytes`);
+          if (!fitsObservation(obs, len)) {
+            throw bad(`an observation of kind ${obs} with ${len} bytes`);
+          }
           r.skip(len);
         } else {
           throw bad(`unknown entry kind ${kind}`);
@@ -519,6 +587,7 @@ export class Replayer {
    * @throws {ReplayError} `REPLAY_MISMATCH`, saying what differs, when it does not.
    */
   bind(ex: Executor): void {
+    checkInstance(ex, Executor, "Replayer.bind's executor");
     const h = this.#layout.header;
     const g = describeGraph(ex);
     const same = g.fingerprint === h.fingerprint && g.nodes.length === h.nodeCount &&
@@ -582,8 +651,10 @@ export class Replayer {
    * @returns False when the log has no more cycles.
    * @throws {ReplayError} `REPLAY_MISMATCH` when a stimulus names a node the replayed graph
    *   does not have (any more).
+   * @throws {InvalidArgumentError} Before {@linkcode Replayer.bind}.
    */
   nextCycle(): boolean {
+    if (this.#ex === null) throw invalid("Replayer.nextCycle needs bind(executor) first");
     for (const id of this.#touched) {
       this.#obsKind[id].length = 0;
       this.#obsPayload[id].length = 0;
@@ -648,8 +719,17 @@ export class Replayer {
   /** Called by the executor as each cycle starts (nothing to do when replaying). */
   begin(_ex: Executor): void {}
 
-  /** Schedules the nodes the current cycle's notifiers and I/O scheduled. */
+  /**
+   * Schedules the nodes the current cycle's notifiers and I/O scheduled.
+   *
+   * @throws {InvalidArgumentError} If `ex` is not the executor the replayer is bound to.
+   */
   inject(ex: Executor): void {
+    if (ex !== this.#ex || ex === null) {
+      throw invalid(
+        `Replayer.inject's executor must be the one bound with bind(), got ${describe(ex)}`,
+      );
+    }
     if (!this.#inCycle) return;
     for (const ref of this.#notify) this.#schedule(ex, ref);
     for (const ref of this.#io) this.#schedule(ex, ref);
@@ -674,8 +754,16 @@ export class Replayer {
    *
    * @throws {ReplayError} If the node reads more than it did, or something else (the error is
    *   also kept in {@linkcode Replayer.failure}).
+   * @throws {InvalidArgumentError} If `slot` or `kind` is not a number.
    */
   next(slot: number, kind: number): Uint8Array {
+    if (typeof slot !== "number" || typeof kind !== "number") {
+      throw invalid(
+        `Replayer.next's slot and kind must be numbers, got ${describe(slot)} and ${
+          describe(kind)
+        }`,
+      );
+    }
     const ref = this.#refBySlot.get(slot);
     const live = this.#ex?._nodes[slot];
     const known = ref !== undefined && this.#refNode[ref] === live;
@@ -743,6 +831,36 @@ export class Replayer {
     }
     this.#inCycle = false;
   }
+}
+
+/** Whether an observation of `kind` may carry `n` payload bytes (what a log may hold). */
+function fitsObservation(kind: unknown, n: number): boolean {
+  return kind === Obs.Item || ((kind === Obs.Empty || kind === Obs.Closed) && n === 0) ||
+    ((kind === Obs.Number || kind === Obs.More) && n === 8);
+}
+
+/**
+ * A sink's methods, read once: a sink whose `write` or `close` cannot be read or is not a
+ * function is refused here, not when the first block is flushed.
+ */
+function checkSink(sink: LogSink): LogSink {
+  const refuse = () =>
+    invalid(
+      `The log sink must be null or an object with write and close methods, got ${describe(sink)}`,
+    );
+  if (typeof sink !== "object" || sink === null) throw refuse();
+  let write: unknown, close: unknown;
+  try {
+    write = sink.write;
+    close = sink.close;
+  } catch (cause) {
+    throw invalid("The log sink could not be read: reading its methods threw", cause);
+  }
+  if (typeof write !== "function" || typeof close !== "function") throw refuse();
+  return {
+    write: (bytes) => write.call(sink, bytes),
+    close: () => close.call(sink),
+  };
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

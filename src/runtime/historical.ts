@@ -10,6 +10,7 @@ import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "..
 import { Executor } from "../executor.ts";
 import { ReplayError } from "../replay/log.ts";
 import { Replayer } from "../replay/tap.ts";
+import { checkInteger, checkOptions, describe, invalid } from "../validate.ts";
 
 /**
  * Options for {@linkcode HistoricalRuntime}.
@@ -78,34 +79,47 @@ export class HistoricalRuntime {
   /**
    * Creates the runtime at the start of the interval.
    *
-   * @throws {InvalidArgumentError} If the interval is empty or reversed, or the step is not
-   *   positive.
+   * @param options The interval, and optionally a fixed step, a cycle limit and a capacity.
+   * @throws {InvalidArgumentError} If `options` is not an object or a key cannot be read, the
+   *   interval's ends are not bigints or are reversed, the step is not a positive finite number,
+   *   or `maxCyclesPerInstant` is not an integer >= 1.
    */
   constructor(options: HistoricalRuntimeOptions) {
-    const { startUnixNanos, endUnixNanos } = options;
+    if (options === undefined) {
+      throw invalid("HistoricalRuntime needs options with startUnixNanos and endUnixNanos");
+    }
+    const o = checkOptions(options, "HistoricalRuntime's options", [
+      "startUnixNanos",
+      "endUnixNanos",
+      "stepNs",
+      "maxCyclesPerInstant",
+      "initialCapacity",
+    ]);
+    const { startUnixNanos, endUnixNanos } = o;
     if (typeof startUnixNanos !== "bigint" || typeof endUnixNanos !== "bigint") {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        "startUnixNanos and endUnixNanos must be bigints (exact Unix nanoseconds)",
+      throw invalid(
+        `startUnixNanos and endUnixNanos must be bigints (exact Unix nanoseconds), got ${
+          describe(startUnixNanos)
+        } and ${describe(endUnixNanos)}`,
       );
     }
     if (endUnixNanos < startUnixNanos) {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        "The interval's start must not be after its end",
+      throw invalid("The interval's start must not be after its end");
+    }
+    const step = o.stepNs ?? 0;
+    if (o.stepNs !== undefined && !(typeof step === "number" && step > 0 && step < Infinity)) {
+      throw invalid(
+        `stepNs must be a positive finite number of nanoseconds, got ${describe(step)}`,
       );
     }
-    if (options.stepNs !== undefined && !(options.stepNs > 0 && Number.isFinite(options.stepNs))) {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        `stepNs must be a positive number of nanoseconds, got ${String(options.stepNs)}`,
-      );
-    }
+    const maxPerInstant = o.maxCyclesPerInstant === undefined
+      ? 1_000_000
+      : checkInteger(o.maxCyclesPerInstant, "maxCyclesPerInstant", 1, Number.MAX_SAFE_INTEGER);
     this.clock = new HistoricalClock({ startUnixNanos });
-    this.executor = new Executor({ initialCapacity: options.initialCapacity, clock: this.clock });
+    this.executor = new Executor({ initialCapacity: o.initialCapacity, clock: this.clock });
     this.endNs = Number(endUnixNanos - startUnixNanos);
-    this.#step = options.stepNs ?? 0;
-    this.#maxPerInstant = options.maxCyclesPerInstant ?? 1_000_000;
+    this.#step = step;
+    this.#maxPerInstant = maxPerInstant;
   }
 
   /** True once the last cycle (at the end of the interval) ran or a node terminated. */

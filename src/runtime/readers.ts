@@ -12,7 +12,15 @@
  */
 
 import { closeSync, openSync, readSync } from "node:fs";
-import { ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
+import { ErrorCode, WaveletError } from "../errors.ts";
+import {
+  checkFunction,
+  checkOneOf,
+  checkOptions,
+  checkString,
+  describeThrown,
+  invalid,
+} from "../validate.ts";
 
 /** Where a bad record was found. */
 export interface RecordPosition {
@@ -76,12 +84,33 @@ export class SourceError extends WaveletError {
     where: RecordPosition,
     options?: ErrorOptions & { skippable?: boolean },
   ) {
-    super(ErrorCode.SourceBadRecord, `${describePosition(where)}: ${message}`, options);
-    this.path = where.path;
-    this.line = where.line;
-    this.record = where.record;
-    this._skippable = options?.skippable ?? true;
+    // Made on error paths: whatever it is given, it must not throw something else.
+    const at = positionOf(where);
+    let skippable = true;
+    try {
+      skippable = options?.skippable !== false;
+    } catch { /* unreadable options: the default */ }
+    const text = typeof message === "string" ? message : "the record is bad";
+    super(ErrorCode.SourceBadRecord, `${describePosition(at)}: ${text}`, options);
+    this.path = at.path;
+    this.line = at.line;
+    this.record = at.record;
+    this._skippable = skippable;
   }
+}
+
+/** The readable, well-typed fields of a position. */
+function positionOf(where: unknown): RecordPosition {
+  const at: RecordPosition = {};
+  try {
+    if (where !== null && typeof where === "object") {
+      const { path, line, record } = where as RecordPosition;
+      if (typeof path === "string") at.path = path;
+      if (typeof line === "number") at.line = line;
+      if (typeof record === "number") at.record = record;
+    }
+  } catch { /* an unreadable position is left out */ }
+  return at;
 }
 
 /** "Line 3 of /tmp/x.csv", "Record 7": the start of an error message. */
@@ -97,12 +126,8 @@ export type BadRecordPolicy = "throw" | "skip";
 
 /** @internal Checks an `onBadRecord` option. */
 export function checkPolicy(policy: unknown): BadRecordPolicy {
-  if (policy === undefined || policy === "throw") return "throw";
-  if (policy === "skip") return "skip";
-  throw new InvalidArgumentError(
-    ErrorCode.InvalidArgument,
-    `onBadRecord must be "throw" or "skip", got ${String(policy)}`,
-  );
+  if (policy === undefined) return "throw";
+  return checkOneOf(policy, ["throw", "skip"] as const, "onBadRecord");
 }
 
 const CHUNK = 1 << 16;
@@ -136,15 +161,11 @@ class LineReader {
   crlf = false;
 
   constructor(path: string) {
-    this.path = path;
+    this.path = checkString(path, "The file's path");
     try {
       this.#fd = openSync(path, "r");
     } catch (cause) {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        `Cannot open ${path}: ${(cause as Error).message}`,
-        { cause },
-      );
+      throw invalid(`Cannot open ${path}: ${(cause as Error).message}`, cause);
     }
   }
 
@@ -202,7 +223,13 @@ class LineReader {
       }
       this.#pos = this.#len = this.#slowEnd = 0;
       if (this.#eof || this.#fd < 0) break;
-      const n = readSync(this.#fd, chunk, 0, CHUNK, null);
+      let n: number;
+      try {
+        n = readSync(this.#fd, chunk, 0, CHUNK, null);
+      } catch (cause) {
+        // A directory, or an I/O error: not a record's fault, so no policy skips it.
+        throw invalid(`Cannot read ${this.path}: ${(cause as Error).message}`, cause);
+      }
       if (n === 0) this.#eof = true;
       this.#len = n;
     }
@@ -286,7 +313,12 @@ class LineReader {
  * if (lines.join("|") !== "first|second|third") throw new Error(`lines: ${lines}`);
  * ```
  */
-export function* readLines(path: string): Generator<string> {
+export function readLines(path: string): Generator<string> {
+  // The path is checked now; the file is opened when the iteration starts (and closed by it).
+  return lines(checkString(path, "readLines' path"));
+}
+
+function* lines(path: string): Generator<string> {
   const r = new LineReader(path);
   try {
     for (let line = r.next(); line !== null; line = r.next()) if (line.length > 0) yield line;
@@ -394,6 +426,13 @@ export class RecordStream<R> implements IterableIterator<R> {
   }
 }
 
+/**
+ * The iterator side of {@linkcode RecordStream}, stated again as an interface: `deno pack`
+ * leaves the class's `[Symbol.iterator]` method out of the published .d.ts, and without it
+ * TypeScript consumers could neither compile the declaration nor loop over a stream.
+ */
+export interface RecordStream<R> extends IterableIterator<R> {}
+
 /** Returned by a parser at the end of the file. */
 const END: unique symbol = Symbol("end");
 
@@ -465,8 +504,10 @@ export function jsonLines<R = Record<string, unknown>>(
   path: string,
   options: JsonLinesOptions<R> = {},
 ): RecordStream<R> {
-  const policy = checkPolicy(options.onBadRecord);
-  const map = checkMap(options.map);
+  checkString(path, "jsonLines' path");
+  const o = checkOptions(options, "jsonLines' options", ["map", "onBadRecord"]);
+  const policy = checkPolicy(o.onBadRecord);
+  const map = checkMap(o.map);
   return new RecordStream<R>(path, (lines, at) => {
     for (;;) {
       const text = lines.next();
@@ -488,20 +529,14 @@ export function jsonLines<R = Record<string, unknown>>(
 }
 
 function checkMap<F>(map: F | undefined): F | undefined {
-  if (map !== undefined && typeof map !== "function") {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `map must be a function, got ${typeof map}`,
-    );
-  }
-  return map;
+  return map === undefined ? undefined : checkFunction<F>(map, "map");
 }
 
 function mapped<V, R>(map: (v: V) => R, value: V, where: RecordPosition): R {
   try {
     return map(value);
   } catch (cause) {
-    throw new SourceError(`the mapper rejected the record (${(cause as Error)?.message})`, where, {
+    throw new SourceError(`the mapper rejected the record (${describeThrown(cause)})`, where, {
       cause,
     });
   }
@@ -594,8 +629,10 @@ export function csvRecords<R = Record<string, string | number>>(
   path: string,
   options: CsvOptions<R> = {},
 ): RecordStream<R> {
-  const policy = checkPolicy(options.onBadRecord);
-  const map = checkMap(options.map);
+  checkString(path, "csvRecords' path");
+  const o = checkOptions(options, "csvRecords' options", ["map", "onBadRecord"]);
+  const policy = checkPolicy(o.onBadRecord);
+  const map = checkMap(o.map);
   let header: string[] | undefined;
   const cells: string[] = [];
   return new RecordStream<R>(path, (lines, at) => {

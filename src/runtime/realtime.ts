@@ -5,13 +5,20 @@
  * @module
  */
 
-import { describe } from "../validate.ts";
+import {
+  checkInstance,
+  checkInteger,
+  checkNumber,
+  checkOptions,
+  describe,
+  invalid,
+} from "../validate.ts";
 import { ExecutionMode, ExecutorState } from "../control.ts";
-import { ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
+import { ErrorCode, type InvalidArgumentError, WaveletError } from "../errors.ts";
 import { CAUSE_IO, Executor, type Poller } from "../executor.ts";
 import { type NotifyQueue, WAKE_WORD } from "../drivers/notify.ts";
-import { IoDriver, type IoPoller } from "../drivers/io.ts";
-import type { Clock } from "../clock/clock.ts";
+import { IoDriver } from "../drivers/io.ts";
+import { checkClock, type Clock } from "../clock/clock.ts";
 import { CycleTime } from "../time.ts";
 import { type LogSink, Recorder } from "../replay/tap.ts";
 import { PrecisionClock } from "../clock/precision_clock.ts";
@@ -28,6 +35,67 @@ const EPOLL_DEL = 2;
 const EPOLL_MOD = 3;
 const EPOLLIN = 0x001;
 const EPOLLET = 0x80000000;
+
+/** The option keys of {@linkcode RealtimeRuntime}, read once from the caller's object. */
+const OPTION_KEYS = [
+  "mode",
+  "backend",
+  "clock",
+  "initialCapacity",
+  "notifierCapacity",
+  "maxEvents",
+  "spinBeforeParkNs",
+  "executor",
+] as const;
+
+/** The backend calls a runtime makes: a backend option without them is refused up front. */
+const BACKEND_CALLS = [
+  "monotonicNs",
+  "realtime",
+  "epollCreate",
+  "epollCtl",
+  "epollWait",
+  "epollWaitAsync",
+  "eventfdCreate",
+  "eventfdWrite",
+  "eventfdRead",
+  "close",
+  "signalBridgeAdd",
+  "signalBridgeRemove",
+  "signalBridgeReassert",
+  "signalBridgeLast",
+  "signalBridgeCount",
+] as const;
+
+function checkBackendOption(backend: unknown): NativeBackend {
+  let ok = backend !== null && typeof backend === "object";
+  try {
+    if (ok) {
+      const b = backend as NativeBackend;
+      ok = typeof b.hasEpoll === "boolean" &&
+        BACKEND_CALLS.every((k) => typeof b[k] === "function");
+    }
+  } catch (cause) {
+    throw invalid("The backend option could not be read", cause);
+  }
+  if (!ok) throw invalid(`The backend option must be a native backend, got ${describe(backend)}`);
+  return backend as NativeBackend;
+}
+
+/**
+ * An executor a new runtime may take over: not inside a cycle, and not owned by another live
+ * runtime (whose epoll set and wake-up would be silently replaced).
+ */
+function checkAdoptable(executor: unknown, name: string): Executor {
+  const ex = checkInstance(executor, Executor, name);
+  if (ex.inCycle) {
+    throw new WaveletError(ErrorCode.ReentrantCycle, "Cannot adopt an executor inside a cycle");
+  }
+  if (ex._hasPoller) {
+    throw invalid(`${name} belongs to a realtime runtime that has not shut down`);
+  }
+  return ex;
+}
 
 /**
  * Options for {@linkcode RealtimeRuntime}.
@@ -143,7 +211,7 @@ export class RuntimeShutDownError extends WaveletError {}
  * rt.runForever(); // about one second
  * ```
  */
-export class RealtimeRuntime implements Poller, IoPoller {
+export class RealtimeRuntime implements Poller {
   /** The executor. */
   readonly executor: Executor;
   /** The clock cycles are timed with. */
@@ -190,34 +258,26 @@ export class RealtimeRuntime implements Poller, IoPoller {
    * @throws {NativeError} When the OS refuses an fd (`EMFILE`); nothing is left open then.
    */
   constructor(options: RealtimeRuntimeOptions = {}) {
-    const mode = options.mode ?? ExecutionMode.Park;
+    const o = checkOptions(options, "RealtimeRuntime's options", OPTION_KEYS);
+    const mode = o.mode ?? ExecutionMode.Park;
     if (mode !== ExecutionMode.Spin && mode !== ExecutionMode.Park) {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
+      throw invalid(
         `The mode must be ExecutionMode.Spin or ExecutionMode.Park, got ${describe(mode)}`,
       );
     }
-    const maxEvents = options.maxEvents ?? 256;
-    if (!Number.isInteger(maxEvents) || maxEvents < 1 || maxEvents > 1024) {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        `maxEvents must be an integer in [1, 1024], got ${describe(maxEvents)}`,
-      );
-    }
-    const spin = options.spinBeforeParkNs ?? 0;
-    if (!(spin >= 0) || !Number.isFinite(spin)) {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        `spinBeforeParkNs must be a finite number >= 0, got ${describe(spin)}`,
-      );
-    }
-    this.#spinNs = spin;
+    const maxEvents = checkInteger(o.maxEvents ?? 256, "maxEvents", 1, 1024);
+    this.#spinNs = checkNumber(o.spinBeforeParkNs ?? 0, "spinBeforeParkNs", 0, Infinity);
+    const adopted = o.executor === undefined
+      ? undefined
+      : checkAdoptable(o.executor, "The executor option");
     this.mode = mode;
-    this.backend = options.backend ?? defaultBackend();
-    this.clock = options.clock ?? new PrecisionClock(this.backend);
-    this.executor = options.executor ?? new Executor({
-      initialCapacity: options.initialCapacity,
-      notifierCapacity: options.notifierCapacity,
+    this.backend = o.backend === undefined ? defaultBackend() : checkBackendOption(o.backend);
+    this.clock = o.clock === undefined
+      ? new PrecisionClock(this.backend)
+      : checkClock(o.clock, "The clock option");
+    this.executor = adopted ?? new Executor({
+      initialCapacity: o.initialCapacity,
+      notifierCapacity: o.notifierCapacity,
       clock: this.clock,
     });
     this.#notify = this.executor._notifications();
@@ -241,7 +301,15 @@ export class RealtimeRuntime implements Poller, IoPoller {
       this.#epfd = epfd;
       this.#wakeFd = fd;
       this.executor._setWake({ wake: () => b.eventfdWrite(fd, 1) }, fd);
-      this.#io = new IoDriver(this);
+      // The driver reaches the epoll set through this private poller, never through the public
+      // methods below: only it knows which fds and tokens the runtime's nodes own.
+      this.#io = new IoDriver({
+        ioAdd: (fd, events, token) => b.epollCtl(this.#epfd, EPOLL_ADD, fd, events, token),
+        ioModify: (fd, events, token) => b.epollCtl(this.#epfd, EPOLL_MOD, fd, events, token),
+        ioRemove: (fd) => {
+          if (this.#epfd >= 0) b.epollCtl(this.#epfd, EPOLL_DEL, fd, 0, 0);
+        },
+      });
       this.executor._io = this.#io;
     }
     this.executor._setPoller(this);
@@ -260,12 +328,13 @@ export class RealtimeRuntime implements Poller, IoPoller {
     historical: { executor: Executor; clock: Clock },
     options: Omit<RealtimeRuntimeOptions, "executor"> = {},
   ): RealtimeRuntime {
-    if (historical.executor.inCycle) {
-      throw new WaveletError(ErrorCode.ReentrantCycle, "Cannot adopt an executor inside a cycle");
-    }
+    const h = checkOptions(historical, "The adopted runtime", ["executor", "clock"]);
+    const executor = checkAdoptable(h.executor, "The adopted runtime's executor");
+    const clock = checkClock(h.clock, "The adopted runtime's clock");
+    const o = checkOptions(options, "adopt's options", OPTION_KEYS.filter((k) => k !== "executor"));
     const hist = new CycleTime();
-    historical.clock.sample(hist);
-    const live = new RealtimeRuntime({ ...options, executor: historical.executor });
+    clock.sample(hist);
+    const live = new RealtimeRuntime({ ...o, executor });
     const now = new CycleTime();
     live.clock.sample(now);
     // A deadline D in simulated time is due at wall time W = histWall + (D - histMono); on the
@@ -273,7 +342,7 @@ export class RealtimeRuntime implements Poller, IoPoller {
     const histWallNs = hist.unixSeconds * 1e9 + hist.unixSubsecNanos;
     const liveWallNs = now.unixSeconds * 1e9 + now.unixSubsecNanos;
     const delta = (now.monotonicNs - hist.monotonicNs) + (histWallNs - liveWallNs);
-    historical.executor._timers.shift(delta);
+    executor._timers.shift(delta);
     return live;
   }
 
@@ -521,8 +590,20 @@ export class RealtimeRuntime implements Poller, IoPoller {
     this.#teardown();
   }
 
-  /** @internal Poller: collects OS events; blocks in Park when nothing is ready. */
+  /**
+   * @internal Poller: collects OS events; blocks in Park when nothing is ready. Only the
+   * executor's own cycle calls it, with a timeout it checked: a call from anywhere else could
+   * wait as long as it was told, or collect events outside a cycle, so it is refused.
+   *
+   * @throws {InvalidArgumentError} When not called by this runtime's executor in its poll phase.
+   */
   poll(ex: Executor, timeoutNs: number): void {
+    if (ex !== this.executor || !ex._polling) {
+      throw invalid(
+        "RealtimeRuntime.poll is called by its executor's cycles only; run one with " +
+          `runOneCycle(timeoutNs) instead (got the executor ${describe(ex)})`,
+      );
+    }
     if (this.#asyncEvents > 0) {
       // Events an async wait (run()) collected between cycles belong to this cycle.
       const n = this.#asyncEvents;
@@ -638,19 +719,41 @@ export class RealtimeRuntime implements Poller, IoPoller {
     }
   }
 
-  /** @internal IoPoller: adds an fd to the epoll set. */
-  ioAdd(fd: number, events: number, token: number): void {
-    this.backend.epollCtl(this.#epfd, EPOLL_ADD, fd, events, token);
+  /**
+   * @internal Refused: I/O is registered through `ctx.registerIo`, whose driver owns the
+   * runtime's epoll set. A registration from outside could remove the runtime's own wake-up fd
+   * (a parked loop would never wake), or carry a token the runtime dispatches (waking a node
+   * that asked for nothing, or stopping the runtime as a signal would).
+   *
+   * @throws {InvalidArgumentError} Always.
+   */
+  ioAdd(fd: number, _events: number, _token: number): void {
+    throw this.#foreignIo("ioAdd", fd);
   }
 
-  /** @internal IoPoller: changes an fd's events. */
-  ioModify(fd: number, events: number, token: number): void {
-    this.backend.epollCtl(this.#epfd, EPOLL_MOD, fd, events, token);
+  /**
+   * @internal Refused, as {@linkcode RealtimeRuntime.ioAdd} is.
+   *
+   * @throws {InvalidArgumentError} Always.
+   */
+  ioModify(fd: number, _events: number, _token: number): void {
+    throw this.#foreignIo("ioModify", fd);
   }
 
-  /** @internal IoPoller: removes an fd from the epoll set. */
+  /**
+   * @internal Refused, as {@linkcode RealtimeRuntime.ioAdd} is.
+   *
+   * @throws {InvalidArgumentError} Always.
+   */
   ioRemove(fd: number): void {
-    if (this.#epfd >= 0) this.backend.epollCtl(this.#epfd, EPOLL_DEL, fd, 0, 0);
+    throw this.#foreignIo("ioRemove", fd);
+  }
+
+  #foreignIo(what: string, fd: unknown): InvalidArgumentError {
+    return invalid(
+      `RealtimeRuntime.${what} is not for use outside the runtime: register I/O with ` +
+        `ctx.registerIo (got fd ${describe(fd)})`,
+    );
   }
 
   #onSignal(): void {

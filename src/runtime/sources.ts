@@ -14,7 +14,17 @@
 import { Control } from "../control.ts";
 import { ErrorCode, InvalidArgumentError } from "../errors.ts";
 import { type Node, NodeBuilder } from "../node.ts";
-import type { HistoricalRuntime } from "./historical.ts";
+import {
+  checkFunction,
+  checkInstance,
+  checkOneOf,
+  checkOptions,
+  checkString,
+  describe,
+  describeThrown,
+  invalid,
+} from "../validate.ts";
+import { HistoricalRuntime } from "./historical.ts";
 import {
   type BadRecordPolicy,
   checkPolicy,
@@ -254,39 +264,37 @@ export function historicalSource<R>(
   records: Iterable<R>,
   options: HistoricalSourceOptions<R> = {},
 ): Node<HistoricalBatch<R>> {
-  if (options === null || typeof options !== "object") {
-    throw new InvalidArgumentError(ErrorCode.InvalidArgument, "Options must be an object");
-  }
-  const policy = checkPolicy(options.onBadRecord);
-  const unit = options.timeUnit;
-  if (unit !== undefined && !Object.hasOwn(UNIT_DIGITS, unit)) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `timeUnit must be "ns", "us", "ms" or "s", got ${String(unit)}`,
-    );
-  }
-  const timeOf = options.timeOf;
-  if (timeOf !== undefined && typeof timeOf !== "function") {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `timeOf must be a function, got ${typeof timeOf}`,
-    );
-  }
+  checkInstance(rt, HistoricalRuntime, "historicalSource's runtime");
+  const o = checkOptions(options, "historicalSource's options", [
+    "name",
+    "timeOf",
+    "timeUnit",
+    "onBadRecord",
+  ]);
+  const policy = checkPolicy(o.onBadRecord);
+  const unit = o.timeUnit;
+  if (unit !== undefined) checkOneOf(unit, ["ns", "us", "ms", "s"] as const, "timeUnit");
+  const timeOf = o.timeOf === undefined
+    ? undefined
+    : checkFunction<(record: R) => bigint>(o.timeOf, "timeOf");
   if (timeOf !== undefined && unit !== undefined) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      "timeUnit applies to the ts field only; timeOf returns Unix nanoseconds itself",
-    );
+    throw invalid("timeUnit applies to the ts field only; timeOf returns Unix nanoseconds itself");
   }
-  if (records === null || typeof (records as Iterable<R>)?.[Symbol.iterator] !== "function") {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `records must be iterable, got ${records === null ? "null" : typeof records}`,
-    );
+  if (o.name !== undefined) checkString(o.name, "historicalSource's name");
+  let iterate: unknown;
+  try {
+    iterate = records === null || records === undefined
+      ? undefined
+      : (records as Iterable<R>)[Symbol.iterator];
+  } catch (cause) {
+    throw invalid("records could not be read: reading its Symbol.iterator threw", cause);
+  }
+  if (typeof iterate !== "function") {
+    throw invalid(`records must be iterable, got ${describe(records)}`);
   }
   const skip = policy === "skip";
   const stream = records instanceof RecordStream ? records as RecordStream<R> : null;
-  const it = records[Symbol.iterator]();
+  const it = (iterate as () => Iterator<R>).call(records);
   const clock = rt.clock;
   let index = 0, skipped = 0;
   const where = () =>
@@ -335,9 +343,7 @@ export function historicalSource<R>(
         t = timeOf !== undefined ? timeOf(r.value) : tsOf(r.value, unit, where);
       } catch (e) {
         if (e instanceof InvalidArgumentError) throw e;
-        const reason = e instanceof BadTime
-          ? e.message
-          : `timeOf threw (${(e as Error)?.message ?? String(e)})`;
+        const reason = e instanceof BadTime ? e.message : `timeOf threw (${describeThrown(e)})`;
         const bad = new SourceError(`the record has no usable time: ${reason}`, position(), {
           cause: e instanceof BadTime ? undefined : e,
         });
@@ -375,43 +381,49 @@ export function historicalSource<R>(
     skipped: counted(),
     ended: !has,
   });
-  if (options.name !== undefined) b.named(options.name);
+  if (o.name !== undefined) b.named(o.name);
   // A bad record must reach the caller of runUntilCompletion(), not only onError.
   b.allowPanic(true);
-  return b
-    .onInit((ex, self) => {
-      if (has) ex.registerTimer(self, Math.max(0, pendingAt));
-    })
-    .onDrop(close)
-    .build(rt.executor, (self, ctx) => {
-      const v = self.value;
-      v.records.length = 0;
-      if (failure !== null) {
-        // The cycle after the records before the bad one were delivered.
-        const { error } = failure;
-        failure = null;
-        throw error;
-      }
-      if (stopped) return Control.Unchanged;
-      const now = ctx.time.monotonicNs;
-      while (has && pendingAt <= now) {
-        v.records.push(pending!);
-        try {
-          pull();
-        } catch (error) {
-          failure = { error };
-          stopped = true;
-          close();
-          ctx.yieldNow(self);
+  try {
+    const source = b
+      .onInit((ex, self) => {
+        if (has) ex.registerTimer(self, Math.max(0, pendingAt));
+      })
+      .onDrop(close)
+      .build(rt.executor, (self, ctx) => {
+        const v = self.value;
+        v.records.length = 0;
+        if (failure !== null) {
+          // The cycle after the records before the bad one were delivered.
+          const { error } = failure;
+          failure = null;
+          throw error;
         }
-      }
-      v.released += v.records.length;
-      v.skipped = counted();
-      if (has) ctx.registerTimer(self, Math.max(0, pendingAt));
-      else if (!stopped && !v.ended) {
-        v.ended = true;
-        close();
-      }
-      return v.records.length > 0 ? Control.Broadcast : Control.Unchanged;
-    });
+        if (stopped) return Control.Unchanged;
+        const now = ctx.time.monotonicNs;
+        while (has && pendingAt <= now) {
+          v.records.push(pending!);
+          try {
+            pull();
+          } catch (error) {
+            failure = { error };
+            stopped = true;
+            close();
+            ctx.yieldNow(self);
+          }
+        }
+        v.released += v.records.length;
+        v.skipped = counted();
+        if (has) ctx.registerTimer(self, Math.max(0, pendingAt));
+        else if (!stopped && !v.ended) {
+          v.ended = true;
+          close();
+        }
+        return v.records.length > 0 ? Control.Broadcast : Control.Unchanged;
+      });
+    return source;
+  } catch (e) {
+    close(); // the build was refused (inside a cycle): the file is not left open
+    throw e;
+  }
 }

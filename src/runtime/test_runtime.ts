@@ -102,14 +102,14 @@ export class TestRuntime {
    * Runs cycles while work is ready at the current time (yields, queued nodes, expired
    * timers), without moving the clock. Stops early on `Terminate`.
    *
-   * @param maxCycles Upper bound on cycles (a non-negative safe integer); a node that yields
-   *   itself forever never goes idle.
+   * @param maxCycles Upper bound on cycles (an integer in [0, 2^24]); a node that yields itself
+   *   forever never goes idle, and a bound far beyond 2^24 would hold the thread for minutes.
    * @returns The number of cycles run.
-   * @throws {InvalidArgumentError} If `maxCycles` is not a non-negative safe integer.
+   * @throws {InvalidArgumentError} If `maxCycles` is not an integer in [0, 2^24].
    * @throws {CapacityError} If the graph is still busy after `maxCycles` cycles.
    */
   runUntilIdle(maxCycles = 100_000): number {
-    checkInteger(maxCycles, "runUntilIdle's maxCycles", 0, Number.MAX_SAFE_INTEGER);
+    checkInteger(maxCycles, "runUntilIdle's maxCycles", 0, 2 ** 24);
     const ex = this.executor;
     let n = 0;
     while (ex.hasScheduledWork() || ex.nextTimerDeadline() <= this.clock.nowNs()) {
