@@ -85,12 +85,12 @@ tcpListenerNode(rt.executor, listener, (ex, stream) => {
 new NodeBuilder(0)
   .named("feed")
   .onInit((ex, self) => {
-    ex.registerTimer(self, rt.clock.nowNs() + ms(100));
+    ex.registerTimerAfter(self, ms(100));
   })
   .build(rt.executor, (self, ctx) => {
     self.value++;
     publish("ticks", String(self.value));
-    ctx.registerTimer(self, ctx.time.monotonicNs + ms(100));
+    ctx.registerTimerAfter(self, ms(100));
     return Control.Broadcast;
   });
 
@@ -129,7 +129,7 @@ if (demo) {
         sub.value.end();
         return Control.Terminate;
       }
-      ctx.registerTimer(self, ctx.time.monotonicNs + ms(10));
+      ctx.registerTimerAfter(self, ms(10));
       return Control.Unchanged;
     });
 }

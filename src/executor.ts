@@ -307,7 +307,7 @@ export interface NodeStats {
  * new NodeBuilder(0)
  *   .onInit((ex, self) => {
  *     ex.yieldNow(self);
- *     ex.registerTimer(self, ms(10));
+ *     ex.registerTimerAfter(self, ms(10));
  *   })
  *   .build(rt.executor, () => false);
  * rt.runOneCycle();

@@ -52,7 +52,7 @@ export type CycleFn<T> = (
  * import { type InitFn, ms, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
  *
  * const startAt10ms: InitFn<string> = (executor, self) => {
- *   executor.registerTimer(self, ms(10));
+ *   executor.registerTimerAfter(self, ms(10));
  * };
  * const rt = new TestRuntime();
  * const node = new NodeBuilder("idle").onInit(startAt10ms).build(rt.executor, (self) => {

@@ -27,7 +27,7 @@ import { CapacityError, ErrorCode } from "../errors.ts";
  * const node = new NodeBuilder(0).build(rt.executor, () => {
  *   runs++;
  * });
- * const handle: TimerHandle = rt.executor.registerTimer(node, ms(5));
+ * const handle: TimerHandle = rt.executor.registerTimerAfter(node, ms(5));
  * if (!rt.executor.cancelTimer(handle)) throw new Error("the timer was pending");
  * if (rt.executor.cancelTimer(handle)) throw new Error("a handle cancels once");
  * rt.advanceClock(ms(10));

@@ -122,13 +122,25 @@ export interface TcpListenerState {
  *
  * @example
  * ```ts ignore
- * import { RealtimeRuntime, TcpListener, tcpConnectionNode, tcpListenerNode } from "@wavelet/wavelet";
+ * import {
+ *   Framing,
+ *   NodeBuilder,
+ *   RealtimeRuntime,
+ *   TcpListener,
+ *   tcpConnectionNode,
+ *   tcpListenerNode,
+ * } from "@wavelet/wavelet";
  *
  * const rt = new RealtimeRuntime();
  * const listener = TcpListener.bind(rt, "127.0.0.1", 7000);
  * tcpListenerNode(rt.executor, listener, (ex, stream) => {
- *   const conn = tcpConnectionNode(ex, stream);
- *   // ...children of conn read conn.value.frames and call conn.value.write(...)
+ *   const conn = tcpConnectionNode(ex, stream, { framing: Framing.Lines });
+ *   // A child of the connection reads this cycle's frames and answers each line.
+ *   new NodeBuilder(0).triggeredBy(conn).build(ex, () => {
+ *     const c = conn.value;
+ *     for (let i = 0; i < c.frameCount; i++) c.writeFrame(c.frame(i)); // echo each line
+ *     return false;
+ *   });
  * });
  * rt.runForever();
  * ```

@@ -83,7 +83,12 @@ const MAX_CONNECTION_BYTES = 2 ** 30;
 export const Framing = {
   /** Every read is one frame (whatever bytes arrived). */
   Raw: 0,
-  /** Frames end with `\n`; the `\n` (and a `\r` before it) is not part of the frame. */
+  /**
+   * Frames end with `\n`; the `\n` (and a `\r` before it, so CRLF lines work) is not part of
+   * the frame. A line without a final `\n` is delivered as the last frame when the peer closes.
+   * Empty lines are frames of length 0. A line longer than the read buffer grows it (up to
+   * `maxFrameBytes`; beyond that the connection fails with `FRAME_TOO_LARGE`).
+   */
   Lines: 1,
   /** Each frame is a 4-byte big-endian length followed by that many bytes. */
   LengthPrefixed: 2,

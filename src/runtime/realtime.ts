@@ -200,12 +200,12 @@ export class RuntimeShutDownError extends WaveletError {}
  * rt.enableGracefulShutdown(); // Ctrl-C ends runForever() cleanly
  * new NodeBuilder(0)
  *   .onInit((ex, self) => {
- *     ex.registerTimer(self, rt.clock.nowNs() + ms(10));
+ *     ex.registerTimerAfter(self, ms(10));
  *   })
  *   .build(rt.executor, (self, ctx) => {
  *     self.value++;
  *     if (self.value === 100) return Control.Terminate;
- *     ctx.registerTimer(self, ctx.time.monotonicNs + ms(10));
+ *     ctx.registerTimerAfter(self, ms(10));
  *     return Control.Broadcast;
  *   });
  * rt.runForever(); // about one second
@@ -424,8 +424,10 @@ export class RealtimeRuntime implements Poller {
    * `shutdown()` is called, or a signal arrives after `enableGracefulShutdown()`; then shuts
    * the runtime down. Ready work runs in bursts of at most about a millisecond, after which the
    * host event loop gets a turn; when idle (Park mode) the wait for the next stimulus or timer
-   * happens off the JS thread (Deno: a nonblocking FFI `epoll_wait`; Bun: zero-timeout polls
-   * between host timer ticks; pure-JS backend: `Atomics.waitAsync`), so host timers, `fetch`
+   * happens off the JS thread (Deno: a nonblocking FFI `epoll_wait`; Bun: a waiter Worker
+   * makes the blocking `epoll_wait` while this thread awaits `Atomics.waitAsync`, and where no
+   * Worker can start, zero-timeout polls between host timer ticks; pure-JS backend:
+   * `Atomics.waitAsync`), so host timers, `fetch`
    * and servers keep working beside the graph. It keeps the process alive while it runs.
    *
    * @returns Resolves `ExecutorState.Terminated` once the runtime has shut down.

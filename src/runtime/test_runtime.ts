@@ -52,7 +52,7 @@ export interface TestRuntimeOptions {
  * let fired = 0;
  * new NodeBuilder(null)
  *   .onInit((ex, self) => {
- *     ex.registerTimer(self, ms(100));
+ *     ex.registerTimerAfter(self, ms(100));
  *   })
  *   .build(rt.executor, () => {
  *     fired++;
