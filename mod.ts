@@ -32,7 +32,7 @@
  * @module
  */
 
-export { Control, ExecutionMode, ExecutorState, nameOf, Relationship } from "./src/control.ts";
+export { Control, ExecutionMode, ExecutorState, nameOf, Relationship } from "./src/core/control.ts";
 export {
   BuilderError,
   CapacityError,
@@ -43,8 +43,8 @@ export {
   NodeRemovedError,
   SchedulerError,
   WaveletError,
-} from "./src/errors.ts";
-export { CycleTime, ms, ns, seconds, splitUnixNanos, us } from "./src/time.ts";
+} from "./src/core/errors.ts";
+export { CycleTime, ms, ns, seconds, splitUnixNanos, us } from "./src/core/time.ts";
 export type { Clock } from "./src/clock/clock.ts";
 export { TestClock, type TestClockOptions } from "./src/clock/test_clock.ts";
 export {
@@ -60,8 +60,8 @@ export {
   printError,
   type ProfilingOptions,
   type TraceEntry,
-} from "./src/executor.ts";
-export { type CycleFn, type DropFn, type InitFn, Node, NodeBuilder } from "./src/node.ts";
+} from "./src/core/executor.ts";
+export { type CycleFn, type DropFn, type InitFn, Node, NodeBuilder } from "./src/core/node.ts";
 export type { TimerHandle } from "./src/drivers/timer.ts";
 export { MAX_TIMERS } from "./src/drivers/timer.ts";
 export { TestRuntime, type TestRuntimeOptions } from "./src/runtime/test_runtime.ts";

@@ -24,7 +24,7 @@
  * @module
  */
 
-import { ErrorCode, InvalidArgumentError } from "../src/errors.ts";
+import { ErrorCode, InvalidArgumentError } from "../src/core/errors.ts";
 import { hostSleep } from "./backend.ts";
 
 /** The largest int32. */

@@ -1,6 +1,6 @@
 /**
  * The backend contract between the runtime and the OS: {@linkcode NativeBackend}, implemented
- * by the native library (through `ffi/bun.ts` or `ffi/deno.ts`) and by the pure-JS fallback
+ * by the native library (through `ffi/bun/open.ts` or `ffi/deno/open.ts`) and by the pure-JS fallback
  * (`ffi/js_backend.ts`). Also the typed errors of the native layer: one status-to-exception
  * function ({@linkcode checkStatus}) turns a `-errno` into a {@linkcode NativeError}.
  *
@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type ErrorCode, WaveletError } from "../src/errors.ts";
+import { type ErrorCode, WaveletError } from "../src/core/errors.ts";
 import { ABI_VERSION } from "./symbols.ts";
 
 /**

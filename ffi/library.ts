@@ -33,7 +33,7 @@ import {
   isDetached,
   REALTIME_BYTES,
 } from "./args.ts";
-import { BunWaiterPool } from "./bun_waiter.ts";
+import { BunWaiterPool } from "./bun/waiter.ts";
 import type { RawLibrary } from "./symbols.ts";
 
 const ENCODER = new TextEncoder();
@@ -102,7 +102,7 @@ export class LibraryBackend implements NativeBackend {
   /**
    * Wraps an opened library.
    *
-   * @param lib The library functions from `ffi/bun.ts` or `ffi/deno.ts`.
+   * @param lib The library functions from `ffi/bun/open.ts` or `ffi/deno/open.ts`.
    * @param kind Which loader opened it.
    * @param path The library file.
    */

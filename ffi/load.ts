@@ -31,12 +31,18 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { type LoadAttempt, type NativeBackend, NativeLoadError } from "./backend.ts";
 import { LibraryBackend } from "./library.ts";
-import { openBun } from "./bun.ts";
-import { openDeno } from "./deno.ts";
+import { openBun } from "./bun/open.ts";
+import { openDeno } from "./deno/open.ts";
 import { JsBackend } from "./js_backend.ts";
 import { PREBUILT_BASE64, PREBUILT_SOURCE_HASH } from "./prebuilt_linux_x64.ts";
 import { ABI_VERSION, type RawLibrary, type SymbolName } from "./symbols.ts";
-import { checkBoolean, checkOneOf, checkOptions, checkString, invalid } from "../src/validate.ts";
+import {
+  checkBoolean,
+  checkOneOf,
+  checkOptions,
+  checkString,
+  invalid,
+} from "../src/core/validate.ts";
 
 /** The environment variable that names a library file to load. */
 export const NATIVE_LIB_ENV = "WAVELET_NATIVE_LIB";

@@ -1,6 +1,6 @@
 /**
  * THE native symbol table: every function of `ffi/native/wavelet.h`, declared once in a
- * runtime-neutral form. `ffi/bun.ts` and `ffi/deno.ts` translate it mechanically; nothing else
+ * runtime-neutral form. `ffi/bun/open.ts` and `ffi/deno/open.ts` translate it mechanically; nothing else
  * names a native symbol's signature.
  *
  * Types: `i32` / `u32` are C `int32_t` / `uint32_t`, `f64` is `double`, `buffer` is a pointer to
@@ -19,7 +19,7 @@ export interface NativeSymbol {
   readonly args: readonly NativeType[];
   /** Return type. */
   readonly returns: NativeType;
-  /** True when the call may block; `ffi/deno.ts` also declares a `nonblocking` variant. */
+  /** True when the call may block; `ffi/deno/open.ts` also declares a `nonblocking` variant. */
   readonly mayBlock?: boolean;
 }
 

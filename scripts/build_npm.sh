@@ -62,7 +62,7 @@ const pkg = {
     "ffi/**/*.js",
     "ffi/**/*.d.ts",
     "ffi/prebuilt_linux_x64.js",
-    "ffi/bun_waiter_worker.ts", // a Worker module Bun runs as TypeScript (import-free)
+    "ffi/bun/waiter_worker.ts", // a Worker module Bun runs as TypeScript (import-free)
     "ffi/native/wavelet.c",
     "ffi/native/wavelet.h",
     "README.md",

@@ -11,10 +11,10 @@
  * @module
  */
 
-import { ErrorCode, WaveletError } from "./errors.ts";
-import type { Executor } from "./executor.ts";
-import { Node } from "./node.ts";
-import { checkExecutor } from "./check_node.ts";
+import { ErrorCode, WaveletError } from "./core/errors.ts";
+import type { Executor } from "./core/executor.ts";
+import { Node } from "./core/node.ts";
+import { checkExecutor } from "./core/check_node.ts";
 
 /**
  * Why a {@linkcode FactoryError} was thrown.

@@ -5,11 +5,11 @@
  * @module
  */
 
-import { Control, ExecutorState } from "./control.ts";
-import { CapacityError, ErrorCode } from "./errors.ts";
-import type { Executor } from "./executor.ts";
-import { type Node, NodeBuilder } from "./node.ts";
-import { checkExecutor, checkNodeOf } from "./check_node.ts";
+import { Control, ExecutorState } from "./core/control.ts";
+import { CapacityError, ErrorCode } from "./core/errors.ts";
+import type { Executor } from "./core/executor.ts";
+import { type Node, NodeBuilder } from "./core/node.ts";
+import { checkExecutor, checkNodeOf } from "./core/check_node.ts";
 import {
   checkFunction,
   checkInteger,
@@ -18,7 +18,7 @@ import {
   checkString,
   describe,
   invalid,
-} from "./validate.ts";
+} from "./core/validate.ts";
 
 /** Checks a push node's executor and options; returns the name option. */
 function pushArgs(what: string, executor: unknown, options: unknown): string | undefined {

@@ -19,7 +19,7 @@
 
 import fc from "fast-check";
 import { assert, assertEquals, test } from "./_harness.ts";
-import { ErrorCode, InvalidArgumentError, WaveletError } from "../src/errors.ts";
+import { ErrorCode, InvalidArgumentError, WaveletError } from "../src/core/errors.ts";
 import {
   ADDR_LEN,
   EpollEvents,

@@ -12,8 +12,8 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals, isBun, test } from "./_harness.ts";
 import { EpollEvents, EpollOp, Errno } from "../ffi/backend.ts";
-import { openBun } from "../ffi/bun.ts";
-import { openDeno } from "../ffi/deno.ts";
+import { openBun } from "../ffi/bun/open.ts";
+import { openDeno } from "../ffi/deno/open.ts";
 import { loadNative } from "../ffi/load.ts";
 import { Guarded } from "./_guard.ts";
 

@@ -23,7 +23,7 @@ import {
   UnsupportedError,
 } from "../ffi/backend.ts";
 import { JsBackend } from "../ffi/js_backend.ts";
-import { ErrorCode, InvalidArgumentError } from "../src/errors.ts";
+import { ErrorCode, InvalidArgumentError } from "../src/core/errors.ts";
 import {
   buildNative,
   loadBackend,

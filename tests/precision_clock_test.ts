@@ -4,8 +4,8 @@
  */
 
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
-import { ErrorCode, InvalidArgumentError } from "../src/errors.ts";
-import { CycleTime } from "../src/time.ts";
+import { ErrorCode, InvalidArgumentError } from "../src/core/errors.ts";
+import { CycleTime } from "../src/core/time.ts";
 import {
   type ClockSource,
   DEFAULT_RESYNC_INTERVAL_NS,

@@ -4,8 +4,8 @@
  */
 
 import { assert, assertEquals, test } from "./_harness.ts";
-import { Scheduler } from "../src/scheduler.ts";
-import { NEXT, SHIFT, STRIDE } from "../src/graph.ts";
+import { Scheduler } from "../src/core/scheduler.ts";
+import { NEXT, SHIFT, STRIDE } from "../src/core/graph.ts";
 
 /** A node table with room for `slots` slots (only the NEXT column is used by the scheduler). */
 function table(slots: number): Int32Array {

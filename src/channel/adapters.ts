@@ -7,10 +7,10 @@
  * @module
  */
 
-import { Control } from "../control.ts";
-import type { Executor } from "../executor.ts";
-import { type Node, NodeBuilder } from "../node.ts";
-import { checkExecutor, checkNodeOf } from "../check_node.ts";
+import { Control } from "../core/control.ts";
+import type { Executor } from "../core/executor.ts";
+import { type Node, NodeBuilder } from "../core/node.ts";
+import { checkExecutor, checkNodeOf } from "../core/check_node.ts";
 import {
   checkBoolean,
   checkFunction,
@@ -20,7 +20,7 @@ import {
   checkString,
   describe,
   invalid,
-} from "../validate.ts";
+} from "../core/validate.ts";
 import { Overflow, SendStatus } from "./channel.ts";
 
 /** The largest adapter buffer (the local channel's limit). */

@@ -19,11 +19,11 @@
  */
 
 import v8 from "node:v8";
-import { ErrorCode, InvalidArgumentError } from "../errors.ts";
-import { checkOptions, describe } from "../validate.ts";
-import type { ExecutionContext, Executor } from "../executor.ts";
-import type { Control } from "../control.ts";
-import type { Node } from "../node.ts";
+import { ErrorCode, InvalidArgumentError } from "../core/errors.ts";
+import { checkOptions, describe } from "../core/validate.ts";
+import type { ExecutionContext, Executor } from "../core/executor.ts";
+import type { Control } from "../core/control.ts";
+import type { Node } from "../core/node.ts";
 import type { TimerHandle } from "../drivers/timer.ts";
 import { Obs } from "../replay/log.ts";
 import { describeForReplay } from "../replay/fingerprint.ts";

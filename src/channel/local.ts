@@ -6,7 +6,7 @@
  */
 
 import v8 from "node:v8";
-import { ErrorCode } from "../errors.ts";
+import { ErrorCode } from "../core/errors.ts";
 import type { Notifier } from "../drivers/notify.ts";
 import { Obs, ReplayError } from "../replay/log.ts";
 import { ChannelError, Overflow, SendStatus } from "./status.ts";

@@ -9,8 +9,8 @@
  * @module
  */
 
-import { ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
-import { describe } from "../validate.ts";
+import { ErrorCode, InvalidArgumentError, WaveletError } from "../core/errors.ts";
+import { describe } from "../core/validate.ts";
 
 /**
  * A record field type.

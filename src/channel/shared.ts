@@ -7,8 +7,8 @@
  * @module
  */
 
-import { describe } from "../validate.ts";
-import { CapacityError, ErrorCode } from "../errors.ts";
+import { describe } from "../core/validate.ts";
+import { CapacityError, ErrorCode } from "../core/errors.ts";
 import { Notifier, NotifierClosedError, type NotifierTransferable } from "../drivers/notify.ts";
 import { threadAlive, threadIdentity, threadToken } from "../runtime/thread.ts";
 import {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { WaveletError } from "../errors.ts";
+import { WaveletError } from "../core/errors.ts";
 
 /**
  * What a send did.

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Executor } from "../executor.ts";
+import type { Executor } from "../core/executor.ts";
 import { Obs } from "../replay/log.ts";
 import type { Tap } from "../replay/tap.ts";
 import { RecvStatus } from "./status.ts";

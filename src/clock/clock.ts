@@ -4,9 +4,9 @@
  * @module
  */
 
-import type { CycleTime } from "../time.ts";
-import type { InvalidArgumentError } from "../errors.ts";
-import { describe, invalid } from "../validate.ts";
+import type { CycleTime } from "../core/time.ts";
+import type { InvalidArgumentError } from "../core/errors.ts";
+import { describe, invalid } from "../core/validate.ts";
 
 /**
  * @internal The error of a clock's `sample` given something that is not a CycleTime.

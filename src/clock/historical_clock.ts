@@ -4,9 +4,9 @@
  * @module
  */
 
-import { ErrorCode, InvalidArgumentError } from "../errors.ts";
-import { CycleTime, splitUnixNanos } from "../time.ts";
-import { checkInteger, checkOptions, describe, invalid } from "../validate.ts";
+import { ErrorCode, InvalidArgumentError } from "../core/errors.ts";
+import { CycleTime, splitUnixNanos } from "../core/time.ts";
+import { checkInteger, checkOptions, describe, invalid } from "../core/validate.ts";
 import { notCycleTime } from "./clock.ts";
 import type { Clock } from "./clock.ts";
 

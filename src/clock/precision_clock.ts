@@ -4,8 +4,8 @@
  * @module
  */
 
-import { checkInteger, checkNumber, checkOptions, describe, invalid } from "../validate.ts";
-import { CycleTime } from "../time.ts";
+import { checkInteger, checkNumber, checkOptions, describe, invalid } from "../core/validate.ts";
+import { CycleTime } from "../core/time.ts";
 import type { NativeBackend } from "../../ffi/backend.ts";
 import { type Clock, notCycleTime } from "./clock.ts";
 

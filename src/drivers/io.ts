@@ -7,8 +7,8 @@
  * @module
  */
 
-import { describe } from "../validate.ts";
-import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
+import { describe } from "../core/validate.ts";
+import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "../core/errors.ts";
 
 /**
  * Readiness bits (the epoll values). An interest is a combination of `Readable`, `Writable`

@@ -20,8 +20,8 @@
  * @module
  */
 
-import { describe } from "../validate.ts";
-import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
+import { describe } from "../core/validate.ts";
+import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "../core/errors.ts";
 
 /** Word indices of the header. */
 const HEAD = 0;

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { CapacityError, ErrorCode } from "../errors.ts";
+import { CapacityError, ErrorCode } from "../core/errors.ts";
 
 /**
  * Identifies one registered timer, for cancellation. It names its executor, so a handle given to

@@ -7,7 +7,7 @@
  */
 
 import { ADDR_LEN, type NativeBackend } from "../../ffi/backend.ts";
-import { describe, invalid } from "../validate.ts";
+import { describe, invalid } from "../core/validate.ts";
 import { NetError, NetErrorCode } from "./errors.ts";
 
 /**

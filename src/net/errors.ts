@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ErrorCode, WaveletError } from "../errors.ts";
+import { type ErrorCode, WaveletError } from "../core/errors.ts";
 import { Errno, errnoName } from "../../ffi/backend.ts";
 
 /**

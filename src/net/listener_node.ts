@@ -5,11 +5,11 @@
  * @module
  */
 
-import { Control } from "../control.ts";
-import type { Executor } from "../executor.ts";
-import { type Node, NodeBuilder } from "../node.ts";
+import { Control } from "../core/control.ts";
+import type { Executor } from "../core/executor.ts";
+import { type Node, NodeBuilder } from "../core/node.ts";
 import { type IoHandle, Readiness } from "../drivers/io.ts";
-import { checkExecutor } from "../check_node.ts";
+import { checkExecutor } from "../core/check_node.ts";
 import {
   checkBoolean,
   checkFunction,
@@ -17,7 +17,7 @@ import {
   checkInteger,
   checkOptions,
   checkString,
-} from "../validate.ts";
+} from "../core/validate.ts";
 import { NetError, NetErrorCode } from "./errors.ts";
 import { TcpListener, type TcpStream } from "./socket.ts";
 

@@ -9,11 +9,11 @@
  * @module
  */
 
-import { Control } from "../control.ts";
-import type { ExecutionContext, Executor } from "../executor.ts";
-import { type Node, NodeBuilder } from "../node.ts";
+import { Control } from "../core/control.ts";
+import type { ExecutionContext, Executor } from "../core/executor.ts";
+import { type Node, NodeBuilder } from "../core/node.ts";
 import { type IoHandle, Readiness } from "../drivers/io.ts";
-import { checkExecutor } from "../check_node.ts";
+import { checkExecutor } from "../core/check_node.ts";
 import {
   checkBoolean,
   checkFunction,
@@ -24,7 +24,7 @@ import {
   checkString,
   describe,
   invalid,
-} from "../validate.ts";
+} from "../core/validate.ts";
 import { NetError, NetErrorCode } from "./errors.ts";
 import { TcpStream, WOULD_BLOCK } from "./socket.ts";
 import { checkOpen } from "./listener_node.ts";

@@ -18,7 +18,7 @@ import {
   checkOptions,
   describe,
   invalid,
-} from "../validate.ts";
+} from "../core/validate.ts";
 import { checkBackend, netBackend, type NetRuntime, SocketAddress } from "./address.ts";
 import { NetError, netError, NetErrorCode } from "./errors.ts";
 

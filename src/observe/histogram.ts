@@ -6,7 +6,7 @@
  * @module
  */
 
-import { describe, invalid } from "../validate.ts";
+import { describe, invalid } from "../core/validate.ts";
 
 const SUB_BITS = 4;
 const SUB = 1 << SUB_BITS;

@@ -5,7 +5,7 @@
  */
 
 import { closeSync, openSync, writeSync } from "node:fs";
-import { checkInstance, checkString, invalid } from "../validate.ts";
+import { checkInstance, checkString, invalid } from "../core/validate.ts";
 import type { LogSink } from "./tap.ts";
 
 /**

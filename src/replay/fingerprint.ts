@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { Executor } from "../executor.ts";
-import type { Node } from "../node.ts";
+import type { Executor } from "../core/executor.ts";
+import type { Node } from "../core/node.ts";
 import { crc32 } from "./crc32.ts";
 import { invalidLog, LogReader, LogWriter } from "./log.ts";
 

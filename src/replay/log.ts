@@ -36,7 +36,7 @@
  * @module
  */
 
-import { ErrorCode, WaveletError } from "../errors.ts";
+import { ErrorCode, WaveletError } from "../core/errors.ts";
 import { crc32 } from "./crc32.ts";
 
 /** The format version this module writes and reads. */

@@ -16,11 +16,11 @@
  * @module
  */
 
-import { ErrorCode } from "../errors.ts";
-import { Executor } from "../executor.ts";
-import type { Node } from "../node.ts";
-import { CycleTime } from "../time.ts";
-import { checkBoolean, checkInstance, checkInteger, describe, invalid } from "../validate.ts";
+import { ErrorCode } from "../core/errors.ts";
+import { Executor } from "../core/executor.ts";
+import type { Node } from "../core/node.ts";
+import { CycleTime } from "../core/time.ts";
+import { checkBoolean, checkInstance, checkInteger, describe, invalid } from "../core/validate.ts";
 import { describeGraph, explainDifference, type GraphDescription } from "./fingerprint.ts";
 import {
   BLOCK_BYTES,

@@ -7,7 +7,7 @@
  */
 
 import type { NativeBackend } from "../../ffi/backend.ts";
-import { ErrorCode, WaveletError } from "../errors.ts";
+import { ErrorCode, WaveletError } from "../core/errors.ts";
 import { type NotifyQueue, setWakerFactory } from "../drivers/notify.ts";
 
 /** Returns the live backend (native when possible, else the pure-JS one). */

@@ -5,12 +5,12 @@
  */
 
 import { HistoricalClock } from "../clock/historical_clock.ts";
-import { ExecutorState } from "../control.ts";
-import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "../errors.ts";
-import { Executor } from "../executor.ts";
+import { ExecutorState } from "../core/control.ts";
+import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "../core/errors.ts";
+import { Executor } from "../core/executor.ts";
 import { ReplayError } from "../replay/log.ts";
 import { Replayer } from "../replay/tap.ts";
-import { checkInteger, checkOptions, describe, invalid } from "../validate.ts";
+import { checkInteger, checkOptions, describe, invalid } from "../core/validate.ts";
 
 /**
  * Options for {@linkcode HistoricalRuntime}.

@@ -12,7 +12,7 @@
  */
 
 import { closeSync, openSync, readSync } from "node:fs";
-import { ErrorCode, WaveletError } from "../errors.ts";
+import { ErrorCode, WaveletError } from "../core/errors.ts";
 import {
   checkFunction,
   checkOneOf,
@@ -20,7 +20,7 @@ import {
   checkString,
   describeThrown,
   invalid,
-} from "../validate.ts";
+} from "../core/validate.ts";
 
 /** Where a bad record was found. */
 export interface RecordPosition {

@@ -12,14 +12,14 @@ import {
   checkOptions,
   describe,
   invalid,
-} from "../validate.ts";
-import { ExecutionMode, ExecutorState } from "../control.ts";
-import { ErrorCode, type InvalidArgumentError, WaveletError } from "../errors.ts";
-import { CAUSE_IO, Executor, type Poller } from "../executor.ts";
+} from "../core/validate.ts";
+import { ExecutionMode, ExecutorState } from "../core/control.ts";
+import { ErrorCode, type InvalidArgumentError, WaveletError } from "../core/errors.ts";
+import { CAUSE_IO, Executor, type Poller } from "../core/executor.ts";
 import { type NotifyQueue, WAKE_WORD } from "../drivers/notify.ts";
 import { IoDriver } from "../drivers/io.ts";
 import { checkClock, type Clock } from "../clock/clock.ts";
-import { CycleTime } from "../time.ts";
+import { CycleTime } from "../core/time.ts";
 import { type LogSink, Recorder } from "../replay/tap.ts";
 import { PrecisionClock } from "../clock/precision_clock.ts";
 import { Errno, type NativeBackend, NativeError } from "../../ffi/backend.ts";

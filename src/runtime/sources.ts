@@ -11,9 +11,9 @@
  * @module
  */
 
-import { Control } from "../control.ts";
-import { ErrorCode, InvalidArgumentError } from "../errors.ts";
-import { type Node, NodeBuilder } from "../node.ts";
+import { Control } from "../core/control.ts";
+import { ErrorCode, InvalidArgumentError } from "../core/errors.ts";
+import { type Node, NodeBuilder } from "../core/node.ts";
 import {
   checkFunction,
   checkInstance,
@@ -23,7 +23,7 @@ import {
   describe,
   describeThrown,
   invalid,
-} from "../validate.ts";
+} from "../core/validate.ts";
 import { HistoricalRuntime } from "./historical.ts";
 import {
   type BadRecordPolicy,

@@ -6,10 +6,10 @@
  */
 
 import { TestClock } from "../clock/test_clock.ts";
-import { ExecutorState } from "../control.ts";
-import { CapacityError, ErrorCode } from "../errors.ts";
-import { Executor } from "../executor.ts";
-import { checkInteger, checkOptions } from "../validate.ts";
+import { ExecutorState } from "../core/control.ts";
+import { CapacityError, ErrorCode } from "../core/errors.ts";
+import { Executor } from "../core/executor.ts";
+import { checkInteger, checkOptions } from "../core/validate.ts";
 
 /**
  * Options for {@linkcode TestRuntime}.

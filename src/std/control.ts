@@ -4,11 +4,11 @@
  * @module
  */
 
-import { Control } from "../control.ts";
-import { ErrorCode, InvalidArgumentError } from "../errors.ts";
-import { Executor } from "../executor.ts";
-import { Node, NodeBuilder } from "../node.ts";
-import { checkBoolean, checkInstance, checkString, describe } from "../validate.ts";
+import { Control } from "../core/control.ts";
+import { ErrorCode, InvalidArgumentError } from "../core/errors.ts";
+import { Executor } from "../core/executor.ts";
+import { Node, NodeBuilder } from "../core/node.ts";
+import { checkBoolean, checkInstance, checkString, describe } from "../core/validate.ts";
 import { builder, needFn, needNode, stdArgs, type StdOptions } from "./transform.ts";
 
 /**

@@ -4,10 +4,10 @@
  * @module
  */
 
-import { Control } from "../control.ts";
-import type { Executor } from "../executor.ts";
-import type { Node } from "../node.ts";
-import { checkBoolean } from "../validate.ts";
+import { Control } from "../core/control.ts";
+import type { Executor } from "../core/executor.ts";
+import type { Node } from "../core/node.ts";
+import { checkBoolean } from "../core/validate.ts";
 import { builder, needNode, stdArgs, type StdOptions } from "./transform.ts";
 
 /**

@@ -7,12 +7,12 @@
  * @module
  */
 
-import { Control } from "../control.ts";
-import { ErrorCode, InvalidArgumentError } from "../errors.ts";
-import type { Executor } from "../executor.ts";
-import type { Node } from "../node.ts";
+import { Control } from "../core/control.ts";
+import { ErrorCode, InvalidArgumentError } from "../core/errors.ts";
+import type { Executor } from "../core/executor.ts";
+import type { Node } from "../core/node.ts";
 import type { TimerHandle } from "../drivers/timer.ts";
-import { checkBoolean, describe } from "../validate.ts";
+import { checkBoolean, describe } from "../core/validate.ts";
 import { builder, needNode, stdArgs, type StdOptions } from "./transform.ts";
 
 /**

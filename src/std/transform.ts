@@ -13,11 +13,11 @@
  * @module
  */
 
-import { Control } from "../control.ts";
-import type { Executor } from "../executor.ts";
-import { type Node, NodeBuilder } from "../node.ts";
-import { checkExecutor, checkNodeOf } from "../check_node.ts";
-import { checkFunction, checkInteger, checkOptions, checkString } from "../validate.ts";
+import { Control } from "../core/control.ts";
+import type { Executor } from "../core/executor.ts";
+import { type Node, NodeBuilder } from "../core/node.ts";
+import { checkExecutor, checkNodeOf } from "../core/check_node.ts";
+import { checkFunction, checkInteger, checkOptions, checkString } from "../core/validate.ts";
 
 /**
  * Options shared by the std nodes.

@@ -50,14 +50,14 @@ import {
 } from "./graph.ts";
 import { type CycleFn, type DropFn, Node, type NodeSpec } from "./node.ts";
 import { nextNonEmpty, Scheduler } from "./scheduler.ts";
-import { TimerHandle, TimerHeap } from "./drivers/timer.ts";
+import { TimerHandle, TimerHeap } from "../drivers/timer.ts";
 import { CycleTime } from "./time.ts";
-import { AtomicsWaker, Notifier, NotifyQueue, type Waker } from "./drivers/notify.ts";
-import { type IoDriver, IoHandle } from "./drivers/io.ts";
-import type { Tap } from "./replay/tap.ts";
-import { Histogram, type HistogramSnapshot } from "./observe/histogram.ts";
+import { AtomicsWaker, Notifier, NotifyQueue, type Waker } from "../drivers/notify.ts";
+import { type IoDriver, IoHandle } from "../drivers/io.ts";
+import type { Tap } from "../replay/tap.ts";
+import { Histogram, type HistogramSnapshot } from "../observe/histogram.ts";
 import { checkOptions, describe as describeAny, invalid } from "./validate.ts";
-import type { Clock } from "./clock/clock.ts";
+import type { Clock } from "../clock/clock.ts";
 
 // Control values as literals for the hot loop (a property load of `Control.X` is not always
 // folded to a constant).

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type NativeType, type RawLibrary, type SymbolName, symbols } from "./symbols.ts";
+import { type NativeType, type RawLibrary, type SymbolName, symbols } from "../symbols.ts";
 
 const BUN_TYPES: Record<NativeType, string> = {
   i32: "i32",

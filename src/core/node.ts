@@ -8,14 +8,14 @@ import { type Control, Relationship } from "./control.ts";
 import { BuilderError, ErrorCode, InvalidArgumentError } from "./errors.ts";
 import { describe } from "./validate.ts";
 import type { ExecutionContext, Executor } from "./executor.ts";
-import type { Notifier } from "./drivers/notify.ts";
+import type { Notifier } from "../drivers/notify.ts";
 import {
   type ChannelCycleFn,
   type ChannelOptions,
   makeChannel,
   type ReceiverFor,
   type SenderFor,
-} from "./channel/channel.ts";
+} from "../channel/channel.ts";
 
 /**
  * A node's cycle function. It may replace `self.value` or mutate it in place, and returns a

@@ -1,5 +1,5 @@
 /**
- * Word indices of the control block shared by `bun_waiter.ts` and its Worker.
+ * Word indices of the control block shared by `waiter.ts` and its Worker.
  *
  * @module
  */

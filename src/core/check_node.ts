@@ -23,7 +23,7 @@ import { checkInstance } from "./validate.ts";
  * @example
  * ```ts
  * import { checkExecutor } from "./check_node.ts";
- * import { TestRuntime } from "../mod.ts";
+ * import { TestRuntime } from "../../mod.ts";
  * const rt = new TestRuntime();
  * if (checkExecutor(rt.executor, "executor") !== rt.executor) throw new Error("the same");
  * ```
@@ -46,7 +46,7 @@ export function checkExecutor(value: unknown, name: string): Executor {
  * @example
  * ```ts
  * import { checkNodeOf } from "./check_node.ts";
- * import { NodeBuilder, TestRuntime } from "../mod.ts";
+ * import { NodeBuilder, TestRuntime } from "../../mod.ts";
  * const rt = new TestRuntime();
  * const n = new NodeBuilder(0).build(rt.executor, () => false);
  * checkNodeOf(rt.executor, n, "parent");

@@ -2,10 +2,10 @@
  * The Bun waiter: a Worker that makes the blocking epoll wait for an async caller on the main
  * thread (Bun has no nonblocking FFI calls). It waits on an "armed" word, calls
  * `wv_epoll_wait` into shared buffers, then publishes the result and notifies the caller, whose
- * `Atomics.waitAsync` resolves on its event loop. See `bun_waiter.ts`.
+ * `Atomics.waitAsync` resolves on its event loop. See `waiter.ts`.
  *
  * Self-contained on purpose (no imports): Bun runs it as TypeScript from the repository and from
- * the npm package alike. The word indices mirror `bun_waiter_layout.ts`.
+ * the npm package alike. The word indices mirror `waiter_layout.ts`.
  *
  * @module
  */

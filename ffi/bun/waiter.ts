@@ -18,7 +18,7 @@ import {
   QUIT,
   READY,
   WAITER_MAX_EVENTS,
-} from "./bun_waiter_layout.ts";
+} from "./waiter_layout.ts";
 
 class Waiter {
   readonly ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
@@ -31,7 +31,7 @@ class Waiter {
   constructor(path: string) {
     // Bun runs the (import-free) TypeScript worker module as is, from the repository and from
     // the npm package (which ships it uncompiled).
-    this.worker = new Worker(new URL("./bun_waiter_worker.ts", import.meta.url).href, {
+    this.worker = new Worker(new URL("./waiter_worker.ts", import.meta.url).href, {
       type: "module",
     });
     (this.worker as unknown as { unref?: () => void }).unref?.();

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { type NativeType, type RawLibrary, type SymbolName, symbols } from "./symbols.ts";
+import { type NativeType, type RawLibrary, type SymbolName, symbols } from "../symbols.ts";
 
 const DENO_TYPES: Record<NativeType, string> = {
   i32: "i32",
