@@ -12,7 +12,7 @@
  *   each sending its share of `WAVELET_CHANNEL_RECORDS` (default 1 000 000 in all) records
  *   `{ seq: i32, px: f64, qty: u32 }`, from the first record received to the last one, the
  *   count and the per-producer order checked:
- *   - wavelet: `buildWithChannel` ring of capacity 1024, `Overflow.Block`, on a
+ *   - wavelet: `buildWith(..., channel(...))` ring of capacity 1024, `Overflow.Block`, on a
  *     `RealtimeRuntime` in Park mode (`runForever()`); the node drains up to 1024 records per
  *     cycle;
  *   - `postMessage` of one object per record, and of arrays of 64 record objects, received by
@@ -41,18 +41,15 @@
 
 import process from "node:process";
 import { readFileSync, writeFileSync } from "node:fs";
-import {
-  Control,
-  defineRecord,
-  ExecutionMode,
-  loadBackend,
-  type NativeBackend,
-  NodeBuilder,
-  Overflow,
-  RealtimeRuntime,
-  RecvStatus,
-} from "../mod.ts";
+import { Control, ExecutionMode } from "../src/core/control.ts";
+import { defineRecord } from "../src/channel/record.ts";
+import { loadBackend } from "../ffi/load.ts";
+import type { NativeBackend } from "../ffi/backend.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { Overflow, RecvStatus } from "../src/channel/status.ts";
+import { RealtimeRuntime } from "../src/runtime/realtime.ts";
 import type { ChannelWorkerStart } from "./channel_worker.ts";
+import { channel } from "../src/channel/build.ts";
 
 // ------------------------------------------------------------------ shared layout
 
@@ -305,9 +302,9 @@ async function tputWavelet(producers: number, total: number): Promise<Tput> {
   const next = new Int32Array(producers);
   const rec = { seq: 0, px: 0, qty: 0 };
   let got = 0, bad = 0, t0 = 0, t1 = 0, runs = 0;
-  const [, tx] = new NodeBuilder(0).buildWithChannel(
+  const [, tx] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "ring", record: Rec, capacity: CAPACITY, overflow: Overflow.Block },
+    channel({ kind: "ring", record: Rec, capacity: CAPACITY, overflow: Overflow.Block }),
     (_self, _ctx, rx) => {
       if (got === 0) t0 = now();
       runs++;
@@ -404,9 +401,9 @@ async function latWavelet(n: number, warm: number, coop: boolean): Promise<Dist>
   const rec = { seq: 0, px: 0, qty: 0 };
   let i = 0;
   const ctl = newCtl();
-  const [, tx] = new NodeBuilder(0).buildWithChannel(
+  const [, tx] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "ring", record: Rec, capacity: CAPACITY, overflow: Overflow.Block },
+    channel({ kind: "ring", record: Rec, capacity: CAPACITY, overflow: Overflow.Block }),
     (_self, _ctx, rx) => {
       const t = now();
       for (;;) {
@@ -761,7 +758,7 @@ function report(outDir: string, mdPath: string): void {
     "committed).",
     "",
     "What runs: producer Workers send records `{ seq: i32, px: f64, qty: u32 }` to the main " +
-    "thread. **wavelet**: a `buildWithChannel` ring channel of capacity 1024 with " +
+    "thread. **wavelet**: a `buildWith(..., channel(...))` ring channel of capacity 1024 with " +
     "`Overflow.Block`, its node on a `RealtimeRuntime` in Park mode, draining up to 1024 " +
     "records per cycle. **postMessage**: one object per record, or arrays of 64 record objects, " +
     "received by `onmessage`. **SAB peer**: what a user would write by hand, one " +

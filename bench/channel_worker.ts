@@ -25,7 +25,10 @@
  * @module
  */
 
-import { loadBackend, RingSender, SendStatus, type SharedSenderTransferable } from "../mod.ts";
+import { loadBackend } from "../ffi/load.ts";
+import { RingSender } from "../src/channel/channel.ts";
+import { SendStatus } from "../src/channel/status.ts";
+import type { SharedSenderTransferable } from "../src/channel/shared.ts";
 
 // Control words (a small SharedArrayBuffer per run; the same constants are in channel_bench.ts).
 const GO = 0;

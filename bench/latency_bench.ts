@@ -37,15 +37,12 @@
 
 import process from "node:process";
 import { readFileSync, writeFileSync } from "node:fs";
-import {
-  Control,
-  ExecutionMode,
-  loadBackend,
-  type NativeBackend,
-  NodeBuilder,
-  type NotifierTransferable,
-  RealtimeRuntime,
-} from "../mod.ts";
+import { Control, ExecutionMode } from "../src/core/control.ts";
+import { loadBackend } from "../ffi/load.ts";
+import type { NativeBackend } from "../ffi/backend.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import type { NotifierTransferable } from "../src/drivers/notify.ts";
+import { RealtimeRuntime } from "../src/runtime/realtime.ts";
 
 // ------------------------------------------------------------------ shared layout
 

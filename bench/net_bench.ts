@@ -13,16 +13,12 @@
  * @module
  */
 
-import {
-  Control,
-  ExecutionMode,
-  NodeBuilder,
-  RealtimeRuntime,
-  tcpConnectionNode,
-  TcpListener,
-  tcpListenerNode,
-  TcpStream,
-} from "../mod.ts";
+import { Control, ExecutionMode } from "../src/core/control.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { RealtimeRuntime } from "../src/runtime/realtime.ts";
+import { tcpConnectionNode } from "../src/net/nodes.ts";
+import { TcpListener, TcpStream } from "../src/net/socket.ts";
+import { tcpListenerNode } from "../src/net/listener_node.ts";
 import * as net from "node:net";
 import * as os from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";

@@ -45,14 +45,12 @@ import {
   type ReadonlySignal,
   signal as preactSignal,
 } from "@preact/signals-core";
-import {
-  Control,
-  type CycleFn,
-  type Executor,
-  type Node,
-  NodeBuilder,
-  TestRuntime,
-} from "../mod.ts";
+import { Control } from "../src/core/control.ts";
+import type { CycleFn } from "../src/core/context.ts";
+import { type Executor, runtimePort } from "../src/core/executor.ts";
+import type { Node } from "../src/core/node.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
 
 // ------------------------------------------------------------------ runtime detection
 
@@ -661,11 +659,7 @@ interface BuildResult {
 }
 
 function typedArrayBytes(ex: Executor): Record<string, number> {
-  return {
-    nodeTable: ex._meta.byteLength,
-    edgePool: ex._pool.buf.byteLength,
-    scheduler: ex._sched.head.byteLength + ex._sched.tail.byteLength + ex._sched.bits.byteLength,
-  };
+  return runtimePort(ex).typedArrayBytes();
 }
 
 /** One shared cycle function, so the measurement holds only what the runtime keeps per node. */

@@ -28,21 +28,17 @@
  * @module
  */
 
-import {
-  Control,
-  defineRecord,
-  ExecutionMode,
-  type Executor,
-  HistoricalRuntime,
-  historicalSource,
-  type Node,
-  NodeBuilder,
-  Overflow,
-  RealtimeRuntime,
-  RecvStatus,
-  SendStatus,
-} from "../mod.ts";
+import { Control, ExecutionMode } from "../src/core/control.ts";
+import { defineRecord } from "../src/channel/record.ts";
+import type { Executor } from "../src/core/executor.ts";
+import { HistoricalRuntime } from "../src/runtime/historical.ts";
+import { historicalSource } from "../src/runtime/sources.ts";
+import type { Node } from "../src/core/node.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { Overflow, RecvStatus, SendStatus } from "../src/channel/status.ts";
+import { RealtimeRuntime } from "../src/runtime/realtime.ts";
 import process from "node:process";
+import { channel } from "../src/channel/build.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -167,9 +163,9 @@ function channelGraph(ex: Executor) {
   const q = { px: 0, qty: 0 };
   const [feed, tx] = new NodeBuilder<Batch>({ pv: 0, vol: 0, n: 0 })
     .named("feed")
-    .buildWithChannel(
+    .buildWith(
       ex,
-      { kind: "ring", record: Quote, capacity: 1024, overflow: Overflow.Reject },
+      channel({ kind: "ring", record: Quote, capacity: 1024, overflow: Overflow.Reject }),
       (self, _ctx, rx) => {
         const v = self.value;
         let pv = 0, vol = 0, n = 0;

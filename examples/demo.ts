@@ -31,14 +31,12 @@
 
 import process from "node:process";
 import { readFileSync, statSync } from "node:fs";
-import {
-  ExecutionMode,
-  fileSink,
-  HistoricalRuntime,
-  Overflow,
-  RealtimeRuntime,
-  TcpListener,
-} from "../mod.ts";
+import { ExecutionMode } from "../src/core/control.ts";
+import { fileSink } from "../src/replay/file_sink.ts";
+import { HistoricalRuntime } from "../src/runtime/historical.ts";
+import { Overflow } from "../src/channel/status.ts";
+import { RealtimeRuntime } from "../src/runtime/realtime.ts";
+import { TcpListener } from "../src/net/socket.ts";
 import type { ProducerReport, ProducerStart } from "./demo_producer.ts";
 import { type Bar, type BarBook, formatBar } from "./demo/bars.ts";
 import { buildDemoGraph, type DemoGraph } from "./demo/graph.ts";

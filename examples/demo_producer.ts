@@ -11,7 +11,10 @@
  * @module
  */
 
-import { loadBackend, RingSender, SendStatus, type SharedSenderTransferable } from "../mod.ts";
+import { loadBackend } from "../ffi/load.ts";
+import { RingSender } from "../src/channel/channel.ts";
+import { SendStatus } from "../src/channel/status.ts";
+import type { SharedSenderTransferable } from "../src/channel/shared.ts";
 import { BookWalk, newUpdate, sharedClock, type Update } from "./demo/market.ts";
 
 /** This module runs as a Worker: its global scope is a worker scope. */

@@ -24,8 +24,8 @@
  * @module
  */
 
-import { ErrorCode, InvalidArgumentError } from "../src/core/errors.ts";
-import { hostSleep } from "./backend.ts";
+import { InvalidArgumentError } from "../src/core/errors.ts";
+import { hostSleep } from "./sleep.ts";
 
 /** The largest int32. */
 export const I32_MAX = 0x7fffffff;
@@ -97,7 +97,7 @@ export function describe(v: unknown): string {
  * @returns The error (the caller throws or rejects with it).
  */
 export function invalidArgument(what: string, detail: string): InvalidArgumentError {
-  return new InvalidArgumentError(ErrorCode.InvalidArgument, `Cannot ${what}: ${detail}`);
+  return new InvalidArgumentError(`Cannot ${what}: ${detail}`);
 }
 
 /**

@@ -9,59 +9,6 @@
  * @module
  */
 
-import { type ErrorCode, WaveletError } from "../src/core/errors.ts";
-import { ABI_VERSION } from "./symbols.ts";
-
-/**
- * Error codes of the native layer. They extend `ErrorCode` of `src/errors.ts` (same string
- * style, stable across versions).
- *
- * @example The pure-JS backend has no epoll
- * ```ts
- * import { loadBackend, NativeErrorCode, WaveletError } from "@wavelet/wavelet";
- *
- * const js = loadBackend({ prefer: "js" });
- * let code: string | undefined;
- * try {
- *   js.epollCreate();
- * } catch (e) {
- *   if (e instanceof WaveletError) code = e.code;
- * }
- * if (code !== NativeErrorCode.Unsupported) throw new Error(`unexpected code ${code}`);
- * ```
- */
-export const NativeErrorCode = {
-  /** A native call returned `-errno`. */
-  NativeCallFailed: "NATIVE_CALL_FAILED",
-  /** No native library file was found or could be built. */
-  NativeNotFound: "NATIVE_NOT_FOUND",
-  /** A file was found but is not a loadable wavelet library (not ELF, missing symbols). */
-  NativeInvalidLibrary: "NATIVE_INVALID_LIBRARY",
-  /** A wavelet library was found but was built for another ABI version. */
-  NativeAbiMismatch: "NATIVE_ABI_MISMATCH",
-  /** FFI is not available here (Node, or Deno without `--allow-ffi`). */
-  NativeUnavailable: "NATIVE_UNAVAILABLE",
-  /** The operation needs the native backend (epoll, eventfd, timerfd, signals). */
-  Unsupported: "UNSUPPORTED",
-} as const;
-
-/**
- * A value of {@linkcode NativeErrorCode}.
- *
- * @example Classifying native failures
- * ```ts
- * import { NativeErrorCode } from "@wavelet/wavelet";
- *
- * function isLoadFailure(code: NativeErrorCode): boolean {
- *   return code !== NativeErrorCode.NativeCallFailed && code !== NativeErrorCode.Unsupported;
- * }
- * if (!isLoadFailure(NativeErrorCode.NativeAbiMismatch) || isLoadFailure("UNSUPPORTED")) {
- *   throw new Error("an ABI mismatch is a load failure, UNSUPPORTED is not");
- * }
- * ```
- */
-export type NativeErrorCode = typeof NativeErrorCode[keyof typeof NativeErrorCode];
-
 /** Linux errno values the runtime names in messages and branches on. */
 export const Errno = {
   EPERM: 1,
@@ -119,115 +66,11 @@ export function errnoName(errno: number): string {
 }
 
 /**
- * A native call failed with an errno.
- *
- * @example Closing a bad file descriptor
- * ```ts
- * import { loadBackend, NativeError } from "@wavelet/wavelet";
- *
- * const backend = loadBackend();
- * if (backend.hasEpoll) {
- *   let caught: unknown;
- *   try {
- *     backend.close(-1);
- *   } catch (e) {
- *     caught = e;
- *   }
- *   if (!(caught instanceof NativeError) || caught.errnoName !== "EBADF" || caught.errno !== 9) {
- *     throw new Error("expected a NativeError with EBADF");
- *   }
- * }
- * ```
- */
-export class NativeError extends WaveletError {
-  /** The operation that failed, for example `"epoll_ctl"`. */
-  readonly op: string;
-  /** The positive errno value. */
-  readonly errno: number;
-  /** The errno's symbolic name, for example `"EBADF"`. */
-  readonly errnoName: string;
-
-  /**
-   * Creates the error.
-   *
-   * @param op The operation that failed.
-   * @param errno The positive errno value.
-   * @param detail Optional words on what was being done.
-   */
-  constructor(op: string, errno: number, detail?: string) {
-    // Made on error paths: whatever it is given, it must not throw something else.
-    op = typeof op === "string" ? op : "call";
-    errno = typeof errno === "number" && Number.isInteger(errno) && errno >= 0 ? errno : 0;
-    const name = errnoName(errno);
-    const more = typeof detail === "string" && detail !== "" ? ` (${detail})` : "";
-    super(
-      NativeErrorCode.NativeCallFailed as unknown as ErrorCode,
-      `Native ${op} failed with ${name}${more}`,
-    );
-    this.op = op;
-    this.errno = errno;
-    this.errnoName = name;
-  }
-}
-
-/**
- * The one status-to-exception function: returns `status` when it is `>= 0`, else throws a
- * {@linkcode NativeError} for `-status`.
- *
- * @param op The operation, for the message.
- * @param status A native return value (`>= 0` or `-errno`).
- * @returns `status`.
- * @throws {NativeError} When `status < 0`.
- */
-export function checkStatus(op: string, status: number): number {
-  if (status < 0) throw new NativeError(op, -status);
-  return status;
-}
-
-/**
- * An operation the live backend cannot do (the pure-JS backend has no epoll).
- *
- * @example Asking the pure-JS backend for an eventfd
- * ```ts
- * import { loadBackend, UnsupportedError } from "@wavelet/wavelet";
- *
- * const js = loadBackend({ prefer: "js" }); // clocks and sleep only
- * let caught: unknown;
- * try {
- *   js.eventfdCreate();
- * } catch (e) {
- *   caught = e;
- * }
- * if (js.hasEpoll || !(caught instanceof UnsupportedError)) {
- *   throw new Error("expected an UnsupportedError");
- * }
- * ```
- */
-export class UnsupportedError extends WaveletError {
-  /** The operation that was asked for. */
-  readonly op: string;
-
-  /**
-   * Creates the error.
-   *
-   * @param op The operation.
-   * @param why Why it is not available.
-   */
-  constructor(op: string, why: string) {
-    // Made on error paths: whatever it is given, it must not throw something else.
-    op = typeof op === "string" ? op : "do that";
-    why = typeof why === "string" ? why : "the backend does not support it";
-    super(NativeErrorCode.Unsupported as unknown as ErrorCode, `Cannot ${op}: ${why}`);
-    this.op = op;
-  }
-}
-
-/**
  * One place the loader looked for the library, and why it was not used.
  *
  * @example Listing where the loader looked
  * ```ts
- * import { type LoadAttempt, loadNative, NativeLoadError } from "@wavelet/wavelet";
+ * import { type LoadAttempt, loadNative, NativeLoadError } from "@wavelet/wavelet/native";
  *
  * let attempts: readonly LoadAttempt[] = [];
  * try {
@@ -250,73 +93,6 @@ export interface LoadAttempt {
   readonly failure: "missing" | "invalid" | "abi" | "build" | "write" | "unavailable";
   /** What went wrong, in words. */
   readonly reason: string;
-}
-
-/**
- * The native library could not be loaded. `attempts` lists every path tried; `cause` is the
- * last underlying error. The code says the most specific failure: a wrong ABI
- * (`NATIVE_ABI_MISMATCH`), else a file that is not a wavelet library
- * (`NATIVE_INVALID_LIBRARY`), else FFI not permitted (`NATIVE_UNAVAILABLE`), else nothing found
- * (`NATIVE_NOT_FOUND`).
- *
- * @example Loading a library that is not there
- * ```ts
- * import { loadNative, NativeErrorCode, NativeLoadError } from "@wavelet/wavelet";
- *
- * let caught: unknown;
- * try {
- *   loadNative({ path: "/nonexistent/libwavelet.so" });
- * } catch (e) {
- *   caught = e;
- * }
- * if (!(caught instanceof NativeLoadError)) throw new Error("expected a NativeLoadError");
- * const code = caught.code;
- * if (code !== NativeErrorCode.NativeNotFound && code !== NativeErrorCode.NativeUnavailable) {
- *   throw new Error(`unexpected code ${code}`);
- * }
- * ```
- */
-export class NativeLoadError extends WaveletError {
-  /** Every path tried, in order. */
-  readonly attempts: readonly LoadAttempt[];
-
-  /**
-   * Creates the error.
-   *
-   * @param attempts Every path tried.
-   * @param cause The last underlying error.
-   */
-  constructor(attempts: readonly LoadAttempt[], cause?: unknown) {
-    // Made on error paths: whatever it is given, it must not throw something else.
-    const list0: LoadAttempt[] = [];
-    try {
-      if (Array.isArray(attempts)) {
-        for (const a of attempts) {
-          if (a !== null && typeof a === "object") {
-            list0.push({ path: String(a.path), failure: a.failure, reason: String(a.reason) });
-          }
-        }
-      }
-    } catch {
-      // Attempts that cannot be read are left out.
-    }
-    attempts = list0;
-    const has = (f: LoadAttempt["failure"]) => attempts.some((a) => a.failure === f);
-    const code = has("abi")
-      ? NativeErrorCode.NativeAbiMismatch
-      : has("invalid")
-      ? NativeErrorCode.NativeInvalidLibrary
-      : has("unavailable")
-      ? NativeErrorCode.NativeUnavailable
-      : NativeErrorCode.NativeNotFound;
-    const list = attempts.map((a) => `  - ${a.path}: ${a.reason}`).join("\n");
-    super(
-      code as unknown as ErrorCode,
-      `Cannot load the wavelet native library (ABI ${ABI_VERSION}); tried:\n${list}`,
-      { cause },
-    );
-    this.attempts = attempts;
-  }
 }
 
 /** epoll_ctl operations. */
@@ -344,7 +120,8 @@ export const EventfdFlags = { Semaphore: 1, Blocking: 2 } as const;
  *
  * @example Parsing a socket address
  * ```ts
- * import { ADDR_LEN, loadBackend } from "@wavelet/wavelet";
+ * import { ADDR_LEN } from "./backend.ts";
+ * import { loadBackend } from "@wavelet/wavelet/native";
  *
  * const backend = loadBackend();
  * if (backend.hasEpoll) {
@@ -361,7 +138,8 @@ export const ADDR_LEN = 24;
  *
  * @example Setting TCP_NODELAY on a socket
  * ```ts
- * import { loadBackend, SocketOption } from "@wavelet/wavelet";
+ * import { SocketOption } from "@wavelet/wavelet/net";
+ * import { loadBackend } from "@wavelet/wavelet/native";
  *
  * const backend = loadBackend();
  * if (backend.hasEpoll) {
@@ -425,7 +203,7 @@ export const MAX_EPOLL_EVENTS = 1024;
  *
  * @example Clocks and an eventfd
  * ```ts
- * import { loadBackend, type NativeBackend } from "@wavelet/wavelet";
+ * import { loadBackend, type NativeBackend } from "@wavelet/wavelet/native";
  *
  * const backend: NativeBackend = loadBackend();
  * const t0 = backend.monotonicNs();
@@ -711,23 +489,3 @@ export interface NativeBackend {
 export const Signal = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
 
 /** Host timers fire at once for delays beyond this (about 24.8 days): longer sleeps chain. */
-const MAX_TIMER_MS = 0x7fffffff;
-
-/**
- * Resolves after about `timeoutNs` nanoseconds using a host timer.
- *
- * @param timeoutNs Nanoseconds (not NaN); rounded up to whole milliseconds, negative as 0.
- * @returns A promise that resolves once the time has passed.
- */
-export function hostSleep(timeoutNs: number): Promise<void> {
-  let left = timeoutNs > 0 ? Math.ceil(timeoutNs / 1e6) : 0;
-  if (left <= MAX_TIMER_MS) return new Promise((resolve) => setTimeout(resolve, left));
-  return new Promise((resolve) => {
-    const step = () => {
-      const d = Math.min(left, MAX_TIMER_MS);
-      left -= d;
-      setTimeout(left > 0 ? step : resolve, d);
-    };
-    step();
-  });
-}

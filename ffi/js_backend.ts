@@ -10,7 +10,8 @@
  */
 
 import { ABI_VERSION } from "./symbols.ts";
-import { type NativeBackend, UnsupportedError } from "./backend.ts";
+import type { NativeBackend } from "./backend.ts";
+import { UnsupportedError } from "../src/core/system_errors.ts";
 import { checkedSleep, checkRealtimeOut, REALTIME_BYTES } from "./args.ts";
 
 const WHY = "the pure-JS backend has no epoll, eventfd, timerfd, sockets or signal bridge " +

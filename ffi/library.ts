@@ -7,15 +7,9 @@
  * @module
  */
 
-import {
-  ADDR_LEN,
-  checkStatus,
-  Errno,
-  hostSleep,
-  MAX_EPOLL_EVENTS,
-  type NativeBackend,
-  NativeError,
-} from "./backend.ts";
+import { ADDR_LEN, Errno, MAX_EPOLL_EVENTS, type NativeBackend } from "./backend.ts";
+import { checkStatus, NativeError } from "../src/core/system_errors.ts";
+import { hostSleep } from "./sleep.ts";
 import {
   checkBits32,
   checkByteRange,

@@ -29,7 +29,8 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { type LoadAttempt, type NativeBackend, NativeLoadError } from "./backend.ts";
+import type { LoadAttempt, NativeBackend } from "./backend.ts";
+import { NativeLoadError } from "../src/core/system_errors.ts";
 import { LibraryBackend } from "./library.ts";
 import { openBun } from "./bun/open.ts";
 import { openDeno } from "./deno/open.ts";
@@ -43,6 +44,15 @@ import {
   checkString,
   invalid,
 } from "../src/core/validate.ts";
+import {
+  detectRuntime,
+  envVar,
+  ffiPermitted,
+  hostArch,
+  hostOs,
+  hostPid,
+  isPermissionError,
+} from "../src/runtime/host.ts";
 
 /** The environment variable that names a library file to load. */
 export const NATIVE_LIB_ENV = "WAVELET_NATIVE_LIB";
@@ -56,20 +66,6 @@ export const NATIVE_CFLAGS: readonly string[] = [
   "-std=gnu11",
 ];
 
-/** The host runtime. */
-export type HostRuntime = "bun" | "deno" | "node" | "unknown";
-
-// deno-lint-ignore no-explicit-any
-const g = globalThis as any;
-
-/** The one runtime-detection point. */
-export function detectRuntime(): HostRuntime {
-  if (typeof g.Bun !== "undefined") return "bun";
-  if (typeof g.Deno !== "undefined" && typeof g.Deno.dlopen === "function") return "deno";
-  if (typeof g.process !== "undefined" && g.process.versions?.node) return "node";
-  return "unknown";
-}
-
 /**
  * Whether this process may load a native library: Bun always, Deno with `--allow-ffi`.
  *
@@ -77,7 +73,7 @@ export function detectRuntime(): HostRuntime {
  *
  * @example Which backend loadBackend picks
  * ```ts
- * import { ffiAvailable, loadBackend } from "@wavelet/wavelet";
+ * import { ffiAvailable, loadBackend } from "@wavelet/wavelet/native";
  *
  * const backend = loadBackend();
  * if (ffiAvailable() !== (backend.kind !== "js")) {
@@ -86,24 +82,10 @@ export function detectRuntime(): HostRuntime {
  * ```
  */
 export function ffiAvailable(): boolean {
-  const rt = detectRuntime();
-  if (rt === "bun") return true;
-  if (rt !== "deno") return false;
-  try {
-    return g.Deno.permissions.querySync({ name: "ffi" }).state === "granted";
-  } catch {
-    return false;
-  }
+  return ffiPermitted();
 }
 
-function env(name: string): string | undefined {
-  try {
-    const v = process.env[name];
-    return v === "" ? undefined : v;
-  } catch {
-    return undefined; // Deno without --allow-env
-  }
-}
+const env = envVar;
 
 function sourceUrl(file: string): URL {
   return new URL(`./native/${file}`, import.meta.url);
@@ -153,7 +135,7 @@ export function nativeCacheDir(): string {
 
 function libraryName(): string {
   const hash = nativeSourceHash().slice(0, 16);
-  return `libwavelet-abi${ABI_VERSION}-${hash}-${process.platform}-${process.arch}.so`;
+  return `libwavelet-abi${ABI_VERSION}-${hash}-${hostOs()}-${hostArch()}.so`;
 }
 
 /**
@@ -171,7 +153,7 @@ export function nativeCachePath(cacheDir: string = nativeCacheDir()): string {
  *
  * @example Loading from the build cache
  * ```ts
- * import { ffiAvailable, loadNative, type LoadNativeOptions } from "@wavelet/wavelet";
+ * import { ffiAvailable, loadNative, type LoadNativeOptions } from "@wavelet/wavelet/native";
  *
  * if (ffiAvailable()) {
  *   // Compile into the cache when needed; else fall back to the embedded linux-x64 build.
@@ -202,9 +184,7 @@ function opener(): { kind: "bun" | "deno"; open: Opener } | null {
 }
 
 function isNotCapable(e: unknown): boolean {
-  const NotCapable = g.Deno?.errors?.NotCapable;
-  return (NotCapable !== undefined && e instanceof NotCapable) ||
-    (e instanceof Error && e.name === "NotCapable");
+  return isPermissionError(e) || (e instanceof Error && e.name === "NotCapable");
 }
 
 interface Trial {
@@ -267,7 +247,7 @@ function tryOpen(path: string, trial: Trial): NativeBackend | null {
 
 /** Writes `bytes` to `path` atomically (temporary name, then rename). */
 function writeAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  const tmp = `${path}.tmp.${hostPid()}.${Math.random().toString(36).slice(2)}`;
   try {
     writeFileSync(tmp, bytes, { mode: 0o755 });
     renameSync(tmp, path);
@@ -290,7 +270,7 @@ export function buildNative(out: string, extraFlags: readonly string[] = []): vo
   const src = fileURLToPath(sourceUrl("wavelet.c"));
   if (!existsSync(src)) throw new Error(`The source ${src} is not available`);
   mkdirSync(join(out, ".."), { recursive: true });
-  const tmp = `${out}.tmp.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  const tmp = `${out}.tmp.${hostPid()}.${Math.random().toString(36).slice(2)}`;
   try {
     execFileSync(env("CC") ?? "cc", [...NATIVE_CFLAGS, ...extraFlags, "-o", tmp, src], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -401,11 +381,11 @@ export function loadNative(options: LoadNativeOptions = {}): NativeBackend {
 /** Writes the embedded linux-x64 library next to the cache (or in tmp) and opens it. */
 function tryPrebuilt(cached: string, trial: Trial): NativeBackend | null {
   const where = "embedded prebuilt (ffi/prebuilt_linux_x64.ts)";
-  if (process.platform !== "linux" || process.arch !== "x64") {
+  if (hostOs() !== "linux" || hostArch() !== "x64") {
     trial.attempts.push({
       path: where,
       failure: "missing",
-      reason: `only for linux-x64, this is ${process.platform}-${process.arch}`,
+      reason: `only for linux-x64, this is ${hostOs()}-${hostArch()}`,
     });
     return null;
   }
@@ -418,7 +398,7 @@ function tryPrebuilt(cached: string, trial: Trial): NativeBackend | null {
     return null;
   }
   const bytes = Uint8Array.from(atob(PREBUILT_BASE64), (c) => c.charCodeAt(0));
-  const targets = [cached, join(tmpdir(), `wavelet-${process.pid}`, libraryName())];
+  const targets = [cached, join(tmpdir(), `wavelet-${hostPid()}`, libraryName())];
   for (const target of targets) {
     try {
       mkdirSync(join(target, ".."), { recursive: true });
@@ -439,7 +419,7 @@ function tryPrebuilt(cached: string, trial: Trial): NativeBackend | null {
  *
  * @example Forcing the pure-JS backend
  * ```ts
- * import { loadBackend, type LoadBackendOptions } from "@wavelet/wavelet";
+ * import { loadBackend, type LoadBackendOptions } from "@wavelet/wavelet/native";
  *
  * const options: LoadBackendOptions = { prefer: "js" };
  * const backend = loadBackend(options);

@@ -11,81 +11,33 @@
  * @module
  */
 
-import { ErrorCode, WaveletError } from "./core/errors.ts";
+import { ErrorCode, InvalidArgumentError, WaveletError } from "./core/errors.ts";
 import type { Executor } from "./core/executor.ts";
 import { Node } from "./core/node.ts";
 import { checkExecutor } from "./core/check_node.ts";
 
 /**
- * Why a {@linkcode FactoryError} was thrown.
- *
- * @example Branching on the kind of misuse
- * ```ts
- * import {
- *   FactoryError,
- *   type FactoryErrorKind,
- *   SimpleFactory,
- *   TestRuntime,
- * } from "@wavelet/wavelet";
- *
- * function kindOf(f: () => unknown): FactoryErrorKind | null {
- *   try {
- *     f();
- *     return null;
- *   } catch (e) {
- *     if (e instanceof FactoryError) return e.kind;
- *     throw e;
- *   }
- * }
- * const rt = new TestRuntime();
- * const f = new SimpleFactory<number>();
- * if (kindOf(() => f.get(rt.executor)) !== "not-attached") throw new Error("no function yet");
- * const self: SimpleFactory<number> = f.attach((ex) => self.get(ex));
- * if (kindOf(() => f.get(rt.executor)) !== "cycle") throw new Error("it asks for itself");
- * ```
- */
-export type FactoryErrorKind =
-  /** `get` was called before a function was attached. */
-  | "not-attached"
-  /** `attach` was called on a factory that already has a function. */
-  | "already-attached"
-  /** The function (directly or through other factories) asked for the value it is building. */
-  | "cycle"
-  /** The function returned something that is not a live node of the executor it was given. */
-  | "bad-result";
-
-/**
- * A factory was misused. `kind` says how; `code` is always `ErrorCode.InvalidArgument`, so
- * branch on `kind`.
+ * A factory was misused: `code` says how (`FACTORY_NOT_ATTACHED`, `FACTORY_ALREADY_ATTACHED`,
+ * `FACTORY_CYCLE`, `FACTORY_BAD_RESULT`).
  *
  * @example
  * ```ts
- * import { FactoryError, SimpleFactory, TestRuntime } from "@wavelet/wavelet";
+ * import { ErrorCode, TestRuntime } from "@wavelet/wavelet";
+ * import { FactoryError, SimpleFactory } from "@wavelet/wavelet/std";
  *
  * const f = new SimpleFactory<number>();
  * try {
  *   f.get(new TestRuntime().executor);
  * } catch (e) {
- *   if (e instanceof FactoryError && e.kind === "not-attached") {
+ *   if (e instanceof FactoryError && e.code === ErrorCode.FactoryNotAttached) {
  *     // attach a function first
  *   }
  * }
  * ```
  */
 export class FactoryError extends WaveletError {
-  /** How the factory was misused. */
-  readonly kind: FactoryErrorKind;
-
-  /**
-   * Creates the error.
-   *
-   * @param kind How the factory was misused.
-   * @param message A sentence saying what failed and why.
-   */
-  constructor(kind: FactoryErrorKind, message: string) {
-    super(ErrorCode.InvalidArgument, message);
-    this.kind = kind;
-  }
+  /** `FACTORY_BAD_RESULT` unless given. */
+  static override readonly defaultCode: ErrorCode = ErrorCode.FactoryBadResult;
 }
 
 /**
@@ -93,7 +45,8 @@ export class FactoryError extends WaveletError {
  *
  * @example A function chosen per environment
  * ```ts
- * import { NodeBuilder, SimpleFactory, type SimpleFactoryFn, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { SimpleFactory, type SimpleFactoryFn } from "@wavelet/wavelet/std";
  *
  * const live: SimpleFactoryFn<number> = (ex) =>
  *   new NodeBuilder(0).named("rate").build(ex, () => false); // a feed would update it
@@ -112,7 +65,8 @@ export type SimpleFactoryFn<T> = (executor: Executor) => Node<T>;
  *
  * @example One node per key
  * ```ts
- * import { KeyedFactory, type KeyedFactoryFn, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { KeyedFactory, type KeyedFactoryFn } from "@wavelet/wavelet/std";
  *
  * const build: KeyedFactoryFn<string, string> = (ex, key) =>
  *   new NodeBuilder(key.toUpperCase()).named(`upper:${key}`).build(ex, () => false);
@@ -136,18 +90,20 @@ function describeKey(key: unknown): string {
 function checkResult(result: unknown, ex: Executor, what: string): asserts result is Node<any> {
   if (!(result instanceof Node)) {
     throw new FactoryError(
-      "bad-result",
       `${what} must return a Node handle, got ${result === null ? "null" : typeof result}`,
+      { code: ErrorCode.FactoryBadResult },
     );
   }
-  if (result.executor !== ex) {
+  if (result._ex !== ex) {
     throw new FactoryError(
-      "bad-result",
       `${what} returned a node of another executor than the one it was given`,
+      { code: ErrorCode.FactoryBadResult },
     );
   }
   if (!result.isAlive) {
-    throw new FactoryError("bad-result", `${what} returned a node that has left the graph`);
+    throw new FactoryError(`${what} returned a node that has left the graph`, {
+      code: ErrorCode.FactoryBadResult,
+    });
   }
 }
 
@@ -171,7 +127,8 @@ function checkResult(result: unknown, ex: Executor, what: string): asserts resul
  *
  * @example One shared source, environment chosen at wiring time
  * ```ts
- * import { NodeBuilder, SimpleFactory, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { SimpleFactory } from "@wavelet/wavelet/std";
  *
  * const prices = new SimpleFactory<number>().attach((ex) =>
  *   new NodeBuilder(100).named("prices").build(ex, () => false)
@@ -214,10 +171,12 @@ export class SimpleFactory<T> {
    */
   attach(fn: SimpleFactoryFn<T>): this {
     if (this.#fn !== undefined) {
-      throw new FactoryError("already-attached", "Cannot attach a function to a factory twice");
+      throw new FactoryError("Cannot attach a function to a factory twice", {
+        code: ErrorCode.FactoryAlreadyAttached,
+      });
     }
     if (typeof fn !== "function") {
-      throw new FactoryError("bad-result", `A factory needs a function, got ${typeof fn}`);
+      throw new InvalidArgumentError(`A factory needs a function, got ${typeof fn}`);
     }
     this.#fn = fn;
     return this;
@@ -238,12 +197,14 @@ export class SimpleFactory<T> {
     if (cached !== undefined && cached.isAlive) return cached;
     const fn = this.#fn;
     if (fn === undefined) {
-      throw new FactoryError("not-attached", "Cannot get from a factory with no function attached");
+      throw new FactoryError("Cannot get from a factory with no function attached", {
+        code: ErrorCode.FactoryNotAttached,
+      });
     }
     if (this.#building.has(executor)) {
       throw new FactoryError(
-        "cycle",
         "Cannot get a factory's node from inside its own function (dependency cycle)",
+        { code: ErrorCode.FactoryCycle },
       );
     }
     this.#building.add(executor);
@@ -297,7 +258,8 @@ export class SimpleFactory<T> {
  *
  * @example One feed node per symbol
  * ```ts
- * import { KeyedFactory, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { KeyedFactory } from "@wavelet/wavelet/std";
  *
  * const feeds = new KeyedFactory<string, number>().attach((ex, symbol) =>
  *   new NodeBuilder(0).named(`feed:${symbol}`).build(ex, () => false)
@@ -337,10 +299,12 @@ export class KeyedFactory<K, T> {
    */
   attach(fn: KeyedFactoryFn<K, T>): this {
     if (this.#fn !== undefined) {
-      throw new FactoryError("already-attached", "Cannot attach a function to a factory twice");
+      throw new FactoryError("Cannot attach a function to a factory twice", {
+        code: ErrorCode.FactoryAlreadyAttached,
+      });
     }
     if (typeof fn !== "function") {
-      throw new FactoryError("bad-result", `A factory needs a function, got ${typeof fn}`);
+      throw new InvalidArgumentError(`A factory needs a function, got ${typeof fn}`);
     }
     this.#fn = fn;
     return this;
@@ -362,7 +326,9 @@ export class KeyedFactory<K, T> {
     if (cached !== undefined && cached.isAlive) return cached;
     const fn = this.#fn;
     if (fn === undefined) {
-      throw new FactoryError("not-attached", "Cannot get from a factory with no function attached");
+      throw new FactoryError("Cannot get from a factory with no function attached", {
+        code: ErrorCode.FactoryNotAttached,
+      });
     }
     let building = this.#building.get(executor);
     if (building === undefined) {
@@ -371,8 +337,8 @@ export class KeyedFactory<K, T> {
     }
     if (building.has(key)) {
       throw new FactoryError(
-        "cycle",
         `Cannot get key ${describeKey(key)} from inside its own construction (dependency cycle)`,
+        { code: ErrorCode.FactoryCycle },
       );
     }
     building.add(key);

@@ -6,9 +6,10 @@
  */
 
 import { Control, ExecutorState } from "./core/control.ts";
-import { CapacityError, ErrorCode } from "./core/errors.ts";
+import { CapacityError } from "./core/errors.ts";
 import type { Executor } from "./core/executor.ts";
-import { type Node, NodeBuilder } from "./core/node.ts";
+import type { Node } from "./core/node.ts";
+import { NodeBuilder } from "./core/builder.ts";
 import { checkExecutor, checkNodeOf } from "./core/check_node.ts";
 import {
   checkFunction,
@@ -55,7 +56,8 @@ function checkRunner(rt: unknown, what: string): CycleRunner {
  *
  * @example A named push node
  * ```ts
- * import { pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0, { name: "price" });
@@ -72,7 +74,8 @@ export interface PushNodeOptions {
  *
  * @example Pushing values and checking for a pending one
  * ```ts
- * import { type PushHandle, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { type PushHandle, pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input: PushHandle<string> = pushNode(rt.executor, "");
@@ -99,7 +102,8 @@ export interface PushHandle<T> {
  *
  * @example Collecting a batch
  * ```ts
- * import { type PushBatchHandle, pushBatchNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { type PushBatchHandle, pushBatchNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input: PushBatchHandle<number> = pushBatchNode(rt.executor);
@@ -139,7 +143,8 @@ export interface PushBatchHandle<T> {
  *
  * @example
  * ```ts
- * import { pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);
@@ -191,7 +196,8 @@ export function pushNode<T>(
  *
  * @example
  * ```ts
- * import { pushBatchNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { pushBatchNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushBatchNode<number>(rt.executor);
@@ -251,7 +257,8 @@ export function pushBatchNode<T>(
  *
  * @example Reading the records of a probe
  * ```ts
- * import { probe, type ProbeRecord, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { probe, type ProbeRecord, pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);
@@ -277,7 +284,8 @@ export interface ProbeRecord<T> {
  *
  * @example Copying a value that is mutated in place
  * ```ts
- * import { NodeBuilder, probe, type ProbeOptions, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { probe, type ProbeOptions } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const list = new NodeBuilder<number[]>([])
@@ -311,7 +319,8 @@ export interface ProbeOptions<T> {
  *
  * @example Using a probe
  * ```ts
- * import { type Probe, probe, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { type Probe, probe, pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);
@@ -357,7 +366,8 @@ export interface Probe<T> {
  *
  * @example
  * ```ts
- * import { probe, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { probe, pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);
@@ -418,7 +428,8 @@ const MAX_RUN_CYCLES = 2 ** 24;
  *
  * @example A hand-written runner
  * ```ts
- * import { type CycleRunner, ExecutorState, runCycles } from "@wavelet/wavelet";
+ * import { ExecutorState } from "@wavelet/wavelet";
+ * import { type CycleRunner, runCycles } from "@wavelet/wavelet/testing";
  *
  * let cycles = 0;
  * const runner: CycleRunner = {
@@ -446,7 +457,8 @@ export interface CycleRunner {
  *
  * @example
  * ```ts
- * import { runCycles, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { runCycles } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * console.log(runCycles(rt, 3), rt.executor.epoch); // 3 3
@@ -479,7 +491,9 @@ export function runCycles(rt: CycleRunner, n: number): number {
  *
  * @example
  * ```ts
- * import { ms, periodic, runUntil, TestRuntime } from "@wavelet/wavelet";
+ * import { ms, TestRuntime } from "@wavelet/wavelet";
+ * import { periodic } from "@wavelet/wavelet/std";
+ * import { runUntil } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const tick = periodic(rt.executor, ms(10));
@@ -504,7 +518,6 @@ export function runUntil(
   while (!predicate()) {
     if (n >= maxCycles) {
       throw new CapacityError(
-        ErrorCode.CapacityExceeded,
         `The condition still did not hold after ${maxCycles} cycles`,
       );
     }
@@ -512,7 +525,6 @@ export function runUntil(
     n++;
     if (rt.runOneCycle() === ExecutorState.Terminated && !predicate()) {
       throw new CapacityError(
-        ErrorCode.CapacityExceeded,
         `The executor terminated after ${n} cycles before the condition held`,
       );
     }

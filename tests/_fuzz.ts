@@ -10,14 +10,12 @@
 
 import fc from "fast-check";
 import { AssertionError, test } from "./_harness.ts";
-import {
-  Control,
-  type Executor,
-  type Node,
-  NodeBuilder,
-  TestRuntime,
-  WaveletError,
-} from "../mod.ts";
+import { Control } from "../src/core/control.ts";
+import type { Executor } from "../src/core/executor.ts";
+import type { Node } from "../src/core/node.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import { WaveletError } from "../src/core/errors.ts";
 
 // Failures print the error's message in the report itself (Bun shows no `cause`).
 fc.configureGlobal({ includeErrorInReport: true });

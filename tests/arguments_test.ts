@@ -9,31 +9,23 @@
 
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 import { counter, Graph } from "./_fuzz.ts";
-import {
-  Control,
-  CycleTime,
-  ErrorCode,
-  ExecutionMode,
-  ffiAvailable,
-  filter,
-  Histogram,
-  InvalidArgumentError,
-  map,
-  NodeBuilder,
-  periodic,
-  pushBatchNode,
-  RealtimeRuntime,
-  runCycles,
-  sinkTo,
-  SocketAddress,
-  tcpConnectionNode,
-  TcpListener,
-  tcpListenerNode,
-  TcpStream,
-  TestClock,
-  TestRuntime,
-  UdpSocket,
-} from "../mod.ts";
+import { Control, ExecutionMode } from "../src/core/control.ts";
+import { CycleTime } from "../src/core/time.ts";
+import { ErrorCode, InvalidArgumentError } from "../src/core/errors.ts";
+import { ffiAvailable } from "../ffi/load.ts";
+import { filter, map } from "../src/std/transform.ts";
+import { Histogram } from "../src/observe/histogram.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { periodic } from "../src/std/time.ts";
+import { pushBatchNode, runCycles } from "../src/testing.ts";
+import { RealtimeRuntime } from "../src/runtime/realtime.ts";
+import { sinkTo } from "../src/channel/adapters.ts";
+import { SocketAddress } from "../src/net/address.ts";
+import { tcpConnectionNode } from "../src/net/nodes.ts";
+import { TcpListener, TcpStream, UdpSocket } from "../src/net/socket.ts";
+import { tcpListenerNode } from "../src/net/listener_node.ts";
+import { TestClock } from "../src/clock/test_clock.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
 
 const IA = ErrorCode.InvalidArgument;
 const native = { skip: ffiAvailable() ? false as const : "needs the native backend (FFI)" };

@@ -5,24 +5,16 @@
  */
 
 import fc from "fast-check";
-import {
-  ChannelError,
-  Control,
-  defineRecord,
-  ErrorCode,
-  ExecutionMode,
-  NodeBuilder,
-  Overflow,
-  RealtimeRuntime,
-  RecordError,
-  RecvStatus,
-  RingSender,
-  SendStatus,
-  TestRuntime,
-  ValueSender,
-  type WaveletError,
-} from "../mod.ts";
+import { ChannelError, Overflow, RecvStatus, SendStatus } from "../src/channel/status.ts";
+import { Control, ExecutionMode } from "../src/core/control.ts";
+import { defineRecord, RecordError } from "../src/channel/record.ts";
+import { ErrorCode, type WaveletError } from "../src/core/errors.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { RealtimeRuntime } from "../src/runtime/realtime.ts";
+import { RingSender, ValueSender } from "../src/channel/channel.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
 import { assert, assertEquals, isBun, test } from "./_harness.ts";
+import { channel } from "../src/channel/build.ts";
 
 const Rec = defineRecord({ px: "f64", qty: "u32", side: "i32" });
 
@@ -30,9 +22,9 @@ function ringNode(overflow: Overflow, capacity = 4) {
   const rt = new TestRuntime();
   const got: number[] = [];
   const out = { px: 0, qty: 0, side: 0 };
-  const [, tx] = new NodeBuilder(0).buildWithChannel(
+  const [, tx] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "ring", record: Rec, capacity, overflow },
+    channel({ kind: "ring", record: Rec, capacity, overflow }),
     (_self, _ctx, rx) => {
       while (rx.tryRecv(out) === RecvStatus.Item) got.push(out.px);
       return false;
@@ -122,9 +114,9 @@ test("random records: every one is either sent whole or refused with INVALID_REC
 test("a value that is not structured-cloneable is a typed error and the channel keeps working", () => {
   const rt = new TestRuntime();
   const got: unknown[] = [];
-  const [, tx] = new NodeBuilder(0).buildWithChannel(
+  const [, tx] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "value", capacity: 2 },
+    channel({ kind: "value", capacity: 2 }),
     (_self, _ctx, rx) => {
       for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) got.push(v);
       return false;
@@ -148,9 +140,15 @@ test("a value that is not structured-cloneable is a typed error and the channel 
 
 test("a blocking sender rebuilt on the consumer's own thread refuses to block instead of deadlocking (finding 5)", () => {
   const rt = new TestRuntime();
-  const [, tx] = new NodeBuilder(0).buildWithChannel(
+  const [, tx] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "ring", record: Rec, capacity: 2, overflow: Overflow.Block, blockTimeoutMs: 60_000 },
+    channel({
+      kind: "ring",
+      record: Rec,
+      capacity: 2,
+      overflow: Overflow.Block,
+      blockTimeoutMs: 60_000,
+    }),
     () => false,
   );
   const again = RingSender.fromTransferable<typeof Rec.fields>(tx.toTransferable());
@@ -165,9 +163,9 @@ test("a blocking sender rebuilt on the consumer's own thread refuses to block in
   assert(e instanceof ChannelError, `got ${e}`);
   assertEquals((e as ChannelError).code, ErrorCode.ChannelWouldDeadlock);
   const v = new TestRuntime();
-  const [, vtx] = new NodeBuilder(0).buildWithChannel(
+  const [, vtx] = new NodeBuilder(0).buildWith(
     v.executor,
-    { kind: "value", capacity: 2, overflow: Overflow.Block },
+    channel({ kind: "value", capacity: 2, overflow: Overflow.Block }),
     () => false,
   );
   const vagain = ValueSender.fromTransferable(vtx.toTransferable());
@@ -191,9 +189,9 @@ for (const end of ["hang", "throw", "exit"] as const) {
       const seen: number[] = [];
       let closed = false;
       const out = { seq: 0 };
-      const [, tx] = new NodeBuilder(0).buildWithChannel(
+      const [, tx] = new NodeBuilder(0).buildWith(
         rt.executor,
-        { kind: "ring", record: Seq, capacity: 64, livenessCheckMs: 20 },
+        channel({ kind: "ring", record: Seq, capacity: 64, livenessCheckMs: 20 }),
         (_self, _ctx, rx) => {
           for (;;) {
             const s = rx.tryRecv(out);
@@ -237,9 +235,9 @@ for (const end of ["hang", "throw", "exit"] as const) {
 test("more senders than producer slots is a typed CapacityError, and a closed sender frees its slot", () => {
   const rt = new TestRuntime();
   const out = { px: 0, qty: 0, side: 0 };
-  const [, tx] = new NodeBuilder(0).buildWithChannel(
+  const [, tx] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "ring", record: Rec, capacity: 4, producers: 2 },
+    channel({ kind: "ring", record: Rec, capacity: 4, producers: 2 }),
     (_self, _ctx, rx) => {
       while (rx.tryRecv(out) === RecvStatus.Item) { /* drain */ }
       return false;

@@ -1,18 +1,13 @@
-import {
-  ChannelError,
-  Control,
-  defineRecord,
-  ErrorCode,
-  ExecutionMode,
-  loadBackend,
-  NodeBuilder,
-  Overflow,
-  RealtimeRuntime,
-  RecvStatus,
-  SendStatus,
-  TestRuntime,
-} from "../mod.ts";
+import { ChannelError, Overflow, RecvStatus, SendStatus } from "../src/channel/status.ts";
+import { Control, ExecutionMode } from "../src/core/control.ts";
+import { defineRecord } from "../src/channel/record.ts";
+import { ErrorCode } from "../src/core/errors.ts";
+import { loadBackend } from "../ffi/load.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { RealtimeRuntime } from "../src/runtime/realtime.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
+import { channel } from "../src/channel/build.ts";
 
 const Rec = defineRecord({ producer: "i32", seq: "i32", value: "f64" });
 
@@ -75,9 +70,9 @@ for (const [bname, backend] of backends) {
         const sum = new Array<number>(P).fill(0);
         let outOfOrder = 0, dropped = 0;
         const rec = { producer: 0, seq: 0, value: 0 };
-        const [, tx] = new NodeBuilder(0).buildWithChannel(
+        const [, tx] = new NodeBuilder(0).buildWith(
           rt.executor,
-          { kind: "ring", record: Rec, capacity: 1024, overflow },
+          channel({ kind: "ring", record: Rec, capacity: 1024, overflow }),
           (_self, _ctx, rx) => {
             for (let k = 0; k < 4096; k++) {
               const s = rx.tryRecv(rec);
@@ -135,9 +130,9 @@ test("closing the receiver mid-stream makes producers see Closed and stop", asyn
   const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
   let received = 0;
   const rec = { producer: 0, seq: 0, value: 0 };
-  const [, tx] = new NodeBuilder(0).buildWithChannel(
+  const [, tx] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "ring", record: Rec, capacity: 64, overflow: Overflow.Block },
+    channel({ kind: "ring", record: Rec, capacity: 64, overflow: Overflow.Block }),
     (_self, _ctx, rx) => {
       while (rx.tryRecv(rec) === RecvStatus.Item) {
         if (++received === 5_000) return Control.Terminate; // shuts down, closing the channel
@@ -161,9 +156,15 @@ test("a Worker that throws or is terminated does not wedge the graph", async () 
   const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
   const got = [0, 0];
   const rec = { producer: 0, seq: 0, value: 0 };
-  const [, tx] = new NodeBuilder(0).buildWithChannel(
+  const [, tx] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "ring", record: Rec, capacity: 256, overflow: Overflow.Block, blockTimeoutMs: 5_000 },
+    channel({
+      kind: "ring",
+      record: Rec,
+      capacity: 256,
+      overflow: Overflow.Block,
+      blockTimeoutMs: 5_000,
+    }),
     (_self, _ctx, rx) => {
       while (rx.tryRecv(rec) === RecvStatus.Item) got[rec.producer]++;
       return false;
@@ -204,9 +205,9 @@ test("a Worker that throws or is terminated does not wedge the graph", async () 
 test("value channel carries structured-cloneable values from Workers in order", async () => {
   const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
   const seen: { producer: number; seq: number; tag: string }[] = [];
-  const [, tx] = new NodeBuilder(0).buildWithChannel(
+  const [, tx] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "value", capacity: 128, maxItemBytes: 256, overflow: Overflow.Block },
+    channel({ kind: "value", capacity: 128, maxItemBytes: 256, overflow: Overflow.Block }),
     (_self, _ctx, rx) => {
       for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) {
         seen.push(v as { producer: number; seq: number; tag: string });
@@ -232,9 +233,9 @@ test("ring channel on the test runtime: reject keeps the item, drop-oldest count
   const out: number[] = [];
   let closedSeen = false;
   const rec = { producer: 0, seq: 0, value: 0 };
-  const [, tx] = new NodeBuilder(0).buildWithChannel(
+  const [, tx] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "ring", record: Rec, capacity: 4 },
+    channel({ kind: "ring", record: Rec, capacity: 4 }),
     (_self, _ctx, rx) => {
       for (;;) {
         const s = rx.tryRecv(rec);
@@ -257,9 +258,9 @@ test("ring channel on the test runtime: reject keeps the item, drop-oldest count
 
   const rt2 = new TestRuntime();
   const got: number[] = [];
-  const [, tx2] = new NodeBuilder(0).buildWithChannel(
+  const [, tx2] = new NodeBuilder(0).buildWith(
     rt2.executor,
-    { kind: "ring", record: Rec, capacity: 4, overflow: Overflow.DropOldest },
+    channel({ kind: "ring", record: Rec, capacity: 4, overflow: Overflow.DropOldest }),
     (_self, _ctx, rx) => {
       while (rx.tryRecv(rec) === RecvStatus.Item) got.push(rec.seq);
       return false;
@@ -274,9 +275,9 @@ test("ring channel on the test runtime: reject keeps the item, drop-oldest count
 test("a receiver that stops before draining runs again next cycle; a removed node closes the channel", () => {
   const rt = new TestRuntime();
   const got: number[] = [];
-  const [node, tx] = new NodeBuilder(0).buildWithChannel(
+  const [node, tx] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "local", capacity: 100 },
+    channel({ kind: "local", capacity: 100 }),
     (_self, _ctx, rx) => {
       const v = rx.tryRecv();
       if (v !== undefined) got.push(v as number);
@@ -293,9 +294,9 @@ test("a receiver that stops before draining runs again next cycle; a removed nod
 test("local channel: sendAsync waits for room (backpressure), drop-oldest drops", async () => {
   const rt = new TestRuntime();
   const got: number[] = [];
-  const [, tx] = new NodeBuilder(0).buildWithChannel(
+  const [, tx] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "local", capacity: 2 },
+    channel({ kind: "local", capacity: 2 }),
     (_self, _ctx, rx) => {
       for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) got.push(v as number);
       return false;
@@ -311,9 +312,9 @@ test("local channel: sendAsync waits for room (backpressure), drop-oldest drops"
   assertEquals(await Promise.all(sends), [0, 0, 0, 0]);
   assertEquals(got, [0, 1, 2, 3]);
 
-  const [, tx2] = new NodeBuilder(0).buildWithChannel(
+  const [, tx2] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "local", capacity: 2, overflow: Overflow.DropOldest },
+    channel({ kind: "local", capacity: 2, overflow: Overflow.DropOldest }),
     () => false,
   );
   for (let i = 0; i < 5; i++) tx2.trySend(i);
@@ -333,7 +334,7 @@ test("bad channel options and misuse are typed errors, and nothing is half-built
   ];
   for (const o of bad) {
     assertThrows(
-      () => new NodeBuilder(0).buildWithChannel(rt.executor, o, () => false),
+      () => new NodeBuilder(0).buildWith(rt.executor, channel(o), () => false),
       Error,
       ErrorCode.InvalidArgument,
     );
@@ -342,17 +343,17 @@ test("bad channel options and misuse are typed errors, and nothing is half-built
   // deno-lint-ignore no-explicit-any
   assertThrows(() => defineRecord({ x: "f32" as any }), Error, ErrorCode.InvalidArgument);
   assertEquals(rt.executor.nodeCount, before);
-  const [, block] = new NodeBuilder(0).buildWithChannel(
+  const [, block] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "ring", record: Rec, capacity: 2, overflow: Overflow.Block },
+    channel({ kind: "ring", record: Rec, capacity: 2, overflow: Overflow.Block }),
     () => false,
   );
   block.trySend({});
   block.trySend({});
   assertThrows(() => block.trySend({}), ChannelError, ErrorCode.ChannelWouldDeadlock);
-  const [, values] = new NodeBuilder(0).buildWithChannel(
+  const [, values] = new NodeBuilder(0).buildWith(
     rt.executor,
-    { kind: "value", capacity: 2, maxItemBytes: 16 },
+    channel({ kind: "value", capacity: 2, maxItemBytes: 16 }),
     () => false,
   );
   assertThrows(() => values.trySend("x".repeat(100)), ChannelError, ErrorCode.ChannelItemTooLarge);
@@ -368,9 +369,15 @@ test(
     // deno-lint-ignore prefer-const
     let victim: Worker | undefined; // set below, after the graph that reads it is built
     let terminatedAt = -1;
-    const [, tx] = new NodeBuilder(0).buildWithChannel(
+    const [, tx] = new NodeBuilder(0).buildWith(
       rt.executor,
-      { kind: "ring", record: Rec, capacity: 256, overflow: Overflow.Block, blockTimeoutMs: 5_000 },
+      channel({
+        kind: "ring",
+        record: Rec,
+        capacity: 256,
+        overflow: Overflow.Block,
+        blockTimeoutMs: 5_000,
+      }),
       (_self, ctx, rx) => {
         while (rx.tryRecv(rec) === RecvStatus.Item) got[rec.producer]++;
         if (terminatedAt < 0 && got[0] >= 5_000 && victim !== undefined) {

@@ -8,23 +8,21 @@ import {
   BuilderError,
   CapacityError,
   ContextError,
-  Control,
   ErrorCode,
-  type ErrorPhase,
-  type ExecutionContext,
-  type Executor,
-  ExecutorState,
   ForeignNodeError,
   InvalidArgumentError,
-  type Node,
-  NodeBuilder,
   NodeRemovedError,
-  Relationship,
   SchedulerError,
-  TestRuntime,
-  type TimerHandle,
   WaveletError,
-} from "../mod.ts";
+} from "../src/core/errors.ts";
+import { Control, ExecutorState, Relationship } from "../src/core/control.ts";
+import type { ErrorPhase } from "../src/core/report.ts";
+import type { ExecutionContext } from "../src/core/context.ts";
+import type { Executor } from "../src/core/executor.ts";
+import type { Node } from "../src/core/node.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import type { TimerHandle } from "../src/drivers/timer.ts";
 
 interface Reported {
   error: unknown;
@@ -89,7 +87,7 @@ test("every WaveletError subclass has name equal to its class name and keeps cod
   ];
   const cause = new Error("root cause");
   for (const C of classes) {
-    const e = new C(ErrorCode.InvalidArgument, "message text", { cause });
+    const e = new C("message text", { code: ErrorCode.InvalidArgument, cause });
     assert(e instanceof WaveletError, `${C.name} extends WaveletError`);
     assert(e instanceof Error, `${C.name} extends Error`);
     assertEquals(e.name, C.name);
@@ -617,7 +615,7 @@ test("calling cycle() from a spawn closure or an onDrop is rejected and reported
   const { rt, ex, errors } = setup();
   new NodeBuilder(0)
     .onInit((e, self) => e.yieldNow(self))
-    .onDrop((self) => self.executor.cycle(rt.clock))
+    .onDrop(() => ex.cycle(rt.clock))
     .build(ex, (_self, ctx) => {
       ctx.spawnSubgraph((e) => e.cycle(rt.clock));
       return Control.Sweep;

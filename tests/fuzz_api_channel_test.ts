@@ -17,22 +17,17 @@ import {
   Graph,
   opts,
   pick,
-  RUNS,
 } from "./_fuzz.ts";
-import {
-  AtomicsWaker,
-  Control,
-  defineRecord,
-  type LocalSender,
-  NodeBuilder,
-  Notifier,
-  type NotifierTransferable,
-  RingSender,
-  type SharedSenderTransferable,
-  sinkTo,
-  sourceFrom,
-  ValueSender,
-} from "../mod.ts";
+import { RUNS } from "../src/core/graph.ts";
+import { AtomicsWaker, Notifier, type NotifierTransferable } from "../src/drivers/notify.ts";
+import { Control } from "../src/core/control.ts";
+import { defineRecord } from "../src/channel/record.ts";
+import type { LocalSender } from "../src/channel/local.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { RingSender, ValueSender } from "../src/channel/channel.ts";
+import type { SharedSenderTransferable } from "../src/channel/shared.ts";
+import { sinkTo, sourceFrom } from "../src/channel/adapters.ts";
+import { channel } from "../src/channel/build.ts";
 
 const fieldType = fc.oneof(fc.constantFrom("f64", "i32", "u32"), badValue);
 
@@ -54,9 +49,9 @@ function channelNode(g: Graph, kind: "ring" | "value" | "local") {
     ? { kind, capacity: 4, maxItemBytes: 64 } as const
     : { kind, capacity: 4 } as const;
   const out = { px: 0, qty: 0 };
-  const [node, tx] = new NodeBuilder(0).buildWithChannel(
+  const [node, tx] = new NodeBuilder(0).buildWith(
     g.ex,
-    options,
+    channel(options),
     (_self, _ctx, rx: any) => {
       if (kind === "ring") { while (rx.tryRecv(out) === 1) got.push({ ...out }); }
       else for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) got.push(v);
@@ -94,9 +89,9 @@ test("fuzz: ring receivers' tryRecv(out) with a bad out record is typed", () => 
     fc.property(badValue, (out) => {
       const g = new Graph();
       const failures: string[] = [];
-      const [, tx] = new NodeBuilder(0).buildWithChannel(
+      const [, tx] = new NodeBuilder(0).buildWith(
         g.ex,
-        { kind: "ring", record: Px, capacity: 4 },
+        channel({ kind: "ring", record: Px, capacity: 4 }),
         (_self, _ctx, rx) => {
           try {
             rx.tryRecv(out as never);

@@ -8,39 +8,33 @@
 
 import fc from "fast-check";
 import { assert, assertEquals, test } from "./_harness.ts";
-import { arg, badValue, counter, expectTyped, fuzzCall, Graph, opts, pick, RUNS } from "./_fuzz.ts";
+import { arg, badValue, counter, expectTyped, fuzzCall, Graph, opts, pick } from "./_fuzz.ts";
+import { RUNS } from "../src/core/graph.ts";
 import {
   BuilderError,
   CapacityError,
-  ChannelError,
   ContextError,
-  CycleTime,
   type ErrorCode,
-  FactoryError,
   ForeignNodeError,
-  Histogram,
-  HistoricalClock,
   InvalidArgumentError,
-  ms,
-  NativeError,
-  NativeLoadError,
-  NetError,
   NodeRemovedError,
-  NotifierClosedError,
-  ns,
-  printError,
-  ReplayError,
-  RuntimeShutDownError,
   SchedulerError,
-  seconds,
-  SourceError,
-  splitUnixNanos,
-  TestClock,
-  TestRuntime,
-  UnsupportedError,
-  us,
   WaveletError,
-} from "../mod.ts";
+} from "../src/core/errors.ts";
+import { ChannelError } from "../src/channel/status.ts";
+import { CycleTime, ms, ns, seconds, splitUnixNanos, us } from "../src/core/time.ts";
+import { FactoryError } from "../src/factory.ts";
+import { Histogram } from "../src/observe/histogram.ts";
+import { HistoricalClock } from "../src/clock/historical_clock.ts";
+import { NativeError, NativeLoadError, UnsupportedError } from "../src/core/system_errors.ts";
+import { NetError } from "../src/net/errors.ts";
+import { NotifierClosedError } from "../src/drivers/notify.ts";
+import { printError } from "../src/core/report.ts";
+import { ReplayError } from "../src/replay/log.ts";
+import { RuntimeShutDownError } from "../src/runtime/realtime.ts";
+import { SourceError } from "../src/runtime/readers.ts";
+import { TestClock } from "../src/clock/test_clock.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Time, clocks, Histogram
@@ -144,7 +138,7 @@ fuzzCall("error constructors", [fc.constantFrom(...ERROR_CLASSES), badValue, bad
   [C, code, message, options],
 ) => {
   const E = C as typeof WaveletError;
-  const e = new E(code as ErrorCode, message as string, options as ErrorOptions);
+  const e = new E(message as string, { code: code as ErrorCode, ...(options as object) });
   assert(e instanceof WaveletError && typeof e.message === "string", "an error was made");
 });
 
@@ -158,10 +152,10 @@ fuzzCall("NativeError, NativeLoadError and NetError constructors", [
   expectTyped("new NativeLoadError", () => new (NativeLoadError as any)(a, b, c));
   expectTyped(
     "new NetError",
-    () => new NetError(a as never, b as string, c as number, d as string),
+    () => new NetError(a as string, { code: b as never, op: c as string, errno: d as number }),
   );
   expectTyped("new UnsupportedError", () => new UnsupportedError(a as string, b as string));
-  expectTyped("new FactoryError", () => new FactoryError(a as never, b as string));
+  expectTyped("new FactoryError", () => new FactoryError(a as string, b as never));
   expectTyped("new SourceError", () => new SourceError(a as string, b as never, c as never));
 });
 

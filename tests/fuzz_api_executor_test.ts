@@ -20,23 +20,24 @@ import {
   Graph,
   opts,
   pick,
-  RUNS,
   throwingObject,
 } from "./_fuzz.ts";
+import { RUNS } from "../src/core/graph.ts";
+import { ContextError, ErrorCode } from "../src/core/errors.ts";
+import { Control, Relationship } from "../src/core/control.ts";
 import {
-  ContextError,
-  Control,
-  ErrorCode,
   type ExecutionContext,
   ExecutionContext as ExecutionContextClass,
-  Executor,
-  type IoHandle,
-  type Node,
-  NodeBuilder,
-  Relationship,
-  TestRuntime,
-  type TimerHandle,
-} from "../mod.ts";
+} from "../src/core/context.ts";
+import { Executor } from "../src/core/executor.ts";
+import type { IoHandle } from "../src/drivers/io.ts";
+import type { Node } from "../src/core/node.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import type { TimerHandle } from "../src/drivers/timer.ts";
+import { channel } from "../src/channel/build.ts";
+import { profile, type Profiler } from "../src/observe/profile.ts";
+import { trace, type Tracer } from "../src/observe/trace.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Executor
@@ -113,7 +114,7 @@ fuzzCall("Executor I/O methods (registerIo, reregisterIo, deregisterIo, ioReadin
   expectTyped("ioReadiness", () => g.ex.ioReadiness(h as IoHandle));
 });
 
-fuzzCall("Executor.own, scheduleStimulus, startTrace, enableProfiling", [
+fuzzCall("Executor.own, scheduleStimulus, observe's trace and profile", [
   arg(),
   arg(),
   badValue,
@@ -126,8 +127,15 @@ fuzzCall("Executor.own, scheduleStimulus, startTrace, enableProfiling", [
     "scheduleStimulus",
     () => g.ex.scheduleStimulus(slot as number, gen as number, limit as number),
   );
-  expectTyped("startTrace", () => g.ex.startTrace(limit as number));
-  expectTyped("enableProfiling", () => g.ex.enableProfiling(pick(profiling, () => ({}))));
+  const tracer = expectTyped("trace", () => trace(g.ex, limit as number)) as Tracer | undefined;
+  const profiler = expectTyped(
+    "profile",
+    () => profile(g.ex, pick(profiling, () => ({}))),
+  ) as Profiler | undefined;
+  g.ex.yieldNow(g.node(0));
+  g.rt.runOneCycle();
+  tracer?.stop();
+  profiler?.stop();
 });
 
 // A mark from 0 to nextNodeId is valid and removes the nodes built since (the queued one too),
@@ -242,7 +250,7 @@ fuzzCall("NodeBuilder methods then build/spawn/buildWithNotifier", [
   (b as any)[terminal as string](pick(e, () => g.ex), fn);
 });
 
-fuzzCall("NodeBuilder.buildWithChannel(executor, options, fn)", [
+fuzzCall("NodeBuilder.buildWith(executor, channel(options), fn)", [
   arg(),
   opts(["kind", "capacity", "overflow", "record", "maxItemBytes", "blockTimeoutMs"], {
     kind: fc.constantFrom("local", "value", "ring"),
@@ -250,9 +258,9 @@ fuzzCall("NodeBuilder.buildWithChannel(executor, options, fn)", [
   }),
   arg(),
 ], (g, [e, o, f]) => {
-  new NodeBuilder(0).buildWithChannel(
+  new NodeBuilder(0).buildWith(
     pick(e, () => g.ex),
-    pick(o, () => ({ kind: "local", capacity: 4 })),
+    channel(pick(o, () => ({ kind: "local", capacity: 4 }))),
     pick(f, () => () => Control.Unchanged),
   );
 });
@@ -391,7 +399,7 @@ fuzzCall("new ExecutionContext(executor) and its methods", [
   fc.constantFrom(...CTX_METHODS),
   badValue,
 ], (g, [e, m, a]) => {
-  const ctx = new ExecutionContextClass(e as Executor, 0);
+  const ctx = new ExecutionContextClass(e as Executor, e as never, 0);
   (ctx as any)[m as string](a, a, a);
   void g;
 });

@@ -20,13 +20,8 @@
 import fc from "fast-check";
 import { assert, assertEquals, test } from "./_harness.ts";
 import { ErrorCode, InvalidArgumentError, WaveletError } from "../src/core/errors.ts";
-import {
-  ADDR_LEN,
-  EpollEvents,
-  EpollOp,
-  type NativeBackend,
-  UnsupportedError,
-} from "../ffi/backend.ts";
+import { ADDR_LEN, EpollEvents, EpollOp, type NativeBackend } from "../ffi/backend.ts";
+import { UnsupportedError } from "../src/core/system_errors.ts";
 import { loadBackend } from "../ffi/load.ts";
 import { JsBackend } from "../ffi/js_backend.ts";
 import { Guarded, type GuardSpec, VIEW_KINDS } from "./_guard.ts";

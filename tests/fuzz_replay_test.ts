@@ -5,7 +5,9 @@
 // the stronger property the format gives: every such damage is found before the first cycle
 // (by the chained checksums and the end marker), as REPLAY_LOG_INVALID, with no node run.
 import fc from "fast-check";
-import { ErrorCode, HistoricalRuntime, ReplayError } from "../mod.ts";
+import { ErrorCode } from "../src/core/errors.ts";
+import { HistoricalRuntime } from "../src/runtime/historical.ts";
+import { ReplayError } from "../src/replay/log.ts";
 import { assert, assertEquals, test } from "./_harness.ts";
 import { buildGraph, recordLiveRun, type Trace } from "./fixtures/replay_graph.ts";
 

@@ -1,24 +1,13 @@
 import fc from "fast-check";
-import {
-  Control,
-  csvRecords,
-  ErrorCode,
-  ExecutionMode,
-  type HistoricalBatch,
-  HistoricalRuntime,
-  historicalSource,
-  InvalidArgumentError,
-  jsonLines,
-  ms,
-  type Node,
-  NodeBuilder,
-  readLines,
-  RealtimeRuntime,
-  seconds,
-  SourceError,
-  type TimeUnit,
-  us,
-} from "../mod.ts";
+import { Control, ExecutionMode } from "../src/core/control.ts";
+import { csvRecords, jsonLines, readLines, SourceError } from "../src/runtime/readers.ts";
+import { ErrorCode, InvalidArgumentError } from "../src/core/errors.ts";
+import { type HistoricalBatch, historicalSource, type TimeUnit } from "../src/runtime/sources.ts";
+import { HistoricalRuntime } from "../src/runtime/historical.ts";
+import { ms, seconds, us } from "../src/core/time.ts";
+import type { Node } from "../src/core/node.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { RealtimeRuntime } from "../src/runtime/realtime.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,16 +1,12 @@
-import {
-  Control,
-  ExecutionMode,
-  ExecutorState,
-  loadBackend,
-  type NativeBackend,
-  NodeBuilder,
-  RealtimeRuntime,
-  sinkTo,
-  sourceFrom,
-  TestRuntime,
-} from "../mod.ts";
+import { Control, ExecutionMode, ExecutorState } from "../src/core/control.ts";
+import { loadBackend } from "../ffi/load.ts";
+import type { NativeBackend } from "../ffi/backend.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { RealtimeRuntime } from "../src/runtime/realtime.ts";
+import { sinkTo, sourceFrom } from "../src/channel/adapters.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
 import { assert, assertEquals, isBun, test } from "./_harness.ts";
+import { channel } from "../src/channel/build.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -52,9 +48,9 @@ for (const [bname, backend] of backends) {
       });
       // The graph: a local channel fed from host timers; ends after 40 items.
       let processed = 0;
-      const [, tx] = new NodeBuilder(0).buildWithChannel(
+      const [, tx] = new NodeBuilder(0).buildWith(
         rt.executor,
-        { kind: "local", capacity: 64 },
+        channel({ kind: "local", capacity: 64 }),
         (self, _ctx, rx) => {
           for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) {
             self.value += v as number;

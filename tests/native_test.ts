@@ -11,17 +11,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals, assertRejects, assertThrows, isBun, test } from "./_harness.ts";
-import {
-  EpollEvents,
-  EpollOp,
-  Errno,
-  errnoName,
-  NativeError,
-  NativeErrorCode,
-  NativeLoadError,
-  Signal,
-  UnsupportedError,
-} from "../ffi/backend.ts";
+import { EpollEvents, EpollOp, Errno, errnoName, Signal } from "../ffi/backend.ts";
+import { NativeError, NativeLoadError, UnsupportedError } from "../src/core/system_errors.ts";
 import { JsBackend } from "../ffi/js_backend.ts";
 import { ErrorCode, InvalidArgumentError } from "../src/core/errors.ts";
 import {
@@ -189,7 +180,7 @@ test(
     const closed = assertThrows(
       () => native.epollCtl(ep, EpollOp.Add, e, EpollEvents.In, 0),
       NativeError,
-      NativeErrorCode.NativeCallFailed,
+      ErrorCode.NativeCallFailed,
     );
     assertEquals(closed.errno, Errno.EBADF);
     assertEquals(closed.errnoName, "EBADF");
@@ -302,7 +293,7 @@ test("loading a missing path gives NATIVE_NOT_FOUND naming the path", () => {
   const err = assertThrows(
     () => loadNative({ path: missing }),
     NativeLoadError,
-    NativeErrorCode.NativeNotFound,
+    ErrorCode.NativeNotFound,
   );
   assert(err.message.includes(missing), err.message);
   assertEquals(err.attempts.length, 1);
@@ -314,7 +305,7 @@ test("the environment variable names the library to load", () => {
   const old = process.env[NATIVE_LIB_ENV];
   process.env[NATIVE_LIB_ENV] = missing;
   try {
-    const err = assertThrows(() => loadNative(), NativeLoadError, NativeErrorCode.NativeNotFound);
+    const err = assertThrows(() => loadNative(), NativeLoadError, ErrorCode.NativeNotFound);
     assert(err.message.includes(missing), err.message);
   } finally {
     if (old === undefined) delete process.env[NATIVE_LIB_ENV];
@@ -330,7 +321,7 @@ test("loading a file that is not our library gives NATIVE_INVALID_LIBRARY with a
     const e1 = assertThrows(
       () => loadNative({ path: text }),
       NativeLoadError,
-      NativeErrorCode.NativeInvalidLibrary,
+      ErrorCode.NativeInvalidLibrary,
     );
     assert(e1.message.includes(text), e1.message);
     assert(e1.cause !== undefined, "keeps the cause");
@@ -341,7 +332,7 @@ test("loading a file that is not our library gives NATIVE_INVALID_LIBRARY with a
     const e2 = assertThrows(
       () => loadNative({ path: other }),
       NativeLoadError,
-      NativeErrorCode.NativeInvalidLibrary,
+      ErrorCode.NativeInvalidLibrary,
     );
     assert(e2.message.includes(other), e2.message);
   } finally {
@@ -357,7 +348,7 @@ test("loading a library built for another ABI gives NATIVE_ABI_MISMATCH", () => 
     const err = assertThrows(
       () => loadNative({ path: lib }),
       NativeLoadError,
-      NativeErrorCode.NativeAbiMismatch,
+      ErrorCode.NativeAbiMismatch,
     );
     assert(err.message.includes(lib), err.message);
     assert(err.message.includes("ABI 999"), err.message);
@@ -375,7 +366,7 @@ test("a cache holding a wrong-ABI file is rebuilt, and every path tried is liste
     const err = assertThrows(
       () => loadNative({ cacheDir: dir, build: false, prebuilt: false }),
       NativeLoadError,
-      NativeErrorCode.NativeAbiMismatch,
+      ErrorCode.NativeAbiMismatch,
     );
     assert(err.message.includes(cached), err.message);
     const rebuilt = loadNative({ cacheDir: dir });
@@ -420,7 +411,7 @@ test("the JS backend reports epoll as unsupported and its clocks work", async ()
   assertEquals(js.kind, "js");
   assertEquals(js.hasEpoll, false);
   assertEquals(js.path, null);
-  const err = assertThrows(() => js.epollCreate(), UnsupportedError, NativeErrorCode.Unsupported);
+  const err = assertThrows(() => js.epollCreate(), UnsupportedError, ErrorCode.Unsupported);
   assert(err.message.includes("epoll"), err.message);
   assertThrows(() => js.eventfdCreate(), UnsupportedError);
   assertThrows(() => js.timerfdCreate(), UnsupportedError);
@@ -428,7 +419,7 @@ test("the JS backend reports epoll as unsupported and its clocks work", async ()
   await assertRejects(
     () => js.epollWaitAsync(0, new Int32Array(2), 1, 0, null),
     UnsupportedError,
-    NativeErrorCode.Unsupported,
+    ErrorCode.Unsupported,
   );
   let prev = js.monotonicNs();
   for (let i = 0; i < 10_000; i++) {
@@ -455,7 +446,7 @@ test(
     });
     assertEquals(JSON.parse(out.trim()), {
       kind: "js",
-      code: NativeErrorCode.NativeUnavailable,
+      code: ErrorCode.NativeUnavailable,
     });
   },
   { skip: isBun ? "Bun has no FFI permission" : false },

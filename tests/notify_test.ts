@@ -1,6 +1,9 @@
-import { ErrorCode, NodeBuilder, Notifier, NotifierClosedError, TestRuntime } from "../mod.ts";
-import { NotifyQueue } from "../src/drivers/notify.ts";
+import { ErrorCode } from "../src/core/errors.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { Notifier, NotifierClosedError, NotifyQueue } from "../src/drivers/notify.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
+import { runtimePort } from "../src/core/executor.ts";
 
 test("notify runs the node once in the next cycle however many notifications arrived", () => {
   const rt = new TestRuntime();
@@ -98,7 +101,7 @@ test("park refuses to block when a notification is pending and the producer wake
 test("notify after close throws NotifierClosedError", () => {
   const rt = new TestRuntime();
   const [, n] = new NodeBuilder(0).buildWithNotifier(rt.executor, () => false);
-  rt.executor._notifications().close();
+  runtimePort(rt.executor).notifications().close();
   const err = assertThrows(() => n.notify(), NotifierClosedError, ErrorCode.NotifierClosed);
   assert(err.message.includes("shut down"));
 });

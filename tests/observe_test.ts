@@ -1,4 +1,10 @@
-import { Control, Histogram, ms, NodeBuilder, Relationship, TestRuntime } from "../mod.ts";
+import { Control, Relationship } from "../src/core/control.ts";
+import { Histogram } from "../src/observe/histogram.ts";
+import { profile } from "../src/observe/profile.ts";
+import { trace } from "../src/observe/trace.ts";
+import { ms } from "../src/core/time.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
 import { assert, assertEquals, test } from "./_harness.ts";
 
 function diamond(rt: TestRuntime) {
@@ -27,7 +33,6 @@ test("stats count cycles, node runs and per-node runs", () => {
     [["src", 3], ["a", 3], ["b", 3], ["sink", 3]],
   );
   assertEquals(s.nodeRuns, 12);
-  assertEquals(s.cycleTime, undefined, "no histogram unless profiling");
 });
 
 test("profiling measures per-node time and cycle durations, and switches off cleanly", () => {
@@ -35,19 +40,21 @@ test("profiling measures per-node time and cycle durations, and switches off cle
   let fake = 0;
   const { src } = diamond(rt);
   // A fake clock that advances 100 ns per reading makes the figures exact.
-  rt.executor.enableProfiling({ nowNs: () => (fake += 100) });
+  const profiler = profile(rt.executor, { nowNs: () => (fake += 100) });
   rt.runUntilIdle();
-  const s = rt.executor.stats();
+  const s = profiler.report();
   assertEquals(s.cycleTime!.count, 3);
+  assertEquals(s.nodes.map((n) => n.name), ["src", "a", "b", "sink"]);
   for (const n of s.nodes) assertEquals(n.timeNs, 300, `${n.name}: 3 runs x 100 ns`);
-  rt.executor.disableProfiling();
+  profiler.stop();
+  profiler.stop(); // idempotent
+  const readings = fake;
   src.value = 0;
   rt.executor.yieldNow(src);
   rt.runUntilIdle();
-  const after = rt.executor.stats();
-  assertEquals(after.cycleTime, undefined);
-  assertEquals(after.nodes[0].timeNs, undefined);
-  assertEquals(after.nodes[0].runs, 6, "the original cycle functions run again");
+  assertEquals(fake, readings, "a stopped profiler reads no clock");
+  assertEquals(profiler.report().cycleTime!.count, 3, "and its report stays as it was");
+  assertEquals(rt.executor.stats().nodes[0].runs, 6, "the original cycle functions run again");
 });
 
 test("a trace says why each node ran: triggers, yields, timers, notify, scheduleNode", () => {
@@ -63,9 +70,9 @@ test("a trace says why each node ran: triggers, yields, timers, notify, schedule
     ctx.scheduleNode(late);
     return false;
   });
-  ex.startTrace();
+  const tracer = trace(ex);
   rt.runOneCycle();
-  const t1 = ex.takeTrace().map((e) => `${e.epoch} ${e.name}: ${e.reasons.join(", ")}`);
+  const t1 = tracer.take().map((e) => `${e.epoch} ${e.name}: ${e.reasons.join(", ")}`);
   assertEquals(t1, [
     "1 src: yield",
     "1 a: trigger src#0",
@@ -77,14 +84,14 @@ test("a trace says why each node ran: triggers, yields, timers, notify, schedule
   notifier.notify();
   rt.advanceClock(ms(1));
   rt.runOneCycle();
-  const t2 = ex.takeTrace();
+  const t2 = tracer.take();
   const why = (name: string) => t2.find((e) => e.name === name)?.reasons;
   assertEquals(why("pinged"), ["notify"]);
   assertEquals(why("timed"), ["timer"]);
   assertEquals(why("src"), ["yield"]);
-  ex.stopTrace();
+  tracer.stop();
   rt.runOneCycle();
-  assertEquals(ex.takeTrace(), []);
+  assertEquals(tracer.take(), []);
   void pinged;
   void timed;
 });

@@ -91,8 +91,16 @@ function bunBinary(): string {
 // RealtimeRuntime (real time), printed as one JSON line.
 const PROGRAM = `
 import {
-  Control, ExecutionMode, loadBackend, ms, NodeBuilder, RealtimeRuntime, TestRuntime,
+  Control,
+  ExecutionMode,
+  ms,
+  NodeBuilder,
+  RealtimeRuntime,
+  TestRuntime,
 } from "@wavelet/wavelet";
+import { loadBackend } from "@wavelet/wavelet/native";
+import { localChannel } from "@wavelet/wavelet/channel";
+import { map } from "@wavelet/wavelet/std";
 
 const backend = loadBackend();
 const runtime = typeof Bun !== "undefined" ? "bun" : typeof Deno !== "undefined" ? "deno" : "node";
@@ -118,6 +126,13 @@ let sumRuns = 0;
 const sum = new NodeBuilder(0).triggeredBy(a).triggeredBy(b)
   .build(rt.executor, (self) => { sumRuns++; self.value = a.value + b.value; return Control.Broadcast; });
 const sums = [];
+// A sub-path entry of each kind: a channel node (channel) feeding a std transform (std).
+const [fed, tx] = new NodeBuilder(0).buildWith(rt.executor, localChannel({ capacity: 4 }), (self, _c, rx) => {
+  for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) self.value += v;
+  return Control.Broadcast;
+});
+const tripled = map(rt.executor, fed, (x) => x * 3);
+tx.trySend(7);
 rt.runOneCycle();
 for (let i = 0; i < 5; i++) {
   rt.advanceClock(ms(10));
@@ -147,6 +162,7 @@ console.log(JSON.stringify({
   realtimeBackend: live.backend.kind,
   sums,
   sumRuns,
+  tripled: tripled.value,
   ticks: ticker.value,
   elapsedMs,
 }));
@@ -154,7 +170,9 @@ console.log(JSON.stringify({
 
 // The consumer's TypeScript: type-checked against the package's .d.ts with tsc.
 const TYPED = `
-import { Control, type NativeBackend, NodeBuilder, TestRuntime, loadBackend } from "@wavelet/wavelet";
+import { Control, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+import { loadBackend, type NativeBackend } from "@wavelet/wavelet/native";
+import { localChannel, type LocalSender } from "@wavelet/wavelet/channel";
 const rt = new TestRuntime();
 const n = new NodeBuilder(0).build(rt.executor, (self) => {
   self.value += 1;
@@ -162,6 +180,15 @@ const n = new NodeBuilder(0).build(rt.executor, (self) => {
 });
 const backend: NativeBackend = loadBackend();
 const value: number = n.value;
+const [, tx]: [unknown, LocalSender<string>] = new NodeBuilder("").buildWith(
+  rt.executor,
+  localChannel<string>({ capacity: 2 }),
+  (self, _ctx, rx) => {
+    const s: string | undefined = rx.tryRecv();
+    if (s !== undefined) self.value = s;
+  },
+);
+tx.trySend("typed");
 console.log(value, backend.kind);
 `;
 
@@ -173,6 +200,7 @@ interface Output {
   realtimeBackend: string;
   sums: number[];
   sumRuns: number;
+  tripled: number;
   ticks: number;
   elapsedMs: number;
 }
@@ -186,6 +214,7 @@ function checkGraph(out: Output): void {
   // sum = 2 * n + (n + 1) for n = 1..5, once per cycle (no glitch, no double run).
   assertEquals(out.sums, [4, 7, 10, 13, 16], `${out.runtime} diamond`);
   assertEquals(out.sumRuns, 5, `${out.runtime} diamond runs`);
+  assertEquals(out.tripled, 21, `${out.runtime} channel and std sub-path entries`);
   assertEquals(out.ticks, 5, `${out.runtime} Park timer ticks`);
   assert(out.elapsedMs >= 8, `${out.runtime}: 5 ticks 2 ms apart took ${out.elapsedMs} ms`);
 }

@@ -1,23 +1,17 @@
 import fc from "fast-check";
-import {
-  Control,
-  CycleTime,
-  defineRecord,
-  ErrorCode,
-  type Executor,
-  fileSink,
-  HistoricalRuntime,
-  InvalidArgumentError,
-  type LocalSender,
-  ms,
-  NodeBuilder,
-  RealtimeRuntime,
-  Recorder,
-  Replayer,
-  ReplayError,
-  TestRuntime,
-  WaveletError,
-} from "../mod.ts";
+import { Control } from "../src/core/control.ts";
+import { CycleTime, ms } from "../src/core/time.ts";
+import { defineRecord } from "../src/channel/record.ts";
+import { ErrorCode, InvalidArgumentError, WaveletError } from "../src/core/errors.ts";
+import { type Executor, runtimePort } from "../src/core/executor.ts";
+import { fileSink } from "../src/replay/file_sink.ts";
+import { HistoricalRuntime } from "../src/runtime/historical.ts";
+import type { LocalSender } from "../src/channel/local.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import { RealtimeRuntime } from "../src/runtime/realtime.ts";
+import { Recorder, Replayer } from "../src/replay/tap.ts";
+import { ReplayError } from "../src/replay/log.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 import { badValue } from "./_fuzz.ts";
 import { buildGraph, recordLiveRun, type Trace, type Variant } from "./fixtures/replay_graph.ts";
@@ -25,6 +19,7 @@ import { crc32, crc32Portable } from "../src/replay/crc32.ts";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { channel } from "../src/channel/build.ts";
 
 // One recorded live run for the tests below that only read it.
 let shared: { live: Trace; log: Uint8Array } | undefined;
@@ -131,20 +126,24 @@ test(
 
 test("a difference caught by the node that met it still fails the replay", () => {
   function build(ex: Executor, reads: number): LocalSender<number> {
-    const [, tx] = new NodeBuilder(0).named("rx").buildWithChannel<
-      { kind: "local"; capacity: number },
-      number
-    >(ex, { kind: "local", capacity: 8 }, (self, _ctx, rx) => {
-      for (let i = 0; i < reads; i++) {
-        try {
-          const v = rx.tryRecv();
-          if (v !== undefined) self.value += v;
-        } catch {
-          // a node that swallows every error: the replay must still see the difference
+    const [, tx] = new NodeBuilder(0).named("rx").buildWith(
+      ex,
+      channel<
+        { kind: "local"; capacity: number },
+        number
+      >({ kind: "local", capacity: 8 }),
+      (self, _ctx, rx) => {
+        for (let i = 0; i < reads; i++) {
+          try {
+            const v = rx.tryRecv();
+            if (v !== undefined) self.value += v;
+          } catch {
+            // a node that swallows every error: the replay must still see the difference
+          }
         }
-      }
-      return true;
-    });
+        return true;
+      },
+    );
     return tx as LocalSender<number>;
   }
   const live = new RealtimeRuntime();
@@ -172,14 +171,18 @@ test("a replayed graph that terminates before the log ends is a ReplayError", as
 
 test("a stimulus for a node the replayed graph already scheduled is a ReplayError", () => {
   function build(ex: Executor, yieldEachRun: boolean): LocalSender<number> {
-    const [, tx] = new NodeBuilder(0).named("rx").buildWithChannel<
-      { kind: "local"; capacity: number },
-      number
-    >(ex, { kind: "local", capacity: 8 }, (self, ctx, rx) => {
-      if (yieldEachRun) ctx.yieldNow(); // the replayed code differs: it reschedules itself
-      for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) self.value += v;
-      return true;
-    });
+    const [, tx] = new NodeBuilder(0).named("rx").buildWith(
+      ex,
+      channel<
+        { kind: "local"; capacity: number },
+        number
+      >({ kind: "local", capacity: 8 }),
+      (self, ctx, rx) => {
+        if (yieldEachRun) ctx.yieldNow(); // the replayed code differs: it reschedules itself
+        for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) self.value += v;
+        return true;
+      },
+    );
     return tx as LocalSender<number>;
   }
   const live = new RealtimeRuntime();
@@ -224,12 +227,16 @@ test("nodes spawned during the recorded run are matched by creation order, and a
       (_self, ctx) => {
         if (!spawn) return false;
         ctx.spawnSubgraph((sub) => {
-          const [, tx] = new NodeBuilder(0).named("child").buildWithChannel<
-            { kind: "local"; capacity: number },
-            number
-          >(sub, { kind: "local", capacity: 8 }, (_s, _c, rx) => {
-            for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) got.push(v);
-          });
+          const [, tx] = new NodeBuilder(0).named("child").buildWith(
+            sub,
+            channel<
+              { kind: "local"; capacity: number },
+              number
+            >({ kind: "local", capacity: 8 }),
+            (_s, _c, rx) => {
+              for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) got.push(v);
+            },
+          );
           out.tx = tx as LocalSender<number>;
         });
         return false;
@@ -263,12 +270,16 @@ test("nodes spawned during the recorded run are matched by creation order, and a
 
 test("the fingerprint is the graph as the first recorded cycle starts, not when recording starts", () => {
   function build(ex: Executor, seen: number[]): LocalSender<number> {
-    const [, tx] = new NodeBuilder(0).named("in").buildWithChannel<
-      { kind: "local"; capacity: number },
-      number
-    >(ex, { kind: "local", capacity: 8 }, (_s, _c, rx) => {
-      for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) seen.push(v);
-    });
+    const [, tx] = new NodeBuilder(0).named("in").buildWith(
+      ex,
+      channel<
+        { kind: "local"; capacity: number },
+        number
+      >({ kind: "local", capacity: 8 }),
+      (_s, _c, rx) => {
+        for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) seen.push(v);
+      },
+    );
     return tx as LocalSender<number>;
   }
   const live = new RealtimeRuntime();
@@ -337,9 +348,9 @@ test("a graph too large to describe in the header is still bound by its fingerpr
   const rt = new RealtimeRuntime();
   build(rt.executor, -1);
   const rec = new Recorder(rt.executor, null);
-  rt.executor._tap = rec;
+  runtimePort(rt.executor).tap = rec;
   rt.runOneCycle(0);
-  rt.executor._tap = null;
+  runtimePort(rt.executor).tap = null;
   rec.close();
   const log = rec.bytes()!;
   rt.shutdown();
@@ -356,7 +367,7 @@ test("a graph too large to describe in the header is still bound by its fingerpr
 test("a recorder's in-memory log is complete at any time and final after close", () => {
   const rt = new RealtimeRuntime();
   const rec = new Recorder(rt.executor, null);
-  rt.executor._tap = rec;
+  runtimePort(rt.executor).tap = rec;
   let runs = 0;
   new NodeBuilder(0).named("n").onInit((e, self) => e.yieldNow(self)).build(
     rt.executor,
@@ -371,7 +382,7 @@ test("a recorder's in-memory log is complete at any time and final after close",
   rt.runOneCycle(0);
   rt.runOneCycle(0);
   rec.close();
-  rt.executor._tap = null;
+  runtimePort(rt.executor).tap = null;
   const final = rec.bytes()!;
   assertEquals(new Replayer(early).cycleCount, 1);
   assertEquals(new Replayer(final).cycleCount, 3);

@@ -9,17 +9,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import {
-  ExecutionMode,
-  loadBackend,
-  NativeError,
-  NodeBuilder,
-  type NotifierTransferable,
-  RealtimeRuntime,
-} from "../mod.ts";
+import { ExecutionMode } from "../src/core/control.ts";
+import { loadBackend } from "../ffi/load.ts";
+import { NativeError } from "../src/core/system_errors.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import type { NotifierTransferable } from "../src/drivers/notify.ts";
+import { RealtimeRuntime } from "../src/runtime/realtime.ts";
 import { Errno, Signal } from "../ffi/backend.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 import { describe, driveChild, runtimeArgs, shellQuote, type Step } from "./_child.ts";
+import { runtimePort } from "../src/core/executor.ts";
 
 const native = loadBackend();
 const child = fileURLToPath(new URL("./fixtures/signal_child.ts", import.meta.url));
@@ -256,7 +255,7 @@ async function staleNotifierRound(holdMs: number) {
   const node = new NodeBuilder(0).build(rt.executor, () => false);
   const t: NotifierTransferable = rt.executor.registerNotifier(node).toTransferable();
   // As a parked loop does: the Worker's notify() then takes the wake-up path.
-  assert(rt.executor._notifications().park(), "nothing pending yet");
+  assert(runtimePort(rt.executor).notifications().park(), "nothing pending yet");
   const ctl = new Int32Array(new SharedArrayBuffer(16));
   const worker = new Worker(new URL("./fixtures/stale_notifier_worker.ts", import.meta.url).href, {
     type: "module",

@@ -11,27 +11,21 @@
 import fc from "fast-check";
 import {
   accumulate,
-  and,
-  combineLatest,
-  debounce,
   deduplicate,
   distinctUntilChanged,
-  type Executor,
   filter,
   filterBatch,
   map,
-  type Node,
-  or,
-  periodic,
-  probe,
-  pushNode,
   scan,
-  TestRuntime,
-  throttle,
   windowCount,
-  windowTime,
-  xor,
-} from "../mod.ts";
+} from "../src/std/transform.ts";
+import { and, or, xor } from "../src/std/logic.ts";
+import { combineLatest } from "../src/std/control.ts";
+import { debounce, periodic, throttle, windowTime } from "../src/std/time.ts";
+import type { Executor } from "../src/core/executor.ts";
+import type { Node } from "../src/core/node.ts";
+import { probe, pushNode } from "../src/testing.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
 import { assertEquals, test } from "./_harness.ts";
 
 const params = { numRuns: 250 };

@@ -18,23 +18,19 @@
  * @module
  */
 
-import {
-  Control,
-  type Executor,
-  Framing,
-  type Node,
-  NodeBuilder,
-  Overflow,
-  RecvStatus,
-  type RingSender,
-  type TcpConnection,
-  tcpConnectionNode,
-  type TcpListener,
-  tcpListenerNode,
-} from "../../mod.ts";
+import { Control } from "../../src/core/control.ts";
+import type { Executor } from "../../src/core/executor.ts";
+import { Framing, type TcpConnection, tcpConnectionNode } from "../../src/net/nodes.ts";
+import type { Node } from "../../src/core/node.ts";
+import { NodeBuilder } from "../../src/core/builder.ts";
+import { Overflow, RecvStatus } from "../../src/channel/status.ts";
+import type { RingSender } from "../../src/channel/channel.ts";
+import type { TcpListener } from "../../src/net/socket.ts";
+import { tcpListenerNode } from "../../src/net/listener_node.ts";
 import { type Bar, BarBook, formatBar } from "./bars.ts";
 import type { LatencyHistogram } from "./histogram.ts";
 import { BAR_NS, newUpdate, SYMBOLS, Update } from "./market.ts";
+import { channel } from "../../src/channel/build.ts";
 
 /** Most updates the book node takes from the ring per cycle. */
 export const MAX_BATCH = 512;
@@ -143,14 +139,14 @@ export function buildDemoGraph(ex: Executor, options: DemoGraphOptions = {}): De
   const rec = newUpdate();
 
   // The source: drains the ring into a columnar batch.
-  const [book, tx] = new NodeBuilder(new Batch()).named("book").buildWithChannel(
+  const [book, tx] = new NodeBuilder(new Batch()).named("book").buildWith(
     ex,
-    {
+    channel({
       kind: "ring",
       record: Update,
       capacity: options.capacity ?? 8192,
       overflow: options.overflow ?? Overflow.DropOldest,
-    },
+    }),
     (self, _ctx, rx) => {
       const b = self.value;
       let n = 0;

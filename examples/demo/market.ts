@@ -5,7 +5,8 @@
  * @module
  */
 
-import { defineRecord, type NativeBackend } from "../../mod.ts";
+import { defineRecord } from "../../src/channel/record.ts";
+import type { NativeBackend } from "../../ffi/backend.ts";
 
 /** One order-book update: top of book for one symbol, stamped by its producer. */
 export const Update = defineRecord({

@@ -9,7 +9,8 @@
 
 import { Control } from "../core/control.ts";
 import type { Executor } from "../core/executor.ts";
-import { type Node, NodeBuilder } from "../core/node.ts";
+import type { Node } from "../core/node.ts";
+import { NodeBuilder } from "../core/builder.ts";
 import { checkExecutor, checkNodeOf } from "../core/check_node.ts";
 import {
   checkBoolean,
@@ -21,7 +22,8 @@ import {
   describe,
   invalid,
 } from "../core/validate.ts";
-import { Overflow, SendStatus } from "./channel.ts";
+import { Overflow, SendStatus } from "./status.ts";
+import { localChannel } from "./build.ts";
 
 /** The largest adapter buffer (the local channel's limit). */
 const MAX_CAPACITY = 1 << 24;
@@ -31,7 +33,8 @@ const MAX_CAPACITY = 1 << 24;
  *
  * @example Batches from a ReadableStream
  * ```ts
- * import { sourceFrom, type SourceOptions, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { sourceFrom, type SourceOptions } from "@wavelet/wavelet/channel";
  *
  * const rt = new TestRuntime();
  * const options: SourceOptions & { mode: "batch" } = { name: "words", mode: "batch" };
@@ -75,7 +78,8 @@ export interface SourceOptions {
  *
  * @example
  * ```ts
- * import { sourceFrom, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { sourceFrom } from "@wavelet/wavelet/channel";
  *
  * async function* ticks() {
  *   yield 1;
@@ -105,7 +109,8 @@ export function sourceFrom<V>(
  *
  * @example One item per cycle, removed at the end
  * ```ts
- * import { sourceFrom, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { sourceFrom } from "@wavelet/wavelet/channel";
  *
  * async function* letters() {
  *   yield "x";
@@ -153,17 +158,17 @@ export function sourceFrom<V>(
   const initial = batch ? { items: [] as V[], ended: false } : { item: undefined, ended: false };
   const b = new NodeBuilder<{ item?: V | undefined; items?: V[]; ended: boolean }>(initial);
   if (name !== undefined) b.named(name);
-  const [node, tx] = b.buildWithChannel(
+  const [node, tx] = b.buildWith(
     executor,
-    { kind: "local", capacity, overflow: Overflow.Reject },
+    localChannel<V>({ capacity, overflow: Overflow.Reject }),
     (self, _ctx, rx) => {
       const v = self.value;
       if (batch) {
         v.items!.length = 0;
-        for (let x = rx.tryRecv(); x !== undefined; x = rx.tryRecv()) v.items!.push(x as V);
+        for (let x = rx.tryRecv(); x !== undefined; x = rx.tryRecv()) v.items!.push(x);
         if (v.items!.length > 0) return Control.Broadcast;
       } else if (rx.length > 0) {
-        v.item = rx.tryRecv() as V;
+        v.item = rx.tryRecv();
         return Control.Broadcast;
       }
       // Drained: the end is reported once, in a run of its own (the channel runs the node
@@ -200,7 +205,9 @@ export function sourceFrom<V>(
  *
  * @example Mapping and buffering what a sink writes
  * ```ts
- * import { pushNode, sinkTo, type SinkOptions, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { type SinkOptions, sinkTo } from "@wavelet/wavelet/channel";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);
@@ -236,7 +243,9 @@ export interface SinkOptions<T, W> {
  *
  * @example Watching a sink's counters
  * ```ts
- * import { pushNode, sinkTo, type SinkState, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { type SinkState, sinkTo } from "@wavelet/wavelet/channel";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);
@@ -285,7 +294,8 @@ export interface SinkState {
  *
  * @example
  * ```ts
- * import { NodeBuilder, sinkTo, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { sinkTo } from "@wavelet/wavelet/channel";
  *
  * const rt = new TestRuntime();
  * const src = new NodeBuilder(0)

@@ -20,15 +20,9 @@
 
 import v8 from "node:v8";
 import { ErrorCode, InvalidArgumentError } from "../core/errors.ts";
-import { checkOptions, describe } from "../core/validate.ts";
-import type { ExecutionContext, Executor } from "../core/executor.ts";
-import type { Control } from "../core/control.ts";
-import type { Node } from "../core/node.ts";
-import type { TimerHandle } from "../drivers/timer.ts";
+import { describe } from "../core/validate.ts";
 import { Obs } from "../replay/log.ts";
-import { describeForReplay } from "../replay/fingerprint.ts";
-import type { Replayer, Tap } from "../replay/tap.ts";
-import { threadToken } from "../runtime/thread.ts";
+import type { ReplayingTap, StimulusTap } from "../core/hooks.ts";
 import {
   codecOf,
   defineRecord,
@@ -38,225 +32,17 @@ import {
   type RecordLayout,
   type RecordOf,
 } from "./record.ts";
-import { MAX_SLOTS, Rings } from "./rings.ts";
+import type { Rings } from "./rings.ts";
 import {
   isDropPolicy,
   mayBlockHere,
   openDescription,
-  policyOf,
   RingReader,
   SharedSender,
   type SharedSenderTransferable,
 } from "./shared.ts";
-import { ChannelError, Overflow, RecvStatus, SendStatus } from "./status.ts";
+import { ChannelError, RecvStatus } from "./status.ts";
 import { recvKind, statusOf, TapPoint } from "./tap_point.ts";
-import { LocalQueue, LocalReceiver, LocalSender } from "./local.ts";
-
-export { ChannelError, Overflow, RecvStatus, SendStatus };
-export {
-  defineRecord,
-  type FieldType,
-  RecordError,
-  type RecordLayout,
-  type RecordOf,
-} from "./record.ts";
-export { SharedSender, type SharedSenderTransferable } from "./shared.ts";
-export { LocalReceiver, LocalSender } from "./local.ts";
-
-/**
- * Options of a ring channel.
- *
- * @example A ring channel of quotes
- * ```ts
- * import {
- *   defineRecord,
- *   NodeBuilder,
- *   type RingChannelOptions,
- *   RecvStatus,
- *   TestRuntime,
- * } from "@wavelet/wavelet";
- *
- * const Quote = defineRecord({ bid: "f64", ask: "f64" });
- * const options: RingChannelOptions<typeof Quote.fields> = {
- *   kind: "ring",
- *   record: Quote,
- *   capacity: 64,
- * };
- * const rt = new TestRuntime();
- * const q = { bid: 0, ask: 0 };
- * const [spread, tx] = new NodeBuilder(0).buildWithChannel(rt.executor, options, (s, _c, rx) => {
- *   while (rx.tryRecv(q) === RecvStatus.Item) s.value = q.ask - q.bid;
- *   return true;
- * });
- * tx.trySend({ bid: 99, ask: 101 });
- * rt.runOneCycle();
- * if (spread.value !== 2) throw new Error("expected a spread of 2");
- * ```
- */
-export interface RingChannelOptions<F extends Record<string, FieldType>> {
-  /** Marks the kind. */
-  kind: "ring";
-  /** The record layout. */
-  record: RecordLayout<F>;
-  /** Records each sender may have queued: an integer in [1, 2^24], rounded up to a power of two. */
-  capacity: number;
-  /** Overflow policy (default `Reject`). */
-  overflow?: Overflow;
-  /** Longest a `Block` send waits, in milliseconds (default `Infinity`). */
-  blockTimeoutMs?: number;
-  /** Senders that may send at once (each has its own ring): an integer in [1, 1024], default 8. */
-  producers?: number;
-  /**
-   * How often, in milliseconds, the node checks that the threads holding its senders are still
-   * alive, while any Worker holds one (default 200; 0 turns the check off). The node runs at
-   * that period while it watches.
-   */
-  livenessCheckMs?: number;
-}
-
-/**
- * Options of a value channel.
- *
- * @example A value channel of small objects
- * ```ts
- * import { NodeBuilder, TestRuntime, type ValueChannelOptions } from "@wavelet/wavelet";
- *
- * const options: ValueChannelOptions = { kind: "value", capacity: 16, maxItemBytes: 256 };
- * const rt = new TestRuntime();
- * const [last, tx] = new NodeBuilder("").buildWithChannel<ValueChannelOptions, { id: string }>(
- *   rt.executor,
- *   options,
- *   (self, _ctx, rx) => {
- *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) self.value = v.id;
- *     return true;
- *   },
- * );
- * tx.trySend({ id: "order-1" });
- * rt.runOneCycle();
- * if (last.value !== "order-1") throw new Error("expected the item's id");
- * ```
- */
-export interface ValueChannelOptions {
-  /** Marks the kind. */
-  kind: "value";
-  /** Items each sender may have queued: an integer in [1, 2^24], rounded up to a power of two. */
-  capacity: number;
-  /** Largest serialized item in bytes: an integer in [8, 2^24] (default 1024). */
-  maxItemBytes?: number;
-  /** Overflow policy (default `Reject`). */
-  overflow?: Overflow;
-  /** Longest a `Block` send waits, in milliseconds (default `Infinity`). */
-  blockTimeoutMs?: number;
-  /** Senders that may send at once (each has its own ring): an integer in [1, 1024], default 8. */
-  producers?: number;
-  /** See {@linkcode RingChannelOptions.livenessCheckMs}. */
-  livenessCheckMs?: number;
-}
-
-/**
- * Options of a local channel.
- *
- * @example A typed local channel
- * ```ts
- * import { type LocalChannelOptions, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
- *
- * const options: LocalChannelOptions = { kind: "local", capacity: 8 };
- * const rt = new TestRuntime();
- * const [sum, tx] = new NodeBuilder(0).buildWithChannel<LocalChannelOptions, number>(
- *   rt.executor,
- *   options,
- *   (self, _ctx, rx) => {
- *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) self.value += v;
- *     return true;
- *   },
- * );
- * tx.trySend(4);
- * tx.trySend(5);
- * rt.runOneCycle();
- * if (sum.value !== 9) throw new Error("expected 9");
- * ```
- */
-export interface LocalChannelOptions {
-  /** Marks the kind. */
-  kind: "local";
-  /** Capacity in items: an integer in [1, 2^24]. */
-  capacity: number;
-  /** `Reject` (default) or `DropOldest`; same-thread producers cannot block (use `sendAsync`). */
-  overflow?: Overflow;
-}
-
-/**
- * Any channel's options.
- *
- * @example Options picked at run time
- * ```ts
- * import { type ChannelOptions, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
- *
- * function options(crossThread: boolean): ChannelOptions {
- *   return crossThread ? { kind: "value", capacity: 1024 } : { kind: "local", capacity: 1024 };
- * }
- * const rt = new TestRuntime();
- * const opts = options(false);
- * if (opts.kind !== "local") throw new Error("a same-thread channel");
- * const [queued, tx] = new NodeBuilder(0).buildWithChannel(rt.executor, opts, (self, _c, rx) => {
- *   self.value = rx.length;
- *   return true;
- * });
- * tx.trySend("a");
- * rt.runOneCycle();
- * if (queued.value !== 1) throw new Error("one item was queued");
- * ```
- */
-export type ChannelOptions =
-  // deno-lint-ignore no-explicit-any
-  | RingChannelOptions<any>
-  | ValueChannelOptions
-  | LocalChannelOptions;
-
-const describeValue = describe;
-
-function checkInt(v: unknown, name: string, min: number, max: number): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `${name} must be an integer in [${min}, ${max}], got ${describeValue(v)}`,
-    );
-  }
-  return v;
-}
-
-function checkOverflow(o: unknown, allowBlock: boolean): Overflow {
-  const v = o ?? Overflow.Reject;
-  if (
-    v !== Overflow.Reject && v !== Overflow.DropOldest && !(allowBlock && v === Overflow.Block)
-  ) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `Overflow policy must be ${
-        allowBlock ? "reject, dropOldest or block" : "reject or dropOldest"
-      }, got ${describeValue(o)}`,
-    );
-  }
-  return v as Overflow;
-}
-
-function checkMs(v: unknown, name: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== "number" || !(v >= 0)) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `${name} must be a number of milliseconds >= 0, got ${describeValue(v)}`,
-    );
-  }
-  return v;
-}
-
-/** Rounds up to a power of two (at least 2). */
-function powerOfTwo(n: number): number {
-  let c = 2;
-  while (c < n) c *= 2;
-  return c;
-}
 
 // ------------------------------------------------------------------------------ ring
 
@@ -267,13 +53,14 @@ function powerOfTwo(n: number): number {
  *
  * @example Sending records; a full channel rejects
  * ```ts
- * import { defineRecord, NodeBuilder, SendStatus, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel, defineRecord, SendStatus } from "@wavelet/wavelet/channel";
  *
  * const Trade = defineRecord({ px: "f64", qty: "u32" });
  * const rt = new TestRuntime();
- * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ * const [, tx] = new NodeBuilder(0).buildWith(
  *   rt.executor,
- *   { kind: "ring", record: Trade, capacity: 2 },
+ *   channel({ kind: "ring", record: Trade, capacity: 2 }),
  *   () => false,
  * );
  * const a = tx.trySend({ px: 10, qty: 1 });
@@ -374,13 +161,14 @@ export class RingSender<F extends Record<string, FieldType>>
  *
  * @example Summing prices without copying records
  * ```ts
- * import { defineRecord, NodeBuilder, type RecordView, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel, defineRecord, type RecordView } from "@wavelet/wavelet/channel";
  *
  * const Px = defineRecord({ px: "f64" });
  * const rt = new TestRuntime();
- * const [sum, tx] = new NodeBuilder(0).buildWithChannel(
+ * const [sum, tx] = new NodeBuilder(0).buildWith(
  *   rt.executor,
- *   { kind: "ring", record: Px, capacity: 8 },
+ *   channel({ kind: "ring", record: Px, capacity: 8 }),
  *   (self, _ctx, rx) => {
  *     const r: RecordView<typeof Px.fields> = rx.record;
  *     while (rx.next()) self.value += r.px;
@@ -404,14 +192,15 @@ export type RecordView<F extends Record<string, FieldType>> = { readonly [K in k
  *
  * @example Draining records in the cycle function
  * ```ts
- * import { defineRecord, NodeBuilder, RecvStatus, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel, defineRecord, RecvStatus } from "@wavelet/wavelet/channel";
  *
  * const Px = defineRecord({ px: "f64" });
  * const rt = new TestRuntime();
  * const out = { px: 0 };
- * const [total, tx] = new NodeBuilder({ sum: 0, closed: false }).buildWithChannel(
+ * const [total, tx] = new NodeBuilder({ sum: 0, closed: false }).buildWith(
  *   rt.executor,
- *   { kind: "ring", record: Px, capacity: 8 },
+ *   channel({ kind: "ring", record: Px, capacity: 8 }),
  *   (self, _ctx, rx) => {
  *     for (let s = rx.tryRecv(out); s !== RecvStatus.Empty; s = rx.tryRecv(out)) {
  *       if (s === RecvStatus.Closed) {
@@ -491,8 +280,7 @@ export class RingReceiver<F extends Record<string, FieldType>> {
   tryRecv(out: RecordOf<F>): RecvStatus {
     if (out === null || typeof out !== "object") {
       throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        `tryRecv needs an object to copy the record into, got ${describeValue(out)}`,
+        `tryRecv needs an object to copy the record into, got ${describe(out)}`,
       );
     }
     const tap = this._tap.tap;
@@ -576,7 +364,7 @@ export class RingReceiver<F extends Record<string, FieldType>> {
     this._reader.publishAll();
   }
 
-  #nextTapped(tap: Tap): boolean {
+  #nextTapped(tap: StimulusTap): boolean {
     const s = this.#staging;
     if (!tap.recording) {
       const payload = tap.next(this._tap.slot, 1);
@@ -608,7 +396,7 @@ export class RingReceiver<F extends Record<string, FieldType>> {
     }
   }
 
-  #replayInto(out: RecordOf<F>, tap: Replayer): RecvStatus {
+  #replayInto(out: RecordOf<F>, tap: ReplayingTap): RecvStatus {
     const payload = tap.next(this._tap.slot, 1);
     const kind = tap.lastKind;
     if (kind !== 1) return statusOf(kind);
@@ -627,12 +415,13 @@ export class RingReceiver<F extends Record<string, FieldType>> {
  *
  * @example Items larger than maxItemBytes are refused
  * ```ts
- * import { ChannelError, NodeBuilder, SendStatus, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel, ChannelError, SendStatus } from "@wavelet/wavelet/channel";
  *
  * const rt = new TestRuntime();
- * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ * const [, tx] = new NodeBuilder(0).buildWith(
  *   rt.executor,
- *   { kind: "value", capacity: 4, maxItemBytes: 64 },
+ *   channel({ kind: "value", capacity: 4, maxItemBytes: 64 }),
  *   () => false,
  * );
  * if (tx.trySend({ side: "buy", qty: 5 }) !== SendStatus.Sent) throw new Error("fits");
@@ -655,17 +444,16 @@ export class ValueSender<T> extends SharedSender<T> {
       bytes = v8.serialize(item) as Uint8Array;
     } catch (cause) {
       throw new ChannelError(
-        ErrorCode.InvalidArgument,
         "Cannot send a value that is not structured-cloneable (a function, a symbol, ...)",
-        { cause },
+        { cause, code: ErrorCode.InvalidArgument },
       );
     }
     if (bytes.length + 4 > this._rings.cellBytes) {
       throw new ChannelError(
-        ErrorCode.ChannelItemTooLarge,
         `An item of ${bytes.length} serialized bytes exceeds the channel's limit of ${
           this._rings.cellBytes - 4
         }`,
+        { code: ErrorCode.ChannelItemTooLarge },
       );
     }
     this.#pending = bytes;
@@ -706,12 +494,13 @@ export class ValueSender<T> extends SharedSender<T> {
  * @example Receiving until the senders are done
  * ```ts
  * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel } from "@wavelet/wavelet/channel";
  *
  * const rt = new TestRuntime();
  * const words: string[] = [];
- * const [done, tx] = new NodeBuilder(false).buildWithChannel(
+ * const [done, tx] = new NodeBuilder(false).buildWith(
  *   rt.executor,
- *   { kind: "value", capacity: 8 },
+ *   channel({ kind: "value", capacity: 8 }),
  *   (self, _ctx, rx) => {
  *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) words.push(String(v));
  *     self.value = rx.isClosed;
@@ -780,315 +569,4 @@ export class ValueReceiver<T> {
   _endRun(): void {
     this._reader.publishAll();
   }
-}
-
-// ---------------------------------------------------------------------- building
-
-/**
- * The receiver type for a channel kind.
- *
- * @example Typing a cycle function written apart from the build
- * ```ts
- * import {
- *   NodeBuilder,
- *   type Node,
- *   type ReceiverFor,
- *   type SenderFor,
- *   TestRuntime,
- *   type ValueChannelOptions,
- * } from "@wavelet/wavelet";
- *
- * type Opts = ValueChannelOptions;
- * function drain(self: Node<number>, _ctx: unknown, rx: ReceiverFor<Opts, number>): boolean {
- *   for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) {
- *     self.value = Math.max(self.value, v);
- *   }
- *   return true;
- * }
- * const rt = new TestRuntime();
- * const [max, tx]: [Node<number>, SenderFor<Opts, number>] = new NodeBuilder(0)
- *   .buildWithChannel<Opts, number>(rt.executor, { kind: "value", capacity: 8 }, drain);
- * tx.trySend(3);
- * tx.trySend(7);
- * rt.runOneCycle();
- * if (max.value !== 7) throw new Error("expected 7");
- * ```
- */
-export type ReceiverFor<O extends ChannelOptions, V> = O extends RingChannelOptions<infer F>
-  ? RingReceiver<F>
-  : O extends ValueChannelOptions ? ValueReceiver<V>
-  : LocalReceiver<V>;
-
-/**
- * The sender type for a channel kind.
- *
- * @example Keeping a sender in a typed field
- * ```ts
- * import {
- *   type LocalChannelOptions,
- *   NodeBuilder,
- *   type SenderFor,
- *   TestRuntime,
- * } from "@wavelet/wavelet";
- *
- * class Feed {
- *   readonly tx: SenderFor<LocalChannelOptions, string>;
- *   constructor(rt: TestRuntime) {
- *     const [, tx] = new NodeBuilder(0).buildWithChannel<LocalChannelOptions, string>(
- *       rt.executor,
- *       { kind: "local", capacity: 4 },
- *       () => false,
- *     );
- *     this.tx = tx;
- *   }
- * }
- * const feed = new Feed(new TestRuntime());
- * feed.tx.trySend("tick");
- * if (feed.tx.isClosed) throw new Error("the sender is open");
- * ```
- */
-export type SenderFor<O extends ChannelOptions, V> = O extends RingChannelOptions<infer F>
-  ? RingSender<F>
-  : O extends ValueChannelOptions ? ValueSender<V>
-  : LocalSender<V>;
-
-/**
- * A channel node's cycle function: the usual arguments plus the receiver.
- *
- * @example A cycle function declared on its own
- * ```ts
- * import {
- *   type ChannelCycleFn,
- *   type LocalChannelOptions,
- *   type LocalReceiver,
- *   NodeBuilder,
- *   TestRuntime,
- * } from "@wavelet/wavelet";
- *
- * const count: ChannelCycleFn<number, LocalReceiver<string>> = (self, _ctx, rx) => {
- *   while (rx.tryRecv() !== undefined) self.value++;
- *   return true;
- * };
- * const rt = new TestRuntime();
- * const options: LocalChannelOptions = { kind: "local", capacity: 4 };
- * const [n, tx] = new NodeBuilder(0)
- *   .buildWithChannel<LocalChannelOptions, string>(rt.executor, options, count);
- * tx.trySend("a");
- * tx.trySend("b");
- * rt.runOneCycle();
- * if (n.value !== 2) throw new Error("expected 2");
- * ```
- */
-export type ChannelCycleFn<T, R> = (
-  self: Node<T>,
-  ctx: ExecutionContext,
-  rx: R,
-) => Control | boolean | void;
-
-/** The longest `livenessCheckMs`: about 24 days. */
-const MAX_WATCH_MS = 2 ** 31;
-
-/**
- * @internal Builds the channel for `options`, wires its receiver into `fn`, and returns the
- * wrapped cycle function plus a function that finishes the setup once the node exists. Every
- * option is checked here, before anything is built.
- */
-export function makeChannel<T>(
-  options: ChannelOptions,
-  // deno-lint-ignore no-explicit-any
-  fn: ChannelCycleFn<T, any>,
-): {
-  cycle: (self: Node<T>, ctx: ExecutionContext) => Control | boolean | void;
-  // deno-lint-ignore no-explicit-any
-  attach: (ex: Executor, node: Node<T>) => any;
-} {
-  if (options === null || typeof options !== "object") {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `Channel options must be an object, got ${describeValue(options)}`,
-    );
-  }
-  // One read of each option up front: a getter that throws (or changes) cannot get past the
-  // checks below.
-  options = checkOptions(
-    options as RingChannelOptions<Record<string, FieldType>>,
-    "Channel options",
-    [
-      "kind",
-      "record",
-      "capacity",
-      "overflow",
-      "blockTimeoutMs",
-      "producers",
-      "livenessCheckMs",
-      "maxItemBytes" as never,
-    ],
-  );
-  if (typeof fn !== "function") {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `A cycle function must be a function, got ${describeValue(fn)}`,
-    );
-  }
-  const kind = (options as { kind?: unknown }).kind;
-  if (kind === "local") return makeLocal(options as unknown as LocalChannelOptions, fn);
-  if (kind !== "ring" && kind !== "value") {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `Unknown channel kind ${describeValue(kind)}; use "ring", "value" or "local"`,
-    );
-  }
-  const o = options as RingChannelOptions<Record<string, FieldType>> | ValueChannelOptions;
-  const capacity = powerOfTwo(checkInt(o.capacity, "A channel capacity", 1, 1 << 24));
-  const overflow = checkOverflow(o.overflow, true);
-  const blockTimeoutMs = checkMs(o.blockTimeoutMs, "blockTimeoutMs", Infinity);
-  const slots = checkInt(o.producers ?? 8, "producers", 1, MAX_SLOTS);
-  const watchMs = checkMs(o.livenessCheckMs, "livenessCheckMs", 200);
-  if (watchMs > MAX_WATCH_MS) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `livenessCheckMs must be at most ${MAX_WATCH_MS}, got ${watchMs}`,
-    );
-  }
-  let layout: RecordLayout<Record<string, FieldType>> | null = null;
-  let cellBytes: number;
-  if (o.kind === "ring") {
-    const rec = o.record as unknown;
-    let fields: unknown = undefined;
-    try {
-      if (rec !== null && typeof rec === "object") fields = (rec as RecordLayout<never>).fields;
-    } catch {
-      // A layout whose fields cannot be read is no layout.
-    }
-    if (fields === null || typeof fields !== "object") {
-      throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
-        "A ring channel needs a record layout from defineRecord()",
-      );
-    }
-    // Derived again from the declaration: a hand-made layout object cannot misplace a field.
-    layout = defineRecord(fields as Record<string, FieldType>);
-    cellBytes = layout.byteSize;
-  } else {
-    const max = checkInt(o.maxItemBytes ?? 1024, "maxItemBytes", 8, 1 << 24);
-    cellBytes = (max + 4 + 7) & ~7;
-  }
-  const bytes = (slots * capacity) * cellBytes;
-  if (bytes > 2 ** 31) {
-    throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
-      `A channel of ${slots} producers x ${capacity} cells x ${cellBytes} bytes needs ${bytes} ` +
-        "bytes of shared memory, more than 2 GiB",
-    );
-  }
-  const rings = Rings.create(slots, capacity, cellBytes, policyOf(overflow), threadToken());
-  const rx = layout !== null ? new RingReceiver(rings, layout) : new ValueReceiver(rings);
-  const reader = rx._reader;
-  const attach = (ex: Executor, node: Node<T>) => {
-    const notifier = ex.registerNotifier(node);
-    ex.own(node, () => rings.closeReceiver());
-    rx._tap.ex = ex;
-    rx._tap.slot = node._slot;
-    // The layout is part of the graph a recorded run must be replayed into.
-    describeForReplay(
-      node,
-      layout !== null
-        ? `ring ${layout.byteSize} ${
-          layout.names.map((n, i) => `${n}:${layout!.types[i]}@${layout!.offsets[i]}`)
-        }`
-        : `value ${cellBytes}`,
-    );
-    return layout !== null
-      ? new RingSender(rings, notifier, blockTimeoutMs, false, layout)
-      : new ValueSender(rings, notifier, blockTimeoutMs, false);
-  };
-  const watchNs = watchMs * 1e6;
-  let closeDelivered = false;
-  let timerDue = -1;
-  let nextReap = 0;
-  let timer: TimerHandle | null = null;
-  void timer;
-  const cycle = (self: Node<T>, ctx: ExecutionContext) => {
-    const tap = self._ex._tap;
-    const replaying = tap !== null && !tap.recording;
-    if (timerDue >= 0 && ctx.time.monotonicNs >= timerDue) timerDue = -1; // it fired
-    if (watchNs > 0 && !replaying && reader.hasRemoteProducers()) {
-      const now = ctx.time.monotonicNs;
-      if (now >= nextReap) {
-        nextReap = now + watchNs;
-        reader.reapDeadProducers();
-      }
-    }
-    let r: Control | boolean | void;
-    try {
-      r = fn(self, ctx, rx);
-    } finally {
-      rx._endRun();
-    }
-    // A receiver that returns with items left runs again next cycle; so does one whose last
-    // sender closed, once, so that it sees the closed result even if the close arrived in the
-    // same wake-up as the last items. Recorded runs log the decisions, replays read them back.
-    let again: boolean;
-    if (tap !== null && !tap.recording) again = tap.nextNumber(self._slot, Obs.More) === 1;
-    else {
-      again = reader.length > 0;
-      if (!again && !closeDelivered && reader.peek() === -2) again = closeDelivered = true;
-      if (tap !== null) tap.obsNumber(self._slot, Obs.More, again ? 1 : 0);
-    }
-    if (again) ctx.yieldNow(self);
-    if (watchNs > 0) {
-      // While Workers hold senders, a timer brings the node back to check they are alive.
-      let arm: boolean;
-      if (tap !== null && !tap.recording) arm = tap.nextNumber(self._slot, Obs.More) === 1;
-      else {
-        arm = timerDue < 0 && reader.hasRemoteProducers();
-        if (tap !== null) tap.obsNumber(self._slot, Obs.More, arm ? 1 : 0);
-      }
-      if (arm) {
-        timer = ctx.registerTimerAfter(self, watchNs);
-        timerDue = ctx.time.monotonicNs + watchNs;
-      }
-    }
-    return r;
-  };
-  return { cycle, attach };
-}
-
-function makeLocal<T>(
-  o: LocalChannelOptions,
-  // deno-lint-ignore no-explicit-any
-  fn: ChannelCycleFn<T, any>,
-): {
-  cycle: (self: Node<T>, ctx: ExecutionContext) => Control | boolean | void;
-  // deno-lint-ignore no-explicit-any
-  attach: (ex: Executor, node: Node<T>) => any;
-} {
-  const capacity = checkInt(o.capacity, "A channel capacity", 1, 1 << 24);
-  const overflow = checkOverflow(o.overflow, false);
-  let lq: LocalQueue<unknown> | undefined;
-  let rx: LocalReceiver<unknown> | undefined;
-  const attach = (ex: Executor, node: Node<T>) => {
-    lq = new LocalQueue(capacity, overflow, ex.registerNotifier(node));
-    rx = new LocalReceiver(lq);
-    rx._tap.ex = ex;
-    rx._tap.slot = node._slot;
-    describeForReplay(node, "local");
-    ex.own(node, () => lq!.closeRx());
-    return new LocalSender(lq);
-  };
-  let closeDelivered = false;
-  const cycle = (self: Node<T>, ctx: ExecutionContext) => {
-    const r = fn(self, ctx, rx);
-    const tap = self._ex._tap;
-    let again: boolean;
-    if (tap !== null && !tap.recording) again = tap.nextNumber(self._slot, Obs.More) === 1;
-    else {
-      again = lq!.length > 0;
-      if (!again && !closeDelivered && lq!.txClosed) again = closeDelivered = true;
-      if (tap !== null) tap.obsNumber(self._slot, Obs.More, again ? 1 : 0);
-    }
-    if (again) ctx.yieldNow(self);
-    return r;
-  };
-  return { cycle, attach };
 }

@@ -6,7 +6,6 @@
  */
 
 import v8 from "node:v8";
-import { ErrorCode } from "../core/errors.ts";
 import type { Notifier } from "../drivers/notify.ts";
 import { Obs, ReplayError } from "../replay/log.ts";
 import { ChannelError, Overflow, SendStatus } from "./status.ts";
@@ -17,13 +16,14 @@ import { TapPoint } from "./tap_point.ts";
  *
  * @example Backpressure with sendAsync
  * ```ts
- * import { NodeBuilder, SendStatus, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel, SendStatus } from "@wavelet/wavelet/channel";
  *
  * const rt = new TestRuntime();
  * const got: unknown[] = [];
- * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ * const [, tx] = new NodeBuilder(0).buildWith(
  *   rt.executor,
- *   { kind: "local", capacity: 1 },
+ *   channel({ kind: "local", capacity: 1 }),
  *   (_self, _ctx, rx) => {
  *     got.push(rx.tryRecv()); // one item per run
  *     return false;
@@ -91,12 +91,13 @@ export class LocalSender<T> {
  * @example Queue length and the end of the stream
  * ```ts
  * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel } from "@wavelet/wavelet/channel";
  *
  * const rt = new TestRuntime();
  * const log: string[] = [];
- * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ * const [, tx] = new NodeBuilder(0).buildWith(
  *   rt.executor,
- *   { kind: "local", capacity: 8 },
+ *   channel({ kind: "local", capacity: 8 }),
  *   (_self, _ctx, rx) => {
  *     log.push(`${rx.length} queued`);
  *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) log.push(String(v));
@@ -155,7 +156,6 @@ export class LocalReceiver<T> {
         bytes = new Uint8Array(v8.serialize(item));
       } catch (cause) {
         throw new ReplayError(
-          ErrorCode.ReplayMismatch,
           "Cannot record a local channel item that is not structured-cloneable",
           { cause },
         );
@@ -192,7 +192,7 @@ export class LocalQueue<T> {
 
   push(item: T, noDrop = false): SendStatus {
     if (this.txClosed) {
-      throw new ChannelError(ErrorCode.ChannelClosed, "Cannot send on a sender that was closed");
+      throw new ChannelError("Cannot send on a sender that was closed");
     }
     if (this.rxClosed) return SendStatus.Closed;
     if (this.#size === this.#capacity) {

@@ -17,7 +17,7 @@ import { describe } from "../core/validate.ts";
  *
  * @example Field types of a record
  * ```ts
- * import { defineRecord, type FieldType } from "@wavelet/wavelet";
+ * import { defineRecord, type FieldType } from "@wavelet/wavelet/channel";
  *
  * const priceType: FieldType = "f64";
  * const Tick = defineRecord({ price: priceType, size: "u32", side: "i32" });
@@ -32,7 +32,7 @@ export type FieldType = "f64" | "i32" | "u32";
  *
  * @example Reading a layout
  * ```ts
- * import { defineRecord, type RecordLayout } from "@wavelet/wavelet";
+ * import { defineRecord, type RecordLayout } from "@wavelet/wavelet/channel";
  *
  * const layout: RecordLayout<{ qty: "u32"; px: "f64" }> = defineRecord({ qty: "u32", px: "f64" });
  * if (layout.names.join() !== "px,qty") throw new Error("8-byte fields are stored first");
@@ -58,7 +58,7 @@ export interface RecordLayout<F extends Record<string, FieldType>> {
  *
  * @example A reusable record to receive into
  * ```ts
- * import { defineRecord, type RecordOf } from "@wavelet/wavelet";
+ * import { defineRecord, type RecordOf } from "@wavelet/wavelet/channel";
  *
  * const Quote = defineRecord({ bid: "f64", ask: "f64" });
  * const out: RecordOf<typeof Quote.fields> = { bid: 0, ask: 0 };
@@ -77,7 +77,7 @@ const MAX_FIELDS = 256;
  *
  * @example
  * ```ts
- * import { defineRecord } from "@wavelet/wavelet";
+ * import { defineRecord } from "@wavelet/wavelet/channel";
  * const Quote = defineRecord({ bid: "f64", ask: "f64", size: "u32", venue: "i32" });
  * // Quote.byteSize === 24
  * ```
@@ -88,7 +88,6 @@ const MAX_FIELDS = 256;
 export function defineRecord<F extends Record<string, FieldType>>(fields: F): RecordLayout<F> {
   if (fields === null || typeof fields !== "object" || Array.isArray(fields)) {
     throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
       `A record declaration must be an object of field types, got ${describe(fields)}`,
     );
   }
@@ -97,21 +96,18 @@ export function defineRecord<F extends Record<string, FieldType>>(fields: F): Re
     entries = Object.entries(fields);
   } catch (cause) {
     throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
       "A record declaration could not be read",
       { cause },
     );
   }
   if (entries.length === 0 || entries.length > MAX_FIELDS) {
     throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
       `A record needs 1 to ${MAX_FIELDS} fields, got ${entries.length}`,
     );
   }
   for (const [name, t] of entries) {
     if (t !== "f64" && t !== "i32" && t !== "u32") {
       throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
         `Field ${JSON.stringify(name)} has type ${
           typeof t === "string" ? JSON.stringify(t) : typeof t
         }; use "f64", "i32" or "u32"`,
@@ -145,12 +141,13 @@ export function defineRecord<F extends Record<string, FieldType>>(fields: F): Re
  *
  * @example A string where a number belongs
  * ```ts
- * import { defineRecord, ErrorCode, NodeBuilder, RecordError, TestRuntime } from "@wavelet/wavelet";
+ * import { ErrorCode, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel, defineRecord, RecordError } from "@wavelet/wavelet/channel";
  *
  * const rt = new TestRuntime();
- * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ * const [, tx] = new NodeBuilder(0).buildWith(
  *   rt.executor,
- *   { kind: "ring", record: defineRecord({ px: "f64" }), capacity: 4 },
+ *   channel({ kind: "ring", record: defineRecord({ px: "f64" }), capacity: 4 }),
  *   () => false,
  * );
  * let code = "";
@@ -162,7 +159,10 @@ export function defineRecord<F extends Record<string, FieldType>>(fields: F): Re
  * if (code !== ErrorCode.InvalidRecord) throw new Error("a typed error");
  * ```
  */
-export class RecordError extends WaveletError {}
+export class RecordError extends WaveletError {
+  /** `INVALID_RECORD` unless given. */
+  static override readonly defaultCode: ErrorCode = ErrorCode.InvalidRecord;
+}
 
 /** Builds the error for a bad field (called from generated code). */
 function badField(name: string, type: FieldType, v: unknown): RecordError {
@@ -179,7 +179,6 @@ function badField(name: string, type: FieldType, v: unknown): RecordError {
     ? "an integer in [-2^31, 2^31)"
     : "an integer in [0, 2^32)";
   return new RecordError(
-    ErrorCode.InvalidRecord,
     `Field ${JSON.stringify(name)} must be ${want}, got ${got}`,
   );
 }
@@ -187,7 +186,6 @@ function badField(name: string, type: FieldType, v: unknown): RecordError {
 /** A record that is not an object. */
 function notRecord(v: unknown): RecordError {
   return new RecordError(
-    ErrorCode.InvalidRecord,
     `A record must be an object of numbers, got ${v === null ? "null" : typeof v}`,
   );
 }
@@ -195,7 +193,6 @@ function notRecord(v: unknown): RecordError {
 /** Wraps what reading a record threw (a throwing getter). */
 function badRecord(cause: unknown): RecordError {
   return new RecordError(
-    ErrorCode.InvalidRecord,
     `Cannot read the record's fields: ${cause instanceof Error ? cause.message : describe(cause)}`,
     { cause },
   );

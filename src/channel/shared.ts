@@ -43,17 +43,13 @@ import { ChannelError, Overflow, SendStatus } from "./status.ts";
  *
  * @example Describing a sender for another thread
  * ```ts
- * import {
- *   NodeBuilder,
- *   type SharedSenderTransferable,
- *   TestRuntime,
- *   ValueSender,
- * } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel, type SharedSenderTransferable, ValueSender } from "@wavelet/wavelet/channel";
  *
  * const rt = new TestRuntime();
- * const [count, tx] = new NodeBuilder(0).buildWithChannel(
+ * const [count, tx] = new NodeBuilder(0).buildWith(
  *   rt.executor,
- *   { kind: "value", capacity: 8 },
+ *   channel({ kind: "value", capacity: 8 }),
  *   (self, _ctx, rx) => {
  *     while (rx.tryRecv() !== undefined) self.value++;
  *     return true;
@@ -87,7 +83,7 @@ export interface SharedSenderTransferable {
 
 /**
  * What ring and value senders share: the overflow policy, closing, and the drop count. Not
- * constructed directly: use the sender `buildWithChannel` returns, or `fromTransferable`.
+ * constructed directly: use the sender `buildWith(executor, channel(options), fn)` returns, or `fromTransferable`.
  *
  * Each sender writes its own ring of the channel (a producer slot, taken on its first send), so
  * senders on different threads never contend, and a send that fails, or a Worker that dies
@@ -96,21 +92,22 @@ export interface SharedSenderTransferable {
  *
  * @example Code that works with ring and value senders alike
  * ```ts
- * import { defineRecord, NodeBuilder, type SharedSender, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel, defineRecord, type SharedSender } from "@wavelet/wavelet/channel";
  *
  * function finish(tx: SharedSender<never>): void {
  *   tx.close();
  *   if (!tx.isClosed) throw new Error("closed");
  * }
  * const rt = new TestRuntime();
- * const [, ring] = new NodeBuilder(0).buildWithChannel(
+ * const [, ring] = new NodeBuilder(0).buildWith(
  *   rt.executor,
- *   { kind: "ring", record: defineRecord({ x: "f64" }), capacity: 4 },
+ *   channel({ kind: "ring", record: defineRecord({ x: "f64" }), capacity: 4 }),
  *   () => false,
  * );
- * const [, value] = new NodeBuilder(0).buildWithChannel(
+ * const [, value] = new NodeBuilder(0).buildWith(
  *   rt.executor,
- *   { kind: "value", capacity: 4 },
+ *   channel({ kind: "value", capacity: 4 }),
  *   () => false,
  * );
  * finish(ring);
@@ -192,7 +189,7 @@ export abstract class SharedSender<T> {
    */
   trySend(item: T): SendStatus {
     if (this.#closed) {
-      throw new ChannelError(ErrorCode.ChannelClosed, "Cannot send on a sender that was closed");
+      throw new ChannelError("Cannot send on a sender that was closed");
     }
     this.prepare(item);
     const r = this._rings, ctl = r.ctl;
@@ -243,9 +240,9 @@ export abstract class SharedSender<T> {
     if (r.policy !== POLICY_BLOCK) return SendStatus.Full;
     if (!this.#mayBlock) {
       throw new ChannelError(
-        ErrorCode.ChannelWouldDeadlock,
         "A blocking send on the receiving node's own thread would never wake; send from a " +
           "Worker, or use the reject or dropOldest policy",
+        { code: ErrorCode.ChannelWouldDeadlock },
       );
     }
     const w = this.#headW - S_HEAD;
@@ -288,7 +285,6 @@ export abstract class SharedSender<T> {
       return;
     }
     throw new CapacityError(
-      ErrorCode.CapacityExceeded,
       `All ${r.slots} producer slots of this channel are taken; build it with a larger ` +
         "producers option, or close senders that are done",
     );
@@ -320,7 +316,7 @@ export abstract class SharedSender<T> {
     fields: Readonly<Record<string, string>> | null,
   ): SharedSenderTransferable {
     if (this.#closed) {
-      throw new ChannelError(ErrorCode.ChannelClosed, "Cannot transfer a sender that was closed");
+      throw new ChannelError("Cannot transfer a sender that was closed");
     }
     Atomics.add(this._rings.ctl, H_OPEN, 1);
     return {
@@ -523,22 +519,22 @@ export function openDescription(
     d === null || d.kind !== kind || !(d.sab instanceof SharedArrayBuffer) || !Rings.valid(d.sab)
   ) {
     throw new ChannelError(
-      ErrorCode.InvalidArgument,
       `Not a ${kind.slice(8)} sender description (expected sender.toTransferable())`,
+      { code: ErrorCode.InvalidArgument },
     );
   }
   const rings = new Rings(d.sab);
   if (!check(rings, d)) {
     throw new ChannelError(
-      ErrorCode.InvalidArgument,
       `The ${kind.slice(8)} sender description does not match its channel's memory`,
+      { code: ErrorCode.InvalidArgument },
     );
   }
   const timeout = d.blockTimeoutMs;
   if (typeof timeout !== "number" || !(timeout >= 0)) {
     throw new ChannelError(
-      ErrorCode.InvalidArgument,
       `A sender description's blockTimeoutMs must be a number >= 0, got ${describe(timeout)}`,
+      { code: ErrorCode.InvalidArgument },
     );
   }
   return { rings, notifier: Notifier.fromTransferable(d.notifier), blockTimeoutMs: timeout };

@@ -5,19 +5,20 @@
  * @module
  */
 
-import { WaveletError } from "../core/errors.ts";
+import { ErrorCode, WaveletError } from "../core/errors.ts";
 
 /**
  * What a send did.
  *
  * @example Branching on the send result
  * ```ts
- * import { NodeBuilder, SendStatus, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel, SendStatus } from "@wavelet/wavelet/channel";
  *
  * const rt = new TestRuntime();
- * const [node, tx] = new NodeBuilder(0).buildWithChannel(
+ * const [node, tx] = new NodeBuilder(0).buildWith(
  *   rt.executor,
- *   { kind: "local", capacity: 1 },
+ *   channel({ kind: "local", capacity: 1 }),
  *   () => false,
  * );
  * const first = tx.trySend("a");
@@ -45,14 +46,15 @@ export type SendStatus = typeof SendStatus[keyof typeof SendStatus];
  *
  * @example Branching on the receive result
  * ```ts
- * import { defineRecord, NodeBuilder, RecvStatus, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel, defineRecord, RecvStatus } from "@wavelet/wavelet/channel";
  *
  * const rt = new TestRuntime();
  * const seen: number[] = [];
  * const out = { n: 0 };
- * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ * const [, tx] = new NodeBuilder(0).buildWith(
  *   rt.executor,
- *   { kind: "ring", record: defineRecord({ n: "i32" }), capacity: 4 },
+ *   channel({ kind: "ring", record: defineRecord({ n: "i32" }), capacity: 4 }),
  *   (_self, _ctx, rx) => {
  *     for (;;) {
  *       const s = rx.tryRecv(out);
@@ -86,13 +88,14 @@ export type RecvStatus = typeof RecvStatus[keyof typeof RecvStatus];
  *
  * @example Dropping the oldest item when full
  * ```ts
- * import { NodeBuilder, Overflow, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel, Overflow } from "@wavelet/wavelet/channel";
  *
  * const rt = new TestRuntime();
  * const seen: unknown[] = [];
- * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ * const [, tx] = new NodeBuilder(0).buildWith(
  *   rt.executor,
- *   { kind: "local", capacity: 2, overflow: Overflow.DropOldest },
+ *   channel({ kind: "local", capacity: 2, overflow: Overflow.DropOldest }),
  *   (_self, _ctx, rx) => {
  *     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) seen.push(v);
  *     return false;
@@ -121,12 +124,13 @@ export type Overflow = typeof Overflow[keyof typeof Overflow];
  *
  * @example Sending on a closed sender
  * ```ts
- * import { ChannelError, ErrorCode, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { ErrorCode, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel, ChannelError } from "@wavelet/wavelet/channel";
  *
  * const rt = new TestRuntime();
- * const [, tx] = new NodeBuilder(0).buildWithChannel(
+ * const [, tx] = new NodeBuilder(0).buildWith(
  *   rt.executor,
- *   { kind: "local", capacity: 4 },
+ *   channel({ kind: "local", capacity: 4 }),
  *   () => false,
  * );
  * tx.close();
@@ -139,4 +143,7 @@ export type Overflow = typeof Overflow[keyof typeof Overflow];
  * if (code !== ErrorCode.ChannelClosed) throw new Error("expected CHANNEL_CLOSED");
  * ```
  */
-export class ChannelError extends WaveletError {}
+export class ChannelError extends WaveletError {
+  /** `CHANNEL_CLOSED` unless given. */
+  static override readonly defaultCode: ErrorCode = ErrorCode.ChannelClosed;
+}

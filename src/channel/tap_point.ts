@@ -5,17 +5,17 @@
  * @module
  */
 
-import type { Executor } from "../core/executor.ts";
+import type { RuntimePort, StimulusTap } from "../core/hooks.ts";
 import { Obs } from "../replay/log.ts";
-import type { Tap } from "../replay/tap.ts";
 import { RecvStatus } from "./status.ts";
 
 /** Where a receiver reports what it read (recording) or gets it from (replay). @internal */
 export class TapPoint {
-  ex: Executor | null = null;
+  /** The port of the receiver's executor (set when the receiver's node is built). */
+  port: RuntimePort | null = null;
   slot = -1;
-  get tap(): Tap | null {
-    return this.ex === null ? null : this.ex._tap;
+  get tap(): StimulusTap | null {
+    return this.port === null ? null : this.port.tap;
   }
   /** Records (or, replaying, replaces) a number the node read; `v` is the live value. */
   number(kind: number, v: number): number {

@@ -4,11 +4,10 @@
  * @module
  */
 
-import { ErrorCode, InvalidArgumentError } from "../core/errors.ts";
+import { InvalidArgumentError } from "../core/errors.ts";
 import { CycleTime, splitUnixNanos } from "../core/time.ts";
 import { checkInteger, checkOptions, describe, invalid } from "../core/validate.ts";
-import { notCycleTime } from "./clock.ts";
-import type { Clock } from "./clock.ts";
+import { type Clock, notCycleTime } from "./clock.ts";
 
 /**
  * Simulated time for historical runs. Its monotonic time is nanoseconds since the interval's
@@ -137,7 +136,6 @@ export class HistoricalClock implements Clock {
   #check(ns: number): void {
     if (typeof ns !== "number" || !Number.isFinite(ns) || ns < this.#mono) {
       throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
         `Historical time must be a finite number of ns at or after ${this.#mono}, got ${
           describe(ns)
         }`,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { hostOs } from "../runtime/host.ts";
 import { checkInteger, checkNumber, checkOptions, describe, invalid } from "../core/validate.ts";
 import { CycleTime } from "../core/time.ts";
 import type { NativeBackend } from "../../ffi/backend.ts";
@@ -48,24 +49,17 @@ export function precisionClockDefaults(os: string): PrecisionClockDefaults {
   }
 }
 
-function hostOs(): string {
-  // deno-lint-ignore no-explicit-any
-  const g = globalThis as any;
-  return g.Deno?.build?.os ?? g.process?.platform ?? "unknown";
-}
-
 /**
  * Options for {@linkcode PrecisionClock}.
  *
  * @example Recalibrating every minute
  * ```ts
+ * import { CycleTime, seconds } from "@wavelet/wavelet";
  * import {
- *   CycleTime,
  *   loadBackend,
  *   PrecisionClock,
  *   type PrecisionClockOptions,
- *   seconds,
- * } from "@wavelet/wavelet";
+ * } from "@wavelet/wavelet/native";
  *
  * const options: PrecisionClockOptions = {
  *   resyncIntervalNs: seconds(60),
@@ -108,7 +102,8 @@ export const MAX_RETRIES = 10_000;
  *
  * @example
  * ```ts ignore
- * import { CycleTime, PrecisionClock } from "@wavelet/wavelet";
+ * import { CycleTime } from "@wavelet/wavelet";
+ * import { PrecisionClock } from "@wavelet/wavelet/native";
  * import { loadBackend } from "../../ffi/load.ts";
  *
  * const clock = new PrecisionClock(loadBackend());

@@ -4,11 +4,10 @@
  * @module
  */
 
-import { ErrorCode, InvalidArgumentError } from "../core/errors.ts";
+import { InvalidArgumentError } from "../core/errors.ts";
 import { CycleTime, splitUnixNanos } from "../core/time.ts";
 import { checkOptions, describe } from "../core/validate.ts";
-import { notCycleTime } from "./clock.ts";
-import type { Clock } from "./clock.ts";
+import { type Clock, notCycleTime } from "./clock.ts";
 
 /**
  * Options for {@linkcode TestClock}.
@@ -34,7 +33,6 @@ export interface TestClockOptions {
 function checkDuration(what: string, v: number): void {
   if (typeof v !== "number" || !Number.isFinite(v)) {
     throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
       `${what} must be a finite number of nanoseconds, got ${describe(v)}`,
     );
   }
@@ -47,7 +45,7 @@ function checkDuration(what: string, v: number): void {
  *
  * @example
  * ```ts
- * import { CycleTime, TestClock, ms } from "@wavelet/wavelet";
+ * import { CycleTime, ms, TestClock } from "@wavelet/wavelet";
  *
  * const clock = new TestClock();
  * clock.advance(ms(500));
@@ -92,14 +90,12 @@ export class TestClock implements Clock {
     checkDuration("A clock advance", durationNs);
     if (durationNs < 0) {
       throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
         `A monotonic clock cannot move backwards (advance by ${durationNs} ns)`,
       );
     }
     const next = this.#elapsed + durationNs;
     if (!Number.isFinite(next)) {
       throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
         `A clock advance by ${durationNs} ns would make the elapsed time infinite`,
       );
     }
@@ -117,7 +113,6 @@ export class TestClock implements Clock {
     checkDuration("Elapsed time", elapsedNs);
     if (elapsedNs < 0) {
       throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
         `Elapsed time cannot be negative, got ${elapsedNs}`,
       );
     }

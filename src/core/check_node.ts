@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ErrorCode, ForeignNodeError, NodeRemovedError } from "./errors.ts";
+import { ForeignNodeError, NodeRemovedError } from "./errors.ts";
 import { Executor } from "./executor.ts";
 import { Node } from "./node.ts";
 import { checkInstance } from "./validate.ts";
@@ -61,11 +61,11 @@ export function checkExecutor(value: unknown, name: string): Executor {
  */
 export function checkNodeOf<T>(executor: Executor, node: unknown, name: string): Node<T> {
   const n = checkInstance(node, Node, name) as Node<T>;
-  if (n.executor !== executor) {
-    throw new ForeignNodeError(ErrorCode.ForeignNode, `${name} belongs to another executor`);
+  if (n._ex !== executor) {
+    throw new ForeignNodeError(`${name} belongs to another executor`);
   }
   if (!n.isAlive) {
-    throw new NodeRemovedError(ErrorCode.NodeRemoved, `${name} has left the graph`);
+    throw new NodeRemovedError(`${name} has left the graph`);
   }
   return n;
 }

@@ -79,6 +79,34 @@ export const ErrorCode = {
   NativeUnavailable: "NATIVE_UNAVAILABLE",
   /** The operation needs the native backend (epoll, eventfd, timerfd, signals). */
   Unsupported: "UNSUPPORTED",
+  /** A host string is not a numeric IPv4 or IPv6 address, or a port is out of range. */
+  InvalidAddress: "INVALID_ADDRESS",
+  /** The address is already in use (EADDRINUSE): another socket listens on that port. */
+  AddressInUse: "ADDRESS_IN_USE",
+  /** Nobody listens at the address (ECONNREFUSED). */
+  ConnectionRefused: "CONNECTION_REFUSED",
+  /** The peer reset the connection (ECONNRESET). */
+  ConnectionReset: "CONNECTION_RESET",
+  /** Writing to a connection the peer closed (EPIPE); no SIGPIPE is ever raised. */
+  BrokenPipe: "BROKEN_PIPE",
+  /** The socket object was closed; its fd is never touched again. */
+  SocketClosed: "SOCKET_CLOSED",
+  /** A frame was longer than the connection's `maxFrameBytes`. */
+  FrameTooLarge: "FRAME_TOO_LARGE",
+  /** More output was queued than the connection's `maxPendingBytes` allows. */
+  OutputOverflow: "OUTPUT_OVERFLOW",
+  /** Any other failing socket call. */
+  SocketFailed: "SOCKET_FAILED",
+  /** A factory's `get` was called before a function was attached. */
+  FactoryNotAttached: "FACTORY_NOT_ATTACHED",
+  /** A factory's `attach` was called on a factory that already has a function. */
+  FactoryAlreadyAttached: "FACTORY_ALREADY_ATTACHED",
+  /** A factory's function (directly or through other factories) asked for what it builds. */
+  FactoryCycle: "FACTORY_CYCLE",
+  /** A factory's function returned something that is not a live node of its executor. */
+  FactoryBadResult: "FACTORY_BAD_RESULT",
+  /** An error without a more specific code. */
+  Failed: "FAILED",
 } as const;
 
 /**
@@ -119,7 +147,39 @@ function optionsOf(options: unknown): ErrorOptions | undefined {
 }
 
 /**
+ * Options of a {@linkcode WaveletError}: the standard `cause`, and a `code` when the class's
+ * default code is not the one.
+ *
+ * @example An error with a cause and a code
+ * ```ts
+ * import { ErrorCode, InvalidArgumentError, type WaveletErrorOptions } from "@wavelet/wavelet";
+ *
+ * const options: WaveletErrorOptions = { code: ErrorCode.InvalidTimeout, cause: new Error("x") };
+ * const e = new InvalidArgumentError("A timeout must be >= 0", options);
+ * if (e.code !== "INVALID_TIMEOUT" || e.cause === undefined) throw new Error("code and cause");
+ * ```
+ */
+export interface WaveletErrorOptions extends ErrorOptions {
+  /** The code, when not the class's default. */
+  code?: ErrorCode;
+}
+
+/** The options' code and cause, read without letting a throwing getter escape. */
+function codeOf(options: unknown, fallback: ErrorCode): ErrorCode {
+  if (options === null || typeof options !== "object") return fallback;
+  try {
+    const c = (options as WaveletErrorOptions).code;
+    return typeof c === "string" ? c : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/**
  * Base class of every error the runtime throws on purpose.
+ *
+ * Each class has a default code (`InvalidArgumentError` is `INVALID_ARGUMENT`, ...); pass
+ * `{ code }` in the options for a more precise one.
  *
  * @example Branching on the code
  * ```ts
@@ -138,18 +198,19 @@ function optionsOf(options: unknown): ErrorOptions | undefined {
  * ```
  */
 export class WaveletError extends Error {
+  /** The code a class's errors get when none is given. */
+  static readonly defaultCode: ErrorCode = ErrorCode.Failed;
   /** The stable error code. */
   readonly code: ErrorCode;
   /**
-   * Creates an error.
+   * Creates an error. Making an error never throws, whatever it is given.
    *
-   * @param code The stable error code.
    * @param message A sentence saying what failed and why.
-   * @param options Standard error options (`cause`).
+   * @param options `cause`, and `code` when not the class's default.
    */
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: WaveletErrorOptions) {
     super(textOf(message), optionsOf(options));
-    this.code = code;
+    this.code = codeOf(options, (new.target as typeof WaveletError).defaultCode);
     this.name = new.target.name;
   }
 }
@@ -174,7 +235,10 @@ export class WaveletError extends Error {
  * if (!(errors[0] instanceof SchedulerError)) throw new Error("expected a SchedulerError");
  * ```
  */
-export class SchedulerError extends WaveletError {}
+export class SchedulerError extends WaveletError {
+  /** `SCHEDULE_LOWER_DEPTH` unless given. */
+  static override readonly defaultCode: ErrorCode = ErrorCode.ScheduleLowerDepth;
+}
 
 /**
  * An operation named a node that has left the graph.
@@ -195,7 +259,10 @@ export class SchedulerError extends WaveletError {}
  * if (!(caught instanceof NodeRemovedError)) throw new Error("expected a NodeRemovedError");
  * ```
  */
-export class NodeRemovedError extends WaveletError {}
+export class NodeRemovedError extends WaveletError {
+  /** `NODE_REMOVED` unless given. */
+  static override readonly defaultCode: ErrorCode = ErrorCode.NodeRemoved;
+}
 
 /**
  * A node that belongs to another executor was used.
@@ -216,7 +283,10 @@ export class NodeRemovedError extends WaveletError {}
  * if (!(caught instanceof ForeignNodeError)) throw new Error("expected a ForeignNodeError");
  * ```
  */
-export class ForeignNodeError extends WaveletError {}
+export class ForeignNodeError extends WaveletError {
+  /** `FOREIGN_NODE` unless given. */
+  static override readonly defaultCode: ErrorCode = ErrorCode.ForeignNode;
+}
 
 /**
  * A builder was misused (set twice, reused, built at the wrong time).
@@ -237,7 +307,10 @@ export class ForeignNodeError extends WaveletError {}
  * }
  * ```
  */
-export class BuilderError extends WaveletError {}
+export class BuilderError extends WaveletError {
+  /** `BUILDER_CONSUMED` unless given. */
+  static override readonly defaultCode: ErrorCode = ErrorCode.BuilderConsumed;
+}
 
 /**
  * An argument had the wrong type or an out-of-range value.
@@ -257,7 +330,10 @@ export class BuilderError extends WaveletError {}
  * if (clock.nowNs() !== 0) throw new Error("the clock did not move");
  * ```
  */
-export class InvalidArgumentError extends WaveletError {}
+export class InvalidArgumentError extends WaveletError {
+  /** `INVALID_ARGUMENT` unless given. */
+  static override readonly defaultCode: ErrorCode = ErrorCode.InvalidArgument;
+}
 
 /**
  * An execution context was used after its cycle ended.
@@ -283,7 +359,10 @@ export class InvalidArgumentError extends WaveletError {}
  * if (!(caught instanceof ContextError)) throw new Error("expected a ContextError");
  * ```
  */
-export class ContextError extends WaveletError {}
+export class ContextError extends WaveletError {
+  /** `CONTEXT_EXPIRED` unless given. */
+  static override readonly defaultCode: ErrorCode = ErrorCode.ContextExpired;
+}
 
 /**
  * A fixed capacity was exceeded.
@@ -305,4 +384,7 @@ export class ContextError extends WaveletError {}
  * if (!(caught instanceof CapacityError)) throw new Error("expected a CapacityError");
  * ```
  */
-export class CapacityError extends WaveletError {}
+export class CapacityError extends WaveletError {
+  /** `CAPACITY_EXCEEDED` unless given. */
+  static override readonly defaultCode: ErrorCode = ErrorCode.CapacityExceeded;
+}

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ErrorCode, InvalidArgumentError } from "./errors.ts";
+import { InvalidArgumentError } from "./errors.ts";
 import { describe, invalid } from "./validate.ts";
 
 /** Throws unless `n` is a number other than NaN (infinities stay: "never" is a duration). */
@@ -98,7 +98,7 @@ const NS_PER_S = 1_000_000_000;
  *
  * @example
  * ```ts
- * import { NodeBuilder, TestRuntime, seconds } from "@wavelet/wavelet";
+ * import { NodeBuilder, seconds, TestRuntime } from "@wavelet/wavelet";
  *
  * const rt = new TestRuntime({ startUnixNanos: 1_700_000_000_000_000_000n });
  * rt.advanceClock(seconds(1));
@@ -207,7 +207,6 @@ export class CycleTime {
 export function splitUnixNanos(unixNanos: bigint): [number, number] {
   if (typeof unixNanos !== "bigint") {
     throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
       `Unix nanoseconds must be a bigint, got ${typeof unixNanos}`,
     );
   }

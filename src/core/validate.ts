@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ErrorCode, InvalidArgumentError } from "./errors.ts";
+import { InvalidArgumentError } from "./errors.ts";
 
 /**
  * A short, safe description of any value for an error message: it never calls user code that
@@ -99,7 +99,6 @@ function bound(n: number): string {
  */
 export function invalid(message: string, cause?: unknown): InvalidArgumentError {
   return new InvalidArgumentError(
-    ErrorCode.InvalidArgument,
     message,
     cause === undefined ? undefined : { cause },
   );

@@ -98,7 +98,7 @@ export class IoHandle {
  *
  * @example A poller that records registrations
  * ```ts
- * import { type IoPoller, Readiness } from "@wavelet/wavelet";
+ * import { type IoPoller, Readiness } from "./io.ts";
  *
  * // What an epoll set does, kept in a map (RealtimeRuntime is the real implementation).
  * const registered = new Map<number, { events: number; token: number }>();
@@ -166,7 +166,6 @@ export class IoDriver {
     else {
       if (this.#next >= TOKENS) {
         throw new CapacityError(
-          ErrorCode.CapacityExceeded,
           `Cannot register more than ${TOKENS} I/O sources`,
         );
       }
@@ -257,8 +256,8 @@ export class IoDriver {
     const t = this.token(handle);
     if (t < 0) {
       throw new WaveletError(
-        ErrorCode.InvalidArgument,
         `I/O handle ${describe(handle)} is not registered (deregistered, or its node was removed)`,
+        { code: ErrorCode.InvalidArgument },
       );
     }
     return t;
@@ -286,7 +285,6 @@ export class IoDriver {
 function checkFd(fd: number): void {
   if (!Number.isInteger(fd) || fd < 0) {
     throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
       `A file descriptor must be a non-negative integer, got ${describe(fd)}`,
     );
   }
@@ -299,7 +297,6 @@ function checkInterest(interest: number): number {
     (v & (Readiness.Readable | Readiness.Writable)) === 0
   ) {
     throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
       `An I/O interest must combine Readiness.Readable and/or Readiness.Writable (optionally ` +
         `EdgeTriggered), got ${describe(interest)}`,
     );

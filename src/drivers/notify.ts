@@ -21,6 +21,7 @@
  */
 
 import { describe } from "../core/validate.ts";
+import { eventfdWaker } from "../runtime/backend.ts";
 import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "../core/errors.ts";
 
 /** Word indices of the header. */
@@ -43,7 +44,6 @@ function areaCapacity(sab: unknown): number {
 
 function forged(why: string): InvalidArgumentError {
   return new InvalidArgumentError(
-    ErrorCode.InvalidArgument,
     `Not a notifier of this area: ${why} (rebuild notifiers with Notifier.fromTransferable)`,
   );
 }
@@ -55,7 +55,8 @@ const NO_WAKER: Waker = { wake() {} };
  *
  * @example A waker that counts its wake-ups
  * ```ts
- * import { AtomicsWaker, NodeBuilder, TestRuntime, type Waker } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { AtomicsWaker, type Waker } from "./notify.ts";
  *
  * class CountingWaker implements Waker {
  *   count = 0;
@@ -86,12 +87,7 @@ export interface Waker {
  *
  * @example A notifier through structured clone
  * ```ts
- * import {
- *   NodeBuilder,
- *   Notifier,
- *   type NotifierTransferable,
- *   TestRuntime,
- * } from "@wavelet/wavelet";
+ * import { NodeBuilder, Notifier, type NotifierTransferable, TestRuntime } from "@wavelet/wavelet";
  *
  * const rt = new TestRuntime();
  * let runs = 0;
@@ -119,22 +115,13 @@ export interface NotifierTransferable {
   readonly wakeFd: number;
 }
 
-/** Resolves a waker for a transferable on the receiving thread (set by the native layer). */
-export type WakerFactory = (t: NotifierTransferable) => Waker;
-
-let wakerFactory: WakerFactory | undefined;
-
-/** @internal Installed by the runtime layer so `Notifier.fromTransferable` can wake eventfds. */
-export function setWakerFactory(f: WakerFactory): void {
-  wakerFactory = f;
-}
-
 /**
  * A waker that uses `Atomics.notify` on the area's WAKE word.
  *
  * @example Waking a consumer parked on the area
  * ```ts
- * import { AtomicsWaker, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { AtomicsWaker } from "./notify.ts";
  *
  * const rt = new TestRuntime();
  * const node = new NodeBuilder(0).build(rt.executor, () => false);
@@ -155,7 +142,6 @@ export class AtomicsWaker implements Waker {
   constructor(sab: SharedArrayBuffer) {
     if (areaCapacity(sab) === 0) {
       throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
         `An AtomicsWaker needs a notification area's SharedArrayBuffer, got ${describe(sab)}`,
       );
     }
@@ -190,7 +176,10 @@ export class AtomicsWaker implements Waker {
  * }
  * ```
  */
-export class NotifierClosedError extends WaveletError {}
+export class NotifierClosedError extends WaveletError {
+  /** `NOTIFIER_CLOSED` unless given. */
+  static override readonly defaultCode: ErrorCode = ErrorCode.NotifierClosed;
+}
 
 /**
  * Wakes one node of an executor from any thread: the node runs in the executor's next cycle
@@ -279,15 +268,12 @@ export class Notifier {
     }
     if (d === null || d.kind !== "wavelet.notifier" || !(d.sab instanceof SharedArrayBuffer)) {
       throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
         "Not a notifier description (expected the result of notifier.toTransferable())",
       );
     }
     // Checked before a waker is made for its fd: a forged description never writes an fd.
     new Notifier(d.sab, d.index, d.gen, NO_WAKER, d.wakeFd);
-    const waker = d.wakeFd >= 0 && wakerFactory !== undefined
-      ? wakerFactory(d)
-      : new AtomicsWaker(d.sab);
+    const waker = d.wakeFd >= 0 ? eventfdWaker(d.wakeFd) : new AtomicsWaker(d.sab);
     return new Notifier(d.sab, d.index, d.gen, waker, d.wakeFd);
   }
 
@@ -317,7 +303,6 @@ export class Notifier {
     const a = this.#i32, p = this.#pendingBase + this.#index, gen = this.#gen;
     if (Atomics.load(a, CLOSED) !== 0) {
       throw new NotifierClosedError(
-        ErrorCode.NotifierClosed,
         "Cannot notify: the executor's runtime has shut down",
       );
     }
@@ -373,7 +358,6 @@ export class NotifyQueue {
   constructor(capacity = 4096) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
       throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
         `Notifier capacity must be an integer in [1, 2^24], got ${describe(capacity)}`,
       );
     }
@@ -404,7 +388,6 @@ export class NotifyQueue {
     else if (this.#next < this.capacity) i = this.#next++;
     else {
       throw new CapacityError(
-        ErrorCode.CapacityExceeded,
         `Cannot register more than ${this.capacity} live notifiers on one executor`,
       );
     }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { CapacityError, ErrorCode } from "../core/errors.ts";
+import { CapacityError } from "../core/errors.ts";
 
 /**
  * Identifies one registered timer, for cancellation. It names its executor, so a handle given to
@@ -54,7 +54,8 @@ const ENTRY_BITS = 22;
  *
  * @example Checking room for a batch of timers
  * ```ts
- * import { MAX_TIMERS, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { MAX_TIMERS } from "./timer.ts";
  *
  * const rt = new TestRuntime();
  * const batch = 10_000;
@@ -100,7 +101,6 @@ export class TimerHeap {
     else {
       if (this.#nextEntry >= MAX_TIMERS) {
         throw new CapacityError(
-          ErrorCode.CapacityExceeded,
           `Cannot register more than ${MAX_TIMERS} pending timers`,
         );
       }

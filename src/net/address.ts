@@ -8,7 +8,8 @@
 
 import { ADDR_LEN, type NativeBackend } from "../../ffi/backend.ts";
 import { describe, invalid } from "../core/validate.ts";
-import { NetError, NetErrorCode } from "./errors.ts";
+import { NetError } from "./errors.ts";
+import { ErrorCode } from "../core/errors.ts";
 
 /**
  * @internal Checks a backend argument: an object with the socket calls (the native backend or
@@ -48,7 +49,8 @@ export function netBackend(rt: unknown, what: string): NativeBackend {
  *
  * @example Anything with a backend
  * ```ts
- * import { type NetRuntime, RealtimeRuntime, SocketAddress } from "@wavelet/wavelet";
+ * import { RealtimeRuntime } from "@wavelet/wavelet";
+ * import { type NetRuntime, SocketAddress } from "@wavelet/wavelet/net";
  *
  * function loopback(net: NetRuntime, port: number): SocketAddress {
  *   return SocketAddress.parse(net, "127.0.0.1", port);
@@ -72,7 +74,8 @@ export interface NetRuntime {
  *
  * @example
  * ```ts ignore
- * import { RealtimeRuntime, SocketAddress } from "@wavelet/wavelet";
+ * import { RealtimeRuntime } from "@wavelet/wavelet";
+ * import { SocketAddress } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const a = SocketAddress.parse(rt, "::1", 8080);
@@ -133,13 +136,11 @@ export class SocketAddress {
       : -22;
     if (rc < 0) {
       throw new NetError(
-        NetErrorCode.InvalidAddress,
-        "parse address",
-        0,
         okPort
           ? `Cannot use ${describe(host)} as an address: it is not a numeric IPv4 or ` +
             `IPv6 address (host names are not resolved)`
           : `Cannot use port ${describe(port)}: a port is an integer in [0, 65535]`,
+        { code: ErrorCode.InvalidAddress, op: "parse address", errno: 0 },
       );
     }
     return new SocketAddress(bytes);

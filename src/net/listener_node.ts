@@ -7,7 +7,8 @@
 
 import { Control } from "../core/control.ts";
 import type { Executor } from "../core/executor.ts";
-import { type Node, NodeBuilder } from "../core/node.ts";
+import type { Node } from "../core/node.ts";
+import { NodeBuilder } from "../core/builder.ts";
 import { type IoHandle, Readiness } from "../drivers/io.ts";
 import { checkExecutor } from "../core/check_node.ts";
 import {
@@ -18,7 +19,8 @@ import {
   checkOptions,
   checkString,
 } from "../core/validate.ts";
-import { NetError, NetErrorCode } from "./errors.ts";
+import { NetError } from "./errors.ts";
+import { ErrorCode } from "../core/errors.ts";
 import { TcpListener, type TcpStream } from "./socket.ts";
 
 /** The most connections a listener node accepts in one cycle. */
@@ -27,12 +29,11 @@ const MAX_ACCEPTS = 65_536;
 /** @internal Throws `SOCKET_CLOSED` for a node built on a closed socket. */
 export function checkOpen(socket: { readonly isClosed: boolean }, what: string): void {
   if (socket.isClosed) {
-    throw new NetError(
-      NetErrorCode.SocketClosed,
-      "build a node on",
-      0,
-      `Cannot build a node on a closed ${what}`,
-    );
+    throw new NetError(`Cannot build a node on a closed ${what}`, {
+      code: ErrorCode.SocketClosed,
+      op: "build a node on",
+      errno: 0,
+    });
   }
 }
 
@@ -41,7 +42,8 @@ export function checkOpen(socket: { readonly isClosed: boolean }, what: string):
  *
  * @example A named listener that closes its socket when removed
  * ```ts
- * import { RealtimeRuntime, TcpListener, tcpListenerNode } from "@wavelet/wavelet";
+ * import { RealtimeRuntime } from "@wavelet/wavelet";
+ * import { TcpListener, tcpListenerNode } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
@@ -73,14 +75,13 @@ export interface TcpListenerNodeOptions {
  *
  * @example Counting accepted connections
  * ```ts
+ * import { ms, RealtimeRuntime } from "@wavelet/wavelet";
  * import {
- *   ms,
- *   RealtimeRuntime,
  *   TcpListener,
  *   tcpListenerNode,
  *   type TcpListenerState,
  *   TcpStream,
- * } from "@wavelet/wavelet";
+ * } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const server = tcpListenerNode(
@@ -122,14 +123,8 @@ export interface TcpListenerState {
  *
  * @example
  * ```ts ignore
- * import {
- *   Framing,
- *   NodeBuilder,
- *   RealtimeRuntime,
- *   TcpListener,
- *   tcpConnectionNode,
- *   tcpListenerNode,
- * } from "@wavelet/wavelet";
+ * import { NodeBuilder, RealtimeRuntime } from "@wavelet/wavelet";
+ * import { Framing, tcpConnectionNode, TcpListener, tcpListenerNode } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const listener = TcpListener.bind(rt, "127.0.0.1", 7000);
@@ -191,7 +186,7 @@ export function tcpListenerNode(
           stream = listener.accept();
         } catch (err) {
           // Out of fds and the like: keep serving the open connections, back off 50 ms.
-          if (err instanceof NetError && (err.code as string) !== NetErrorCode.SocketClosed) {
+          if (err instanceof NetError && (err.code as string) !== ErrorCode.SocketClosed) {
             ctx.deregisterIo(io);
             io = null;
             ctx.registerTimerAfter(self, 50e6);

@@ -10,8 +10,10 @@
  */
 
 import { Control } from "../core/control.ts";
-import type { ExecutionContext, Executor } from "../core/executor.ts";
-import { type Node, NodeBuilder } from "../core/node.ts";
+import type { ExecutionContext } from "../core/context.ts";
+import type { Executor } from "../core/executor.ts";
+import type { Node } from "../core/node.ts";
+import { NodeBuilder } from "../core/builder.ts";
 import { type IoHandle, Readiness } from "../drivers/io.ts";
 import { checkExecutor } from "../core/check_node.ts";
 import {
@@ -25,7 +27,8 @@ import {
   describe,
   invalid,
 } from "../core/validate.ts";
-import { NetError, NetErrorCode } from "./errors.ts";
+import { NetError } from "./errors.ts";
+import { ErrorCode } from "../core/errors.ts";
 import { TcpStream, WOULD_BLOCK } from "./socket.ts";
 import { checkOpen } from "./listener_node.ts";
 
@@ -43,16 +46,14 @@ const MAX_CONNECTION_BYTES = 2 ** 30;
  *
  * @example A line-echo server and its client
  * ```ts
+ * import { ms, NodeBuilder, RealtimeRuntime } from "@wavelet/wavelet";
  * import {
  *   Framing,
- *   ms,
- *   NodeBuilder,
- *   RealtimeRuntime,
  *   tcpConnectionNode,
  *   TcpListener,
  *   tcpListenerNode,
  *   TcpStream,
- * } from "@wavelet/wavelet";
+ * } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
@@ -102,18 +103,16 @@ export type Framing = typeof Framing[keyof typeof Framing];
  *
  * @example Length-prefixed frames and a close callback
  * ```ts
+ * import { ms, NodeBuilder, RealtimeRuntime } from "@wavelet/wavelet";
  * import {
  *   Framing,
- *   ms,
- *   NodeBuilder,
- *   RealtimeRuntime,
  *   type TcpConnection,
  *   tcpConnectionNode,
  *   type TcpConnectionOptions,
  *   TcpListener,
  *   tcpListenerNode,
  *   TcpStream,
- * } from "@wavelet/wavelet";
+ * } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * let closedWithError: boolean | null = null;
@@ -173,16 +172,14 @@ const DEFAULT_READ = 64 * 1024;
  *
  * @example Writing, reading and the connection's counters
  * ```ts
+ * import { ms, NodeBuilder, RealtimeRuntime } from "@wavelet/wavelet";
  * import {
- *   ms,
- *   NodeBuilder,
- *   RealtimeRuntime,
  *   type TcpConnection,
  *   tcpConnectionNode,
  *   TcpListener,
  *   tcpListenerNode,
  *   TcpStream,
- * } from "@wavelet/wavelet";
+ * } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
@@ -413,10 +410,8 @@ export class TcpConnection {
     if (used + length > this._maxPending) {
       this._fail(
         new NetError(
-          NetErrorCode.OutputOverflow,
-          "write",
-          0,
           `Cannot queue ${length} more bytes: ${used} are pending and the limit is ${this._maxPending}`,
+          { code: ErrorCode.OutputOverflow, op: "write", errno: 0 },
         ),
       );
       return false;
@@ -480,10 +475,8 @@ export class TcpConnection {
   _fail(err: unknown): void {
     if (this.error === null) {
       this.error = err instanceof NetError ? err : new NetError(
-        NetErrorCode.SocketFailed,
-        "io",
-        0,
         err instanceof Error ? err.message : `The connection failed with ${describe(err)}`,
+        { code: ErrorCode.SocketFailed, op: "io", errno: 0 },
       );
     }
     this._finish();
@@ -593,14 +586,13 @@ function connectionOptions(options: TcpConnectionOptions | undefined): Connectio
  *
  * @example A client that connects to a server and reads its greeting
  * ```ts
+ * import { ms, RealtimeRuntime } from "@wavelet/wavelet";
  * import {
- *   ms,
- *   RealtimeRuntime,
  *   tcpConnectionNode,
  *   TcpListener,
  *   tcpListenerNode,
  *   TcpStream,
- * } from "@wavelet/wavelet";
+ * } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
@@ -714,12 +706,11 @@ function readAvailable(c: TcpConnection): void {
       const limit = c._maxFrame + (c.framing === Framing.LengthPrefixed ? 4 : 1);
       if (c.buffer.length >= limit) {
         c._fail(
-          new NetError(
-            NetErrorCode.FrameTooLarge,
-            "read",
-            0,
-            `Cannot read a frame longer than maxFrameBytes (${c._maxFrame})`,
-          ),
+          new NetError(`Cannot read a frame longer than maxFrameBytes (${c._maxFrame})`, {
+            code: ErrorCode.FrameTooLarge,
+            op: "read",
+            errno: 0,
+          }),
         );
         return;
       }
@@ -776,12 +767,11 @@ function cut(c: TcpConnection, from: number): void {
     }
     if (c._tail - c._head > c._maxFrame) {
       c._fail(
-        new NetError(
-          NetErrorCode.FrameTooLarge,
-          "read",
-          0,
-          `Cannot read a line longer than maxFrameBytes (${c._maxFrame})`,
-        ),
+        new NetError(`Cannot read a line longer than maxFrameBytes (${c._maxFrame})`, {
+          code: ErrorCode.FrameTooLarge,
+          op: "read",
+          errno: 0,
+        }),
       );
     }
     return;
@@ -793,12 +783,11 @@ function cut(c: TcpConnection, from: number): void {
     const len = ((buf[h] << 24) | (buf[h + 1] << 16) | (buf[h + 2] << 8) | buf[h + 3]) >>> 0;
     if (len > c._maxFrame) {
       c._fail(
-        new NetError(
-          NetErrorCode.FrameTooLarge,
-          "read",
-          0,
-          `Cannot read a frame of ${len} bytes: maxFrameBytes is ${c._maxFrame}`,
-        ),
+        new NetError(`Cannot read a frame of ${len} bytes: maxFrameBytes is ${c._maxFrame}`, {
+          code: ErrorCode.FrameTooLarge,
+          op: "read",
+          errno: 0,
+        }),
       );
       return;
     }

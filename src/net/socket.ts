@@ -20,14 +20,16 @@ import {
   invalid,
 } from "../core/validate.ts";
 import { checkBackend, netBackend, type NetRuntime, SocketAddress } from "./address.ts";
-import { NetError, netError, NetErrorCode } from "./errors.ts";
+import { NetError, netError } from "./errors.ts";
+import { ErrorCode } from "../core/errors.ts";
 
 /**
  * Returned by `tryRead`, `tryWrite` and friends when the call would block (EAGAIN).
  *
  * @example Reading when nothing has arrived yet
  * ```ts
- * import { RealtimeRuntime, TcpListener, TcpStream, WOULD_BLOCK } from "@wavelet/wavelet";
+ * import { RealtimeRuntime } from "@wavelet/wavelet";
+ * import { TcpListener, TcpStream, WOULD_BLOCK } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
@@ -53,12 +55,11 @@ const UDP = 2;
 const EAGAIN = Errno.EAGAIN;
 
 function closedError(op: string, what: string): NetError {
-  return new NetError(
-    NetErrorCode.SocketClosed,
-    op,
-    0,
-    `Cannot ${op} on a closed ${what}`,
-  );
+  return new NetError(`Cannot ${op} on a closed ${what}`, {
+    code: ErrorCode.SocketClosed,
+    op: op,
+    errno: 0,
+  });
 }
 
 /**
@@ -136,7 +137,8 @@ function addressOf(b: NativeBackend, fd: number, peer: boolean): SocketAddress {
  *
  * @example Two listeners sharing a port
  * ```ts
- * import { RealtimeRuntime, TcpListener, type TcpListenerOptions } from "@wavelet/wavelet";
+ * import { RealtimeRuntime } from "@wavelet/wavelet";
+ * import { TcpListener, type TcpListenerOptions } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const options: TcpListenerOptions = { backlog: 128, reuseAddress: true, reusePort: true };
@@ -165,7 +167,8 @@ export interface TcpListenerOptions {
  *
  * @example
  * ```ts ignore
- * import { RealtimeRuntime, TcpListener } from "@wavelet/wavelet";
+ * import { RealtimeRuntime } from "@wavelet/wavelet";
+ * import { TcpListener } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const listener = TcpListener.bind(rt, "127.0.0.1", 0); // port 0: any free port
@@ -248,10 +251,8 @@ export class TcpListener {
         const e = netError("bind a TCP listener to", -rc, addr.toString());
         if (-rc === Errno.EADDRINUSE) {
           throw new NetError(
-            NetErrorCode.AddressInUse,
-            "bind",
-            -rc,
             `Cannot listen on ${addr}: the address is already in use (EADDRINUSE)`,
+            { code: ErrorCode.AddressInUse, op: "bind", errno: -rc },
           );
         }
         throw e;
@@ -307,13 +308,13 @@ export class TcpListener {
  *
  * @example A larger receive buffer
  * ```ts
+ * import { RealtimeRuntime } from "@wavelet/wavelet";
  * import {
- *   RealtimeRuntime,
  *   SocketOption,
  *   TcpListener,
  *   TcpStream,
  *   type TcpStreamOptions,
- * } from "@wavelet/wavelet";
+ * } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const listener = TcpListener.bind(rt, "127.0.0.1", 0);
@@ -341,7 +342,8 @@ export interface TcpStreamOptions {
  *
  * @example
  * ```ts ignore
- * import { RealtimeRuntime, TcpStream, WOULD_BLOCK } from "@wavelet/wavelet";
+ * import { RealtimeRuntime } from "@wavelet/wavelet";
+ * import { TcpStream, WOULD_BLOCK } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const s = TcpStream.connect(rt, "127.0.0.1", 8080); // connection under way
@@ -597,7 +599,8 @@ export class TcpStream {
  *
  * @example Two UDP sockets on one port
  * ```ts
- * import { RealtimeRuntime, UdpSocket, type UdpSocketOptions } from "@wavelet/wavelet";
+ * import { RealtimeRuntime } from "@wavelet/wavelet";
+ * import { UdpSocket, type UdpSocketOptions } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const options: UdpSocketOptions = { reuseAddress: true, reusePort: true, broadcast: true };
@@ -624,7 +627,8 @@ export interface UdpSocketOptions {
  *
  * @example
  * ```ts ignore
- * import { RealtimeRuntime, SocketAddress, UdpSocket } from "@wavelet/wavelet";
+ * import { RealtimeRuntime } from "@wavelet/wavelet";
+ * import { SocketAddress, UdpSocket } from "@wavelet/wavelet/net";
  *
  * const rt = new RealtimeRuntime();
  * const a = UdpSocket.bind(rt, "127.0.0.1", 0);

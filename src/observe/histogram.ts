@@ -17,7 +17,7 @@ const GROUPS = 48; // up to 2^48 ns (about 3 days)
  *
  * @example Summarizing latencies
  * ```ts
- * import { Histogram, type HistogramSnapshot } from "@wavelet/wavelet";
+ * import { Histogram, type HistogramSnapshot } from "@wavelet/wavelet/observe";
  *
  * const h = new Histogram();
  * for (let i = 1; i <= 1000; i++) h.record(i * 1000); // 1 us to 1 ms
@@ -51,7 +51,7 @@ export interface HistogramSnapshot {
  *
  * @example
  * ```ts
- * import { Histogram } from "@wavelet/wavelet";
+ * import { Histogram } from "@wavelet/wavelet/observe";
  * const h = new Histogram();
  * for (let i = 1; i <= 100; i++) h.record(i * 1000);
  * h.percentile(50); // about 50 000

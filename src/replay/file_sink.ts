@@ -17,7 +17,9 @@ import type { LogSink } from "./tap.ts";
  *
  * @example Recording to a file
  * ```ts
- * import { fileSink, ms, NodeBuilder, RealtimeRuntime, Replayer } from "@wavelet/wavelet";
+ * import { ms, NodeBuilder, RealtimeRuntime } from "@wavelet/wavelet";
+ * import { fileSink } from "@wavelet/wavelet/replay";
+ * import { Replayer } from "./tap.ts";
  * import { mkdtempSync, readFileSync, rmSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";

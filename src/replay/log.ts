@@ -100,14 +100,15 @@ export const Obs = {
  *   ms,
  *   NodeBuilder,
  *   RealtimeRuntime,
- *   ReplayError,
  * } from "@wavelet/wavelet";
+ * import { ReplayError } from "@wavelet/wavelet/replay";
+ * import { channel } from "@wavelet/wavelet/channel";
  *
  * const live = new RealtimeRuntime();
  * live.startRecording();
- * const [, tx] = new NodeBuilder(0).named("orders").buildWithChannel(
+ * const [, tx] = new NodeBuilder(0).named("orders").buildWith(
  *   live.executor,
- *   { kind: "local", capacity: 4 },
+ *   channel({ kind: "local", capacity: 4 }),
  *   (_self, _ctx, rx) => rx.tryRecv() !== undefined,
  * );
  * tx.trySend("buy");
@@ -125,11 +126,14 @@ export const Obs = {
  * if (code !== ErrorCode.ReplayMismatch) throw new Error("expected REPLAY_MISMATCH");
  * ```
  */
-export class ReplayError extends WaveletError {}
+export class ReplayError extends WaveletError {
+  /** `REPLAY_MISMATCH` unless given. */
+  static override readonly defaultCode: ErrorCode = ErrorCode.ReplayMismatch;
+}
 
 /** A ReplayError for a damaged, cut or foreign log. */
 export function invalidLog(message: string): ReplayError {
-  return new ReplayError(ErrorCode.ReplayLogInvalid, message);
+  return new ReplayError(message, { code: ErrorCode.ReplayLogInvalid });
 }
 
 // Numbers are moved byte by byte through these: JavaScriptCore (Bun) does not inline DataView

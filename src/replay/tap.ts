@@ -16,8 +16,8 @@
  * @module
  */
 
-import { ErrorCode } from "../core/errors.ts";
-import { Executor } from "../core/executor.ts";
+import { Executor, runtimePort } from "../core/executor.ts";
+import type { RuntimePort } from "../core/hooks.ts";
 import type { Node } from "../core/node.ts";
 import { CycleTime } from "../core/time.ts";
 import { checkBoolean, checkInstance, checkInteger, describe, invalid } from "../core/validate.ts";
@@ -45,7 +45,8 @@ const strictDecoder = new TextDecoder("utf-8", { fatal: true });
  *
  * @example Recording into memory chunks
  * ```ts
- * import { type LogSink, ms, NodeBuilder, RealtimeRuntime } from "@wavelet/wavelet";
+ * import { ms, NodeBuilder, RealtimeRuntime } from "@wavelet/wavelet";
+ * import type { LogSink } from "@wavelet/wavelet/replay";
  *
  * const chunks: Uint8Array[] = [];
  * let closed = false;
@@ -86,7 +87,8 @@ export type Tap = Recorder | Replayer;
  *
  * @example A recorder driven by hand
  * ```ts
- * import { CycleTime, Recorder, Replayer, TestRuntime } from "@wavelet/wavelet";
+ * import { CycleTime, TestRuntime } from "@wavelet/wavelet";
+ * import { Recorder, Replayer } from "./tap.ts";
  *
  * const rt = new TestRuntime();
  * const rec = new Recorder(rt.executor, null); // null: keep the log in memory
@@ -103,6 +105,7 @@ export class Recorder {
   /** Discriminates the tap. */
   readonly recording = true;
   readonly #ex: Executor;
+  readonly #port: RuntimePort;
   readonly #sink: LogSink | null;
   /** The header (once frozen), the sealed blocks, and the open block written in place. */
   readonly #out = new LogWriter();
@@ -140,6 +143,7 @@ export class Recorder {
    */
   constructor(ex: Executor, sink: LogSink | null) {
     this.#ex = checkInstance(ex, Executor, "The recorded executor");
+    this.#port = runtimePort(ex);
     this.#sink = sink === null ? null : checkSink(sink);
   }
 
@@ -152,8 +156,9 @@ export class Recorder {
    * Called by the executor as each cycle starts: until the first cycle is written, keeps the
    * fingerprint in step with the graph (rebuilt only when nodes were built or removed).
    */
-  begin(ex: Executor): void {
+  begin(): void {
     if (this.#frozen) return;
+    const ex = this.#ex;
     if (
       this.#graph === null || ex.nextNodeId !== this.#graphNextId ||
       ex.nodeCount !== this.#graphCount
@@ -191,7 +196,7 @@ export class Recorder {
 
   /** The ref of the node in `slot`, introducing it with a `NODE` entry the first time. */
   #ref(slot: number): number {
-    const node = this.#ex._nodes[slot]!;
+    const node = this.#port.node(slot)!;
     if (slot < this.#genBySlot.length && this.#genBySlot[slot] === node._gen) {
       return this.#refBySlot[slot];
     }
@@ -217,7 +222,7 @@ export class Recorder {
 
   /** Refuses a slot that holds no node, before anything is written. */
   #checkSlot(slot: number, what: string): void {
-    if (typeof slot !== "number" || this.#ex._nodes[slot] == null) {
+    if (typeof slot !== "number" || this.#port.node(slot) === null) {
       throw invalid(`${what}'s slot must hold a node of the executor, got ${describe(slot)}`);
     }
   }
@@ -430,15 +435,16 @@ export class Recorder {
  *   ms,
  *   NodeBuilder,
  *   RealtimeRuntime,
- *   Replayer,
  * } from "@wavelet/wavelet";
+ * import { localChannel } from "@wavelet/wavelet/channel";
+ * import { Replayer } from "./tap.ts";
  *
  * function build(ex: Executor) {
- *   return new NodeBuilder(0).named("sum").buildWithChannel(
+ *   return new NodeBuilder(0).named("sum").buildWith(
  *     ex,
- *     { kind: "local", capacity: 8 },
+ *     localChannel<number>({ capacity: 8 }),
  *     (self, _ctx, rx) => {
- *       for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) self.value += v as number;
+ *       for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) self.value += v;
  *       return true;
  *     },
  *   );
@@ -594,7 +600,6 @@ export class Replayer {
       (h.description === null || equalBytes(g.bytes, h.description));
     if (!same) {
       throw new ReplayError(
-        ErrorCode.ReplayMismatch,
         explainDifference(h.description, h.nodeCount, g),
       );
     }
@@ -626,12 +631,11 @@ export class Replayer {
       // Built during the recorded run: by then the replayed graph built it too, with the same id.
       const intro = this.#introduced[ref - this.#layout.header.nodeCount];
       const id = this.#baseId + intro.idOffset;
-      const found = this.#ex!._nodes.find((n) => n !== null && n.id === id) ?? null;
+      const found = this.#ex!.liveNodes().find((n) => n.id === id) ?? null;
       const what = intro.name === undefined ? "an unnamed node" : `node "${intro.name}"`;
       if (found === null || !found._alive || found.name !== intro.name) {
         throw this.#fail(
           new ReplayError(
-            ErrorCode.ReplayMismatch,
             `The log refers to ${what}, built during the recorded run (the ${
               intro.idOffset + 1
             }th node built after the replay started), which the replayed graph did not build ` +
@@ -694,7 +698,6 @@ export class Replayer {
         if (!node._alive) {
           throw this.#fail(
             new ReplayError(
-              ErrorCode.ReplayMismatch,
               `The log has a stimulus for ${node} in cycle ${this.epoch}, but that node has ` +
                 "left the replayed graph",
             ),
@@ -717,19 +720,16 @@ export class Replayer {
   }
 
   /** Called by the executor as each cycle starts (nothing to do when replaying). */
-  begin(_ex: Executor): void {}
+  begin(): void {}
 
   /**
    * Schedules the nodes the current cycle's notifiers and I/O scheduled.
    *
-   * @throws {InvalidArgumentError} If `ex` is not the executor the replayer is bound to.
+   * @throws {InvalidArgumentError} Before {@linkcode Replayer.bind}.
    */
-  inject(ex: Executor): void {
-    if (ex !== this.#ex || ex === null) {
-      throw invalid(
-        `Replayer.inject's executor must be the one bound with bind(), got ${describe(ex)}`,
-      );
-    }
+  inject(): void {
+    const ex = this.#ex;
+    if (ex === null) throw invalid("Replayer.inject needs bind(executor) first");
     if (!this.#inCycle) return;
     for (const ref of this.#notify) this.#schedule(ex, ref);
     for (const ref of this.#io) this.#schedule(ex, ref);
@@ -741,7 +741,6 @@ export class Replayer {
       // The recorded run logs a stimulus only when it newly scheduled the node.
       this.#fail(
         new ReplayError(
-          ErrorCode.ReplayMismatch,
           `Node ${node} was already scheduled in cycle ${this.epoch} when its recorded ` +
             "stimulus came: the replayed graph schedules differently from the recorded run",
         ),
@@ -765,7 +764,7 @@ export class Replayer {
       );
     }
     const ref = this.#refBySlot.get(slot);
-    const live = this.#ex?._nodes[slot];
+    const live = this.#ex === null ? undefined : runtimePort(this.#ex).node(slot) ?? undefined;
     const known = ref !== undefined && this.#refNode[ref] === live;
     const kinds = known ? this.#obsKind[ref] : undefined;
     const pos = known ? this.#obsPos[ref] : 0;
@@ -773,7 +772,6 @@ export class Replayer {
     if (kinds === undefined || pos >= kinds.length) {
       throw this.#fail(
         new ReplayError(
-          ErrorCode.ReplayMismatch,
           `Node ${name()} read from outside the graph in cycle ${this.epoch} more than the ` +
             "recorded run did",
         ),
@@ -786,7 +784,6 @@ export class Replayer {
       if (!(isRecv(kind) && isRecv(got))) {
         throw this.#fail(
           new ReplayError(
-            ErrorCode.ReplayMismatch,
             `Node ${name()} made a different read in cycle ${this.epoch} than the recorded run`,
           ),
         );
@@ -821,7 +818,6 @@ export class Replayer {
       if (this.#obsPos[ref] < this.#obsKind[ref].length) {
         this.#fail(
           new ReplayError(
-            ErrorCode.ReplayMismatch,
             `Node ${this.#refNode[ref]} read less from outside the graph in cycle ${this.epoch} ` +
               "than the recorded run did",
           ),

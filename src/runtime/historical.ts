@@ -7,7 +7,7 @@
 import { HistoricalClock } from "../clock/historical_clock.ts";
 import { ExecutorState } from "../core/control.ts";
 import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "../core/errors.ts";
-import { Executor } from "../core/executor.ts";
+import { Executor, runtimePort } from "../core/executor.ts";
 import { ReplayError } from "../replay/log.ts";
 import { Replayer } from "../replay/tap.ts";
 import { checkInteger, checkOptions, describe, invalid } from "../core/validate.ts";
@@ -156,7 +156,6 @@ export class HistoricalRuntime {
         next = now;
         if (++atInstant > this.#maxPerInstant) {
           throw new CapacityError(
-            ErrorCode.CapacityExceeded,
             `The graph kept scheduling work at ${now} ns for ${this.#maxPerInstant} cycles`,
           );
         }
@@ -209,24 +208,25 @@ export class HistoricalRuntime {
    *   if the executor is already replaying.
    */
   replayLog(log: Uint8Array): number {
-    const ex = this.executor;
+    const ex = this.executor, port = runtimePort(ex);
     if (ex.inCycle) {
-      throw new WaveletError(ErrorCode.ReentrantCycle, "Cannot replay a log inside a cycle");
+      throw new WaveletError("Cannot replay a log inside a cycle", {
+        code: ErrorCode.ReentrantCycle,
+      });
     }
-    if (ex._tap !== null) {
+    if (port.tap !== null) {
       throw new InvalidArgumentError(
-        ErrorCode.InvalidArgument,
         "This executor is already recording or replaying",
       );
     }
     const r = new Replayer(log);
     r.bind(ex);
-    ex._tap = r;
+    port.tap = r;
     try {
       let cycles = 0;
       while (r.nextCycle()) {
         this.clock.setExact(Math.max(r.mono, this.clock.nowNs()), r.sec, r.sub);
-        ex._setNextEpoch(r.epoch);
+        port.setNextEpoch(r.epoch);
         this.#started = true;
         cycles++;
         const st = ex.cycle(this.clock, 0);
@@ -235,7 +235,6 @@ export class HistoricalRuntime {
           this.#finished = true;
           if (cycles < r.cycleCount) {
             throw new ReplayError(
-              ErrorCode.ReplayMismatch,
               `The replayed graph terminated in cycle ${r.epoch}, but the log has ${
                 r.cycleCount - cycles
               } more cycles`,
@@ -246,7 +245,7 @@ export class HistoricalRuntime {
       }
       return cycles;
     } finally {
-      ex._tap = null;
+      port.tap = null;
     }
   }
 }

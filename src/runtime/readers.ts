@@ -32,6 +32,17 @@ export interface RecordPosition {
   record?: number;
 }
 
+/** The cause in error options, read without letting a throwing getter escape. */
+function causeOf(options: unknown): unknown {
+  try {
+    return options !== null && typeof options === "object"
+      ? (options as ErrorOptions).cause
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A historical source met a record it cannot use: malformed JSON, a CSV row with the wrong
  * number of cells or an unterminated quote, bytes that are not UTF-8, a record without a
@@ -41,7 +52,8 @@ export interface RecordPosition {
  *
  * @example A malformed JSON line
  * ```ts
- * import { ErrorCode, jsonLines, SourceError } from "@wavelet/wavelet";
+ * import { ErrorCode } from "@wavelet/wavelet";
+ * import { jsonLines, SourceError } from "@wavelet/wavelet/replay";
  * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
@@ -91,7 +103,10 @@ export class SourceError extends WaveletError {
       skippable = options?.skippable !== false;
     } catch { /* unreadable options: the default */ }
     const text = typeof message === "string" ? message : "the record is bad";
-    super(ErrorCode.SourceBadRecord, `${describePosition(at)}: ${text}`, options);
+    super(`${describePosition(at)}: ${text}`, {
+      cause: causeOf(options),
+      code: ErrorCode.SourceBadRecord,
+    });
     this.path = at.path;
     this.line = at.line;
     this.record = at.record;
@@ -300,7 +315,7 @@ class LineReader {
  *
  * @example Reading a small file
  * ```ts
- * import { readLines } from "@wavelet/wavelet";
+ * import { readLines } from "@wavelet/wavelet/replay";
  * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
@@ -337,7 +352,7 @@ function* lines(path: string): Generator<string> {
  *
  * @example Counting the rows a reader skipped
  * ```ts
- * import { csvRecords, type RecordStream } from "@wavelet/wavelet";
+ * import { csvRecords, type RecordStream } from "@wavelet/wavelet/replay";
  * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
@@ -444,7 +459,7 @@ type Parser<R> = (lines: LineReader, at: { line: number }) => R | typeof END;
  *
  * @example Typed records from a mapper
  * ```ts
- * import { jsonLines, type JsonLinesOptions } from "@wavelet/wavelet";
+ * import { jsonLines, type JsonLinesOptions } from "@wavelet/wavelet/replay";
  * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
@@ -487,7 +502,7 @@ export interface JsonLinesOptions<R> {
  *
  * @example Reading JSON lines
  * ```ts
- * import { jsonLines } from "@wavelet/wavelet";
+ * import { jsonLines } from "@wavelet/wavelet/replay";
  * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
@@ -550,7 +565,7 @@ export type CsvRow = Record<string, string>;
  *
  * @example A row mapper that types each record
  * ```ts
- * import { csvRecords, type CsvOptions } from "@wavelet/wavelet";
+ * import { type CsvOptions, csvRecords } from "@wavelet/wavelet/replay";
  * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
@@ -609,7 +624,7 @@ function convertCell(name: string, cell: string): string | number {
  *
  * @example Reading CSV with nanosecond timestamps
  * ```ts
- * import { csvRecords } from "@wavelet/wavelet";
+ * import { csvRecords } from "@wavelet/wavelet/replay";
  * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";

@@ -14,17 +14,21 @@ import {
   invalid,
 } from "../core/validate.ts";
 import { ExecutionMode, ExecutorState } from "../core/control.ts";
-import { ErrorCode, type InvalidArgumentError, WaveletError } from "../core/errors.ts";
-import { CAUSE_IO, Executor, type Poller } from "../core/executor.ts";
+import { ErrorCode, WaveletError } from "../core/errors.ts";
+import { CAUSE_IO, type RuntimePort } from "../core/hooks.ts";
+import { Executor, runtimePort } from "../core/executor.ts";
 import { type NotifyQueue, WAKE_WORD } from "../drivers/notify.ts";
 import { IoDriver } from "../drivers/io.ts";
 import { checkClock, type Clock } from "../clock/clock.ts";
 import { CycleTime } from "../core/time.ts";
 import { type LogSink, Recorder } from "../replay/tap.ts";
 import { PrecisionClock } from "../clock/precision_clock.ts";
-import { Errno, type NativeBackend, NativeError } from "../../ffi/backend.ts";
-import { abandonWakeFd, closeWakeFd, defaultBackend, openWakeFd } from "./backend_provider.ts";
+import { Errno, type NativeBackend } from "../../ffi/backend.ts";
+import { NativeError } from "../core/system_errors.ts";
+import { defaultBackend } from "./backend.ts";
+import { abandonWakeFd, closeWakeFd, openWakeFd } from "./wake_fd.ts";
 import { holdSignals } from "./signals.ts";
+import { macrotask } from "./host.ts";
 
 /** epoll data of the wake eventfd. */
 const TOKEN_WAKE = 0xffffffff;
@@ -89,9 +93,11 @@ function checkBackendOption(backend: unknown): NativeBackend {
 function checkAdoptable(executor: unknown, name: string): Executor {
   const ex = checkInstance(executor, Executor, name);
   if (ex.inCycle) {
-    throw new WaveletError(ErrorCode.ReentrantCycle, "Cannot adopt an executor inside a cycle");
+    throw new WaveletError("Cannot adopt an executor inside a cycle", {
+      code: ErrorCode.ReentrantCycle,
+    });
   }
-  if (ex._hasPoller) {
+  if (runtimePort(ex).hasPoller) {
     throw invalid(`${name} belongs to a realtime runtime that has not shut down`);
   }
   return ex;
@@ -179,7 +185,10 @@ export interface RealtimeRuntimeOptions {
  * }
  * ```
  */
-export class RuntimeShutDownError extends WaveletError {}
+export class RuntimeShutDownError extends WaveletError {
+  /** `RUNTIME_SHUT_DOWN` unless given. */
+  static override readonly defaultCode: ErrorCode = ErrorCode.RuntimeShutDown;
+}
 
 /**
  * Runs an executor on the real clock. `runForever()` owns the thread: in `Spin` mode it never
@@ -211,7 +220,7 @@ export class RuntimeShutDownError extends WaveletError {}
  * rt.runForever(); // about one second
  * ```
  */
-export class RealtimeRuntime implements Poller {
+export class RealtimeRuntime {
   /** The executor. */
   readonly executor: Executor;
   /** The clock cycles are timed with. */
@@ -221,6 +230,8 @@ export class RealtimeRuntime implements Poller {
   /** The backend in use. */
   readonly backend: NativeBackend;
   readonly #notify: NotifyQueue;
+  /** What the runtime drives its executor through (the poller, the wake-up, the tap). */
+  readonly #port: RuntimePort;
   readonly #events: Int32Array;
   readonly #maxEvents: number;
   readonly #clockOut = new Float64Array(1);
@@ -242,7 +253,7 @@ export class RealtimeRuntime implements Poller {
   #ioBits = 0;
   readonly #scheduleIo = (slot: number, gen: number): boolean => {
     const ok = this.executor.scheduleStimulus(slot, gen, CAUSE_IO);
-    const tap = this.executor._tap;
+    const tap = this.#port.tap;
     if (ok && tap !== null && tap.recording) tap.io(slot, this.#ioBits);
     return ok;
   };
@@ -280,7 +291,8 @@ export class RealtimeRuntime implements Poller {
       notifierCapacity: o.notifierCapacity,
       clock: this.clock,
     });
-    this.#notify = this.executor._notifications();
+    this.#port = runtimePort(this.executor);
+    this.#notify = this.#port.notifications();
     this.#maxEvents = maxEvents;
     this.#events = new Int32Array(maxEvents * 2);
     if (this.backend.hasEpoll) {
@@ -300,7 +312,7 @@ export class RealtimeRuntime implements Poller {
       }
       this.#epfd = epfd;
       this.#wakeFd = fd;
-      this.executor._setWake({ wake: () => b.eventfdWrite(fd, 1) }, fd);
+      this.#port.setWake({ wake: () => b.eventfdWrite(fd, 1) }, fd);
       // The driver reaches the epoll set through this private poller, never through the public
       // methods below: only it knows which fds and tokens the runtime's nodes own.
       this.#io = new IoDriver({
@@ -310,9 +322,10 @@ export class RealtimeRuntime implements Poller {
           if (this.#epfd >= 0) b.epollCtl(this.#epfd, EPOLL_DEL, fd, 0, 0);
         },
       });
-      this.executor._io = this.#io;
+      this.#port.attachIo(this.#io);
     }
-    this.executor._setPoller(this);
+    // The poller is private: only the executor's own cycle calls it, with a timeout it checked.
+    this.#port.attachPoller({ poll: (timeoutNs) => this.#poll(timeoutNs) });
   }
 
   /**
@@ -342,7 +355,7 @@ export class RealtimeRuntime implements Poller {
     const histWallNs = hist.unixSeconds * 1e9 + hist.unixSubsecNanos;
     const liveWallNs = now.unixSeconds * 1e9 + now.unixSubsecNanos;
     const delta = (now.monotonicNs - hist.monotonicNs) + (histWallNs - liveWallNs);
-    executor._timers.shift(delta);
+    runtimePort(executor).shiftTimers(delta);
     return live;
   }
 
@@ -355,11 +368,11 @@ export class RealtimeRuntime implements Poller {
    */
   startRecording(sink: LogSink | null = null): void {
     this.#checkOpen();
-    if (this.executor._tap !== null) {
-      throw new WaveletError(ErrorCode.InvalidArgument, "This runtime is already recording");
+    if (this.#port.tap !== null) {
+      throw invalid("This runtime is already recording");
     }
     this.#recorder = new Recorder(this.executor, sink);
-    this.executor._tap = this.#recorder;
+    this.#port.tap = this.#recorder;
   }
 
   /** The log recorded so far (in-memory recordings), or null when not recording to memory. */
@@ -593,19 +606,11 @@ export class RealtimeRuntime implements Poller {
   }
 
   /**
-   * @internal Poller: collects OS events; blocks in Park when nothing is ready. Only the
-   * executor's own cycle calls it, with a timeout it checked: a call from anywhere else could
-   * wait as long as it was told, or collect events outside a cycle, so it is refused.
-   *
-   * @throws {InvalidArgumentError} When not called by this runtime's executor in its poll phase.
+   * The poller: collects OS events; blocks in Park when nothing is ready and nothing is due
+   * before `timeoutNs` (the executor passes 0 when work is queued).
    */
-  poll(ex: Executor, timeoutNs: number): void {
-    if (ex !== this.executor || !ex._polling) {
-      throw invalid(
-        "RealtimeRuntime.poll is called by its executor's cycles only; run one with " +
-          `runOneCycle(timeoutNs) instead (got the executor ${describe(ex)})`,
-      );
-    }
+  #poll(timeoutNs: number): void {
+    const ex = this.executor, port = this.#port;
     if (this.#asyncEvents > 0) {
       // Events an async wait (run()) collected between cycles belong to this cycle.
       const n = this.#asyncEvents;
@@ -642,7 +647,7 @@ export class RealtimeRuntime implements Poller {
           else if ((++this.#zeroWaits & 1023) === 0) this.backend.signalBridgeReassert();
         }
       }
-      if (dueNow) ex._afterWait();
+      if (dueNow) port.afterWait();
       return;
     }
     const q = this.#notify;
@@ -650,7 +655,7 @@ export class RealtimeRuntime implements Poller {
     // parked, this loop would never hear the signal.
     if (this.#sigFd >= 0) this.backend.signalBridgeReassert();
     if (this.#spinNs > 0 && this.#spin(end)) {
-      ex._afterWait();
+      port.afterWait();
       return;
     }
     // Wait until something arrives or the deadline passes; a wait that ends early (host
@@ -672,7 +677,7 @@ export class RealtimeRuntime implements Poller {
       wait = end - (this.#epfd >= 0 ? this.#clockOut[0] : this.backend.monotonicNs());
       if (wait <= 0) break;
     }
-    ex._afterWait();
+    port.afterWait();
   }
 
   /**
@@ -716,46 +721,9 @@ export class RealtimeRuntime implements Poller {
         this.#onSignal();
       } else {
         this.#ioBits = ev[2 * i];
-        this.#io?.onEvent(data, ev[2 * i], this.executor._tick, this.#scheduleIo);
+        this.#io?.onEvent(data, ev[2 * i], this.#port.tick, this.#scheduleIo);
       }
     }
-  }
-
-  /**
-   * @internal Refused: I/O is registered through `ctx.registerIo`, whose driver owns the
-   * runtime's epoll set. A registration from outside could remove the runtime's own wake-up fd
-   * (a parked loop would never wake), or carry a token the runtime dispatches (waking a node
-   * that asked for nothing, or stopping the runtime as a signal would).
-   *
-   * @throws {InvalidArgumentError} Always.
-   */
-  ioAdd(fd: number, _events: number, _token: number): void {
-    throw this.#foreignIo("ioAdd", fd);
-  }
-
-  /**
-   * @internal Refused, as {@linkcode RealtimeRuntime.ioAdd} is.
-   *
-   * @throws {InvalidArgumentError} Always.
-   */
-  ioModify(fd: number, _events: number, _token: number): void {
-    throw this.#foreignIo("ioModify", fd);
-  }
-
-  /**
-   * @internal Refused, as {@linkcode RealtimeRuntime.ioAdd} is.
-   *
-   * @throws {InvalidArgumentError} Always.
-   */
-  ioRemove(fd: number): void {
-    throw this.#foreignIo("ioRemove", fd);
-  }
-
-  #foreignIo(what: string, fd: unknown): InvalidArgumentError {
-    return invalid(
-      `RealtimeRuntime.${what} is not for use outside the runtime: register I/O with ` +
-        `ctx.registerIo (got fd ${describe(fd)})`,
-    );
   }
 
   #onSignal(): void {
@@ -768,8 +736,8 @@ export class RealtimeRuntime implements Poller {
   #checkIdle(what: string): void {
     if (this.#running || this.executor.inCycle) {
       throw new WaveletError(
-        ErrorCode.ReentrantCycle,
         `Cannot call ${what} while the runtime is running or a cycle is in progress`,
+        { code: ErrorCode.ReentrantCycle },
       );
     }
   }
@@ -784,7 +752,6 @@ export class RealtimeRuntime implements Poller {
   #checkOpen(): void {
     if (this.#shutDown) {
       throw new RuntimeShutDownError(
-        ErrorCode.RuntimeShutDown,
         "Cannot use a runtime that has shut down",
       );
     }
@@ -801,7 +768,7 @@ export class RealtimeRuntime implements Poller {
         try {
           this.#recorder.close();
         } finally {
-          this.executor._tap = null;
+          this.#port.tap = null;
         }
       }
     } finally {
@@ -844,17 +811,12 @@ export class RealtimeRuntime implements Poller {
       this.#epfd = -1;
       closeWakeFd(b, this.#wakeFd, this.#notify);
       this.#wakeFd = -1;
-      this.executor._setWake(null, -1);
+      this.#port.setWake(null, -1);
     }
-    this.executor._setPoller(null);
-    this.executor._io = null;
+    this.#port.attachPoller(null);
+    this.#port.attachIo(null);
     const release = this.#releaseSignals;
     this.#releaseSignals = null;
     release?.(this.#signal !== 0);
   }
-}
-
-/** Resolves on the next macrotask, so host I/O and timers get a turn. */
-function macrotask(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

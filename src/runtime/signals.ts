@@ -23,6 +23,7 @@
  * @module
  */
 
+import { addSignalListener, detectRuntime, unrefTimer } from "./host.ts";
 import type { NativeBackend } from "../../ffi/backend.ts";
 
 /** A runtime holding the signals. */
@@ -38,9 +39,7 @@ const MAX_GRACE_ROUNDS = 10;
 
 const HOST_SIGNALS: readonly (readonly [string, number])[] = [["SIGINT", 2], ["SIGTERM", 15]];
 
-// deno-lint-ignore no-explicit-any
-const g = globalThis as any;
-const isDeno = typeof g.Deno?.addSignalListener === "function" && typeof g.Bun === "undefined";
+const isDeno = detectRuntime() === "deno";
 
 /** The clients, each with whether it is a member of a native bridge. */
 const clients = new Map<SignalClient, boolean>();
@@ -81,33 +80,19 @@ function onHostSignal(signal: number): void {
  * host has no signal listeners (or refuses them, as a Worker may).
  */
 function addHostListeners(): (() => void) | null {
-  const handlers = HOST_SIGNALS.map(([name, num]) => [name, () => onHostSignal(num)] as const);
-  const added: (readonly [string, () => void])[] = [];
-  if (isDeno) {
+  const removals: (() => void)[] = [];
+  for (const [name, num] of HOST_SIGNALS) {
     try {
-      for (const h of handlers) {
-        g.Deno.addSignalListener(h[0], h[1]);
-        added.push(h);
-      }
+      removals.push(addSignalListener(name, () => onHostSignal(num)));
     } catch {
-      // A host that refuses signal listeners: the bridge alone wakes parked loops.
+      // A host that refuses signal listeners (a Worker may): the bridge alone wakes parked
+      // loops.
+      break;
     }
-    return () => {
-      for (const [name, h] of added) g.Deno.removeSignalListener(name, h);
-    };
   }
-  const proc = g.process;
-  if (typeof proc?.on !== "function") return null;
-  try {
-    for (const h of handlers) {
-      proc.on(h[0], h[1]);
-      added.push(h);
-    }
-  } catch {
-    // As above.
-  }
+  if (removals.length === 0) return null;
   return () => {
-    for (const [name, h] of added) proc.off(name, h);
+    for (const remove of removals) remove();
   };
 }
 
@@ -124,16 +109,6 @@ function ensureSpareFds(b: NativeBackend): void {
     b.close(b.eventfdCreate());
   } finally {
     b.close(first);
-  }
-}
-
-function unrefTimer(t: unknown): void {
-  if (
-    typeof t === "object" && t !== null && typeof (t as { unref?: unknown }).unref === "function"
-  ) {
-    (t as { unref(): void }).unref();
-  } else if (typeof t === "number" && typeof g.Deno?.unrefTimer === "function") {
-    g.Deno.unrefTimer(t);
   }
 }
 

@@ -12,8 +12,9 @@
  */
 
 import { Control } from "../core/control.ts";
-import { ErrorCode, InvalidArgumentError } from "../core/errors.ts";
-import { type Node, NodeBuilder } from "../core/node.ts";
+import { InvalidArgumentError } from "../core/errors.ts";
+import type { Node } from "../core/node.ts";
+import { NodeBuilder } from "../core/builder.ts";
 import {
   checkFunction,
   checkInstance,
@@ -52,7 +53,8 @@ export {
  *
  * @example Epoch milliseconds, stated
  * ```ts
- * import { HistoricalRuntime, historicalSource, NodeBuilder, type TimeUnit } from "@wavelet/wavelet";
+ * import { HistoricalRuntime, NodeBuilder } from "@wavelet/wavelet";
+ * import { historicalSource, type TimeUnit } from "@wavelet/wavelet/replay";
  *
  * const unit: TimeUnit = "ms";
  * const rt = new HistoricalRuntime({ startUnixNanos: 0n, endUnixNanos: 5_000_000n });
@@ -75,11 +77,8 @@ const UNIT_DIGITS: Record<TimeUnit, number> = { ns: 0, us: 3, ms: 6, s: 9 };
  *
  * @example Records with ISO timestamps
  * ```ts
- * import {
- *   HistoricalRuntime,
- *   historicalSource,
- *   type HistoricalSourceOptions,
- * } from "@wavelet/wavelet";
+ * import { HistoricalRuntime } from "@wavelet/wavelet";
+ * import { historicalSource, type HistoricalSourceOptions } from "@wavelet/wavelet/replay";
  *
  * interface Tick {
  *   at: string;
@@ -127,12 +126,8 @@ export interface HistoricalSourceOptions<R> {
  *
  * @example Records released per cycle
  * ```ts
- * import {
- *   type HistoricalBatch,
- *   HistoricalRuntime,
- *   historicalSource,
- *   NodeBuilder,
- * } from "@wavelet/wavelet";
+ * import { HistoricalRuntime, NodeBuilder } from "@wavelet/wavelet";
+ * import { type HistoricalBatch, historicalSource } from "@wavelet/wavelet/replay";
  *
  * type Trade = { ts: number; px: number }; // ts in milliseconds
  * const rt = new HistoricalRuntime({ startUnixNanos: 0n, endUnixNanos: 10_000_000_000n });
@@ -211,7 +206,6 @@ function tsOf(record: unknown, unit: TimeUnit | undefined, where: () => string):
   if (unit === undefined) {
     // Not a bad record: the source's options are incomplete, whatever the records hold.
     throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
       `${where()} has a ${typeof ts} "ts" (${
         typeof ts === "string" ? `"${ts}"` : ts
       }) and the source has no timeUnit: say which unit it is in ("ns", "us", "ms" or "s")`,
@@ -245,7 +239,8 @@ function tsOf(record: unknown, unit: TimeUnit | undefined, where: () => string):
  *
  * @example Epoch-millisecond records, released at their own times
  * ```ts
- * import { historicalSource, HistoricalRuntime, NodeBuilder } from "@wavelet/wavelet";
+ * import { HistoricalRuntime, NodeBuilder } from "@wavelet/wavelet";
+ * import { historicalSource } from "@wavelet/wavelet/replay";
  *
  * const rt = new HistoricalRuntime({ startUnixNanos: 0n, endUnixNanos: 10_000_000_000n });
  * const trades = historicalSource(rt, [{ ts: 1000, px: 1 }, { ts: 5000, px: 2 }], {
@@ -355,7 +350,6 @@ export function historicalSource<R>(
       }
       if (typeof t !== "bigint") {
         throw new InvalidArgumentError(
-          ErrorCode.InvalidArgument,
           `timeOf must return a bigint of Unix nanoseconds; for ${where()} it returned a ${typeof t}`,
         );
       }

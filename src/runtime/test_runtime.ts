@@ -7,7 +7,7 @@
 
 import { TestClock } from "../clock/test_clock.ts";
 import { ExecutorState } from "../core/control.ts";
-import { CapacityError, ErrorCode } from "../core/errors.ts";
+import { CapacityError } from "../core/errors.ts";
 import { Executor } from "../core/executor.ts";
 import { checkInteger, checkOptions } from "../core/validate.ts";
 
@@ -46,7 +46,7 @@ export interface TestRuntimeOptions {
  *
  * @example
  * ```ts
- * import { NodeBuilder, TestRuntime, ms } from "@wavelet/wavelet";
+ * import { ms, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
  *
  * const rt = new TestRuntime();
  * let fired = 0;
@@ -115,7 +115,6 @@ export class TestRuntime {
     while (ex.hasScheduledWork() || ex.nextTimerDeadline() <= this.clock.nowNs()) {
       if (n >= maxCycles) {
         throw new CapacityError(
-          ErrorCode.CapacityExceeded,
           `The graph was still busy after ${maxCycles} cycles`,
         );
       }

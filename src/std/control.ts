@@ -5,9 +5,10 @@
  */
 
 import { Control } from "../core/control.ts";
-import { ErrorCode, InvalidArgumentError } from "../core/errors.ts";
+import { InvalidArgumentError } from "../core/errors.ts";
 import { Executor } from "../core/executor.ts";
-import { Node, NodeBuilder } from "../core/node.ts";
+import { Node } from "../core/node.ts";
+import { NodeBuilder } from "../core/builder.ts";
 import { checkBoolean, checkInstance, checkString, describe } from "../core/validate.ts";
 import { builder, needFn, needNode, stdArgs, type StdOptions } from "./transform.ts";
 
@@ -16,7 +17,9 @@ import { builder, needFn, needNode, stdArgs, type StdOptions } from "./transform
  *
  * @example Emitting before every parent has broadcast
  * ```ts
- * import { combineLatest, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { combineLatest } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const a = pushNode(rt.executor, 0);
@@ -41,7 +44,9 @@ export interface CombineLatestOptions extends StdOptions {
  *
  * @example A typed tuple of parents
  * ```ts
- * import { combineLatest, type NodesOf, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { combineLatest, type NodesOf } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const price = pushNode(rt.executor, 0);
@@ -76,7 +81,9 @@ export type NodesOf<T extends readonly unknown[]> = { readonly [K in keyof T]: N
  *
  * @example
  * ```ts
- * import { combineLatest, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { combineLatest } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const a = pushNode(rt.executor, 0);
@@ -98,14 +105,12 @@ export function combineLatest<T extends readonly unknown[]>(
   options = stdArgs("combineLatest", executor, options, ["requireAll"]);
   if (!Array.isArray(parents)) {
     throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
       `combineLatest's parents must be an array of nodes, got ${describe(parents)}`,
     );
   }
   const ps = [...parents] as Node<unknown>[];
   if (ps.length === 0) {
     throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
       "combineLatest needs at least one parent",
     );
   }
@@ -160,7 +165,9 @@ export function combineLatest<T extends readonly unknown[]>(
  *
  * @example
  * ```ts
- * import { pushNode, switchValue, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { switchValue } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const live = pushNode(rt.executor, 1);
@@ -217,7 +224,9 @@ export function switchValue<T>(
  *
  * @example
  * ```ts
- * import { pushNode, switchStream, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { switchStream } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const left = pushNode<number[]>(rt.executor, []);
@@ -281,7 +290,9 @@ interface RouteEntry<T> {
  *
  * @example Outputs, keys and removal
  * ```ts
- * import { type Router, pushNode, router, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { type Router, router } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode<string[]>(rt.executor, []);
@@ -389,7 +400,9 @@ export class Router<K, T> {
  *
  * @example Odd and even
  * ```ts
- * import { pushNode, router, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { router } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode<number[]>(rt.executor, []);

@@ -15,7 +15,8 @@ import { builder, needNode, stdArgs, type StdOptions } from "./transform.ts";
  *
  * @example Evaluating once at start
  * ```ts
- * import { and, constant, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { and, constant } from "@wavelet/wavelet/std";
  *
  * const rt = new TestRuntime();
  * const armed = constant(rt.executor, true);
@@ -82,7 +83,9 @@ function logic(
  *
  * @example
  * ```ts
- * import { and, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { and } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const a = pushNode(rt.executor, false);
@@ -116,7 +119,8 @@ export function and(
  *
  * @example Bootstrapped
  * ```ts
- * import { constant, or, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { constant, or } from "@wavelet/wavelet/std";
  *
  * const rt = new TestRuntime();
  * const n = or(rt.executor, constant(rt.executor, false), constant(rt.executor, true), {
@@ -150,7 +154,9 @@ export function or(
  *
  * @example
  * ```ts
- * import { pushNode, TestRuntime, xor } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { xor } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const a = pushNode(rt.executor, false);
@@ -184,7 +190,9 @@ export function xor(
  *
  * @example
  * ```ts
- * import { not, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { not } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const a = pushNode(rt.executor, false);

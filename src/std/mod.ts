@@ -9,7 +9,9 @@
  *
  * @example A small pipeline
  * ```ts
- * import { filter, map, pushNode, scan, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { filter, map, scan } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);

@@ -8,7 +8,7 @@
  */
 
 import { Control } from "../core/control.ts";
-import { ErrorCode, InvalidArgumentError } from "../core/errors.ts";
+import { InvalidArgumentError } from "../core/errors.ts";
 import type { Executor } from "../core/executor.ts";
 import type { Node } from "../core/node.ts";
 import type { TimerHandle } from "../drivers/timer.ts";
@@ -22,7 +22,6 @@ import { builder, needNode, stdArgs, type StdOptions } from "./transform.ts";
 function needDuration(d: unknown, what: string, allowZero: boolean): void {
   if (typeof d !== "number" || !Number.isFinite(d) || d < 0 || (!allowZero && d < 1)) {
     throw new InvalidArgumentError(
-      ErrorCode.InvalidArgument,
       `${what} must be a finite number of ns ${allowZero ? ">= 0" : ">= 1"}, got ${describe(d)}`,
     );
   }
@@ -47,7 +46,8 @@ function periodIndex(start: number, p: number, now: number): number {
  *
  * @example A tick at the start instant
  * ```ts
- * import { ms, periodic, TestRuntime } from "@wavelet/wavelet";
+ * import { ms, TestRuntime } from "@wavelet/wavelet";
+ * import { periodic } from "@wavelet/wavelet/std";
  *
  * const rt = new TestRuntime();
  * const tick = periodic(rt.executor, ms(10), { immediate: true, name: "tick" });
@@ -86,7 +86,8 @@ export interface PeriodicOptions extends StdOptions {
  *
  * @example
  * ```ts
- * import { ms, periodic, TestRuntime } from "@wavelet/wavelet";
+ * import { ms, TestRuntime } from "@wavelet/wavelet";
+ * import { periodic } from "@wavelet/wavelet/std";
  *
  * const rt = new TestRuntime();
  * const tick = periodic(rt.executor, ms(10));
@@ -138,7 +139,9 @@ export function periodic(
  *
  * @example Keeping the trailing value
  * ```ts
- * import { ms, probe, pushNode, TestRuntime, throttle } from "@wavelet/wavelet";
+ * import { ms, TestRuntime } from "@wavelet/wavelet";
+ * import { throttle } from "@wavelet/wavelet/std";
+ * import { probe, pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);
@@ -180,7 +183,9 @@ export interface ThrottleOptions extends StdOptions {
  *
  * @example
  * ```ts
- * import { ms, probe, pushNode, TestRuntime, throttle } from "@wavelet/wavelet";
+ * import { ms, TestRuntime } from "@wavelet/wavelet";
+ * import { throttle } from "@wavelet/wavelet/std";
+ * import { probe, pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);
@@ -262,7 +267,9 @@ export function throttle<T>(
  *
  * @example
  * ```ts
- * import { debounce, ms, probe, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { ms, TestRuntime } from "@wavelet/wavelet";
+ * import { debounce } from "@wavelet/wavelet/std";
+ * import { probe, pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, "");
@@ -343,7 +350,9 @@ export function debounce<T>(
  *
  * @example
  * ```ts
- * import { ms, pushNode, TestRuntime, windowTime } from "@wavelet/wavelet";
+ * import { ms, TestRuntime } from "@wavelet/wavelet";
+ * import { windowTime } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);

@@ -15,7 +15,8 @@
 
 import { Control } from "../core/control.ts";
 import type { Executor } from "../core/executor.ts";
-import { type Node, NodeBuilder } from "../core/node.ts";
+import type { Node } from "../core/node.ts";
+import { NodeBuilder } from "../core/builder.ts";
 import { checkExecutor, checkNodeOf } from "../core/check_node.ts";
 import { checkFunction, checkInteger, checkOptions, checkString } from "../core/validate.ts";
 
@@ -24,7 +25,9 @@ import { checkFunction, checkInteger, checkOptions, checkString } from "../core/
  *
  * @example Naming a std node
  * ```ts
- * import { map, pushNode, type StdOptions, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { map, type StdOptions } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 1);
@@ -88,7 +91,9 @@ export function needPosInt(n: unknown, what: string): void {
  *
  * @example An initial value instead of computing one at build
  * ```ts
- * import { map, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { map } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 1);
@@ -123,7 +128,9 @@ export interface MapOptions<U> extends StdOptions {
  *
  * @example
  * ```ts
- * import { map, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { map } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 1);
@@ -155,7 +162,9 @@ export function map<T, U>(
  *
  * @example A filter with an initial value
  * ```ts
- * import { filter, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { filter } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);
@@ -191,7 +200,9 @@ export interface FilterOptions<T> extends StdOptions {
  *
  * @example
  * ```ts
- * import { filter, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { filter } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);
@@ -215,7 +226,9 @@ export function filter<T>(
  *
  * @example A filter that is never undefined
  * ```ts
- * import { filter, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { filter } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, "");
@@ -271,7 +284,9 @@ export function filter<T>(
  *
  * @example Running sum
  * ```ts
- * import { pushNode, scan, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { scan } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);
@@ -304,7 +319,9 @@ export function scan<T, A>(
  *
  * @example Deduplicating by a key
  * ```ts
- * import { distinctUntilChanged, probe, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { distinctUntilChanged } from "@wavelet/wavelet/std";
+ * import { probe, pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, "");
@@ -343,7 +360,9 @@ export interface DistinctOptions<T, K> extends StdOptions {
  *
  * @example
  * ```ts
- * import { distinctUntilChanged, probe, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { distinctUntilChanged } from "@wavelet/wavelet/std";
+ * import { probe, pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);
@@ -403,7 +422,9 @@ export function distinctUntilChanged<T, K = T>(
  *
  * @example
  * ```ts
- * import { filterBatch, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { filterBatch } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode<number[]>(rt.executor, []);
@@ -450,7 +471,9 @@ export function filterBatch<T>(
  *
  * @example
  * ```ts
- * import { mapBatch, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { mapBatch } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode<number[]>(rt.executor, []);
@@ -486,7 +509,9 @@ export function mapBatch<T, U>(
  *
  * @example A per-batch maximum
  * ```ts
- * import { accumulate, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { accumulate } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode<number[]>(rt.executor, []);
@@ -528,7 +553,9 @@ export interface AccumulateOptions<A> extends StdOptions {
  *
  * @example Running and per-batch sums
  * ```ts
- * import { accumulate, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { accumulate } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode<number[]>(rt.executor, []);
@@ -580,7 +607,9 @@ export function accumulate<T, A>(
  *
  * @example By key
  * ```ts
- * import { deduplicate, pushNode, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { deduplicate } from "@wavelet/wavelet/std";
+ * import { pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const trades = pushNode<{ sym: string; px: number }[]>(rt.executor, []);
@@ -624,7 +653,9 @@ export function deduplicate<T, K = T>(
  *
  * @example Sliding windows
  * ```ts
- * import { probe, pushNode, TestRuntime, windowCount } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { windowCount } from "@wavelet/wavelet/std";
+ * import { probe, pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);
@@ -660,7 +691,9 @@ export interface WindowCountOptions extends StdOptions {
  *
  * @example Tumbling pairs
  * ```ts
- * import { probe, pushNode, TestRuntime, windowCount } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { windowCount } from "@wavelet/wavelet/std";
+ * import { probe, pushNode } from "@wavelet/wavelet/testing";
  *
  * const rt = new TestRuntime();
  * const input = pushNode(rt.executor, 0);

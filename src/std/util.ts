@@ -15,7 +15,8 @@ import { builder, stdArgs, type StdOptions } from "./transform.ts";
  *
  * @example A constant that broadcasts once
  * ```ts
- * import { constant, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { constant } from "@wavelet/wavelet/std";
  *
  * const rt = new TestRuntime();
  * const limit = constant(rt.executor, 10, { emit: true });
@@ -46,7 +47,8 @@ export interface ConstantOptions extends StdOptions {
  *
  * @example A fixed switch input
  * ```ts
- * import { constant, TestRuntime } from "@wavelet/wavelet";
+ * import { TestRuntime } from "@wavelet/wavelet";
+ * import { constant } from "@wavelet/wavelet/std";
  *
  * const rt = new TestRuntime();
  * const on = constant(rt.executor, true);

@@ -1,47 +1,12 @@
 /**
- * Where `src/` gets a live backend without importing the loader: `mod.ts` installs
- * `ffi/load.ts`'s `loadBackend` here, so the dependency direction stays
- * `mod.ts -> src -> ffi/backend.ts (types)` and only `ffi/load.ts` decides which backend is live.
+ * The wake eventfds of realtime runtimes: opened, reused, and closed only once no notifier can
+ * write them any more.
  *
  * @module
  */
 
 import type { NativeBackend } from "../../ffi/backend.ts";
-import { ErrorCode, WaveletError } from "../core/errors.ts";
-import { type NotifyQueue, setWakerFactory } from "../drivers/notify.ts";
-
-/** Returns the live backend (native when possible, else the pure-JS one). */
-export type BackendProvider = (options?: { prefer?: "native" | "js" }) => NativeBackend;
-
-let provider: BackendProvider | undefined;
-
-/** Installs the backend provider and the eventfd waker used by rebuilt notifiers. */
-export function installBackendProvider(p: BackendProvider): void {
-  provider = p;
-  setWakerFactory((t) => {
-    const backend = p();
-    if (!backend.hasEpoll) {
-      throw new WaveletError(
-        ErrorCode.InvalidArgument,
-        "This notifier wakes an eventfd, but this thread cannot load the native library " +
-          "(give the Worker FFI permission, or run the executor on the pure-JS backend)",
-      );
-    }
-    const fd = t.wakeFd;
-    return { wake: () => backend.eventfdWrite(fd, 1) };
-  });
-}
-
-/** The live backend, or the pure-JS one with `prefer: "js"`. */
-export function defaultBackend(options?: { prefer?: "native" | "js" }): NativeBackend {
-  if (provider === undefined) {
-    throw new WaveletError(
-      ErrorCode.InvalidArgument,
-      "No backend provider is installed: import the runtime from mod.ts, or pass a backend",
-    );
-  }
-  return provider(options);
-}
+import type { NotifyQueue } from "../drivers/notify.ts";
 
 /**
  * Wake eventfds whose notification area still had a writer inside `notify()` when their

@@ -1,0 +1,152 @@
+/**
+ * "Why did this node run": a trace of node runs with their reasons, collected by an instrument
+ * that wraps the nodes' cycle functions (the executor's hot loop is untouched).
+ *
+ * @module
+ */
+
+import { Relationship } from "../core/control.ts";
+import { Executor } from "../core/executor.ts";
+import {
+  type AnyCycleFn,
+  CAUSE_IO,
+  CAUSE_NOTIFY,
+  CAUSE_SCHEDULE,
+  CAUSE_TIMER,
+  CAUSE_YIELD,
+  type Instrument,
+} from "../core/hooks.ts";
+import type { Node } from "../core/node.ts";
+import { checkInstance, checkInteger } from "../core/validate.ts";
+
+/**
+ * One entry of a trace.
+ *
+ * @example Why a node ran
+ * ```ts
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { trace, type TraceEntry } from "@wavelet/wavelet/observe";
+ *
+ * const rt = new TestRuntime();
+ * new NodeBuilder(0)
+ *   .named("tick")
+ *   .onInit((ex, self) => ex.yieldNow(self))
+ *   .build(rt.executor, () => false);
+ * const tracer = trace(rt.executor);
+ * rt.runOneCycle();
+ * const entries: TraceEntry[] = tracer.take();
+ * tracer.stop();
+ * const e = entries[0];
+ * if (e.epoch !== 1 || e.name !== "tick" || e.reasons.join() !== "yield") {
+ *   throw new Error(`unexpected entry ${JSON.stringify(e)}`);
+ * }
+ * ```
+ */
+export interface TraceEntry {
+  /** The cycle. */
+  epoch: number;
+  /** The node's id. */
+  nodeId: number;
+  /** The node's name, if any. */
+  name: string | undefined;
+  /**
+   * Why it ran: `"trigger <parent>"` for each Trigger parent that broadcast this cycle,
+   * `"yield"`, `"timer"`, `"notify"`, `"io"`, `"scheduled by <node>"`.
+   */
+  reasons: string[];
+}
+
+/**
+ * A running trace, from {@linkcode trace}.
+ *
+ * @example Two nodes, one triggered by the other
+ * ```ts
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { trace, type Tracer } from "@wavelet/wavelet/observe";
+ *
+ * const rt = new TestRuntime();
+ * const a = new NodeBuilder(0).named("a").onInit((ex, s) => ex.yieldNow(s))
+ *   .build(rt.executor, () => true);
+ * new NodeBuilder(0).named("b").triggeredBy(a).build(rt.executor, () => false);
+ * const tracer: Tracer = trace(rt.executor);
+ * rt.runOneCycle();
+ * const lines = tracer.take().map((e) => `${e.name}: ${e.reasons}`);
+ * if (lines.join("; ") !== "a: yield; b: trigger a#0") throw new Error(lines.join("; "));
+ * ```
+ */
+export interface Tracer {
+  /** Returns and clears the entries collected so far. */
+  take(): TraceEntry[];
+  /** Detaches the tracer (idempotent); entries not taken yet stay readable. */
+  stop(): void;
+}
+
+/**
+ * Starts a "why did this node run" trace: every node run from now on is logged with its
+ * reasons (Trigger parents that broadcast, yield, timer, notify, I/O, `scheduleNode`).
+ *
+ * @param executor The executor to trace.
+ * @param limit Most entries kept (oldest dropped first); default 100 000.
+ * @throws {InvalidArgumentError} If `executor` is not an executor or `limit` is not an integer
+ *   in [1, 2^31).
+ */
+export function trace(executor: Executor, limit = 100_000): Tracer {
+  checkInstance(executor, Executor, "trace's executor");
+  checkInteger(limit, "The trace limit", 1, 2 ** 31 - 1);
+  let entries: TraceEntry[] = [];
+  /** This cycle's causes per slot (bits), and who scheduled it. */
+  const causes = new Map<number, number>();
+  const scheduledBy = new Map<number, number>();
+  /** Slot -> node, as nodes run (the scheduling node of `scheduleNode` has run). */
+  const running = new Map<number, Node<unknown>>();
+  const log = (slot: number, node: Node<unknown>) => {
+    const reasons: string[] = [];
+    for (const p of executor.parentsOf(node)) {
+      if (p.relationship === Relationship.Trigger && executor.hasMutated(p.node)) {
+        reasons.push(`trigger ${p.node}`);
+      }
+    }
+    const bits = causes.get(slot) ?? 0;
+    if (bits & CAUSE_YIELD) reasons.push("yield");
+    if (bits & CAUSE_TIMER) reasons.push("timer");
+    if (bits & CAUSE_NOTIFY) reasons.push("notify");
+    if (bits & CAUSE_IO) reasons.push("io");
+    if (bits & CAUSE_SCHEDULE) {
+      const by = running.get(scheduledBy.get(slot) ?? -1);
+      reasons.push(`scheduled by ${by ?? "?"}`);
+    }
+    entries.push({ epoch: executor.epoch, nodeId: node.id, name: node.name, reasons });
+    if (entries.length > limit) entries.splice(0, entries.length - limit);
+  };
+  const instrument: Instrument = {
+    wrap: (slot: number, fn: AnyCycleFn): AnyCycleFn => (self, ctx) => {
+      running.set(slot, self);
+      log(slot, self);
+      return fn(self, ctx);
+    },
+    cause: (slot, bit, by) => {
+      causes.set(slot, (causes.get(slot) ?? 0) | bit);
+      if (by >= 0) scheduledBy.set(slot, by);
+    },
+    cycleStart: () => {
+      causes.clear();
+      scheduledBy.clear();
+      running.clear();
+    },
+    cycleEnd: () => {},
+  };
+  executor.attachInstrument(instrument);
+  let attached = true;
+  return {
+    take(): TraceEntry[] {
+      const out = entries;
+      entries = [];
+      return out;
+    },
+    stop(): void {
+      if (!attached) return;
+      attached = false;
+      executor.detachInstrument(instrument);
+    },
+  };
+}
