@@ -53,10 +53,13 @@ const pkg = {
   main: packed.main,
   types: packed.types,
   exports: exportsMap,
-  sideEffects: true, // mod.js installs the backend provider when imported
+  // No module does anything when imported (the backend loads on first use).
+  sideEffects: false,
   files: [
-    "mod.js",
-    "mod.d.ts",
+    ...Object.values(deno.exports).flatMap((p) => {
+      const base = p.replace(/^\.\//, "").replace(/\.ts$/, "");
+      return [`${base}.js`, `${base}.d.ts`];
+    }),
     "src/**/*.js",
     "src/**/*.d.ts",
     "ffi/**/*.js",

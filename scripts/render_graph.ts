@@ -11,7 +11,7 @@
 
 import { writeFileSync } from "node:fs";
 import process from "node:process";
-import { TestRuntime } from "../mod.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
 import { buildDemoGraph } from "../examples/demo/graph.ts";
 import { LatencyHistogram } from "../examples/demo/histogram.ts";
 

@@ -1,0 +1,69 @@
+/**
+ * Channels: bounded queues that feed a node from Workers, from host callbacks, or from the same
+ * thread, each with an explicit overflow policy; and adapters between the graph and the host's
+ * async world (`sourceFrom`, `sinkTo`).
+ *
+ * A node is built with a channel through `NodeBuilder.buildWith` and one of
+ * {@linkcode ringChannel}, {@linkcode valueChannel}, {@linkcode localChannel} or
+ * {@linkcode channel}: its cycle function gets the receiver, the build returns the sender.
+ *
+ * @example Items from the same thread
+ * ```ts
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { localChannel } from "@wavelet/wavelet/channel";
+ *
+ * const rt = new TestRuntime();
+ * const [count, tx] = new NodeBuilder(0).buildWith(
+ *   rt.executor,
+ *   localChannel<string>({ capacity: 64 }),
+ *   (self, _ctx, rx) => {
+ *     while (rx.tryRecv() !== undefined) self.value++;
+ *     return true;
+ *   },
+ * );
+ * tx.trySend("a");
+ * tx.trySend("b");
+ * rt.runOneCycle();
+ * if (count.value !== 2) throw new Error("two items");
+ * ```
+ *
+ * @module
+ */
+
+export {
+  channel,
+  type ChannelCycleFn,
+  type ChannelOptions,
+  localChannel,
+  type LocalChannelOptions,
+  type ReceiverFor,
+  ringChannel,
+  type RingChannelOptions,
+  type SenderFor,
+  valueChannel,
+  type ValueChannelOptions,
+} from "./src/channel/build.ts";
+export {
+  type RecordView,
+  RingReceiver,
+  RingSender,
+  ValueReceiver,
+  ValueSender,
+} from "./src/channel/channel.ts";
+export { LocalReceiver, LocalSender } from "./src/channel/local.ts";
+export { SharedSender, type SharedSenderTransferable } from "./src/channel/shared.ts";
+export { ChannelError, Overflow, RecvStatus, SendStatus } from "./src/channel/status.ts";
+export {
+  defineRecord,
+  type FieldType,
+  RecordError,
+  type RecordLayout,
+  type RecordOf,
+} from "./src/channel/record.ts";
+export {
+  type SinkOptions,
+  type SinkState,
+  sinkTo,
+  sourceFrom,
+  type SourceOptions,
+} from "./src/channel/adapters.ts";
