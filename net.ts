@@ -24,6 +24,7 @@
 export { NetError } from "./src/net/errors.ts";
 export { type NetRuntime, SocketAddress } from "./src/net/address.ts";
 export {
+  Socket,
   TcpListener,
   type TcpListenerOptions,
   TcpStream,

@@ -41,15 +41,10 @@
 
 import process from "node:process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { Control, ExecutionMode } from "../src/core/control.ts";
-import { defineRecord } from "../src/channel/record.ts";
-import { loadBackend } from "../ffi/load.ts";
-import type { NativeBackend } from "../ffi/backend.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { Overflow, RecvStatus } from "../src/channel/status.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
+import { Control, ExecutionMode, NodeBuilder, RealtimeRuntime } from "../mod.ts";
+import { channel, defineRecord, Overflow, RecvStatus } from "../channel.ts";
+import { loadBackend, type NativeBackend } from "../native.ts";
 import type { ChannelWorkerStart } from "./channel_worker.ts";
-import { channel } from "../src/channel/build.ts";
 
 // ------------------------------------------------------------------ shared layout
 
@@ -795,7 +790,7 @@ function report(outDir: string, mdPath: string): void {
     "node_modules/.bin/deno run -A bench/channel_bench.ts --report bench/out bench/CHANNEL.md",
     "```",
     "",
-    "## Budget (DESIGN.md section 8)",
+    "## Budget",
     "",
     "The line that applies: cross-thread notify to node run at least 2x better than " +
     "postMessage (p50 and p99). Judged on `runForever()` Park; `run()` is shown beside it. The " +

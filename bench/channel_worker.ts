@@ -25,10 +25,8 @@
  * @module
  */
 
-import { loadBackend } from "../ffi/load.ts";
-import { RingSender } from "../src/channel/channel.ts";
-import { SendStatus } from "../src/channel/status.ts";
-import type { SharedSenderTransferable } from "../src/channel/shared.ts";
+import { loadBackend } from "../native.ts";
+import { RingSender, SendStatus, type SharedSenderTransferable } from "../channel.ts";
 
 // Control words (a small SharedArrayBuffer per run; the same constants are in channel_bench.ts).
 const GO = 0;

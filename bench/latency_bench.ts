@@ -37,12 +37,14 @@
 
 import process from "node:process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { Control, ExecutionMode } from "../src/core/control.ts";
-import { loadBackend } from "../ffi/load.ts";
-import type { NativeBackend } from "../ffi/backend.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import type { NotifierTransferable } from "../src/drivers/notify.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
+import {
+  Control,
+  ExecutionMode,
+  NodeBuilder,
+  type NotifierTransferable,
+  RealtimeRuntime,
+} from "../mod.ts";
+import { loadBackend, type NativeBackend } from "../native.ts";
 
 // ------------------------------------------------------------------ shared layout
 
@@ -689,7 +691,7 @@ function report(outDir: string, mdPath: string): void {
     "node_modules/.bin/deno run -A bench/latency_bench.ts --report bench/out bench/LATENCY.md",
     "```",
     "",
-    "## Budget (DESIGN.md section 8)",
+    "## Budget",
     "",
     "| Runtime | Budget line | Measured | Verdict |",
     "|---|---|---|---|",

@@ -14,8 +14,8 @@
  * @module
  */
 
-import { loadBackend } from "../ffi/load.ts";
-import { Notifier, type NotifierTransferable } from "../src/drivers/notify.ts";
+import { loadBackend } from "../native.ts";
+import { Notifier, type NotifierTransferable } from "../mod.ts";
 
 // Word indices of the shared Int32 area and the stamp's byte offset (the same constants are in
 // bench/latency_bench.ts; not imported from there, which would run the benchmark here).

@@ -13,12 +13,8 @@
  * @module
  */
 
-import { Control, ExecutionMode } from "../src/core/control.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
-import { tcpConnectionNode } from "../src/net/nodes.ts";
-import { TcpListener, TcpStream } from "../src/net/socket.ts";
-import { tcpListenerNode } from "../src/net/listener_node.ts";
+import { Control, ExecutionMode, NodeBuilder, RealtimeRuntime } from "../mod.ts";
+import { tcpConnectionNode, TcpListener, tcpListenerNode, TcpStream } from "../net.ts";
 import * as net from "node:net";
 import * as os from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -316,7 +312,7 @@ const lines = [
     } | ${r.mbps.toFixed(0)} |`
   ),
   "",
-  `Budget (DESIGN.md section 8): round trips >= 1.3x ${host.name}: wall ${ratio.toFixed(2)}x ` +
+  `Budget: round trips >= 1.3x ${host.name}: wall ${ratio.toFixed(2)}x ` +
   `${ratio >= 1.3 ? "PASS" : "MISS"}; at the median RTT ${ratioMedian.toFixed(2)}x ` +
   `${ratioMedian >= 1.3 ? "PASS" : "MISS"}. (The wall rate includes scheduler stalls of ` +
   `10-40 ms that hit every contender on a shared 2-thread VM.)`,

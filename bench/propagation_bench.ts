@@ -45,12 +45,15 @@ import {
   type ReadonlySignal,
   signal as preactSignal,
 } from "@preact/signals-core";
-import { Control } from "../src/core/control.ts";
-import type { CycleFn } from "../src/core/context.ts";
-import { type Executor, runtimePort } from "../src/core/executor.ts";
-import type { Node } from "../src/core/node.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import {
+  Control,
+  type CycleFn,
+  type Executor,
+  type Node,
+  NodeBuilder,
+  TestRuntime,
+} from "../mod.ts";
+import { runtimePort } from "../src/core/executor.ts";
 
 // ------------------------------------------------------------------ runtime detection
 

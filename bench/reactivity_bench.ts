@@ -54,10 +54,7 @@ import {
   effect as preactEffect,
   signal as preactSignal,
 } from "@preact/signals-core";
-import { Control } from "../src/core/control.ts";
-import type { Node } from "../src/core/node.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import { Control, type Node, NodeBuilder, TestRuntime } from "../mod.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;

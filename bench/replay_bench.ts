@@ -28,17 +28,18 @@
  * @module
  */
 
-import { Control, ExecutionMode } from "../src/core/control.ts";
-import { defineRecord } from "../src/channel/record.ts";
-import type { Executor } from "../src/core/executor.ts";
-import { HistoricalRuntime } from "../src/runtime/historical.ts";
-import { historicalSource } from "../src/runtime/sources.ts";
-import type { Node } from "../src/core/node.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { Overflow, RecvStatus, SendStatus } from "../src/channel/status.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
+import {
+  Control,
+  ExecutionMode,
+  type Executor,
+  HistoricalRuntime,
+  type Node,
+  NodeBuilder,
+  RealtimeRuntime,
+} from "../mod.ts";
+import { channel, defineRecord, Overflow, RecvStatus, SendStatus } from "../channel.ts";
+import { historicalSource } from "../replay.ts";
 import process from "node:process";
-import { channel } from "../src/channel/build.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { csvRecords, jsonLines, readLines } from "../src/runtime/readers.ts";
+import { csvRecords, jsonLines, readLines } from "../replay.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

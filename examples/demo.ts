@@ -31,16 +31,15 @@
 
 import process from "node:process";
 import { readFileSync, statSync } from "node:fs";
-import { ExecutionMode } from "../src/core/control.ts";
-import { fileSink } from "../src/replay/file_sink.ts";
-import { HistoricalRuntime } from "../src/runtime/historical.ts";
-import { Overflow } from "../src/channel/status.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
-import { TcpListener } from "../src/net/socket.ts";
+import { ExecutionMode, HistoricalRuntime, RealtimeRuntime } from "../mod.ts";
+import { fileSink } from "../replay.ts";
+import { Overflow } from "../channel.ts";
+import { TcpListener } from "../net.ts";
 import type { ProducerReport, ProducerStart } from "./demo_producer.ts";
 import { type Bar, type BarBook, formatBar } from "./demo/bars.ts";
 import { buildDemoGraph, type DemoGraph } from "./demo/graph.ts";
-import { formatNs, LatencyHistogram } from "./demo/histogram.ts";
+import { Histogram } from "../observe.ts";
+import { formatNs } from "./demo/format.ts";
 import { type HostLoopResult, runHostLoop } from "./demo/host_loop.ts";
 import { sharedClock, SYMBOLS } from "./demo/market.ts";
 
@@ -124,10 +123,10 @@ const runtimeName = typeof g.Bun !== "undefined"
 const isTTY = process.stdout.isTTY === true;
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 
-function latencyLine(h: LatencyHistogram): string {
-  return `p50 ${formatNs(h.quantile(0.5))}  p99 ${formatNs(h.quantile(0.99))}  p99.9 ${
-    formatNs(h.quantile(0.999))
-  }  max ${formatNs(h.max)}  (n=${int(h.count)})`;
+function latencyLine(h: Histogram): string {
+  return `p50 ${formatNs(h.percentile(50))}  p99 ${formatNs(h.percentile(99))}  p99.9 ${
+    formatNs(h.percentile(99.9))
+  }  max ${formatNs(h.snapshot().max)}  (n=${int(h.count)})`;
 }
 
 function printBars(book: BarBook, last = Infinity): void {
@@ -183,7 +182,7 @@ async function live(o: Options): Promise<void> {
   const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
   const backend = rt.backend;
   const clock = sharedClock(backend);
-  const hist = new LatencyHistogram();
+  const hist = new Histogram();
   const listener = TcpListener.bind(rt, "127.0.0.1", o.port);
   const port = listener.localAddress.port;
   const recentBars: Bar[] = [];
@@ -207,8 +206,8 @@ async function live(o: Options): Promise<void> {
       lastPrint = now;
       console.log(
         `[${elapsed.toFixed(1)}s] cycles/s ${int(cps)}  updates/s ${int(ups)}  latency p50 ${
-          formatNs(hist.quantile(0.5))
-        } p99 ${formatNs(hist.quantile(0.99))} p99.9 ${formatNs(hist.quantile(0.999))}  drops ${
+          formatNs(hist.percentile(50))
+        } p99 ${formatNs(hist.percentile(99))} p99.9 ${formatNs(hist.percentile(99.9))}  drops ${
           int(st.dropped)
         }  clients ${st.clients.size}  bars ${st.book.all.length}`,
       );
@@ -409,10 +408,10 @@ async function live(o: Options): Promise<void> {
     const rows: [string, string, string][] = [
       ["", "wavelet (ring, Park)", "host loop (postMessage)"],
       ["updates", int(hist.count), int(hh.count)],
-      ["p50", formatNs(hist.quantile(0.5)), formatNs(hh.quantile(0.5))],
-      ["p99", formatNs(hist.quantile(0.99)), formatNs(hh.quantile(0.99))],
-      ["p99.9", formatNs(hist.quantile(0.999)), formatNs(hh.quantile(0.999))],
-      ["max", formatNs(hist.max), formatNs(hh.max)],
+      ["p50", formatNs(hist.percentile(50)), formatNs(hh.percentile(50))],
+      ["p99", formatNs(hist.percentile(99)), formatNs(hh.percentile(99))],
+      ["p99.9", formatNs(hist.percentile(99.9)), formatNs(hh.percentile(99.9))],
+      ["max", formatNs(hist.snapshot().max), formatNs(hh.snapshot().max)],
     ];
     for (const [a, b, c] of rows) {
       console.log(`  ${a.padEnd(8)} ${b.padStart(21)} ${c.padStart(24)}`);

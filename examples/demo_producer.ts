@@ -11,10 +11,8 @@
  * @module
  */
 
-import { loadBackend } from "../ffi/load.ts";
-import { RingSender } from "../src/channel/channel.ts";
-import { SendStatus } from "../src/channel/status.ts";
-import type { SharedSenderTransferable } from "../src/channel/shared.ts";
+import { loadBackend } from "../native.ts";
+import { RingSender, SendStatus, type SharedSenderTransferable } from "../channel.ts";
 import { BookWalk, newUpdate, sharedClock, type Update } from "./demo/market.ts";
 
 /** This module runs as a Worker: its global scope is a worker scope. */

@@ -9,12 +9,8 @@
  * @module
  */
 
-import { Control, ExecutionMode } from "../src/core/control.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
-import { tcpConnectionNode } from "../src/net/nodes.ts";
-import { TcpListener, TcpStream } from "../src/net/socket.ts";
-import { tcpListenerNode } from "../src/net/listener_node.ts";
+import { Control, ExecutionMode, NodeBuilder, RealtimeRuntime } from "../mod.ts";
+import { tcpConnectionNode, TcpListener, tcpListenerNode, TcpStream } from "../net.ts";
 import process from "node:process";
 
 const demo = process.argv.includes("--demo");

@@ -10,14 +10,15 @@
  * @module
  */
 
-import { Control, ExecutionMode } from "../src/core/control.ts";
-import { Framing, type TcpConnection, tcpConnectionNode } from "../src/net/nodes.ts";
-import { ms } from "../src/core/time.ts";
-import type { Node } from "../src/core/node.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
-import { TcpListener, TcpStream } from "../src/net/socket.ts";
-import { tcpListenerNode } from "../src/net/listener_node.ts";
+import { Control, ExecutionMode, ms, type Node, NodeBuilder, RealtimeRuntime } from "../mod.ts";
+import {
+  Framing,
+  type TcpConnection,
+  tcpConnectionNode,
+  TcpListener,
+  tcpListenerNode,
+  TcpStream,
+} from "../net.ts";
 import process from "node:process";
 
 const demo = process.argv.includes("--demo");

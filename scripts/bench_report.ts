@@ -4,7 +4,7 @@
  * `bench/propagation_bench.ts`, `bench/reactivity_bench.ts`, `bench/latency_bench.ts` (with the C
  * baselines of `scripts/bench_latency.sh`), `bench/net_bench.ts` and `bench/replay_bench.ts`
  * under Deno and Bun, the machine description and the load average at the start of each part.
- * Every budget line of DESIGN.md section 8 gets a PASS or MISS. A part whose output is missing
+ * Every line of the performance budget (the `BUDGET` thresholds below) gets a PASS or MISS. A part whose output is missing
  * is reported as not run.
  *
  * Usage (normally through `bash scripts/bench.sh`):
@@ -76,7 +76,7 @@ interface BenchJson {
   build: BuildResult[];
 }
 
-/** The budget of DESIGN.md section 8 that this benchmark covers. */
+/** The performance budget lines this benchmark covers. */
 const BUDGET = {
   /** wavelet/alien and wavelet/preact at most this on graphs of 100+ nodes (2x faster). */
   bigGraphRatio: 0.5,
@@ -963,7 +963,7 @@ function main(): void {
 
   // ---- propagation
   lines.push(
-    "## Propagation (DESIGN.md section 8 shapes)",
+    "## Propagation (the budget's shapes)",
     "",
     "Reproduce: `bash scripts/bench.sh --propagation`, which runs",
     "",
@@ -1087,7 +1087,7 @@ function main(): void {
 
   // ---- budget
   lines.push(
-    "## Budget (DESIGN.md section 8)",
+    "## Budget",
     "",
     "Propagation ratios are wavelet p50 / other p50: 0.50x or less means at least 2x faster; " +
       '"graphs of 100 nodes or more" are every propagation shape but the diamond. The kairo ' +

@@ -11,16 +11,16 @@
 
 import { writeFileSync } from "node:fs";
 import process from "node:process";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import { TestRuntime } from "../mod.ts";
 import { buildDemoGraph } from "../examples/demo/graph.ts";
-import { LatencyHistogram } from "../examples/demo/histogram.ts";
+import { Histogram } from "../observe.ts";
 
 const rt = new TestRuntime();
 // The live configuration: latency measured in the sink, a view and a stop node. Without a
 // listening socket the TCP listener is the stand-in node of the same name.
 buildDemoGraph(rt.executor, {
   latencyClock: () => rt.clock.nowNs(),
-  histogram: new LatencyHistogram(),
+  histogram: new Histogram(),
   onView: () => {},
   onStop: () => {},
 });

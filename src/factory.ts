@@ -87,6 +87,19 @@ function describeKey(key: unknown): string {
   }
 }
 
+/** The function to attach, refused when one is attached already or it is not a function. */
+function attachOnce<F>(current: F | undefined, fn: F): F {
+  if (current !== undefined) {
+    throw new FactoryError("Cannot attach a function to a factory twice", {
+      code: ErrorCode.FactoryAlreadyAttached,
+    });
+  }
+  if (typeof fn !== "function") {
+    throw new InvalidArgumentError(`A factory needs a function, got ${typeof fn}`);
+  }
+  return fn;
+}
+
 function checkResult(result: unknown, ex: Executor, what: string): asserts result is Node<any> {
   if (!(result instanceof Node)) {
     throw new FactoryError(
@@ -118,7 +131,7 @@ function checkResult(result: unknown, ex: Executor, what: string): asserts resul
  * before throwing (nested `get`s included) are removed again: nothing half-built stays.
  *
  * A `get` on the same factory and executor from inside the function (a dependency cycle) throws
- * {@linkcode FactoryError} with kind `"cycle"` instead of recursing.
+ * {@linkcode FactoryError} with code `FACTORY_CYCLE` instead of recursing.
  *
  * Like any node construction, `get` may not build while nodes are running (use it between
  * cycles, from `onInit`, or from a `ctx.spawnSubgraph` closure).
@@ -166,19 +179,11 @@ export class SimpleFactory<T> {
    *
    * @param fn Builds the node on the executor it receives.
    * @returns This factory, for chaining.
-   * @throws {FactoryError} Kind `"already-attached"` if a function is attached already, kind
-   *   `"bad-result"` if `fn` is not a function.
+   * @throws {FactoryError} `FACTORY_ALREADY_ATTACHED` if a function is attached already.
+   * @throws {InvalidArgumentError} If `fn` is not a function.
    */
   attach(fn: SimpleFactoryFn<T>): this {
-    if (this.#fn !== undefined) {
-      throw new FactoryError("Cannot attach a function to a factory twice", {
-        code: ErrorCode.FactoryAlreadyAttached,
-      });
-    }
-    if (typeof fn !== "function") {
-      throw new InvalidArgumentError(`A factory needs a function, got ${typeof fn}`);
-    }
-    this.#fn = fn;
+    this.#fn = attachOnce(this.#fn, fn);
     return this;
   }
 
@@ -188,7 +193,7 @@ export class SimpleFactory<T> {
    * @param executor The executor to build into.
    * @returns The shared node.
    * @throws {InvalidArgumentError} If `executor` is not an Executor.
-   * @throws {FactoryError} Kind `"not-attached"`, `"cycle"` or `"bad-result"`.
+   * @throws {FactoryError} `FACTORY_NOT_ATTACHED`, `FACTORY_CYCLE` or `FACTORY_BAD_RESULT`.
    * @throws Whatever the function throws (nothing is cached then).
    */
   get(executor: Executor): Node<T> {
@@ -248,7 +253,7 @@ export class SimpleFactory<T> {
  *
  * The function may `get` other keys of the same factory (a key built from other keys); asking
  * for a key that is being built further up the stack is a dependency cycle and throws
- * {@linkcode FactoryError} with kind `"cycle"`. If the function throws, nothing is cached for
+ * {@linkcode FactoryError} with code `FACTORY_CYCLE`. If the function throws, nothing is cached for
  * that key, the key is no longer marked as being built, the error reaches the caller, and every
  * node built during the failed call is removed again, nested keys included (they are rebuilt
  * on their next `get`): nothing half-built stays.
@@ -294,19 +299,11 @@ export class KeyedFactory<K, T> {
    *
    * @param fn Builds the node for one key.
    * @returns This factory, for chaining.
-   * @throws {FactoryError} Kind `"already-attached"` if a function is attached already, kind
-   *   `"bad-result"` if `fn` is not a function.
+   * @throws {FactoryError} `FACTORY_ALREADY_ATTACHED` if a function is attached already.
+   * @throws {InvalidArgumentError} If `fn` is not a function.
    */
   attach(fn: KeyedFactoryFn<K, T>): this {
-    if (this.#fn !== undefined) {
-      throw new FactoryError("Cannot attach a function to a factory twice", {
-        code: ErrorCode.FactoryAlreadyAttached,
-      });
-    }
-    if (typeof fn !== "function") {
-      throw new InvalidArgumentError(`A factory needs a function, got ${typeof fn}`);
-    }
-    this.#fn = fn;
+    this.#fn = attachOnce(this.#fn, fn);
     return this;
   }
 
@@ -317,7 +314,7 @@ export class KeyedFactory<K, T> {
    * @param key The key.
    * @returns The node for `key`.
    * @throws {InvalidArgumentError} If `executor` is not an Executor.
-   * @throws {FactoryError} Kind `"not-attached"`, `"cycle"` or `"bad-result"`.
+   * @throws {FactoryError} `FACTORY_NOT_ATTACHED`, `FACTORY_CYCLE` or `FACTORY_BAD_RESULT`.
    * @throws Whatever the function throws (nothing is cached for the key then).
    */
   get(executor: Executor, key: K): Node<T> {

@@ -6,24 +6,26 @@
  */
 
 import { assert, assertEquals, test } from "./_harness.ts";
-import type { Clock } from "../src/clock/clock.ts";
 import {
+  type Clock,
   ContextError,
+  type CycleTime,
   ErrorCode,
+  type ExecutionContext,
+  ExecutionMode,
+  Executor,
+  ExecutorState,
   ForeignNodeError,
   InvalidArgumentError,
+  ms,
+  type Node,
+  NodeBuilder,
+  RealtimeRuntime,
+  TestClock,
+  TestRuntime,
   WaveletError,
-} from "../src/core/errors.ts";
-import { type CycleTime, ms } from "../src/core/time.ts";
-import type { ExecutionContext } from "../src/core/context.ts";
-import { ExecutionMode, ExecutorState } from "../src/core/control.ts";
-import { Executor } from "../src/core/executor.ts";
-import { NativeError } from "../src/core/system_errors.ts";
-import type { Node } from "../src/core/node.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
-import { TestClock } from "../src/clock/test_clock.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+} from "../mod.ts";
+import { NativeError } from "../native.ts";
 
 function caught(fn: () => unknown): unknown {
   try {

@@ -5,16 +5,27 @@
  */
 
 import fc from "fast-check";
-import { ChannelError, Overflow, RecvStatus, SendStatus } from "../src/channel/status.ts";
-import { Control, ExecutionMode } from "../src/core/control.ts";
-import { defineRecord, RecordError } from "../src/channel/record.ts";
-import { ErrorCode, type WaveletError } from "../src/core/errors.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
-import { RingSender, ValueSender } from "../src/channel/channel.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import {
+  channel,
+  ChannelError,
+  defineRecord,
+  Overflow,
+  RecordError,
+  RecvStatus,
+  RingSender,
+  SendStatus,
+  ValueSender,
+} from "../channel.ts";
+import {
+  Control,
+  ErrorCode,
+  ExecutionMode,
+  NodeBuilder,
+  RealtimeRuntime,
+  TestRuntime,
+  type WaveletError,
+} from "../mod.ts";
 import { assert, assertEquals, isBun, test } from "./_harness.ts";
-import { channel } from "../src/channel/build.ts";
 
 const Rec = defineRecord({ px: "f64", qty: "u32", side: "i32" });
 

@@ -1,13 +1,21 @@
-import { ChannelError, Overflow, RecvStatus, SendStatus } from "../src/channel/status.ts";
-import { Control, ExecutionMode } from "../src/core/control.ts";
-import { defineRecord } from "../src/channel/record.ts";
-import { ErrorCode } from "../src/core/errors.ts";
-import { loadBackend } from "../ffi/load.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import {
+  channel,
+  ChannelError,
+  defineRecord,
+  Overflow,
+  RecvStatus,
+  SendStatus,
+} from "../channel.ts";
+import {
+  Control,
+  ErrorCode,
+  ExecutionMode,
+  NodeBuilder,
+  RealtimeRuntime,
+  TestRuntime,
+} from "../mod.ts";
+import { loadBackend } from "../native.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
-import { channel } from "../src/channel/build.ts";
 
 const Rec = defineRecord({ producer: "i32", seq: "i32", value: "f64" });
 

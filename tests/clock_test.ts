@@ -3,11 +3,18 @@
  */
 
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
-import { CycleTime, ms, ns, seconds, splitUnixNanos, us } from "../src/core/time.ts";
-import { InvalidArgumentError } from "../src/core/errors.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { TestClock } from "../src/clock/test_clock.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import {
+  CycleTime,
+  InvalidArgumentError,
+  ms,
+  NodeBuilder,
+  ns,
+  seconds,
+  splitUnixNanos,
+  TestClock,
+  TestRuntime,
+  us,
+} from "../mod.ts";
 
 function sample(clock: TestClock): CycleTime {
   const t = new CycleTime();

@@ -1,6 +1,6 @@
 /**
  * Misuse gets a clear typed error (right class, right code), and the executor keeps working
- * afterwards (DESIGN.md §3 D4-D6).
+ * afterwards: a throwing node is removed and reported, a misuse changes nothing.
  */
 
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
@@ -8,21 +8,23 @@ import {
   BuilderError,
   CapacityError,
   ContextError,
+  Control,
   ErrorCode,
+  type ErrorPhase,
+  type ExecutionContext,
+  type Executor,
+  ExecutorState,
   ForeignNodeError,
   InvalidArgumentError,
+  type Node,
+  NodeBuilder,
   NodeRemovedError,
+  Relationship,
   SchedulerError,
+  TestRuntime,
+  type TimerHandle,
   WaveletError,
-} from "../src/core/errors.ts";
-import { Control, ExecutorState, Relationship } from "../src/core/control.ts";
-import type { ErrorPhase } from "../src/core/report.ts";
-import type { ExecutionContext } from "../src/core/context.ts";
-import type { Executor } from "../src/core/executor.ts";
-import type { Node } from "../src/core/node.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
-import type { TimerHandle } from "../src/drivers/timer.ts";
+} from "../mod.ts";
 
 interface Reported {
   error: unknown;

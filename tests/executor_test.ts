@@ -1,20 +1,26 @@
 /**
- * Behavior of the executor: reference §10.2-10.4 and Appendix A A1-A6 rewritten to this API and
- * to DESIGN.md §3 (explicit node lifetime, slot+generation ids, every scheduling path
- * de-duplicated, creation-order children, errors isolated and reported).
+ * Behavior of the executor: the Rust crate's executor tests (reference §10.2-10.4 and Appendix
+ * A, A1-A6, in shared/reference/wavelet-rs-behavior.md) rewritten to this API, plus this
+ * runtime's own rules: explicit node lifetime, slot+generation ids, every scheduling path
+ * de-duplicated, creation-order children, errors isolated and reported.
  */
 
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
-import { CapacityError, SchedulerError } from "../src/core/errors.ts";
-import { Control, ExecutorState, Relationship } from "../src/core/control.ts";
-import type { ErrorPhase } from "../src/core/report.ts";
-import { ExecutionContext } from "../src/core/context.ts";
-import { Executor } from "../src/core/executor.ts";
-import { ms } from "../src/core/time.ts";
-import type { Node } from "../src/core/node.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { TestClock } from "../src/clock/test_clock.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import {
+  CapacityError,
+  Control,
+  type ErrorPhase,
+  ExecutionContext,
+  Executor,
+  ExecutorState,
+  ms,
+  type Node,
+  NodeBuilder,
+  Relationship,
+  SchedulerError,
+  TestClock,
+  TestRuntime,
+} from "../mod.ts";
 
 interface Reported {
   error: unknown;

@@ -5,15 +5,17 @@
  * @module
  */
 
-import { BuilderError } from "../src/core/errors.ts";
-import { Control } from "../src/core/control.ts";
-import type { Executor } from "../src/core/executor.ts";
-import { FactoryError, KeyedFactory, SimpleFactory } from "../src/factory.ts";
-import type { Node } from "../src/core/node.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import {
+  BuilderError,
+  Control,
+  type Executor,
+  InvalidArgumentError,
+  type Node,
+  NodeBuilder,
+  TestRuntime,
+} from "../mod.ts";
+import { FactoryError, KeyedFactory, SimpleFactory } from "../std.ts";
 import { assert, assertEquals, assertStrictEquals, assertThrows, test } from "./_harness.ts";
-import { InvalidArgumentError } from "../src/core/errors.ts";
 
 function leaf(ex: Executor, value: number, name = "leaf"): Node<number> {
   return new NodeBuilder(value).named(name).build(ex, () => Control.Unchanged);

@@ -1,13 +1,26 @@
 import fc from "fast-check";
-import { Control, ExecutionMode } from "../src/core/control.ts";
-import { csvRecords, jsonLines, readLines, SourceError } from "../src/runtime/readers.ts";
-import { ErrorCode, InvalidArgumentError } from "../src/core/errors.ts";
-import { type HistoricalBatch, historicalSource, type TimeUnit } from "../src/runtime/sources.ts";
-import { HistoricalRuntime } from "../src/runtime/historical.ts";
-import { ms, seconds, us } from "../src/core/time.ts";
-import type { Node } from "../src/core/node.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
+import {
+  Control,
+  ErrorCode,
+  ExecutionMode,
+  HistoricalRuntime,
+  InvalidArgumentError,
+  ms,
+  type Node,
+  NodeBuilder,
+  RealtimeRuntime,
+  seconds,
+  us,
+} from "../mod.ts";
+import {
+  csvRecords,
+  type HistoricalBatch,
+  historicalSource,
+  jsonLines,
+  readLines,
+  SourceError,
+  type TimeUnit,
+} from "../replay.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,12 +1,14 @@
-import { Control, ExecutionMode, ExecutorState } from "../src/core/control.ts";
-import { loadBackend } from "../ffi/load.ts";
-import type { NativeBackend } from "../ffi/backend.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
-import { sinkTo, sourceFrom } from "../src/channel/adapters.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import {
+  Control,
+  ExecutionMode,
+  ExecutorState,
+  NodeBuilder,
+  RealtimeRuntime,
+  TestRuntime,
+} from "../mod.ts";
+import { loadBackend, type NativeBackend } from "../native.ts";
+import { channel, sinkTo, sourceFrom } from "../channel.ts";
 import { assert, assertEquals, isBun, test } from "./_harness.ts";
-import { channel } from "../src/channel/build.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;

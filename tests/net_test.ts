@@ -6,19 +6,28 @@
  * @module
  */
 
-import { Control, ExecutionMode } from "../src/core/control.ts";
-import { Framing, type TcpConnection, tcpConnectionNode } from "../src/net/nodes.ts";
-import { InvalidArgumentError } from "../src/core/errors.ts";
-import { loadBackend } from "../ffi/load.ts";
-import { NetError } from "../src/net/errors.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { Readiness } from "../src/drivers/io.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
-import { SocketAddress } from "../src/net/address.ts";
-import { SocketOption } from "../ffi/backend.ts";
-import { TcpListener, TcpStream, UdpSocket, WOULD_BLOCK } from "../src/net/socket.ts";
-import { tcpListenerNode } from "../src/net/listener_node.ts";
-import { UnsupportedError } from "../src/core/system_errors.ts";
+import {
+  Control,
+  ExecutionMode,
+  InvalidArgumentError,
+  NodeBuilder,
+  Readiness,
+  RealtimeRuntime,
+} from "../mod.ts";
+import {
+  Framing,
+  NetError,
+  SocketAddress,
+  SocketOption,
+  type TcpConnection,
+  tcpConnectionNode,
+  TcpListener,
+  tcpListenerNode,
+  TcpStream,
+  UdpSocket,
+  WOULD_BLOCK,
+} from "../net.ts";
+import { loadBackend, UnsupportedError } from "../native.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 import { readdirSync } from "node:fs";
 import * as net from "node:net";

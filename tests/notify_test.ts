@@ -1,7 +1,5 @@
-import { ErrorCode } from "../src/core/errors.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { Notifier, NotifierClosedError, NotifyQueue } from "../src/drivers/notify.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import { ErrorCode, NodeBuilder, Notifier, NotifierClosedError, TestRuntime } from "../mod.ts";
+import { NotifyQueue } from "../src/drivers/notify.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 import { runtimePort } from "../src/core/executor.ts";
 

@@ -1,10 +1,5 @@
-import { Control, Relationship } from "../src/core/control.ts";
-import { Histogram } from "../src/observe/histogram.ts";
-import { profile } from "../src/observe/profile.ts";
-import { trace } from "../src/observe/trace.ts";
-import { ms } from "../src/core/time.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import { Control, ms, NodeBuilder, Relationship, TestRuntime } from "../mod.ts";
+import { Histogram, profile, trace } from "../observe.ts";
 import { assert, assertEquals, test } from "./_harness.ts";
 
 function diamond(rt: TestRuntime) {

@@ -12,12 +12,15 @@
  */
 
 import fc from "fast-check";
-import { Control, Relationship } from "../src/core/control.ts";
-import type { ExecutionContext } from "../src/core/context.ts";
-import type { Node } from "../src/core/node.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
-import type { TimerHandle } from "../src/drivers/timer.ts";
+import {
+  Control,
+  type ExecutionContext,
+  type Node,
+  NodeBuilder,
+  Relationship,
+  TestRuntime,
+  type TimerHandle,
+} from "../mod.ts";
 import { assert, assertEquals, test } from "./_harness.ts";
 import {
   type Action,

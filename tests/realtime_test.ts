@@ -1,13 +1,19 @@
-import { Control, ExecutionMode, ExecutorState } from "../src/core/control.ts";
-import { ErrorCode } from "../src/core/errors.ts";
-import { type IoHandle, Readiness } from "../src/drivers/io.ts";
-import { loadBackend } from "../ffi/load.ts";
-import { ms, us } from "../src/core/time.ts";
-import type { NativeBackend } from "../ffi/backend.ts";
-import { NativeError } from "../src/core/system_errors.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { NotifierClosedError, type NotifierTransferable } from "../src/drivers/notify.ts";
-import { RealtimeRuntime, RuntimeShutDownError } from "../src/runtime/realtime.ts";
+import {
+  Control,
+  ErrorCode,
+  ExecutionMode,
+  ExecutorState,
+  type IoHandle,
+  ms,
+  NodeBuilder,
+  NotifierClosedError,
+  type NotifierTransferable,
+  Readiness,
+  RealtimeRuntime,
+  RuntimeShutDownError,
+  us,
+} from "../mod.ts";
+import { loadBackend, type NativeBackend, NativeError } from "../native.ts";
 import { assert, assertEquals, assertThrows, isBun, test } from "./_harness.ts";
 import { spawn } from "node:child_process";
 import process from "node:process";

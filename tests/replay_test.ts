@@ -1,17 +1,21 @@
 import fc from "fast-check";
-import { Control } from "../src/core/control.ts";
-import { CycleTime, ms } from "../src/core/time.ts";
-import { defineRecord } from "../src/channel/record.ts";
-import { ErrorCode, InvalidArgumentError, WaveletError } from "../src/core/errors.ts";
-import { type Executor, runtimePort } from "../src/core/executor.ts";
-import { fileSink } from "../src/replay/file_sink.ts";
-import { HistoricalRuntime } from "../src/runtime/historical.ts";
-import type { LocalSender } from "../src/channel/local.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
+import {
+  Control,
+  CycleTime,
+  ErrorCode,
+  type Executor,
+  HistoricalRuntime,
+  InvalidArgumentError,
+  ms,
+  NodeBuilder,
+  RealtimeRuntime,
+  TestRuntime,
+  WaveletError,
+} from "../mod.ts";
+import { channel, defineRecord, type LocalSender } from "../channel.ts";
+import { runtimePort } from "../src/core/executor.ts";
+import { fileSink, ReplayError } from "../replay.ts";
 import { Recorder, Replayer } from "../src/replay/tap.ts";
-import { ReplayError } from "../src/replay/log.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 import { badValue } from "./_fuzz.ts";
 import { buildGraph, recordLiveRun, type Trace, type Variant } from "./fixtures/replay_graph.ts";
@@ -19,7 +23,6 @@ import { crc32, crc32Portable } from "../src/replay/crc32.ts";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { channel } from "../src/channel/build.ts";
 
 // One recorded live run for the tests below that only read it.
 let shared: { live: Trace; log: Uint8Array } | undefined;

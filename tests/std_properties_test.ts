@@ -11,21 +11,24 @@
 import fc from "fast-check";
 import {
   accumulate,
+  and,
+  combineLatest,
+  debounce,
   deduplicate,
   distinctUntilChanged,
   filter,
   filterBatch,
   map,
+  or,
+  periodic,
   scan,
+  throttle,
   windowCount,
-} from "../src/std/transform.ts";
-import { and, or, xor } from "../src/std/logic.ts";
-import { combineLatest } from "../src/std/control.ts";
-import { debounce, periodic, throttle, windowTime } from "../src/std/time.ts";
-import type { Executor } from "../src/core/executor.ts";
-import type { Node } from "../src/core/node.ts";
-import { probe, pushNode } from "../src/testing.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+  windowTime,
+  xor,
+} from "../std.ts";
+import { type Executor, type Node, TestRuntime } from "../mod.ts";
+import { probe, pushNode } from "../testing.ts";
 import { assertEquals, test } from "./_harness.ts";
 
 const params = { numRuns: 250 };

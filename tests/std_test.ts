@@ -8,27 +8,39 @@
 
 import {
   accumulate,
+  and,
+  combineLatest,
+  constant,
+  debounce,
   deduplicate,
   distinctUntilChanged,
   filter,
   filterBatch,
   map,
   mapBatch,
+  not,
+  or,
+  periodic,
+  router,
   scan,
+  switchStream,
+  switchValue,
+  throttle,
   windowCount,
-} from "../src/std/transform.ts";
-import { and, not, or, xor } from "../src/std/logic.ts";
-import { combineLatest, router, switchStream, switchValue } from "../src/std/control.ts";
-import { constant } from "../src/std/util.ts";
-import { Control } from "../src/core/control.ts";
-import { debounce, periodic, throttle, windowTime } from "../src/std/time.ts";
-import type { Executor } from "../src/core/executor.ts";
-import { InvalidArgumentError, NodeRemovedError } from "../src/core/errors.ts";
-import { ms } from "../src/core/time.ts";
-import type { Node } from "../src/core/node.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { probe, pushNode } from "../src/testing.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+  windowTime,
+  xor,
+} from "../std.ts";
+import {
+  Control,
+  type Executor,
+  InvalidArgumentError,
+  ms,
+  type Node,
+  NodeBuilder,
+  NodeRemovedError,
+  TestRuntime,
+} from "../mod.ts";
+import { probe, pushNode } from "../testing.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 
 function setup(): { rt: TestRuntime; ex: Executor; mut: (n: Node<unknown>) => boolean } {

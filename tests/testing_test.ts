@@ -5,12 +5,16 @@
  * @module
  */
 
-import { CapacityError, InvalidArgumentError, NodeRemovedError } from "../src/core/errors.ts";
-import { Control } from "../src/core/control.ts";
-import { ms } from "../src/core/time.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { probe, pushBatchNode, pushNode, runCycles, runUntil } from "../src/testing.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import {
+  CapacityError,
+  Control,
+  InvalidArgumentError,
+  ms,
+  NodeBuilder,
+  NodeRemovedError,
+  TestRuntime,
+} from "../mod.ts";
+import { probe, pushBatchNode, pushNode, runCycles, runUntil } from "../testing.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 
 test("push node: a pushed value reaches a Trigger child in the next cycle (ref push_node)", () => {

@@ -6,13 +6,17 @@
 
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 import { TimerHeap } from "../src/drivers/timer.ts";
-import { Control } from "../src/core/control.ts";
-import type { ErrorReport } from "../src/core/report.ts";
-import { InvalidArgumentError, NodeRemovedError } from "../src/core/errors.ts";
-import { ms, seconds } from "../src/core/time.ts";
-import type { Node } from "../src/core/node.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import {
+  Control,
+  type ErrorReport,
+  InvalidArgumentError,
+  ms,
+  type Node,
+  NodeBuilder,
+  NodeRemovedError,
+  seconds,
+  TestRuntime,
+} from "../mod.ts";
 
 /** Pops every pending timer, returning [slot, gen, deadline] in firing order. */
 function popAll(h: TimerHeap): [number, number, number][] {

@@ -18,19 +18,18 @@
  * @module
  */
 
-import { Control } from "../../src/core/control.ts";
-import type { Executor } from "../../src/core/executor.ts";
-import { Framing, type TcpConnection, tcpConnectionNode } from "../../src/net/nodes.ts";
-import type { Node } from "../../src/core/node.ts";
-import { NodeBuilder } from "../../src/core/builder.ts";
-import { Overflow, RecvStatus } from "../../src/channel/status.ts";
-import type { RingSender } from "../../src/channel/channel.ts";
-import type { TcpListener } from "../../src/net/socket.ts";
-import { tcpListenerNode } from "../../src/net/listener_node.ts";
+import { Control, type Executor, type Node, NodeBuilder } from "../../mod.ts";
+import {
+  Framing,
+  type TcpConnection,
+  tcpConnectionNode,
+  type TcpListener,
+  tcpListenerNode,
+} from "../../net.ts";
+import { channel, Overflow, RecvStatus, type RingSender } from "../../channel.ts";
 import { type Bar, BarBook, formatBar } from "./bars.ts";
-import type { LatencyHistogram } from "./histogram.ts";
+import type { Histogram } from "../../observe.ts";
 import { BAR_NS, newUpdate, SYMBOLS, Update } from "./market.ts";
-import { channel } from "../../src/channel/build.ts";
 
 /** Most updates the book node takes from the ring per cycle. */
 export const MAX_BATCH = 512;
@@ -67,7 +66,7 @@ export interface DemoGraphOptions {
    */
   latencyClock?: () => number;
   /** Where latencies go (needed with `latencyClock`). */
-  histogram?: LatencyHistogram;
+  histogram?: Histogram;
   /** A listening socket to serve bars on; without one a stand-in node keeps the name. */
   listener?: TcpListener;
   /** Called from the `view` node every `viewEveryNs` (no view node without it). */

@@ -9,7 +9,7 @@
  */
 
 import { BarBook } from "./bars.ts";
-import { LatencyHistogram } from "./histogram.ts";
+import { Histogram } from "../../observe.ts";
 import type { ProducerReport, ProducerStart } from "../demo_producer.ts";
 import { BAR_NS, SYMBOLS } from "./market.ts";
 
@@ -28,7 +28,7 @@ export interface HostLoopOptions {
 
 /** What the baseline measured. */
 export interface HostLoopResult {
-  histogram: LatencyHistogram;
+  histogram: Histogram;
   updates: number;
   messages: number;
   seconds: number;
@@ -37,7 +37,7 @@ export interface HostLoopResult {
 
 /** Runs the baseline for `seconds` (or until `abort`), then stops its Workers. */
 export async function runHostLoop(o: HostLoopOptions): Promise<HostLoopResult> {
-  const histogram = new LatencyHistogram();
+  const histogram = new Histogram();
   const book = new BarBook();
   const stop = new SharedArrayBuffer(4);
   const workers: Worker[] = [];

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { defineRecord } from "../../src/channel/record.ts";
-import type { NativeBackend } from "../../ffi/backend.ts";
+import { defineRecord } from "../../channel.ts";
+import type { NativeBackend } from "../../native.ts";
 
 /** One order-book update: top of book for one symbol, stamped by its producer. */
 export const Update = defineRecord({

@@ -133,6 +133,79 @@ function addressOf(b: NativeBackend, fd: number, peer: boolean): SocketAddress {
 }
 
 /**
+ * What every socket shares: its fd, closing it exactly once, and its local address.
+ *
+ * @example Closing any socket
+ * ```ts
+ * import { RealtimeRuntime } from "@wavelet/wavelet";
+ * import { type Socket, TcpListener, UdpSocket } from "@wavelet/wavelet/net";
+ *
+ * const rt = new RealtimeRuntime();
+ * const sockets: Socket[] = [TcpListener.bind(rt, "127.0.0.1", 0), UdpSocket.bind(rt, "127.0.0.1", 0)];
+ * for (const s of sockets) s.close();
+ * rt.shutdown();
+ * if (!sockets.every((s) => s.isClosed)) throw new Error("all closed");
+ * ```
+ */
+export abstract class Socket {
+  /** The socket's fd. */
+  readonly fd: number;
+  /** The backend the fd belongs to. */
+  protected readonly backend: NativeBackend;
+  #closed = false;
+  #local: SocketAddress | null = null;
+
+  /**
+   * Wraps an fd (subclasses only).
+   *
+   * @param backend The backend.
+   * @param fd The socket fd.
+   * @param what The class, for messages.
+   * @throws {InvalidArgumentError} If `backend` is not a backend or `fd` not an fd number.
+   */
+  protected constructor(backend: NativeBackend, fd: number, what: string) {
+    checkBackend(backend, `A ${what}'s backend`);
+    checkFd(fd, `A ${what}`);
+    this.backend = backend;
+    this.fd = fd;
+  }
+
+  /** What the socket is called in messages ("listener", "stream", "UDP socket"). */
+  protected abstract readonly noun: string;
+
+  /** True once closed. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** The local address (with the actual port when bound to port 0). */
+  get localAddress(): SocketAddress {
+    this.checkOpen("read the address");
+    // A stream's address is read each time: it is bound by the connect, which may be under way.
+    if (this.#local !== null) return this.#local;
+    const a = addressOf(this.backend, this.fd, false);
+    if (this.noun !== "stream") this.#local = a;
+    return a;
+  }
+
+  /** Closes the socket. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.backend.close(this.fd);
+  }
+
+  /**
+   * Refuses an action on a closed socket.
+   *
+   * @throws {NetError} `SOCKET_CLOSED` once closed.
+   */
+  protected checkOpen(action: string): void {
+    if (this.#closed) throw closedError(action, this.noun);
+  }
+}
+
+/**
  * Options of {@linkcode TcpListener.bind}.
  *
  * @example Two listeners sharing a port
@@ -178,12 +251,9 @@ export interface TcpListenerOptions {
  * rt.shutdown();
  * ```
  */
-export class TcpListener {
-  /** The socket's fd (register it for `Readiness.Readable` to learn of new connections). */
-  readonly fd: number;
-  readonly #b: NativeBackend;
-  #closed = false;
-  #local: SocketAddress | null = null;
+export class TcpListener extends Socket {
+  /** @internal */
+  protected readonly noun = "listener";
 
   /**
    * @internal Wraps a listening fd (use {@linkcode TcpListener.bind}).
@@ -193,10 +263,7 @@ export class TcpListener {
    * @throws {InvalidArgumentError} If `backend` is not a backend or `fd` not an fd number.
    */
   constructor(backend: NativeBackend, fd: number) {
-    checkBackend(backend, "A TcpListener's backend");
-    checkFd(fd, "A TcpListener");
-    this.#b = backend;
-    this.fd = fd;
+    super(backend, fd, "TcpListener");
   }
 
   /**
@@ -213,7 +280,7 @@ export class TcpListener {
    * @throws {InvalidArgumentError} If `rt` has no backend or an option has the wrong type or
    *   range (`backlog` is an integer in [0, 2^31 - 1], the others booleans).
    */
-  static bind(
+  static override bind(
     rt: NetRuntime,
     host: string,
     port: number,
@@ -266,17 +333,6 @@ export class TcpListener {
     return new TcpListener(b, fd);
   }
 
-  /** True once closed. */
-  get isClosed(): boolean {
-    return this.#closed;
-  }
-
-  /** The bound address (with the actual port when bound to port 0). */
-  get localAddress(): SocketAddress {
-    if (this.#closed) throw closedError("read the address", "listener");
-    return (this.#local ??= addressOf(this.#b, this.fd, false));
-  }
-
   /**
    * Accepts one pending connection.
    *
@@ -285,21 +341,14 @@ export class TcpListener {
    *   failures (a connection reset before it was accepted is skipped).
    */
   accept(): TcpStream | null {
-    if (this.#closed) throw closedError("accept", "listener");
+    this.checkOpen("accept");
     for (;;) {
-      const fd = this.#b.socketAccept(this.fd, null);
-      if (fd >= 0) return new TcpStream(this.#b, fd, false);
+      const fd = this.backend.socketAccept(this.fd, null);
+      if (fd >= 0) return new TcpStream(this.backend, fd, false);
       if (fd === -EAGAIN) return null;
       if (fd === -Errno.ECONNABORTED) continue;
       throw netError("accept on", -fd, `fd ${this.fd}`);
     }
-  }
-
-  /** Closes the socket. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#b.close(this.fd);
   }
 }
 
@@ -355,11 +404,9 @@ export interface TcpStreamOptions {
  * rt.shutdown();
  * ```
  */
-export class TcpStream {
-  /** The socket's fd (register it with `ctx.registerIo`). */
-  readonly fd: number;
-  readonly #b: NativeBackend;
-  #closed = false;
+export class TcpStream extends Socket {
+  /** @internal */
+  protected readonly noun = "stream";
   #connecting: boolean;
   readonly #recv: NativeBackend["socketRecv"];
   readonly #send: NativeBackend["socketSend"];
@@ -375,11 +422,8 @@ export class TcpStream {
    *   `connecting` not a boolean.
    */
   constructor(backend: NativeBackend, fd: number, connecting: boolean) {
-    checkBackend(backend, "A TcpStream's backend");
-    checkFd(fd, "A TcpStream");
     checkBoolean(connecting, "A TcpStream's connecting flag");
-    this.#b = backend;
-    this.fd = fd;
+    super(backend, fd, "TcpStream");
     this.#connecting = connecting;
     this.#recv = backend.socketRecv.bind(backend);
     this.#send = backend.socketSend.bind(backend);
@@ -443,11 +487,6 @@ export class TcpStream {
     return new TcpStream(b, fd, rc !== 0);
   }
 
-  /** True once closed. */
-  get isClosed(): boolean {
-    return this.#closed;
-  }
-
   /** True while a non-blocking connect is under way. */
   get isConnecting(): boolean {
     return this.#connecting;
@@ -460,11 +499,11 @@ export class TcpStream {
    * @throws {NetError} The connect failure (`CONNECTION_REFUSED`, ...).
    */
   finishConnect(): boolean {
-    if (this.#closed) throw closedError("finish connecting", "stream");
+    this.checkOpen("finish connecting");
     if (!this.#connecting) return true;
-    const err = this.#b.socketError(this.fd);
+    const err = this.backend.socketError(this.fd);
     if (err !== 0) throw netError("connect", err < 0 ? -err : err, `fd ${this.fd}`);
-    const rc = this.#b.socketAddress(this.fd, true, new Uint8Array(ADDR_LEN));
+    const rc = this.backend.socketAddress(this.fd, true, new Uint8Array(ADDR_LEN));
     if (rc === -Errno.ENOTCONN) return false;
     if (rc < 0) throw netError("connect", -rc, `fd ${this.fd}`);
     this.#connecting = false;
@@ -483,7 +522,7 @@ export class TcpStream {
    * @throws {NetError} `CONNECTION_RESET`, `SOCKET_CLOSED`, `SOCKET_FAILED`.
    */
   tryRead(buf: Uint8Array, offset = 0, length?: number): number {
-    if (this.#closed) throw closedError("read", "stream");
+    this.checkOpen("read");
     if (!(buf instanceof Uint8Array) || offset !== 0 || length !== undefined) {
       length = checkRange(buf, offset, length, "read");
     } else {
@@ -512,7 +551,7 @@ export class TcpStream {
    *   range.
    */
   tryWrite(buf: Uint8Array, offset = 0, length?: number): number {
-    if (this.#closed) throw closedError("write", "stream");
+    this.checkOpen("write");
     if (!(buf instanceof Uint8Array) || offset !== 0 || length !== undefined) {
       length = checkRange(buf, offset, length, "write");
     } else {
@@ -533,12 +572,12 @@ export class TcpStream {
    * @throws {NetError} `SOCKET_FAILED` (ENOTCONN when not connected).
    */
   shutdown(how: "read" | "write" | "both" = "write"): void {
-    if (this.#closed) throw closedError("shut down", "stream");
+    this.checkOpen("shut down");
     const h = how === "read" ? 0 : how === "write" ? 1 : how === "both" ? 2 : -1;
     if (h < 0) {
       throw invalid(`shutdown() takes "read", "write" or "both", got ${describe(how)}`);
     }
-    const rc = this.#b.socketShutdown(this.fd, h);
+    const rc = this.backend.socketShutdown(this.fd, h);
     if (rc < 0) throw netError("shut down", -rc, `fd ${this.fd}`);
   }
 
@@ -552,10 +591,10 @@ export class TcpStream {
    * @throws {NetError} If the kernel refuses it.
    */
   setOption(option: number, value: number): void {
-    if (this.#closed) throw closedError("set an option", "stream");
+    this.checkOpen("set an option");
     checkSocketOption(option, false);
     checkInteger(value, "A socket option's value", -(2 ** 31), INT32_MAX);
-    setOpt(this.#b, this.fd, option, ffiInt(value), `option ${option}`);
+    setOpt(this.backend, this.fd, option, ffiInt(value), `option ${option}`);
   }
 
   /**
@@ -567,30 +606,17 @@ export class TcpStream {
    * @throws {NetError} If the kernel refuses it.
    */
   getOption(option: number): number {
-    if (this.#closed) throw closedError("read an option", "stream");
+    this.checkOpen("read an option");
     checkSocketOption(option, true);
-    const v = this.#b.socketGetOption(this.fd, option);
+    const v = this.backend.socketGetOption(this.fd, option);
     if (v < 0) throw netError(`read option ${option} of`, -v, `fd ${this.fd}`);
     return v;
   }
 
-  /** The local address. */
-  get localAddress(): SocketAddress {
-    if (this.#closed) throw closedError("read the address", "stream");
-    return addressOf(this.#b, this.fd, false);
-  }
-
   /** The peer's address. */
   get peerAddress(): SocketAddress {
-    if (this.#closed) throw closedError("read the peer address", "stream");
-    return addressOf(this.#b, this.fd, true);
-  }
-
-  /** Closes the socket. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#b.close(this.fd);
+    this.checkOpen("read the peer address");
+    return addressOf(this.backend, this.fd, true);
   }
 }
 
@@ -641,14 +667,11 @@ export interface UdpSocketOptions {
  * rt.shutdown();
  * ```
  */
-export class UdpSocket {
-  /** The socket's fd. */
-  readonly fd: number;
-  readonly #b: NativeBackend;
-  #closed = false;
+export class UdpSocket extends Socket {
+  /** @internal */
+  protected readonly noun = "UDP socket";
   readonly #from = new Uint8Array(ADDR_LEN);
   #fromValid = false;
-  #local: SocketAddress | null = null;
 
   /**
    * @internal Wraps a UDP fd (use {@linkcode UdpSocket.bind}).
@@ -658,10 +681,7 @@ export class UdpSocket {
    * @throws {InvalidArgumentError} If `backend` is not a backend or `fd` not an fd number.
    */
   constructor(backend: NativeBackend, fd: number) {
-    checkBackend(backend, "A UdpSocket's backend");
-    checkFd(fd, "A UdpSocket");
-    this.#b = backend;
-    this.fd = fd;
+    super(backend, fd, "UdpSocket");
   }
 
   /**
@@ -675,7 +695,7 @@ export class UdpSocket {
    * @throws {NetError} `INVALID_ADDRESS`, `ADDRESS_IN_USE`, `SOCKET_FAILED`.
    * @throws {InvalidArgumentError} If `rt` has no backend or an option is not a boolean.
    */
-  static bind(
+  static override bind(
     rt: NetRuntime,
     host: string,
     port: number,
@@ -707,17 +727,6 @@ export class UdpSocket {
     return new UdpSocket(b, fd);
   }
 
-  /** True once closed. */
-  get isClosed(): boolean {
-    return this.#closed;
-  }
-
-  /** The bound address. */
-  get localAddress(): SocketAddress {
-    if (this.#closed) throw closedError("read the address", "UDP socket");
-    return (this.#local ??= addressOf(this.#b, this.fd, false));
-  }
-
   /** The sender of the last datagram `tryReceive` returned, or null. */
   get lastSender(): SocketAddress | null {
     return this.#fromValid ? new SocketAddress(this.#from.slice()) : null;
@@ -741,14 +750,14 @@ export class UdpSocket {
     offset = 0,
     length?: number,
   ): number {
-    if (this.#closed) throw closedError("send", "UDP socket");
+    this.checkOpen("send");
     if (!(buf instanceof Uint8Array) || offset !== 0 || length !== undefined) {
       length = checkRange(buf, offset, length, "send");
     } else {
       length = buf.length;
     }
     checkInstance(to, SocketAddress, "A datagram's destination");
-    const n = this.#b.socketSendTo(this.fd, buf, ffiInt(offset), ffiInt(length), to._bytes);
+    const n = this.backend.socketSendTo(this.fd, buf, ffiInt(offset), ffiInt(length), to._bytes);
     if (n >= 0) return n;
     if (n === -EAGAIN) return WOULD_BLOCK;
     throw netError("send a datagram to", -n, to.toString());
@@ -766,25 +775,18 @@ export class UdpSocket {
    *   out-of-range range.
    */
   tryReceive(buf: Uint8Array, offset = 0, length?: number): number {
-    if (this.#closed) throw closedError("receive", "UDP socket");
+    this.checkOpen("receive");
     if (!(buf instanceof Uint8Array) || offset !== 0 || length !== undefined) {
       length = checkRange(buf, offset, length, "receive");
     } else {
       length = buf.length;
     }
-    const n = this.#b.socketRecvFrom(this.fd, buf, ffiInt(offset), ffiInt(length), this.#from);
+    const n = this.backend.socketRecvFrom(this.fd, buf, ffiInt(offset), ffiInt(length), this.#from);
     if (n >= 0) {
       this.#fromValid = true;
       return n;
     }
     if (n === -EAGAIN) return WOULD_BLOCK;
     throw netError("receive a datagram on", -n, `fd ${this.fd}`);
-  }
-
-  /** Closes the socket. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#b.close(this.fd);
   }
 }
