@@ -45,6 +45,7 @@ import {
   RealtimeRuntime,
 } from "../mod.ts";
 import { loadBackend, type NativeBackend } from "../native.ts";
+import { type Dist, dist, hostVersion, median, runtimeName, us } from "./_common.ts";
 
 // ------------------------------------------------------------------ shared layout
 
@@ -56,44 +57,9 @@ const STUCK = 3;
 const STAMP_BYTE_OFFSET = 16;
 const SHARED_BYTES = 32;
 
-// deno-lint-ignore no-explicit-any
-const g = globalThis as any;
-const RUNTIME: "bun" | "deno" = typeof g.Bun !== "undefined" ? "bun" : "deno";
+const RUNTIME = runtimeName;
 
 // ------------------------------------------------------------------ statistics
-
-/** A latency distribution in nanoseconds. */
-export interface Dist {
-  n: number;
-  p50_ns: number;
-  p99_ns: number;
-  p999_ns: number;
-  mean_ns: number;
-  min_ns: number;
-  max_ns: number;
-}
-
-function dist(samples: Float64Array): Dist {
-  const s = Float64Array.from(samples).sort();
-  const n = s.length;
-  const at = (p: number) => s[Math.min(n - 1, Math.floor(p * n))];
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += s[i];
-  return {
-    n,
-    p50_ns: Math.round(at(0.5)),
-    p99_ns: Math.round(at(0.99)),
-    p999_ns: Math.round(at(0.999)),
-    mean_ns: Math.round(sum / n),
-    min_ns: Math.round(s[0]),
-    max_ns: Math.round(s[n - 1]),
-  };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 // ------------------------------------------------------------------ Worker plumbing
 
@@ -481,11 +447,6 @@ async function ffiParkNotify(samples: number): Promise<FfiCount & { per_sample: 
 
 // ------------------------------------------------------------------ formatting
 
-function us(ns: number): string {
-  const v = ns / 1e3;
-  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
-}
-
 function row(name: string, d: Dist): string {
   return `${name.padEnd(38)} ${us(d.p50_ns).padStart(9)} ${us(d.p99_ns).padStart(9)} ${
     us(d.p999_ns).padStart(9)
@@ -496,11 +457,6 @@ function header(title: string): string {
   return `\n${title}\n${"".padEnd(38)} ${"p50 us".padStart(9)} ${"p99 us".padStart(9)} ${
     "p99.9 us".padStart(9)
   } ${"mean us".padStart(9)}`;
-}
-
-function hostVersion(): string {
-  if (RUNTIME === "bun") return `bun ${g.Bun.version}`;
-  return `deno ${g.Deno.version.deno} (V8 ${g.Deno.version.v8})`;
 }
 
 // ------------------------------------------------------------------ main
@@ -515,7 +471,7 @@ async function main(): Promise<void> {
   const CYC = Math.max(10_000, Math.round(1_000_000 * scale));
   const FFI = Math.max(1_000, Math.round(10_000 * scale));
 
-  console.log(`wavelet latency benchmark on ${hostVersion()}, backend ${NATIVE.kind}`);
+  console.log(`wavelet latency benchmark on ${hostVersion}, backend ${NATIVE.kind}`);
   console.log(`samples: notify ${N} (+${WARM} warm-up), timers ${T100} x 100 us, ${T1M} x 1 ms`);
 
   const park = await benchNotify(ExecutionMode.Park, N, WARM);
@@ -573,7 +529,7 @@ async function main(): Promise<void> {
 
   const result = {
     runtime: RUNTIME,
-    version: hostVersion(),
+    version: hostVersion,
     backend: NATIVE.kind,
     samples: { notify: N, warmup: WARM, timer_100us: T100, timer_1ms: T1M, set_timeout: ST100 },
     notify: {

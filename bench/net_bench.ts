@@ -19,11 +19,11 @@ import * as net from "node:net";
 import * as os from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";
 import process from "node:process";
+import { isBun, quantile, runtimeName, runtimeVersion } from "./_common.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
-const isBun = typeof g.Bun !== "undefined";
-const runtime = isBun ? `bun ${g.Bun.version}` : `deno ${g.Deno.version.deno}`;
+const runtime = `${runtimeName} ${runtimeVersion}`;
 const WARM = 2_000, ROUNDS = 20_000, MSG = 64, MB = 1 << 20, STREAMS = 30;
 
 interface Result {
@@ -32,10 +32,7 @@ interface Result {
   mbMs: number[]; // ms per MB
 }
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-}
+const pct = quantile;
 
 /** wavelet: listener + connection nodes; the client is a connection node on the same loop. */
 function wavelet(): Result {

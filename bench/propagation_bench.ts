@@ -54,17 +54,12 @@ import {
   TestRuntime,
 } from "../mod.ts";
 import { runtimePort } from "../src/core/executor.ts";
+import { engineVersion, isBun, median, runtimeName, runtimeVersion } from "./_common.ts";
 
 // ------------------------------------------------------------------ runtime detection
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
-const isBun = typeof g.Bun !== "undefined";
-const runtimeName = isBun ? "bun" : "deno";
-const runtimeVersion: string = isBun ? g.Bun.version : g.Deno.version.deno;
-const engineVersion: string = isBun
-  ? `JavaScriptCore (bun ${g.Bun.revision ?? ""})`.trim()
-  : `V8 ${g.Deno.version.v8}`;
 
 /** Forces a full collection, or undefined when the runtime does not expose one. */
 const gc: (() => void) | undefined = isBun
@@ -603,12 +598,6 @@ interface AllocResult {
   bytesPerIterMax: number;
   /** Heap growth per iteration with a full gc before and after (retained bytes). */
   retainedPerIter: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function allocCheck(

@@ -55,15 +55,10 @@ import {
   signal as preactSignal,
 } from "@preact/signals-core";
 import { Control, type Node, NodeBuilder, TestRuntime } from "../mod.ts";
+import { engineVersion, isBun, runtimeName, runtimeVersion } from "./_common.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
-const isBun = typeof g.Bun !== "undefined";
-const runtimeName = isBun ? "bun" : "deno";
-const runtimeVersion: string = isBun ? g.Bun.version : g.Deno.version.deno;
-const engineVersion: string = isBun
-  ? `JavaScriptCore (bun ${g.Bun.revision ?? ""})`.trim()
-  : `V8 ${g.Deno.version.v8}`;
 
 // ------------------------------------------------------------------ the adapter
 

@@ -40,12 +40,7 @@ import {
 import { channel, defineRecord, Overflow, RecvStatus, SendStatus } from "../channel.ts";
 import { historicalSource } from "../replay.ts";
 import process from "node:process";
-
-// deno-lint-ignore no-explicit-any
-const g = globalThis as any;
-const isBun = typeof g.Bun !== "undefined";
-const runtimeName = isBun ? "bun" : "deno";
-const runtimeVersion: string = isBun ? g.Bun.version : g.Deno.version.deno;
+import { median, runtimeName, runtimeVersion } from "./_common.ts";
 
 const SCALE = Number(process.env.WAVELET_REPLAY_SCALE ?? "1") || 1;
 const N_HIST = Math.max(10_000, Math.round(400_000 * SCALE));
@@ -186,12 +181,6 @@ function channelGraph(ex: Executor) {
 }
 
 // ------------------------------------------------------------------ measurements
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function sameTotals(a: Totals, b: Totals, what: string): void {
   const close = Math.abs(a.checksum - b.checksum) <= 1e-9 * Math.max(1, Math.abs(b.checksum));

@@ -18,22 +18,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-
-// deno-lint-ignore no-explicit-any
-const g = globalThis as any;
-const isBun = typeof g.Bun !== "undefined";
-const runtimeName = isBun ? "bun" : "deno";
-const runtimeVersion: string = isBun ? g.Bun.version : g.Deno.version.deno;
+import { median, runtimeName, runtimeVersion } from "./_common.ts";
 
 const LONG_MIB = Number(process.env.WAVELET_SOURCES_LONG_MIB ?? "64") || 64;
 const ROWS = Number(process.env.WAVELET_SOURCES_ROWS ?? "500000") || 500_000;
 const REPEATS = 5;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function time(runs: number, warm: boolean, fn: () => void): number {
   if (warm) fn();
