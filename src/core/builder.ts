@@ -4,11 +4,11 @@
  * @module
  */
 
-import { Relationship } from "./control.ts";
+import { type Control, Relationship } from "./control.ts";
 import { BuilderError, ErrorCode, InvalidArgumentError } from "./errors.ts";
 import { describe } from "./validate.ts";
-import { type ContextPort, type CycleFn, ExecutionContext } from "./context.ts";
-import type { Control } from "./control.ts";
+import type { ContextPort } from "./hooks.ts";
+import { type CycleFn, ExecutionContext } from "./context.ts";
 import { Executor, runtimePort } from "./executor.ts";
 import { type DropFn, Node } from "./node.ts";
 import type { Notifier } from "../drivers/notify.ts";

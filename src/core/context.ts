@@ -10,6 +10,7 @@ import { ContextError, InvalidArgumentError } from "./errors.ts";
 import type { Executor } from "./executor.ts";
 import type { Node } from "./node.ts";
 import type { CycleTime } from "./time.ts";
+import type { ContextPort } from "./hooks.ts";
 import type { TimerHandle } from "../drivers/timer.ts";
 import type { IoHandle } from "../drivers/io.ts";
 import { describe } from "./validate.ts";
@@ -40,23 +41,6 @@ export type CycleFn<T> = (
   self: Node<T>,
   ctx: ExecutionContext,
 ) => Control | boolean | void;
-
-/**
- * @internal What a context needs from its executor beyond the public methods: the executor
- * hands each context this port (closures over its private state).
- */
-export interface ContextPort {
-  /** True while the node in `slot` runs with `ctx` as its context. */
-  isRunning(slot: number, ctx: ExecutionContext): boolean;
-  /** The handle of the node in `slot`. */
-  node(slot: number): Node<unknown>;
-  /** The cycle's time, sampled on first use. */
-  time(): CycleTime;
-  /** `scheduleNode`: later in this cycle. */
-  schedule(node: Node<unknown>): void;
-  /** `spawnSubgraph`: after the sweep phase. */
-  spawn(fn: (executor: Executor) => void): void;
-}
 
 /**
  * The second argument of every cycle function: the node's view of the cycle it runs in. Each

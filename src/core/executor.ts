@@ -1,16 +1,14 @@
 /**
- * The executor: the cycle. A cycle (1) advances the epoch, (2) collects stimuli (yields from the
- * previous cycle, expired timers, notifications, and whatever the runtime's poller brings),
- * (3) drains the scheduler in ascending depth, FIFO within a depth, running each scheduled node
- * at most once and scheduling the Trigger children of nodes that broadcast, (4) removes the
- * nodes that left the graph (sweep phase), running their `onDrop`, and (5) builds the subgraphs
- * queued with `ctx.spawnSubgraph`. The node table it reads is in `graph.ts`; the hot loop reads
- * its typed arrays directly.
+ * The executor: the graph's public face. It checks every argument, then hands the work to the
+ * room that does it: `cycle.ts` runs cycles (collect, drain, sweep, spawn), `lifecycle.ts`
+ * builds and removes nodes, `resources.ts` keeps what nodes own (timers, I/O, releases),
+ * `inspect.ts` answers questions about the graph. Runtimes, the recorder and channels reach
+ * what is not public through `runtimePort(executor)` (`hooks.ts`).
  *
  * @module
  */
 
-import { ExecutorState, type Relationship } from "./control.ts";
+import type { ExecutorState, Relationship } from "./control.ts";
 import {
   BuilderError,
   ContextError,
@@ -21,58 +19,26 @@ import {
   SchedulerError,
   WaveletError,
 } from "./errors.ts";
-import {
-  DEPTH,
-  F_ALIVE,
-  F_ALLOW_PANIC,
-  F_DOOMED,
-  FLAGS,
-  GEN,
-  MUT,
-  NEXT,
-  RUNS,
-  SCHED,
-  SHIFT,
-  TIMERS,
-  TK_COUNT,
-  TK_START,
-} from "./graph.ts";
+import { F_DOOMED, FLAGS, GEN, MUT, SHIFT } from "./graph.ts";
 import {
   type AnyCycleFn,
   CAUSE_NOTIFY,
   CAUSE_SCHEDULE,
-  CAUSE_TIMER,
-  CAUSE_YIELD,
+  type ContextPort,
   type Instrument,
-  type Poller,
   type RuntimePort,
-  type StimulusTap,
 } from "./hooks.ts";
 import { Node, type NodeOwner, type NodeSpec } from "./node.ts";
 import { describeNode, type ErrorHandler, type ErrorPhase, printError } from "./report.ts";
-import { nextNonEmpty, Scheduler } from "./scheduler.ts";
-import { CycleTime } from "./time.ts";
+import { Scheduler } from "./scheduler.ts";
 import { checkOptions, describe } from "./validate.ts";
 import type { TimerHandle } from "../drivers/timer.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import { Cycle, PHASE_IDLE, PHASE_POLL, PHASE_RUN } from "./cycle.ts";
 import { type ExecutorStats, type NodeStats, toDot, toMermaid } from "./inspect.ts";
 import { AtomicsWaker, Notifier, NotifyQueue, type Waker } from "../drivers/notify.ts";
 import type { IoHandle } from "../drivers/io.ts";
 import type { Clock } from "../clock/clock.ts";
-
-// Control values as literals for the hot loop (a property load of `Control.X` is not always
-// folded to a constant).
-const BROADCAST = 1;
-const SWEEP = 2;
-const TERMINATE = 3;
-
-const PHASE_IDLE = 0;
-const PHASE_POLL = 1;
-const PHASE_RUN = 2;
-const PHASE_SPAWN = 3;
-
-/** Ticks wrap well before Int32 overflow; the stamps are then reset. */
-const TICK_LIMIT = 0x7ffffff0;
 
 /** Set in the class's static block: the one way outside modules reach an executor's port. */
 let portOf: (ex: Executor) => RuntimePort;
@@ -128,42 +94,12 @@ export class Executor implements NodeOwner {
   readonly #sched: Scheduler = new Scheduler();
   /** The nodes from build to removal (table, resources, instruments). */
   readonly #life: Lifecycle;
-  readonly #spawns: ((executor: Executor) => void)[] = [];
-  /** Slot of the node being run, -1 otherwise. */
-  #cur = -1;
-  /** Current tick (the epoch modulo renormalization), for the SCHED/MUT stamps. */
-  #tick = 0;
-  #epoch = 0;
-  #phase = PHASE_IDLE;
-  #clock: Clock | null;
-  readonly #time = new CycleTime();
-  #timeValid = false;
-  #yields: Int32Array = new Int32Array(64);
-  #yieldCount = 0;
-  #leftover = false;
-  #panic: unknown = undefined;
-  #hasPanic = false;
-  #poller: Poller | null = null;
-  /** Parent whose Trigger children the drain loop is running directly, or -1. */
-  #sibParent = -1;
-  /** Index of the next child in that direct run. */
-  #sibNext = 0;
-  #notify: NotifyQueue | null = null;
+  /** The cycle engine and the state it keeps between cycles. */
+  readonly #c: Cycle;
   readonly #notifierCapacity: number;
   #waker: Waker | null = null;
   #wakeFd = -1;
-  #tap: StimulusTap | null = null;
-  readonly #contextPort: object;
   #port: RuntimePort | null = null;
-  readonly #scheduleFromNotify = (slot: number, gen: number): boolean => {
-    const tap = this.#tap;
-    if (tap === null) return this.scheduleStimulus(slot, gen);
-    // Replaying: the log says which notifications happened; live ones are ignored.
-    if (!tap.recording) return false;
-    const ok = this.scheduleStimulus(slot, gen);
-    if (ok) tap.notify(slot);
-    return ok;
-  };
 
   static {
     portOf = (ex) => ex.#port ??= ex.#makePort();
@@ -189,21 +125,21 @@ export class Executor implements NodeOwner {
     if (o.clock !== undefined && !isClock(o.clock)) {
       throw new InvalidArgumentError("The clock option must have sample() and nowNs() methods");
     }
-    this.#clock = o.clock ?? null;
     this.#life = new Lifecycle(this, cap, this.#sched, this.#report);
-    this.#contextPort = {
-      isRunning: (slot: number, ctx: object) =>
-        this.#cur === slot && this.#life.table.ctxs[slot] === ctx,
-      node: (slot: number) => this.#life.table.nodes[slot]!,
-      time: () => this.#cycleTime(),
-      schedule: (node: Node<unknown>) => this.#scheduleInCycle(node),
-      spawn: (fn: (executor: Executor) => void) => this.#spawns.push(fn),
+    const c = this.#c = new Cycle(this, this.#life, this.#sched, this.#report, o.clock ?? null);
+    const port: ContextPort = {
+      isRunning: (slot, ctx) => c.cur === slot && this.#life.table.ctxs[slot] === ctx,
+      node: (slot) => this.#life.table.nodes[slot]!,
+      time: () => c.time(),
+      schedule: (node) => this.#scheduleInCycle(node),
+      spawn: (fn) => void c.spawns.push(fn),
     };
+    c.contextPort = port;
   }
 
   /** The number of the last cycle started (0 before the first cycle). Never wraps. */
   get epoch(): number {
-    return this.#epoch;
+    return this.#c.epoch;
   }
 
   /** The id the next built node will get (ids are handed out in creation order). */
@@ -218,7 +154,7 @@ export class Executor implements NodeOwner {
 
   /** True while a cycle is in progress. */
   get inCycle(): boolean {
-    return this.#phase !== PHASE_IDLE;
+    return this.#c.phase !== PHASE_IDLE;
   }
 
   /** The earliest pending timer deadline (monotonic ns), or `Infinity` if none. */
@@ -232,8 +168,7 @@ export class Executor implements NodeOwner {
    * included (see {@linkcode Executor.nextTimerDeadline}).
    */
   hasScheduledWork(): boolean {
-    return this.#yieldCount !== 0 || this.#sched.pending !== 0 ||
-      (this.#notify !== null && this.#notify.hasPending());
+    return this.#c.hasWork;
   }
 
   // ------------------------------------------------------------------------------- the cycle
@@ -252,13 +187,14 @@ export class Executor implements NodeOwner {
    * @throws The error of a node built with `allowPanic(true)`, after the cycle's sweep phase.
    */
   cycle(clock: Clock, timeoutNs = 0): ExecutorState {
-    if (this.#phase !== PHASE_IDLE) {
+    const c = this.#c;
+    if (c.phase !== PHASE_IDLE) {
       throw new WaveletError(
         "Cannot start a cycle while another cycle of the same executor is running",
         { code: ErrorCode.ReentrantCycle },
       );
     }
-    if ((clock !== this.#clock || clock === null) && !isClock(clock)) {
+    if ((clock !== c.clock || clock === null) && !isClock(clock)) {
       throw new InvalidArgumentError(
         `A cycle needs a clock with sample() and nowNs(), got ${describe(clock)}`,
       );
@@ -269,338 +205,23 @@ export class Executor implements NodeOwner {
         { code: ErrorCode.InvalidTimeout },
       );
     }
-    const tap = this.#tap;
-    if (tap !== null) tap.begin();
-    const inst = this.#life.instruments;
-    if (inst !== null) { for (let i = 0; i < inst.length; i++) inst[i].cycleStart(); }
-    this.#clock = clock;
-    this.#timeValid = false;
-    let tick = this.#tick + 1;
-    if (tick >= TICK_LIMIT) {
-      this.#life.table.resetStamps();
-      tick = 1;
-    }
-    this.#tick = tick;
-    this.#epoch++;
-    this.#phase = PHASE_POLL;
-    const sched = this.#sched;
-    let state: ExecutorState = ExecutorState.Running;
-    let ranAny = false;
-    try {
-      if (this.#life.table.hasRemovals) this.#life.table.flushRemovals();
-      if (this.#leftover) this.#restamp();
-      if (this.#yieldCount !== 0) this.#pollYields();
-      if (this.#life.res.timers.size !== 0) this.#pollTimers();
-      if (this.#notify !== null && this.#notify.hasPending()) {
-        this.#notify.drain(this.#scheduleFromNotify);
-      }
-      if (this.#poller !== null) this.#poller.poll(sched.pending === 0 ? timeoutNs : 0);
-      if (tap !== null) {
-        if (!tap.recording) tap.inject();
-        this.#cycleTime(); // a recorded cycle always has its time
-      }
-      ranAny = sched.pending !== 0;
-      if (ranAny) {
-        this.#phase = PHASE_RUN;
-        state = this.#drain();
-      }
-      if (this.#life.hasLeaving) this.#life.sweep();
-      if (this.#spawns.length !== 0) this.#runSpawns();
-    } catch (err) {
-      // Whatever failed (a clock, a poller, the OS), the executor goes back to idle and keeps
-      // what was queued: the nodes run in the next cycle.
-      this.#cur = -1;
-      if (sched.pending !== 0) this.#leftover = true;
-      this.#phase = PHASE_IDLE;
-      throw err;
-    }
-    this.#phase = PHASE_IDLE;
-    if (tap !== null) {
-      if (tap.recording) tap.endCycle(this.#epoch, this.#time, ranAny);
-      else tap.end();
-    }
-    if (inst !== null) { for (let i = 0; i < inst.length; i++) inst[i].cycleEnd(); }
-    if (this.#hasPanic) {
-      const err = this.#panic;
-      this.#panic = undefined;
-      this.#hasPanic = false;
-      throw err;
-    }
-    return state;
-  }
-
-  /** The cycle's time, sampled on first use in a cycle. */
-  #cycleTime(): CycleTime {
-    if (!this.#timeValid) {
-      this.#clock!.sample(this.#time);
-      this.#timeValid = true;
-    }
-    return this.#time;
-  }
-
-  /** Queues `slot` for this cycle unless it was already (the stamp de-duplicates). */
-  #enqueue(slot: number, b: number): void {
-    const meta = this.#life.table.meta;
-    if (meta[b + SCHED] === this.#tick) return;
-    meta[b + SCHED] = this.#tick;
-    this.#sched.push(meta, slot, meta[b + DEPTH]);
-  }
-
-  /** True if the slot holds node generation `gen`, alive and not leaving. */
-  #isLive(slot: number, gen: number): boolean {
-    const meta = this.#life.table.meta, b = slot << SHIFT;
-    return meta[b + GEN] === gen && (meta[b + FLAGS] & (F_ALIVE | F_DOOMED)) === F_ALIVE;
-  }
-
-  #pollYields(): void {
-    const y = this.#yields, n = this.#yieldCount, inst = this.#life.instruments;
-    this.#yieldCount = 0;
-    for (let i = 0; i < n; i++) {
-      const slot = y[2 * i];
-      if (!this.#isLive(slot, y[2 * i + 1])) continue;
-      if (inst !== null) this.#life.cause(slot, CAUSE_YIELD, -1);
-      this.#enqueue(slot, slot << SHIFT);
-    }
-  }
-
-  #pollTimers(): void {
-    const now = this.#cycleTime().monotonicNs;
-    const timers = this.#life.res.timers, meta = this.#life.table.meta;
-    while (timers.size !== 0 && timers.nextDeadline() <= now) {
-      const slot = timers.topSlot(), gen = timers.topGen(), b = slot << SHIFT;
-      timers.popTop();
-      if (meta[b + GEN] !== gen) continue;
-      meta[b + TIMERS]--;
-      if (!this.#isLive(slot, gen)) continue;
-      if (this.#life.instruments !== null) this.#life.cause(slot, CAUSE_TIMER, -1);
-      this.#enqueue(slot, b);
-    }
-  }
-
-  /** Runs the drain loop, resuming after each isolated exception. */
-  #drain(): ExecutorState {
-    this.#sched.cursor = 0;
-    for (;;) {
-      try {
-        return this.#drainLoop();
-      } catch (err) {
-        const slot = this.#cur;
-        this.#cur = -1;
-        if (this.#sibParent >= 0) this.#requeueSiblings();
-        // Not a node's exception: cycle() keeps the queue for the next cycle and surfaces it.
-        if (slot < 0) throw err;
-        if ((this.#life.table.meta[(slot << SHIFT) + FLAGS] & F_ALLOW_PANIC) !== 0) {
-          this.#hasPanic = true;
-          this.#panic = err;
-          if (this.#sched.pending !== 0) this.#leftover = true;
-          return ExecutorState.Running;
-        }
-        this.#report(err, this.#life.table.nodes[slot]!, "cycle");
-        this.#life.doom(slot);
-      }
-    }
-  }
-  /**
-   * The hot loop. Scheduler push/pop are inlined on locals. Two shortcuts keep the queue out
-   * of the common shapes, without changing the order: when a node broadcasts while nothing else
-   * is queued, a lone Trigger child runs at once (it is next anyway), and several Trigger
-   * children of one depth run straight from the parent's child list (they would be queued and
-   * popped in exactly that order). Their grandchildren go through the queue as usual.
-   */
-  #drainLoop(): ExecutorState {
-    const t = this.#life.table, meta = t.meta, edges = t.pool.buf, nodes = t.nodes, fns = t.fns;
-    const ctxs = t.ctxs, s = this.#sched, head = s.head, bits = s.bits;
-    const tick = this.#tick;
-    let slot = -1;
-    for (;;) {
-      if (slot === -1) {
-        if (s.pending === 0) {
-          this.#cur = -1;
-          return ExecutorState.Running;
-        }
-        let d = s.cursor;
-        if (head[d] === -1) {
-          d = nextNonEmpty(bits, d);
-          s.cursor = d;
-        }
-        slot = head[d];
-        const nx = meta[(slot << SHIFT) + NEXT];
-        head[d] = nx;
-        if (nx === -1) {
-          s.tail[d] = -1;
-          bits[d >>> 5] &= ~(1 << (d & 31));
-        }
-        s.pending--;
-      }
-      const b = slot << SHIFT;
-      if ((meta[b + FLAGS] & F_DOOMED) !== 0) {
-        slot = -1;
-        continue;
-      }
-      this.#cur = slot;
-      meta[b + RUNS]++;
-      const r = fns[slot]!(nodes[slot]!, ctxs[slot] ?? this.#newCtx(slot));
-      if (r === BROADCAST || r === true) {
-        meta[b + MUT] = tick;
-        const n = meta[b + TK_COUNT];
-        if (n !== 0) {
-          const e = meta[b + TK_START];
-          if (s.pending === 0) {
-            if (n === 1) {
-              const c = edges[e];
-              if (meta[(c << SHIFT) + SCHED] !== tick) {
-                // The cursor stays behind (pops scan up from it; scheduleNode checks the
-                // running node's own depth), saving a store per node on chains.
-                meta[(c << SHIFT) + SCHED] = tick;
-                slot = c;
-                continue;
-              }
-            } else if (this.#sameDepthUnscheduled(e, n, tick)) {
-              const st = this.#runSiblings(slot, e, n, tick);
-              if (st !== ExecutorState.Running) return st;
-            } else {
-              this.#pushChildren(e, n, tick);
-            }
-          } else {
-            this.#pushChildren(e, n, tick);
-          }
-        }
-      } else if (r === SWEEP) {
-        this.#life.doom(slot);
-      } else if (r === TERMINATE) {
-        this.#cur = -1;
-        s.clear();
-        return ExecutorState.Terminated;
-      }
-      slot = -1;
-    }
-  }
-
-  /** The context of the node in `slot`, made on its first run. */
-  #newCtx(slot: number): object {
-    return this.#life.table.ctxs[slot] = this.#life.makeContext!(this, this.#contextPort, slot);
-  }
-
-  /** Queues the not-yet-scheduled Trigger children in edges[e .. e + 2n). */
-  #pushChildren(e: number, n: number, tick: number): void {
-    const meta = this.#life.table.meta, edges = this.#life.table.pool.buf, s = this.#sched;
-    const head = s.head, tail = s.tail, bits = s.bits;
-    const end = e + 2 * n;
-    let added = 0;
-    for (; e < end; e += 2) {
-      const c = edges[e], cb = c << SHIFT;
-      if (meta[cb + SCHED] !== tick) {
-        meta[cb + SCHED] = tick;
-        meta[cb + NEXT] = -1;
-        const d = edges[e + 1];
-        const t = tail[d];
-        if (t === -1) {
-          head[d] = c;
-          bits[d >>> 5] |= 1 << (d & 31);
-        } else {
-          meta[(t << SHIFT) + NEXT] = c;
-        }
-        tail[d] = c;
-        added++;
-      }
-    }
-    s.pending += added;
-  }
-
-  /** True if the n children at edges[e] share one depth and none is scheduled this tick. */
-  #sameDepthUnscheduled(e: number, n: number, tick: number): boolean {
-    const meta = this.#life.table.meta, edges = this.#life.table.pool.buf;
-    const d = edges[e + 1], end = e + 2 * n;
-    for (; e < end; e += 2) {
-      if (edges[e + 1] !== d || meta[(edges[e] << SHIFT) + SCHED] === tick) return false;
-    }
-    return true;
-  }
-
-  /**
-   * Runs the n Trigger children at edges[e] of `parent` in order, as if they had been queued
-   * (all are stamped first, so scheduling one of them again is a no-op, as it would be). If
-   * one throws, #drain's handler queues the ones not yet run (#requeueSiblings).
-   */
-  #runSiblings(parent: number, e: number, n: number, tick: number): ExecutorState {
-    const t = this.#life.table, meta = t.meta, edges = t.pool.buf, nodes = t.nodes, fns = t.fns;
-    const ctxs = t.ctxs, s = this.#sched;
-    const end = e + 2 * n;
-    for (let k = e; k < end; k += 2) meta[(edges[k] << SHIFT) + SCHED] = tick;
-    s.cursor = edges[e + 1];
-    this.#sibParent = parent;
-    for (let k = e; k < end; k += 2) {
-      const c = edges[k], cb = c << SHIFT;
-      this.#sibNext = k + 2;
-      if ((meta[cb + FLAGS] & F_DOOMED) !== 0) continue;
-      this.#cur = c;
-      meta[cb + RUNS]++;
-      const r = fns[c]!(nodes[c]!, ctxs[c] ?? this.#newCtx(c));
-      if (r === BROADCAST || r === true) {
-        meta[cb + MUT] = tick;
-        const cn = meta[cb + TK_COUNT];
-        if (cn !== 0) this.#pushChildren(meta[cb + TK_START], cn, tick);
-      } else if (r === SWEEP) {
-        this.#life.doom(c);
-      } else if (r === TERMINATE) {
-        this.#sibParent = -1;
-        this.#cur = -1;
-        s.clear();
-        return ExecutorState.Terminated;
-      }
-    }
-    this.#sibParent = -1;
-    return ExecutorState.Running;
-  }
-
-  /**
-   * After a throw inside #runSiblings: queue the children that had not run yet, in order and
-   * AHEAD of anything queued at their depth during the direct run (they were scheduled first;
-   * the queue at that depth was empty when the direct run began).
-   */
-  #requeueSiblings(): void {
-    const parent = this.#sibParent;
-    this.#sibParent = -1;
-    const meta = this.#life.table.meta, edges = this.#life.table.pool.buf, b = parent << SHIFT;
-    const s = this.#sched, end = meta[b + TK_START] + 2 * meta[b + TK_COUNT];
-    const tick = this.#tick;
-    let first = -1, last = -1, count = 0, d = -1;
-    for (let k = this.#sibNext; k < end; k += 2) {
-      const c = edges[k];
-      if (meta[(c << SHIFT) + SCHED] !== tick || (meta[(c << SHIFT) + FLAGS] & F_DOOMED) !== 0) {
-        continue;
-      }
-      d = edges[k + 1];
-      if (first === -1) first = c;
-      else meta[(last << SHIFT) + NEXT] = c;
-      last = c;
-      count++;
-    }
-    if (count === 0) return;
-    meta[(last << SHIFT) + NEXT] = s.head[d];
-    if (s.head[d] === -1) {
-      s.tail[d] = last;
-      s.bits[d >>> 5] |= 1 << (d & 31);
-    }
-    s.head[d] = first;
-    s.pending += count;
-    if (d < s.cursor) s.cursor = d;
+    return c.run(clock, timeoutNs);
   }
 
   /** ctx.scheduleNode: later in this cycle, at the depth being run or deeper. */
   #scheduleInCycle(node: Node<unknown>): void {
     this.#checkLive(node, "schedule");
-    const s = this.#sched, meta = this.#life.table.meta;
-    const running = this.#cur >= 0 ? meta[(this.#cur << SHIFT) + DEPTH] : s.cursor;
+    const c = this.#c, meta = this.#life.table.meta;
+    const running = c.runningDepth;
     if (node._depth < running) {
       throw new SchedulerError(
         `Cannot schedule ${describeNode(node)} at depth ${node._depth} while depth ${running} runs`,
       );
     }
     const b = node._slot << SHIFT;
-    if (this.#life.instruments !== null) this.#life.cause(node._slot, CAUSE_SCHEDULE, this.#cur);
+    if (this.#life.instruments !== null) this.#life.cause(node._slot, CAUSE_SCHEDULE, c.cur);
     if ((meta[b + FLAGS] & F_DOOMED) !== 0) return;
-    this.#enqueue(node._slot, b);
+    c.enqueue(node._slot);
   }
 
   // ----------------------------------------------------------------------------- scheduling
@@ -614,7 +235,7 @@ export class Executor implements NodeOwner {
   hasMutated(node: Node<unknown>): boolean {
     if (!(node instanceof Node) || node._ex !== this) this.#foreign(node);
     const meta = this.#life.table.meta, b = node._slot << SHIFT;
-    return meta[b + MUT] === this.#tick && meta[b + GEN] === node._gen;
+    return meta[b + MUT] === this.#c.tick && meta[b + GEN] === node._gen;
   }
 
   /**
@@ -625,11 +246,7 @@ export class Executor implements NodeOwner {
    */
   yieldNow(node: Node<unknown>): void {
     this.#checkLive(node, "yield to");
-    const n = this.#yieldCount;
-    if (2 * n + 2 > this.#yields.length) this.#yields = grow(this.#yields);
-    this.#yields[2 * n] = node._slot;
-    this.#yields[2 * n + 1] = node._gen;
-    this.#yieldCount = n + 1;
+    this.#c.yieldNext(node._slot, node._gen);
   }
 
   /**
@@ -650,19 +267,14 @@ export class Executor implements NodeOwner {
         "scheduleStimulus needs a slot and a generation (int32) and a cause number",
       );
     }
-    if (slot < 0 || slot >= this.#life.table.slotTop || !this.#isLive(slot, gen)) return false;
-    if (this.#life.instruments !== null) this.#life.cause(slot, cause, -1);
-    const b = slot << SHIFT;
-    if (this.#life.table.meta[b + SCHED] === this.#tick) return false;
-    this.#enqueue(slot, b);
-    return true;
+    return this.#c.stimulus(slot, gen, cause);
   }
 
   // ---------------------------------------------------------------------- building, removal
 
   /** Builds a node from a builder's spec (through the port: `NodeBuilder.build`). */
   #build<T>(spec: NodeSpec<T>, fn: AnyCycleFn): Node<T> {
-    if (this.#phase === PHASE_RUN) {
+    if (this.#c.phase === PHASE_RUN) {
       throw new BuilderError("Cannot build a node while nodes are running; use ctx.spawnSubgraph", {
         code: ErrorCode.BuildDuringCycle,
       });
@@ -686,7 +298,7 @@ export class Executor implements NodeOwner {
     if (node._ex !== this) this.#foreign(node);
     if (!node._alive) return;
     this.#life.doom(node._slot);
-    if (this.#phase !== PHASE_RUN && !this.#life.sweeping) this.#life.sweep();
+    if (this.#c.phase !== PHASE_RUN && !this.#life.sweeping) this.#life.sweep();
   }
 
   /**
@@ -695,7 +307,7 @@ export class Executor implements NodeOwner {
    */
   removeAll(): void {
     this.#life.doomAll();
-    if (this.#phase !== PHASE_RUN && !this.#life.sweeping) this.#life.sweep();
+    if (this.#c.phase !== PHASE_RUN && !this.#life.sweeping) this.#life.sweep();
   }
 
   /**
@@ -720,30 +332,6 @@ export class Executor implements NodeOwner {
       }
     }
     return n;
-  }
-
-  #runSpawns(): void {
-    this.#phase = PHASE_SPAWN;
-    const q = this.#spawns;
-    for (let i = 0; i < q.length; i++) {
-      try {
-        q[i](this);
-      } catch (err) {
-        this.#report(err, undefined, "spawn");
-      }
-    }
-    q.length = 0;
-    if (this.#life.hasLeaving) this.#life.sweep();
-  }
-
-  /** Entries left queued by an interrupted cycle get this cycle's stamp. */
-  #restamp(): void {
-    const meta = this.#life.table.meta, tick = this.#tick;
-    this.#sched.forEachQueued(meta, (slot) => {
-      meta[(slot << SHIFT) + SCHED] = tick;
-    });
-    this.#sched.cursor = 0;
-    this.#leftover = false;
   }
 
   // ------------------------------------------------------------------- timers, I/O, resources
@@ -807,8 +395,9 @@ export class Executor implements NodeOwner {
     }
     this.#checkLive(node, "register a timer for");
     let now: number;
-    if (this.#phase !== PHASE_IDLE) now = this.#cycleTime().monotonicNs;
-    else if (this.#clock !== null) now = this.#clock.nowNs();
+    const c = this.#c;
+    if (c.phase !== PHASE_IDLE) now = c.time().monotonicNs;
+    else if (c.clock !== null) now = c.clock.nowNs();
     else {
       throw new ContextError(
         "Cannot register a relative timer before the executor has a clock; pass clock to the " +
@@ -888,7 +477,7 @@ export class Executor implements NodeOwner {
    * @throws {ForeignNodeError} If the handle belongs to another executor.
    */
   ioReadiness(handle: IoHandle): number {
-    return this.#life.res.ioReadiness(handle, this.#tick);
+    return this.#life.res.ioReadiness(handle, this.#c.tick);
   }
 
   /**
@@ -950,7 +539,7 @@ export class Executor implements NodeOwner {
       nodes.push({ id: n.id, name: n.name, depth: n.depth, runs });
     }
     return {
-      cycles: this.#epoch,
+      cycles: this.#c.epoch,
       nodeRuns: total,
       nodeCount: this.#life.table.count,
       pendingTimers: this.#life.res.timers.size,
@@ -990,7 +579,7 @@ export class Executor implements NodeOwner {
 
   /** The notification area, created on first use. */
   #notifications(): NotifyQueue {
-    return this.#notify ??= new NotifyQueue(this.#notifierCapacity);
+    return this.#c.notify ??= new NotifyQueue(this.#notifierCapacity);
   }
 
   #makePort(): RuntimePort {
@@ -998,12 +587,12 @@ export class Executor implements NodeOwner {
     const ex = this;
     return {
       build: (spec, fn) => this.#build(spec, fn),
-      attachPoller: (p) => void (this.#poller = p),
+      attachPoller: (p) => void (this.#c.poller = p),
       get hasPoller() {
-        return ex.#poller !== null;
+        return ex.#c.poller !== null;
       },
       get polling() {
-        return ex.#phase === PHASE_POLL;
+        return ex.#c.phase === PHASE_POLL;
       },
       notifications: () => this.#notifications(),
       setWake: (waker, fd) => {
@@ -1013,22 +602,19 @@ export class Executor implements NodeOwner {
       attachIo: (io) => void (this.#life.res.io = io),
       shiftTimers: (delta) => this.#life.res.timers.shift(delta),
       afterWait: () => {
-        this.#timeValid = false;
-        if (this.#life.res.timers.size !== 0) this.#pollTimers();
-        if (this.#notify !== null && this.#notify.hasPending()) {
-          this.#notify.drain(this.#scheduleFromNotify);
-        }
+        this.#c.invalidateTime();
+        this.#c.collect();
       },
       get tick() {
-        return ex.#tick;
+        return ex.#c.tick;
       },
       get tap() {
-        return ex.#tap;
+        return ex.#c.tap;
       },
       set tap(t) {
-        ex.#tap = t;
+        ex.#c.tap = t;
       },
-      setNextEpoch: (epoch) => void (this.#epoch = epoch - 1),
+      setNextEpoch: (epoch) => void (this.#c.epoch = epoch - 1),
       typedArrayBytes: () => {
         const t = this.#life.table, s = this.#sched;
         return {
@@ -1068,7 +654,7 @@ export class Executor implements NodeOwner {
 
   /** @internal For tests: set the tick close to its limit. */
   _setTickForTest(tick: number): void {
-    this.#tick = tick;
+    this.#c.setTick(tick);
   }
 }
 
@@ -1078,12 +664,6 @@ export class Executor implements NodeOwner {
  */
 export function runtimePort(executor: Executor): RuntimePort {
   return portOf(executor);
-}
-
-function grow(a: Int32Array): Int32Array<ArrayBuffer> {
-  const n = new Int32Array(a.length * 2);
-  n.set(a);
-  return n;
 }
 
 function checkInt(v: unknown, name: string, min: number, max: number): number {

@@ -131,3 +131,20 @@ export interface RuntimePort {
   /** Bytes held in typed arrays: node table, edge pool, scheduler (for memory benchmarks). */
   typedArrayBytes(): { nodeTable: number; edgePool: number; scheduler: number };
 }
+
+/**
+ * @internal What a context needs from its executor beyond the public methods: the executor
+ * hands each context this port (closures over its private state).
+ */
+export interface ContextPort {
+  /** True while the node in `slot` runs with `ctx` as its context. */
+  isRunning(slot: number, ctx: object): boolean;
+  /** The handle of the node in `slot`. */
+  node(slot: number): Node<unknown>;
+  /** The cycle's time, sampled on first use. */
+  time(): CycleTime;
+  /** `scheduleNode`: later in this cycle. */
+  schedule(node: Node<unknown>): void;
+  /** `spawnSubgraph`: after the sweep phase. */
+  spawn(fn: (executor: never) => void): void;
+}

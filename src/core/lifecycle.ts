@@ -171,7 +171,7 @@ export class Lifecycle {
     const owned = this.res.detach(slot, t.meta[(slot << SHIFT) + GEN]);
     this.removedRuns += t.release(slot);
     this.#origFns.delete(slot);
-    node._alive = false;
+    node._leave();
     this.res.finish(owned, node, this.#report);
   }
 

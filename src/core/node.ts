@@ -33,6 +33,9 @@ export interface NodeOwner {
  */
 export type DropFn<T> = (self: Node<T>) => void;
 
+/** The names given with `named()`, by handle. */
+const names = new WeakMap<Node<unknown>, string>();
+
 /**
  * A handle to a node in an executor's graph. Read another node's state with `value`; a node's
  * own cycle function writes it. Every handle has the same fixed shape.
@@ -71,12 +74,11 @@ export class Node<T> {
   readonly _slot: number;
   /** @internal Generation of the slot when this node was created. */
   readonly _gen: number;
-  /** @internal Depth (immutable after build). */
-  readonly _depth: number;
-  /** @internal Debug name. */
-  readonly _name: string | undefined;
-  /** @internal False once the node has left the graph. */
-  _alive: boolean;
+  /**
+   * @internal Depth (immutable after build) shifted left by one, or'ed with 1 while alive. One
+   * field for both keeps the handle small: a million nodes are a million handles.
+   */
+  _bits: number;
 
   /** @internal Handles are created by the executor only. */
   constructor(
@@ -93,24 +95,44 @@ export class Node<T> {
     this._ex = ex;
     this._slot = slot;
     this._gen = gen;
-    this._depth = depth;
-    this._name = name;
-    this._alive = true;
+    this._bits = (depth << 1) | 1;
+    // Names live beside the handles, not in them: most nodes have none.
+    if (name !== undefined) names.set(this, name);
+  }
+
+  /** @internal Depth (immutable after build). */
+  get _depth(): number {
+    return this._bits >>> 1;
+  }
+
+  /** @internal The debug name. */
+  get _name(): string | undefined {
+    return names.get(this);
+  }
+
+  /** @internal False once the node has left the graph. */
+  get _alive(): boolean {
+    return (this._bits & 1) !== 0;
+  }
+
+  /** @internal Marks the node as having left the graph. */
+  _leave(): void {
+    this._bits &= ~1;
   }
 
   /** 0 for a root; otherwise 1 + the greatest depth of its parents. */
   get depth(): number {
-    return this._depth;
+    return this._bits >>> 1;
   }
 
   /** The name given with `named()`, or `undefined`. */
   get name(): string | undefined {
-    return this._name;
+    return names.get(this);
   }
 
   /** False once the node has left the graph (removed, swept or poisoned). */
   get isAlive(): boolean {
-    return this._alive;
+    return (this._bits & 1) !== 0;
   }
 
   /**
@@ -123,7 +145,7 @@ export class Node<T> {
 
   /** `name#id`, or `node#id` without a name. */
   toString(): string {
-    return `${this._name ?? "node"}#${this.id}`;
+    return `${names.get(this) ?? "node"}#${this.id}`;
   }
 }
 
