@@ -38,7 +38,10 @@ function requireScript(): void {
 /** Runs `argv` on a pseudo-terminal and plays `steps`; the exit code is the program's. */
 function inTerminal(argv: readonly string[], steps: readonly Step[]): Promise<ChildResult> {
   requireScript();
-  const line = argv.map(shellQuote).join(" ");
+  // `script` runs the line with $SHELL -c. `exec` leaves no shell between the terminal and the
+  // program: dash (the /bin/sh of a Debian CI machine) stays as a parent, hears the same
+  // Ctrl-C and exits 130 after the program exited 0.
+  const line = "exec " + argv.map(shellQuote).join(" ");
   // -e: exit with the program's status; -q: no banner; /dev/null: no typescript file.
   return driveChild(["script", "-q", "-e", "-c", line, "/dev/null"], steps, 40_000);
 }
