@@ -106,9 +106,10 @@ export const EpollEvents = {
   Err: 0x008,
   Hup: 0x010,
   RdHup: 0x2000,
-  Exclusive: 1 << 28,
-  WakeUp: 1 << 29,
-  OneShot: 1 << 30,
+  // Literals, not shifts: the npm build's declaration emit types a shifted member as `any`.
+  Exclusive: 0x10000000,
+  WakeUp: 0x20000000,
+  OneShot: 0x40000000,
   EdgeTriggered: 0x80000000,
 } as const;
 

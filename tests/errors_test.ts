@@ -25,6 +25,7 @@ import {
   type TimerHandle,
   WaveletError,
 } from "../mod.ts";
+import { RealtimeRuntime } from "../mod.ts";
 
 interface Reported {
   error: unknown;
@@ -634,20 +635,27 @@ test("calling cycle() from a spawn closure or an onDrop is rejected and reported
 });
 
 test("a negative or NaN cycle timeout throws InvalidArgumentError INVALID_TIMEOUT without starting a cycle", () => {
-  const { rt, ex } = setup();
-  const n = plain(ex, true);
-  for (const bad of [-1, -0.5, -Infinity, NaN]) {
-    const e = assertThrows(() => ex.cycle(rt.clock, bad), InvalidArgumentError, "INVALID_TIMEOUT");
-    assertEquals(e.name, "InvalidArgumentError");
+  const rt = new RealtimeRuntime();
+  try {
+    const ex = rt.executor;
+    const n = plain(ex, true);
+    for (const bad of [-1, -0.5, -Infinity, NaN]) {
+      const e = assertThrows(() => rt.runOneCycle(bad), InvalidArgumentError, "INVALID_TIMEOUT");
+      assertEquals(e.name, "InvalidArgumentError");
+    }
+    assertEquals(ex.epoch, 0);
+    assertEquals(n.value, 0);
+    assertEquals(ex.inCycle, false);
+    assertEquals(rt.runOneCycle(0), ExecutorState.Running);
+    assertEquals(n.value, 1);
+    // With work queued, even an infinite timeout does not wait.
+    ex.yieldNow(n);
+    assertEquals(rt.runOneCycle(Infinity), ExecutorState.Running);
+    assertEquals(rt.runOneCycle(1000), ExecutorState.Running);
+    assertEquals(ex.epoch, 3);
+  } finally {
+    rt.shutdown();
   }
-  assertEquals(ex.epoch, 0);
-  assertEquals(n.value, 0);
-  assertEquals(ex.inCycle, false);
-  assertEquals(ex.cycle(rt.clock, 0), ExecutorState.Running);
-  assertEquals(n.value, 1);
-  assertEquals(ex.cycle(rt.clock, Infinity), ExecutorState.Running);
-  assertEquals(ex.cycle(rt.clock, 1000), ExecutorState.Running);
-  assertEquals(ex.epoch, 3);
 });
 
 test("every error the runtime throws on purpose is a WaveletError whose name is its class", () => {
@@ -666,7 +674,7 @@ test("every error the runtime throws on purpose is a WaveletError whose name is 
   tryIt(() => new NodeBuilder(0).triggeredBy(plain(new TestRuntime().executor)).build(ex, () => 0));
   tryIt(() => new NodeBuilder(0).onInit(() => {}).onInit(() => {}));
   tryIt(() => ex.registerTimer(plain(ex), NaN));
-  tryIt(() => ex.cycle(rt.clock, -1));
+  tryIt(() => ex.cycle({} as never));
   tryIt(() => rt.advanceClock(-1));
   assertEquals(thrown.length, 6);
   for (const e of thrown) {

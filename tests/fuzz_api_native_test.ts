@@ -189,7 +189,7 @@ fuzzLive("new PrecisionClock(source, options)", [
   }),
 ], (live, [s, o]) => {
   const clock = new PrecisionClock(pick(s, () => live.rt.backend), pick(o, () => ({})));
-  live.rt.executor.cycle(clock, 0);
+  live.rt.executor.cycle(clock);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import { assert, assertEquals, assertRejects, assertThrows, isBun, test } from "
 import { EpollEvents, EpollOp, Errno, errnoName, Signal } from "../ffi/backend.ts";
 import { NativeError, NativeLoadError, UnsupportedError } from "../src/core/system_errors.ts";
 import { JsBackend } from "../ffi/js_backend.ts";
+import { Readiness } from "../src/drivers/io.ts";
 import { ErrorCode, InvalidArgumentError } from "../src/core/errors.ts";
 import {
   buildNative,
@@ -451,3 +452,29 @@ test(
   },
   { skip: isBun ? "Bun has no FFI permission" : false },
 );
+
+test("Readiness carries the epoll values of EpollEvents (both are written as literals)", () => {
+  assertEquals(
+    [
+      Readiness.Readable,
+      Readiness.Writable,
+      Readiness.Error,
+      Readiness.HangUp,
+      Readiness.ReadHangUp,
+      Readiness.EdgeTriggered,
+    ],
+    [
+      EpollEvents.In,
+      EpollEvents.Out,
+      EpollEvents.Err,
+      EpollEvents.Hup,
+      EpollEvents.RdHup,
+      EpollEvents.EdgeTriggered,
+    ],
+  );
+  assertEquals([EpollEvents.Exclusive, EpollEvents.WakeUp, EpollEvents.OneShot], [
+    1 << 28,
+    1 << 29,
+    1 << 30,
+  ]);
+});

@@ -125,12 +125,12 @@ export class Cycle {
   }
 
   /**
-   * Runs one cycle (arguments checked by the executor).
+   * Runs one cycle (its clock checked by the executor).
    *
    * @throws Whatever failed in the poll phase (the executor is idle again, the queue kept), or
    *   the error of a node built with `allowPanic(true)`, after the sweep.
    */
-  run(clock: Clock, timeoutNs: number): ExecutorState {
+  run(clock: Clock): ExecutorState {
     const tap = this.tap, life = this.#life;
     if (tap !== null) tap.begin();
     const inst = life.instruments;
@@ -153,7 +153,7 @@ export class Cycle {
       if (this.#leftover) this.#restamp();
       if (this.#yieldCount !== 0) this.#pollYields();
       this.collect();
-      if (this.poller !== null) this.poller.poll(sched.pending === 0 ? timeoutNs : 0);
+      if (this.poller !== null) this.poller.poll();
       if (tap !== null) {
         if (!tap.recording) tap.inject();
         this.time(); // a recorded cycle always has its time
@@ -188,18 +188,10 @@ export class Cycle {
     return state;
   }
 
-  /**
-   * Collects the stimuli that arrive on their own: expired timers and notifications. Called once
-   * per cycle, and by the runtime after a wait (what woke the wait runs in this same cycle).
-   */
+  /** Collects the stimuli that arrive on their own: expired timers and notifications. */
   collect(): void {
     if (this.#life.res.timers.size !== 0) this.#pollTimers();
     if (this.notify !== null && this.notify.hasPending()) this.notify.drain(this.#fromNotify);
-  }
-
-  /** Forgets the sampled time (after a wait, the cycle's time is sampled again). */
-  invalidateTime(): void {
-    this.#timeValid = false;
   }
 
   /** The cycle's time, sampled on first use in a cycle. */

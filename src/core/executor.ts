@@ -34,7 +34,7 @@ import { Scheduler } from "./scheduler.ts";
 import { checkOptions, describe } from "./validate.ts";
 import type { TimerHandle } from "../drivers/timer.ts";
 import { Lifecycle } from "./lifecycle.ts";
-import { Cycle, PHASE_IDLE, PHASE_POLL, PHASE_RUN } from "./cycle.ts";
+import { Cycle, PHASE_IDLE, PHASE_RUN } from "./cycle.ts";
 import { type ExecutorStats, type NodeStats, toDot, toMermaid } from "./inspect.ts";
 import { AtomicsWaker, Notifier, NotifyQueue, type Waker } from "../drivers/notify.ts";
 import type { IoHandle } from "../drivers/io.ts";
@@ -174,19 +174,19 @@ export class Executor implements NodeOwner {
   // ------------------------------------------------------------------------------- the cycle
 
   /**
-   * Runs one cycle.
+   * Runs one cycle: collect stimuli (yields, expired timers, notifications, and what the
+   * runtime's poller has ready), run the scheduled nodes, sweep, build spawned subgraphs. It
+   * never waits: a runtime waits for stimuli before it calls this (`runOneCycle(timeoutNs)`).
    *
    * @param clock The clock to sample for this cycle's time.
-   * @param timeoutNs Longest time the attached poller may wait for stimuli when no work is
-   *   queued: 0 (default) never waits, `Infinity` may wait indefinitely.
    * @returns `ExecutorState.Terminated` if a node returned `Control.Terminate`, else `Running`.
    * @throws {WaveletError} `REENTRANT_CYCLE` inside a cycle; {@linkcode InvalidArgumentError}
-   *   for a bad clock or timeout (nothing runs then).
-   * @throws Whatever failed in the poll phase (a clock, the OS): the executor is idle again and
-   *   what was queued runs in the next cycle.
+   *   for a bad clock (nothing runs then).
+   * @throws Whatever failed in the collect phase (a clock, the OS): the executor is idle again
+   *   and what was queued runs in the next cycle.
    * @throws The error of a node built with `allowPanic(true)`, after the cycle's sweep phase.
    */
-  cycle(clock: Clock, timeoutNs = 0): ExecutorState {
+  cycle(clock: Clock): ExecutorState {
     const c = this.#c;
     if (c.phase !== PHASE_IDLE) {
       throw new WaveletError(
@@ -199,13 +199,7 @@ export class Executor implements NodeOwner {
         `A cycle needs a clock with sample() and nowNs(), got ${describe(clock)}`,
       );
     }
-    if (timeoutNs !== 0 && !(typeof timeoutNs === "number" && timeoutNs > 0)) {
-      throw new InvalidArgumentError(
-        `A timeout must be a non-negative number of nanoseconds, got ${describe(timeoutNs)}`,
-        { code: ErrorCode.InvalidTimeout },
-      );
-    }
-    return c.run(clock, timeoutNs);
+    return c.run(clock);
   }
 
   /** ctx.scheduleNode: later in this cycle, at the depth being run or deeper. */
@@ -591,9 +585,6 @@ export class Executor implements NodeOwner {
       get hasPoller() {
         return ex.#c.poller !== null;
       },
-      get polling() {
-        return ex.#c.phase === PHASE_POLL;
-      },
       notifications: () => this.#notifications(),
       setWake: (waker, fd) => {
         this.#waker = waker;
@@ -601,10 +592,6 @@ export class Executor implements NodeOwner {
       },
       attachIo: (io) => void (this.#life.res.io = io),
       shiftTimers: (delta) => this.#life.res.timers.shift(delta),
-      afterWait: () => {
-        this.#c.invalidateTime();
-        this.#c.collect();
-      },
       get tick() {
         return ex.#c.tick;
       },

@@ -12,17 +12,13 @@ import type { NotifyQueue, Waker } from "../drivers/notify.ts";
 import type { IoDriver } from "../drivers/io.ts";
 
 /**
- * A source of external stimuli a runtime attaches to its executor (OS events, the wait). The
- * executor calls `poll` once per cycle, after yields, timers and notifications, with the
- * longest time it may wait: 0 when work is already queued.
+ * A source of external stimuli a runtime attaches to its executor (OS events). The executor
+ * calls `poll` once per cycle, in the collect phase after yields, timers and notifications. It
+ * never waits: the runtime waits before the cycle, and leaves what the wait returned for `poll`.
  */
 export interface Poller {
-  /**
-   * Collects ready events and schedules their nodes (through `Executor.scheduleStimulus`).
-   *
-   * @param timeoutNs Longest wait in ns: 0 never waits, `Infinity` may wait indefinitely.
-   */
-  poll(timeoutNs: number): void;
+  /** Schedules the nodes of the events that are ready (through `Executor.scheduleStimulus`). */
+  poll(): void;
 }
 
 /** A cycle function as the table stores it (any node value). */
@@ -108,8 +104,6 @@ export interface RuntimePort {
   attachPoller(poller: Poller | null): void;
   /** True while a poller is attached. */
   readonly hasPoller: boolean;
-  /** True while the executor is in its poll phase (the only time `poll` may run). */
-  readonly polling: boolean;
   /** The notification area, created on first use. */
   notifications(): NotifyQueue;
   /** Sets how notifiers wake the executor when it is parked (-1: Atomics on the area). */
@@ -118,8 +112,6 @@ export interface RuntimePort {
   attachIo(io: IoDriver | null): void;
   /** Moves every pending timer by `deltaNs` (to another clock's origin). */
   shiftTimers(deltaNs: number): void;
-  /** After a blocking wait in `poll`: collect what woke the wait in this same cycle. */
-  afterWait(): void;
   /** The tick of the current (or last) cycle, for I/O readiness stamps. */
   readonly tick: number;
   /** The tap, or null. */

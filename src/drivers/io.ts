@@ -40,6 +40,8 @@ import { CapacityError, ErrorCode, InvalidArgumentError, WaveletError } from "..
  * ```
  */
 export const Readiness = {
+  // The values of ffi/backend.ts's EpollEvents, written as literals (the npm build's declaration
+  // emit types a member copied from another constant as `any`); a test checks they agree.
   /** Data (or a connection, or EOF) can be read without blocking. */
   Readable: 0x001,
   /** Data can be written without blocking (or a connect completed). */

@@ -130,7 +130,7 @@ export class HistoricalRuntime {
   /** Runs one cycle at the clock's current time. */
   runOneCycle(): ExecutorState {
     this.#started = true;
-    const st = this.executor.cycle(this.clock, 0);
+    const st = this.executor.cycle(this.clock);
     if (st === ExecutorState.Terminated) this.#finished = true;
     return st;
   }
@@ -229,7 +229,7 @@ export class HistoricalRuntime {
         port.setNextEpoch(r.epoch);
         this.#started = true;
         cycles++;
-        const st = ex.cycle(this.clock, 0);
+        const st = ex.cycle(this.clock);
         if (r.failure !== null) throw r.failure;
         if (st === ExecutorState.Terminated) {
           this.#finished = true;

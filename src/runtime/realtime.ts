@@ -14,7 +14,7 @@ import {
   invalid,
 } from "../core/validate.ts";
 import { ExecutionMode, ExecutorState } from "../core/control.ts";
-import { ErrorCode, WaveletError } from "../core/errors.ts";
+import { ErrorCode, InvalidArgumentError, WaveletError } from "../core/errors.ts";
 import { CAUSE_IO, type RuntimePort } from "../core/hooks.ts";
 import { Executor, runtimePort } from "../core/executor.ts";
 import { type NotifyQueue, WAKE_WORD } from "../drivers/notify.ts";
@@ -23,7 +23,13 @@ import { checkClock, type Clock } from "../clock/clock.ts";
 import { CycleTime } from "../core/time.ts";
 import { type LogSink, Recorder } from "../replay/tap.ts";
 import { PrecisionClock } from "../clock/precision_clock.ts";
-import { Errno, type NativeBackend } from "../../ffi/backend.ts";
+import {
+  EpollEvents,
+  EpollOp,
+  Errno,
+  MAX_EPOLL_EVENTS,
+  type NativeBackend,
+} from "../../ffi/backend.ts";
 import { NativeError } from "../core/system_errors.ts";
 import { defaultBackend } from "./backend.ts";
 import { abandonWakeFd, closeWakeFd, openWakeFd } from "./wake_fd.ts";
@@ -34,11 +40,6 @@ import { macrotask } from "./host.ts";
 const TOKEN_WAKE = 0xffffffff;
 /** epoll data of the signal eventfd. */
 const TOKEN_SIGNAL = 0xfffffffe;
-const EPOLL_ADD = 1;
-const EPOLL_DEL = 2;
-const EPOLL_MOD = 3;
-const EPOLLIN = 0x001;
-const EPOLLET = 0x80000000;
 
 /** The option keys of {@linkcode RealtimeRuntime}, read once from the caller's object. */
 const OPTION_KEYS = [
@@ -247,7 +248,8 @@ export class RealtimeRuntime {
   #running = false;
   #io: IoDriver | null = null;
   #recorder: Recorder | null = null;
-  #asyncEvents = 0;
+  /** Events a wait returned, for the next cycle's collect phase. */
+  #pending = 0;
   readonly #spinNs: number;
   #wakes = 0;
   #ioBits = 0;
@@ -276,7 +278,7 @@ export class RealtimeRuntime {
         `The mode must be ExecutionMode.Spin or ExecutionMode.Park, got ${describe(mode)}`,
       );
     }
-    const maxEvents = checkInteger(o.maxEvents ?? 256, "maxEvents", 1, 1024);
+    const maxEvents = checkInteger(o.maxEvents ?? 256, "maxEvents", 1, MAX_EPOLL_EVENTS);
     this.#spinNs = checkNumber(o.spinBeforeParkNs ?? 0, "spinBeforeParkNs", 0, Infinity);
     const adopted = o.executor === undefined
       ? undefined
@@ -303,7 +305,7 @@ export class RealtimeRuntime {
         fd = openWakeFd(b);
         // Edge-triggered: every write is a new edge, so the wake path need not read (reset)
         // the eventfd before running nodes; it is read now and then to keep the counter small.
-        b.epollCtl(epfd, EPOLL_ADD, fd, EPOLLIN | EPOLLET, TOKEN_WAKE);
+        b.epollCtl(epfd, EpollOp.Add, fd, EpollEvents.In | EpollEvents.EdgeTriggered, TOKEN_WAKE);
       } catch (e) {
         // Out of fds (EMFILE) or epoll watches: give back what this constructor took.
         if (fd >= 0) abandonWakeFd(b, fd);
@@ -316,16 +318,16 @@ export class RealtimeRuntime {
       // The driver reaches the epoll set through this private poller, never through the public
       // methods below: only it knows which fds and tokens the runtime's nodes own.
       this.#io = new IoDriver({
-        ioAdd: (fd, events, token) => b.epollCtl(this.#epfd, EPOLL_ADD, fd, events, token),
-        ioModify: (fd, events, token) => b.epollCtl(this.#epfd, EPOLL_MOD, fd, events, token),
+        ioAdd: (fd, events, token) => b.epollCtl(this.#epfd, EpollOp.Add, fd, events, token),
+        ioModify: (fd, events, token) => b.epollCtl(this.#epfd, EpollOp.Mod, fd, events, token),
         ioRemove: (fd) => {
-          if (this.#epfd >= 0) b.epollCtl(this.#epfd, EPOLL_DEL, fd, 0, 0);
+          if (this.#epfd >= 0) b.epollCtl(this.#epfd, EpollOp.Del, fd, 0, 0);
         },
       });
       this.#port.attachIo(this.#io);
     }
     // The poller is private: only the executor's own cycle calls it, with a timeout it checked.
-    this.#port.attachPoller({ poll: (timeoutNs) => this.#poll(timeoutNs) });
+    this.#port.attachPoller({ poll: () => this.#poll() });
   }
 
   /**
@@ -405,7 +407,21 @@ export class RealtimeRuntime {
    */
   runOneCycle(timeoutNs = 0): ExecutorState {
     this.#checkOpen();
-    return this.executor.cycle(this.clock, timeoutNs);
+    if (timeoutNs !== 0 && !(typeof timeoutNs === "number" && timeoutNs > 0)) {
+      throw new InvalidArgumentError(
+        `A timeout must be a non-negative number of nanoseconds, got ${describe(timeoutNs)}`,
+        { code: ErrorCode.InvalidTimeout },
+      );
+    }
+    if (this.executor.inCycle) {
+      // Refused before the wait: a node that waited for stimuli would wait for itself.
+      throw new WaveletError(
+        "Cannot start a cycle while another cycle of the same executor is running",
+        { code: ErrorCode.ReentrantCycle },
+      );
+    }
+    this.#wait(timeoutNs);
+    return this.executor.cycle(this.clock);
   }
 
   /**
@@ -423,7 +439,8 @@ export class RealtimeRuntime {
     const timeout = this.mode === ExecutionMode.Park ? Infinity : 0;
     try {
       while (!this.#stopRequested) {
-        if (ex.cycle(clock, timeout) === ExecutorState.Terminated) break;
+        this.#wait(timeout);
+        if (ex.cycle(clock) === ExecutorState.Terminated) break;
       }
     } finally {
       this.#running = false;
@@ -482,7 +499,7 @@ export class RealtimeRuntime {
     const burstEnd = b.monotonicNs() + 1e6;
     for (;;) {
       if (this.#stopRequested) return true;
-      if (ex.cycle(clock, 0) === ExecutorState.Terminated) return true;
+      if (ex.cycle(clock) === ExecutorState.Terminated) return true;
       if (this.#stopRequested) return true;
       const busy = ex.hasScheduledWork() || ex.nextTimerDeadline() <= b.monotonicNs() ||
         (this.#io !== null && this.#io.count > 0 && this.mode === ExecutionMode.Spin);
@@ -504,7 +521,7 @@ export class RealtimeRuntime {
           waitNs,
           this.#clockOut,
         );
-        this.#asyncEvents = n;
+        this.#pending = n;
       } else {
         const r = Atomics.waitAsync(
           q.i32,
@@ -572,7 +589,7 @@ export class RealtimeRuntime {
       try {
         const seen = b.signalBridgeCount();
         fd = b.eventfdCreate(0, 0);
-        b.epollCtl(this.#epfd, EPOLL_ADD, fd, EPOLLIN, TOKEN_SIGNAL);
+        b.epollCtl(this.#epfd, EpollOp.Add, fd, EpollEvents.In, TOKEN_SIGNAL);
         b.signalBridgeAdd(fd);
         this.#signalsSeen = seen;
         this.#sigFd = fd;
@@ -606,78 +623,85 @@ export class RealtimeRuntime {
   }
 
   /**
-   * The poller: collects OS events; blocks in Park when nothing is ready and nothing is due
-   * before `timeoutNs` (the executor passes 0 when work is queued).
+   * The wait, before a cycle and never inside one: blocks in Park until something arrives or
+   * the next timer falls due (at most `timeoutNs`), unless work is ready. What the wait
+   * returns is left in the events buffer for the cycle's collect phase (`#poll`).
    */
-  #poll(timeoutNs: number): void {
-    const ex = this.executor, port = this.#port;
-    if (this.#asyncEvents > 0) {
-      // Events an async wait (run()) collected between cycles belong to this cycle.
-      const n = this.#asyncEvents;
-      this.#asyncEvents = 0;
-      this.#handleEvents(n);
-    }
-    if (this.#stopRequested) return;
-    let wait = timeoutNs;
-    const next = wait !== 0 ? ex.nextTimerDeadline() : Infinity;
-    let end = Infinity;
-    let dueNow = false;
+  #wait(timeoutNs: number): void {
+    if (timeoutNs === 0 || this.#stopRequested || this.#pending > 0) return;
+    const ex = this.executor;
+    if (ex.hasScheduledWork()) return;
+    let wait = timeoutNs, end = Infinity;
+    const next = ex.nextTimerDeadline();
     if (next !== Infinity) {
       const now = this.backend.monotonicNs();
       const left = next - now;
-      if (left <= 0) {
-        // It fell due since the cycle started: collect it in this cycle, as a wait would.
-        wait = 0;
-        dueNow = true;
-      } else if (left <= wait) {
+      if (left <= 0) return; // due now: the cycle collects it
+      if (left <= wait) {
         // The timer bounds the wait: end exactly at its deadline (now + (next - now) can round
         // a hair below it, and a coarse clock would then see the timer not yet due).
         wait = left;
         end = next;
       } else end = now + wait;
-    } else if (wait !== Infinity && wait !== 0) {
+    } else if (wait !== Infinity) {
       end = this.backend.monotonicNs() + wait;
-    }
-    if (wait === 0) {
-      if (this.#epfd >= 0) {
-        if (this.#io !== null && this.#io.count > 0) this.#waitEpoll(0);
-        if (this.#sigFd >= 0) {
-          if (this.backend.signalBridgeCount() !== this.#signalsSeen) this.#onSignal();
-          // A spinning loop never blocks: take the handler back now and then instead.
-          else if ((++this.#zeroWaits & 1023) === 0) this.backend.signalBridgeReassert();
-        }
-      }
-      if (dueNow) port.afterWait();
-      return;
     }
     const q = this.#notify;
     // Something (a host runtime) may have replaced the bridge's handler since the last wait;
     // parked, this loop would never hear the signal.
     if (this.#sigFd >= 0) this.backend.signalBridgeReassert();
-    if (this.#spinNs > 0 && this.#spin(end)) {
-      port.afterWait();
-      return;
-    }
+    if (this.#spinNs > 0 && this.#spin(end)) return;
     // Wait until something arrives or the deadline passes; a wait that ends early (host
-    // timers round) waits again, so what woke the loop is handled in this same cycle.
+    // timers round) waits again.
     for (;;) {
       const seen = Atomics.load(q.i32, WAKE_WORD);
-      if (!q.park()) break;
+      if (!q.park()) return;
       let events = 0;
-      if (this.#epfd >= 0) events = this.#waitEpoll(wait);
-      else {
+      if (this.#epfd >= 0) {
+        events = this.backend.epollWait(
+          this.#epfd,
+          this.#events,
+          this.#maxEvents,
+          wait,
+          this.#clockOut,
+        );
+        this.#pending = events;
+      } else {
         // Whatever Atomics.wait returns, what counts is what arrived: a notification in the
         // ring or a stop request (checked below); anything else waits on until the deadline.
         Atomics.wait(q.i32, WAKE_WORD, seen, wait === Infinity ? undefined : wait / 1e6);
       }
       q.unpark();
-      if (events > 0 || this.#stopRequested || q.hasPending()) break;
+      if (events > 0 || this.#stopRequested || q.hasPending()) return;
       if (end === Infinity) continue;
       // The native wait samples the clock as it returns: no extra clock call here.
       wait = end - (this.#epfd >= 0 ? this.#clockOut[0] : this.backend.monotonicNs());
-      if (wait <= 0) break;
+      if (wait <= 0) return;
     }
-    port.afterWait();
+  }
+
+  /**
+   * The poller, in the cycle's collect phase: handles what the wait returned, else (with I/O
+   * registered) what epoll has ready now; never waits.
+   */
+  #poll(): void {
+    if (this.#pending > 0) {
+      const n = this.#pending;
+      this.#pending = 0;
+      this.#handleEvents(n);
+      return;
+    }
+    if (this.#epfd < 0) return;
+    if (this.#io !== null && this.#io.count > 0) {
+      this.#handleEvents(
+        this.backend.epollWait(this.#epfd, this.#events, this.#maxEvents, 0, this.#clockOut),
+      );
+    }
+    if (this.#sigFd >= 0) {
+      if (this.backend.signalBridgeCount() !== this.#signalsSeen) this.#onSignal();
+      // A spinning loop never blocks: take the handler back now and then instead.
+      else if ((++this.#zeroWaits & 1023) === 0) this.backend.signalBridgeReassert();
+    }
   }
 
   /**
@@ -695,18 +719,6 @@ export class RealtimeRuntime {
         if (now >= stop) return false;
       }
     }
-  }
-
-  #waitEpoll(timeoutNs: number): number {
-    const n = this.backend.epollWait(
-      this.#epfd,
-      this.#events,
-      this.#maxEvents,
-      timeoutNs,
-      this.#clockOut,
-    );
-    this.#handleEvents(n);
-    return n;
   }
 
   /** Handles `n` events in the events buffer (wake, signal, I/O). */

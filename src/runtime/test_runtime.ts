@@ -84,7 +84,7 @@ export class TestRuntime {
 
   /** Runs one cycle at the current clock time and returns the executor's state. */
   runOneCycle(): ExecutorState {
-    return this.executor.cycle(this.clock, 0);
+    return this.executor.cycle(this.clock);
   }
 
   /**
