@@ -56,6 +56,8 @@ export { ChannelError, Overflow, RecvStatus, SendStatus } from "./src/channel/st
 export {
   defineRecord,
   type FieldType,
+  type RecordColumns,
+  recordColumns,
   RecordError,
   type RecordLayout,
   type RecordOf,

@@ -597,7 +597,7 @@ function makeShared<T>(
   let timer: TimerHandle | null = null;
   void timer;
   const cycle = (self: Node<T>, ctx: ExecutionContext) => {
-    const tap = rx._tap.tap;
+    const tap = rx._tap.refresh();
     const replaying = tap !== null && !tap.recording;
     if (timerDue >= 0 && ctx.time.monotonicNs >= timerDue) timerDue = -1; // it fired
     if (watchNs > 0 && !replaying && reader.hasRemoteProducers()) {
@@ -610,9 +610,12 @@ function makeShared<T>(
     let r: Control | boolean | void;
     try {
       r = fn(self, ctx, rx);
-    } finally {
+    } catch (e) {
       rx._endRun();
+      reader.arm(); // the next record wakes the node, as after any run
+      throw e;
     }
+    rx._endRun();
     // A receiver that returns with items left runs again next cycle; so does one whose last
     // sender closed, once, so that it sees the closed result even if the close arrived in the
     // same wake-up as the last items. Recorded runs log the decisions, replays read them back.
@@ -620,7 +623,13 @@ function makeShared<T>(
     if (tap !== null && !tap.recording) again = tap.nextNumber(self._slot, Obs.More) === 1;
     else {
       again = reader.length > 0;
-      if (!again && !closeDelivered && reader.peek() === -2) again = closeDelivered = true;
+      if (!again) {
+        // Idle: ask the producers for a wake-up, then look once more (a record published
+        // before the arming shows here; one after it wakes the node).
+        reader.arm();
+        again = reader.length > 0;
+      }
+      if (!again && !closeDelivered && reader.closed) again = closeDelivered = true;
       if (tap !== null) tap.obsNumber(self._slot, Obs.More, again ? 1 : 0);
     }
     if (again) ctx.yieldNow(self);
