@@ -40,7 +40,11 @@
  */
 
 import process from "node:process";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { readFileSync, writeFileSync } from "node:fs";
+import * as coreEntry from "../mod.ts";
+import * as channelEntry from "../channel.ts";
 import { Control, ExecutionMode } from "../src/core/control.ts";
 import { defineRecord } from "../src/channel/record.ts";
 import { loadBackend } from "../ffi/load.ts";
@@ -295,31 +299,90 @@ function tputResult(what: string, got: number, total: number, bad: number, t0: n
   return { records: total, seconds: +seconds.toFixed(4), rps: Math.round(total / seconds) };
 }
 
-async function tputWavelet(producers: number, total: number): Promise<Tput> {
+/** What a throughput run of the wavelet ring channel needs from a checkout's entries. */
+interface Wavelet {
+  // deno-lint-ignore no-explicit-any
+  core: any;
+  // deno-lint-ignore no-explicit-any
+  channel: any;
+  /** The checkout (the Workers import their sender from it). */
+  root: string;
+}
+
+/** Loads the entries of the checkout at `root` (this one, or the one before, for comparison). */
+async function waveletAt(root: string): Promise<Wavelet> {
+  return {
+    core: await import(`${root}/mod.ts`),
+    channel: await import(`${root}/channel.ts`),
+    root,
+  };
+}
+
+/**
+ * Workers -> a ring channel node. `batched`: the Workers send `BATCH` records per
+ * `trySendMany` and the node takes them with `recvBatch` into columns; else one `trySend` per
+ * record and one `tryRecv` per record. Either way the node takes at most `CAPACITY` records per
+ * run (then the channel runs it again next cycle) and checks the per-producer order.
+ */
+async function tputWavelet(
+  w: Wavelet,
+  producers: number,
+  total: number,
+  batched: boolean,
+): Promise<Tput> {
   const per = Math.floor(total / producers);
   total = per * producers;
+  const { NodeBuilder, RealtimeRuntime, ExecutionMode, Control } = w.core;
+  const { channel, defineRecord, Overflow, RecvStatus } = w.channel;
+  const Rec = defineRecord({ seq: "i32", px: "f64", qty: "u32" });
   const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
   const next = new Int32Array(producers);
   const rec = { seq: 0, px: 0, qty: 0 };
+  const cols = batched ? w.channel.recordColumns(Rec, CAPACITY) : null;
   let got = 0, bad = 0, t0 = 0, t1 = 0, runs = 0;
+  // deno-lint-ignore no-explicit-any
+  const single = (rx: any) => {
+    for (let k = 0; k < CAPACITY; k++) {
+      const s = rx.tryRecv(rec);
+      if (s === RecvStatus.Empty) return false;
+      if (s === RecvStatus.Closed) return Control.Terminate;
+      if (rec.seq !== next[rec.qty]) bad++;
+      next[rec.qty] = rec.seq + 1;
+      if (++got === total) t1 = now();
+    }
+    return false; // records left: the channel runs the node again next cycle
+  };
+  // deno-lint-ignore no-explicit-any
+  const batch = (rx: any) => {
+    const n = rx.recvBatch(cols);
+    if (n === 0) return rx.isClosed ? Control.Terminate : false;
+    const seq = cols.seq, qty = cols.qty;
+    for (let i = 0; i < n; i++) {
+      const q = qty[i];
+      if (seq[i] !== next[q]) bad++;
+      next[q] = seq[i] + 1;
+    }
+    got += n;
+    if (got === total) t1 = now();
+    return false;
+  };
   const [, tx] = new NodeBuilder(0).buildWith(
     rt.executor,
     channel({ kind: "ring", record: Rec, capacity: CAPACITY, overflow: Overflow.Block }),
-    (_self, _ctx, rx) => {
+    // deno-lint-ignore no-explicit-any
+    (_self: unknown, _ctx: unknown, rx: any) => {
       if (got === 0) t0 = now();
       runs++;
-      for (let k = 0; k < CAPACITY; k++) {
-        const s = rx.tryRecv(rec);
-        if (s === RecvStatus.Empty) return false;
-        if (s === RecvStatus.Closed) return Control.Terminate;
-        if (rec.seq !== next[rec.qty]) bad++;
-        next[rec.qty] = rec.seq + 1;
-        if (++got === total) t1 = now();
-      }
-      return false; // records left: the channel runs the node again next cycle
+      return batched ? batch(rx) : single(rx);
     },
   );
-  const s = await start("ring", "tput", producers, per, () => ({ sender: tx.toTransferable() }));
+  const s = await start(
+    batched ? "ring_batch" : "ring",
+    "tput",
+    producers,
+    per,
+    () => ({ sender: tx.toTransferable(), root: w.root }),
+  );
   tx.close(); // the Workers hold the other senders
   s.go();
   rt.runForever();
@@ -358,7 +421,7 @@ async function tputPost(producers: number, total: number, batched: boolean): Pro
   return tputResult(what, got, total, bad, t0, t1);
 }
 
-async function tputPeer(producers: number, total: number): Promise<Tput> {
+async function tputPeer(producers: number, total: number, batched: boolean): Promise<Tput> {
   const per = Math.floor(total / producers);
   total = per * producers;
   const q = new PeerConsumer(producers);
@@ -368,7 +431,7 @@ async function tputPeer(producers: number, total: number): Promise<Tput> {
     if (seq !== next[qty]) bad++;
     next[qty] = seq + 1;
   };
-  const s = await start("sab", "tput", producers, per, () => ({
+  const s = await start(batched ? "sab_batch" : "sab", "tput", producers, per, () => ({
     peer: q.sab,
     peerCapacity: CAPACITY,
   }));
@@ -378,11 +441,10 @@ async function tputPeer(producers: number, total: number): Promise<Tput> {
   s.go();
   let t0 = 0;
   while (got < total && !failed) {
+    if (t0 === 0 && q.nonEmpty()) t0 = now();
     const n = q.drain(CAPACITY, fn);
-    if (n > 0) {
-      if (got === 0) t0 = now();
-      got += n;
-    } else {
+    if (n > 0) got += n;
+    else {
       await q.sleep(1000);
     }
   }
@@ -509,9 +571,12 @@ function medianOf(runs: Tput[]): Tput {
 
 const TPUT_CONTENDERS = [
   "wavelet_ring",
+  "wavelet_ring_batch",
+  "wavelet_ring_before",
   "post_message",
   "post_message_batch64",
   "sab_peer",
+  "sab_peer_batch",
 ] as const;
 const LAT_CONTENDERS = [
   "wavelet_run_forever_park",
@@ -520,13 +585,101 @@ const LAT_CONTENDERS = [
   "sab_peer",
 ] as const;
 const LABEL: Record<string, string> = {
-  wavelet_ring: "wavelet ring channel (runForever Park)",
+  wavelet_ring: "wavelet ring channel, trySend / tryRecv",
+  wavelet_ring_batch: "wavelet ring channel, trySendMany(64) / recvBatch",
+  wavelet_ring_before: "wavelet ring channel before (WAVELET_BASE), trySend / tryRecv",
   wavelet_run_forever_park: "wavelet ring channel, runForever() Park",
   wavelet_run: "wavelet ring channel, run() (cooperative)",
   post_message: "postMessage, one record per message",
   post_message_batch64: "postMessage, arrays of 64 records",
-  sab_peer: "SAB ring + Atomics.waitAsync (peer)",
+  sab_peer: "SAB ring peer, one store per record",
+  sab_peer_batch: "SAB ring peer, one store per 64 records",
 };
+
+// ------------------------------------------------------------------ allocation per record
+
+/**
+ * A function that collects garbage now, where heap growth can be read between collections
+ * (V8: `heapUsed` counts new objects at once). Bun's counters (`heapUsed`, `bun:jsc`
+ * `heapStats`) count only what the last collection marked, so there growth between two
+ * collections reads 0 whatever was allocated: null there.
+ */
+function gcNow(): (() => void) | null {
+  if (RUNTIME === "bun") return null;
+  try {
+    v8.setFlagsFromString("--expose-gc");
+    return vm.runInNewContext("gc") as () => void;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Heap growth per record received, same thread (a `TestRuntime`): chunks of `ALLOC_CHUNK`
+ * records are sent with `trySendMany` (a reused array of reused objects) and received by each
+ * receive mode; before a chunk the heap is collected, after it `heapUsed` is read again, and the
+ * median over the chunks is reported (a collection inside a chunk would hide growth, so the
+ * chunks are small and a control that allocates one object per record shows what growth looks
+ * like). Sending, the cycles and receiving are all inside the chunk.
+ */
+function allocPerRecord(chunks: number): Record<string, number> | null {
+  const gc = gcNow();
+  if (gc === null) return null;
+  // deno-lint-ignore no-explicit-any
+  const ch: any = channelEntry, core: any = coreEntry;
+  const Rec = ch.defineRecord({ seq: "i32", px: "f64", qty: "u32" });
+  const out: Record<string, number> = {};
+  const modes = ["tryRecv", "next", "recvBatch", "control_one_object_per_record"];
+  const items = Array.from({ length: 256 }, () => ({ seq: 0, px: 0, qty: 0 }));
+  const keep: unknown[] = new Array(ALLOC_CHUNK);
+  for (const mode of modes) {
+    const rt = new core.TestRuntime();
+    const rec = { seq: 0, px: 0, qty: 0 };
+    const cols = ch.recordColumns(Rec, 1024);
+    let sum = 0, kept = 0;
+    const [, tx] = new core.NodeBuilder(0).buildWith(
+      rt.executor,
+      ch.ringChannel(Rec, { capacity: 4096, livenessCheckMs: 0 }),
+      // deno-lint-ignore no-explicit-any
+      (_self: unknown, _ctx: unknown, rx: any) => {
+        let acc = 0;
+        if (mode === "next") {
+          const r = rx.record;
+          while (rx.next()) acc += r.seq;
+        } else if (mode === "recvBatch") {
+          for (let n = rx.recvBatch(cols); n > 0; n = rx.recvBatch(cols)) {
+            for (let i = 0; i < n; i++) acc += cols.seq[i];
+          }
+        } else {
+          while (rx.tryRecv(rec) === 1) {
+            acc += rec.seq;
+            if (mode !== "tryRecv") keep[kept++ % ALLOC_CHUNK] = { seq: rec.seq };
+          }
+        }
+        sum += acc;
+        return false;
+      },
+    );
+    const deltas: number[] = [];
+    for (let c = 0; c < chunks + 3; c++) {
+      gc();
+      const h0 = process.memoryUsage().heapUsed;
+      for (let sent = 0; sent < ALLOC_CHUNK; sent += 4096) {
+        for (let k = 0; k < 4096; k += items.length) tx.trySendMany(items);
+        rt.runOneCycle();
+      }
+      const h1 = process.memoryUsage().heapUsed;
+      if (c >= 3) deltas.push(h1 - h0); // the first chunks warm the code up
+    }
+    deltas.sort((a, b) => a - b);
+    out[mode] = +(deltas[deltas.length >> 1] / ALLOC_CHUNK).toFixed(3);
+    if (sum < 0) console.log(sum);
+  }
+  return out;
+}
+
+/** Records per allocation chunk. */
+const ALLOC_CHUNK = 16_384;
 
 async function main(): Promise<void> {
   const env = (k: string, d: number) => Number(process.env[k] ?? d) || d;
@@ -536,40 +689,67 @@ async function main(): Promise<void> {
   const WARM = Math.max(20, Math.round(N / 10));
   const only = (process.env.WAVELET_CHANNEL_ONLY ?? "").split(",").filter((x) => x);
   const want = (k: string) => only.length === 0 || only.includes(k);
+  const baseRoot = process.env.WAVELET_BASE ?? "";
 
   console.log(`wavelet channel benchmark on ${hostVersion()}, backend ${NATIVE.kind}`);
   console.log(
     `throughput: ${RECORDS} records per run, median of ${REPS}; latency: ${N} samples ` +
-      `(+${WARM} warm-up), 20-100 us gaps`,
+      `(+${WARM} warm-up), 20-100 us gaps` + (baseRoot ? `; before: ${baseRoot}` : ""),
   );
 
   const throughput: Record<string, Record<string, Tput & { runs_rps: number[] }>> = {};
   if (want("tput")) {
+    const here = await waveletAt(new URL("..", import.meta.url).href.replace(/\/$/, ""));
+    const before = baseRoot ? await waveletAt(baseRoot) : null;
     const runners: Record<string, (p: number) => Promise<Tput>> = {
-      wavelet_ring: (p) => tputWavelet(p, RECORDS),
+      wavelet_ring: (p) => tputWavelet(here, p, RECORDS, false),
+      wavelet_ring_batch: (p) => tputWavelet(here, p, RECORDS, true),
       post_message: (p) => tputPost(p, RECORDS, false),
       post_message_batch64: (p) => tputPost(p, RECORDS, true),
-      sab_peer: (p) => tputPeer(p, RECORDS),
+      sab_peer: (p) => tputPeer(p, RECORDS, false),
+      sab_peer_batch: (p) => tputPeer(p, RECORDS, true),
     };
+    if (before !== null) {
+      runners.wavelet_ring_before = (p) => tputWavelet(before, p, RECORDS, false);
+    }
+    const keys = TPUT_CONTENDERS.filter((k) => runners[k] !== undefined);
+    const runs: Record<string, Tput[]> = {};
+    // Rounds interleave the contenders, so that a slow spell of the machine hits all alike.
+    for (let r = 0; r < REPS; r++) {
+      for (const k of keys) {
+        for (const p of [1, 4]) (runs[`${k}/${p}`] ??= []).push(await runners[k](p));
+      }
+    }
     console.log(
-      `\nThroughput (Mrecords/s, median of ${REPS})\n${"".padEnd(42)} ${
+      `\nThroughput (Mrecords/s, median of ${REPS})\n${"".padEnd(60)} ${
         "1 producer".padStart(11)
       } ${"4 producers".padStart(12)}`,
     );
-    for (const k of TPUT_CONTENDERS) {
+    for (const k of keys) {
       throughput[k] = {};
       for (const p of [1, 4]) {
-        const runs: Tput[] = [];
-        // Rounds interleave nothing: each configuration's runs are back to back.
-        for (let r = 0; r < REPS; r++) runs.push(await runners[k](p));
-        throughput[k][`p${p}`] = { ...medianOf(runs), runs_rps: runs.map((x) => x.rps) };
+        const rs = runs[`${k}/${p}`];
+        throughput[k][`p${p}`] = { ...medianOf(rs), runs_rps: rs.map((x) => x.rps) };
       }
+      const perRun = (t: Tput) =>
+        t.node_runs ? ` (${(t.records / t.node_runs).toFixed(0)}/run)` : "";
       console.log(
-        `${LABEL[k].padEnd(42)} ${mrps(throughput[k].p1.rps).padStart(11)} ${
+        `${LABEL[k].padEnd(60)} ${mrps(throughput[k].p1.rps).padStart(11)} ${
           mrps(throughput[k].p4.rps).padStart(12)
-        }`,
+        }${perRun(throughput[k].p1)}${perRun(throughput[k].p4)}`,
       );
     }
+  }
+
+  let alloc: Record<string, number> | null = null;
+  if (want("alloc")) {
+    alloc = allocPerRecord(21);
+    console.log(
+      `\nHeap growth per record (bytes, median of 21 chunks of ${ALLOC_CHUNK}): ` +
+        (alloc === null
+          ? "not measurable here (heap counters move only at collections)"
+          : Object.entries(alloc).map(([k, v]) => `${k} ${v}`).join(", ")),
+    );
   }
 
   const latency: Record<string, Dist> = {};
@@ -609,6 +789,8 @@ async function main(): Promise<void> {
       warm: WARM,
     },
     throughput,
+    alloc,
+    alloc_chunk: ALLOC_CHUNK,
     latency,
   };
   console.log("\nCHANNEL_JSON " + JSON.stringify(result));

@@ -144,7 +144,7 @@ export abstract class SharedSender<T> {
   readonly #notifier: Notifier;
   readonly #blockTimeoutMs: number;
   readonly #mayBlock: boolean;
-  readonly #one: T[] = [];
+  readonly #one: unknown[] = [];
 
   /** @internal */
   constructor(rings: Rings, notifier: Notifier, blockTimeoutMs: number, mayBlock: boolean) {
@@ -206,12 +206,12 @@ export abstract class SharedSender<T> {
    */
   trySend(item: T): SendStatus {
     if (this._closed) throw closedSender();
-    const one = this.#one;
+    const one = this.#one as T[];
     one[0] = item;
     try {
       this.prepare(one, 0, 1);
     } finally {
-      one[0] = undefined as T;
+      one.length = 0;
     }
     return this._sendPrepared(1) === 1 ? SendStatus.Sent : this._why;
   }
