@@ -19,7 +19,7 @@ import { RealtimeRuntime } from "../src/runtime/realtime.ts";
 import { HistoricalRuntime } from "../src/runtime/historical.ts";
 import { TestRuntime } from "../src/runtime/test_runtime.ts";
 import {
-  ConflatingReceiver,
+  type ConflatingReceiver,
   ConflatingSender,
   type ConflatingSenderTransferable,
 } from "../src/channel/conflate.ts";
