@@ -586,7 +586,7 @@ const LAT_CONTENDERS = [
 ] as const;
 const LABEL: Record<string, string> = {
   wavelet_ring: "wavelet ring channel, trySend / tryRecv",
-  wavelet_ring_batch: "wavelet ring channel, trySendMany(64) / recvBatch",
+  wavelet_ring_batch: "wavelet ring channel, trySendColumns(64) / recvBatch",
   wavelet_ring_before: "wavelet ring channel before (WAVELET_BASE), trySend / tryRecv",
   wavelet_run_forever_park: "wavelet ring channel, runForever() Park",
   wavelet_run: "wavelet ring channel, run() (cooperative)",
@@ -595,6 +595,152 @@ const LABEL: Record<string, string> = {
   sab_peer: "SAB ring peer, one store per record",
   sab_peer_batch: "SAB ring peer, one store per 64 records",
 };
+
+// ------------------------------------------------------------------ CPU cost per record
+
+/** Records per round of the CPU-cost measurement (one ring of this capacity). */
+const CPU_RECORDS = 1 << 16;
+
+/**
+ * Nanoseconds per record of each send and receive path on one thread (no Worker, no wake-up):
+ * a round sends `CPU_RECORDS` records into a ring channel of that capacity on a `TestRuntime`,
+ * then one cycle receives them all; the fastest of `rounds` rounds is kept (the least
+ * disturbed). The peer's producer and consumer halves are timed the same way. This is what each
+ * path costs the CPU, apart from the threads and wake-ups the throughput runs add.
+ */
+function cpuCosts(w: Wavelet, rounds: number): Record<string, number> {
+  const { NodeBuilder, TestRuntime } = w.core;
+  const ch = w.channel;
+  const Rec = ch.defineRecord({ seq: "i32", px: "f64", qty: "u32" });
+  const rt = new TestRuntime();
+  const out = { seq: 0, px: 0, qty: 0 };
+  const hasBatch = typeof ch.recordColumns === "function";
+  const cols = hasBatch ? ch.recordColumns(Rec, 1024) : null;
+  const scols = hasBatch ? ch.recordColumns(Rec, BATCH) : null;
+  const items = Array.from({ length: BATCH }, () => ({ seq: 0, px: 0, qty: 0 }));
+  let mode = "tryRecv", sink = 0;
+  const [, tx] = new NodeBuilder(0).buildWith(
+    rt.executor,
+    ch.channel({ kind: "ring", record: Rec, capacity: CPU_RECORDS, livenessCheckMs: 0 }),
+    // deno-lint-ignore no-explicit-any
+    (_s: unknown, _c: unknown, rx: any) => {
+      let acc = 0;
+      if (mode === "tryRecv") { while (rx.tryRecv(out) === 1) acc += out.seq; }
+      else if (mode === "next") {
+        const r = rx.record;
+        while (rx.next()) acc += r.seq;
+      } else {
+        for (let n = rx.recvBatch(cols); n > 0; n = rx.recvBatch(cols)) {
+          const seq = cols.seq;
+          for (let i = 0; i < n; i++) acc += seq[i];
+        }
+      }
+      sink += acc;
+      return false;
+    },
+  );
+  const sends: Record<string, () => void> = {
+    trySend: () => {
+      for (let i = 0; i < CPU_RECORDS; i++) {
+        out.seq = i;
+        out.px = i * 0.5;
+        tx.trySend(out);
+      }
+    },
+  };
+  if (hasBatch) {
+    sends.trySendMany = () => {
+      for (let i = 0; i < CPU_RECORDS; i += BATCH) {
+        for (let k = 0; k < BATCH; k++) {
+          items[k].seq = i + k;
+          items[k].px = (i + k) * 0.5;
+        }
+        tx.trySendMany(items);
+      }
+    };
+    sends.trySendColumns = () => {
+      for (let i = 0; i < CPU_RECORDS; i += BATCH) {
+        const seq = scols.seq, px = scols.px;
+        for (let k = 0; k < BATCH; k++) {
+          seq[k] = i + k;
+          px[k] = (i + k) * 0.5;
+        }
+        tx.trySendColumns(scols);
+      }
+    };
+  }
+  const recvs = hasBatch ? ["tryRecv", "next", "recvBatch"] : ["tryRecv", "next"];
+  const best: Record<string, number> = {};
+  const keep = (k: string, ns: number) => (best[k] = Math.min(best[k] ?? Infinity, ns));
+  const sendKeys = Object.keys(sends);
+  for (let r = 0; r < rounds * sendKeys.length * recvs.length; r++) {
+    const s = sendKeys[r % sendKeys.length];
+    mode = recvs[Math.floor(r / sendKeys.length) % recvs.length];
+    const t0 = now();
+    sends[s]();
+    const t1 = now();
+    rt.runOneCycle();
+    const t2 = now();
+    keep(s, (t1 - t0) / CPU_RECORDS);
+    keep(mode, (t2 - t1) / CPU_RECORDS);
+  }
+  if (sink === 0.5) console.log(sink);
+  const res: Record<string, number> = {};
+  for (const [k, v] of Object.entries(best)) res[k] = +v.toFixed(2);
+  return res;
+}
+
+/** The same measurement for the hand-written peer's two halves (one ring, one thread). */
+function cpuCostsPeer(rounds: number): Record<string, number> {
+  const words = 64, mask = CPU_RECORDS - 1;
+  const sab = new SharedArrayBuffer(words * 4 + CPU_RECORDS * CELL);
+  const ctl = new Int32Array(sab), f64 = new Float64Array(sab), u32 = new Uint32Array(sab);
+  const TAIL = 16, SLEEPING = 32, base = words * 4;
+  let tail = 0, head = 0, woke = 0, sink = 0;
+  const send = (seq: number, px: number) => {
+    const at = base + (tail & mask) * CELL;
+    f64[at >>> 3] = px;
+    ctl[(at >>> 2) + 2] = seq;
+    u32[(at >>> 2) + 3] = 0;
+    Atomics.store(ctl, TAIL, ++tail);
+    if (Atomics.load(ctl, SLEEPING) !== 0) woke++;
+  };
+  const sendMany = (from: number, n: number) => {
+    let t = tail;
+    for (let j = 0; j < n; j++, t++) {
+      const at = base + (t & mask) * CELL, seq = from + j;
+      f64[at >>> 3] = seq * 0.5;
+      ctl[(at >>> 2) + 2] = seq;
+      u32[(at >>> 2) + 3] = 0;
+    }
+    Atomics.store(ctl, TAIL, tail = t);
+    if (Atomics.load(ctl, SLEEPING) !== 0) woke++;
+  };
+  const recv = () => {
+    const t = Atomics.load(ctl, TAIL);
+    let acc = 0;
+    for (; head !== t; head++) acc += ctl[((base + (head & mask) * CELL) >>> 2) + 2];
+    Atomics.store(ctl, TAIL + 1, head);
+    sink += acc;
+  };
+  const best: Record<string, number> = {};
+  const keep = (k: string, ns: number) => (best[k] = Math.min(best[k] ?? Infinity, ns));
+  for (let r = 0; r < rounds * 2; r++) {
+    const many = (r & 1) === 1;
+    const t0 = now();
+    if (many) { for (let i = 0; i < CPU_RECORDS; i += BATCH) sendMany(i, BATCH); }
+    else for (let i = 0; i < CPU_RECORDS; i++) send(i, i * 0.5);
+    const t1 = now();
+    recv();
+    const t2 = now();
+    keep(many ? "sendMany" : "send", (t1 - t0) / CPU_RECORDS);
+    keep("recv", (t2 - t1) / CPU_RECORDS);
+  }
+  if (sink + woke === 0.5) console.log(sink);
+  const res: Record<string, number> = {};
+  for (const [k, v] of Object.entries(best)) res[k] = +v.toFixed(2);
+  return res;
+}
 
 // ------------------------------------------------------------------ allocation per record
 
@@ -690,6 +836,9 @@ async function main(): Promise<void> {
   const only = (process.env.WAVELET_CHANNEL_ONLY ?? "").split(",").filter((x) => x);
   const want = (k: string) => only.length === 0 || only.includes(k);
   const baseRoot = process.env.WAVELET_BASE ?? "";
+  // WAVELET_CHANNEL_PRODUCERS=1 (or 4) runs one producer count only (for strace and the like).
+  const PRODUCERS = (process.env.WAVELET_CHANNEL_PRODUCERS ?? "1,4").split(",").map(Number)
+    .filter((p) => p === 1 || p === 4);
 
   console.log(`wavelet channel benchmark on ${hostVersion()}, backend ${NATIVE.kind}`);
   console.log(
@@ -712,12 +861,15 @@ async function main(): Promise<void> {
     if (before !== null) {
       runners.wavelet_ring_before = (p) => tputWavelet(before, p, RECORDS, false);
     }
-    const keys = TPUT_CONTENDERS.filter((k) => runners[k] !== undefined);
+    const pick = (process.env.WAVELET_CHANNEL_CONTENDERS ?? "").split(",").filter((x) => x);
+    const keys = TPUT_CONTENDERS.filter((k) =>
+      runners[k] !== undefined && (pick.length === 0 || pick.includes(k))
+    );
     const runs: Record<string, Tput[]> = {};
     // Rounds interleave the contenders, so that a slow spell of the machine hits all alike.
     for (let r = 0; r < REPS; r++) {
       for (const k of keys) {
-        for (const p of [1, 4]) (runs[`${k}/${p}`] ??= []).push(await runners[k](p));
+        for (const p of PRODUCERS) (runs[`${k}/${p}`] ??= []).push(await runners[k](p));
       }
     }
     console.log(
@@ -727,16 +879,33 @@ async function main(): Promise<void> {
     );
     for (const k of keys) {
       throughput[k] = {};
-      for (const p of [1, 4]) {
+      for (const p of PRODUCERS) {
         const rs = runs[`${k}/${p}`];
         throughput[k][`p${p}`] = { ...medianOf(rs), runs_rps: rs.map((x) => x.rps) };
       }
       const perRun = (t: Tput) =>
         t.node_runs ? ` (${(t.records / t.node_runs).toFixed(0)}/run)` : "";
+      const t = throughput[k], m = (x: Tput | undefined) => x ? mrps(x.rps) : "-";
       console.log(
-        `${LABEL[k].padEnd(60)} ${mrps(throughput[k].p1.rps).padStart(11)} ${
-          mrps(throughput[k].p4.rps).padStart(12)
-        }${perRun(throughput[k].p1)}${perRun(throughput[k].p4)}`,
+        `${LABEL[k].padEnd(60)} ${m(t.p1).padStart(11)} ${m(t.p4).padStart(12)}${
+          t.p1 ? perRun(t.p1) : ""
+        }${t.p4 ? perRun(t.p4) : ""}`,
+      );
+    }
+  }
+
+  let cpu: Record<string, Record<string, number>> | null = null;
+  if (want("cpu")) {
+    const rounds = Math.max(3, Math.round(env("WAVELET_CHANNEL_CPU_ROUNDS", 20)));
+    const here = await waveletAt(new URL("..", import.meta.url).href.replace(/\/$/, ""));
+    cpu = { wavelet: cpuCosts(here, rounds), peer: cpuCostsPeer(rounds) };
+    if (baseRoot) cpu.before = cpuCosts(await waveletAt(baseRoot), rounds);
+    console.log(
+      `\nCPU cost per record, one thread (ns, best of ${rounds} rounds of ${CPU_RECORDS})`,
+    );
+    for (const [who, r] of Object.entries(cpu)) {
+      console.log(
+        `  ${who.padEnd(8)} ` + Object.entries(r).map(([k, v]) => `${k} ${v}`).join(", "),
       );
     }
   }
@@ -789,6 +958,7 @@ async function main(): Promise<void> {
       warm: WARM,
     },
     throughput,
+    cpu,
     alloc,
     alloc_chunk: ALLOC_CHUNK,
     latency,

@@ -16,8 +16,8 @@
  *   `trySend` blocks this Worker while the ring is full); closed at the end. `root` names the
  *   checkout whose `src/channel/channel.ts` it comes from (another checkout for a before/after
  *   comparison); default this one;
- * - `ring_batch`: the same sender, records sent `batch` at a time with `trySendMany` (one reused
- *   array of reused record objects: nothing allocated per record);
+ * - `ring_batch`: the same sender, records written `batch` at a time into columns (one reused
+ *   set from `recordColumns`) and sent with `trySendColumns`: nothing allocated per record;
  * - `post`: one `postMessage({ seq, px, qty })` per record;
  * - `batch`: `postMessage` of arrays of `batch` record objects (the last one may be shorter);
  * - `sab`: the hand-written peer, one single-producer ring per producer in one
@@ -223,15 +223,18 @@ scope.onmessage = async (e: MessageEvent<ChannelWorkerStart>) => {
       }
       sent = m.count;
     } else if (m.transport === "ring_batch") {
-      const items = Array.from({ length: batchSize }, () => ({ seq: 0, px: 0, qty: m.producer }));
+      const { defineRecord, recordColumns } = await import(`${root}/channel.ts`);
+      const cols = recordColumns(defineRecord({ seq: "i32", px: "f64", qty: "u32" }), batchSize);
+      cols.qty.fill(m.producer);
       for (let i = 0; i < m.count && !stuck; i += batchSize) {
         const n = Math.min(batchSize, m.count - i);
+        const seq = cols.seq, px = cols.px;
         for (let k = 0; k < n; k++) {
-          items[k].seq = i + k;
-          items[k].px = (i + k) * 0.5 + m.producer;
+          seq[k] = i + k;
+          px[k] = (i + k) * 0.5 + m.producer;
         }
         // Block policy: returns short only if a wait timed out or the receiver is gone.
-        const got = ring!.trySendMany(items, 0, n);
+        const got = ring!.trySendColumns(cols, 0, n);
         sent += got;
         if (got !== n) stuck = true;
       }

@@ -120,6 +120,15 @@ export class RingReader {
   }
 
   /**
+   * Tells the producer of the current run how far this reader got, now rather than at the
+   * next fill or the end of the node's run: a producer waiting for room starts again while the
+   * node still works on what it took.
+   */
+  release(): void {
+    if (!this.drop && this.slot >= 0) this.#publish(this.slot);
+  }
+
+  /**
    * Drop-oldest: consumes the next `k` records of the current run, which the caller copied
    * first; returns how many of the first ones a producer dropped meanwhile (their copies may be
    * torn). Those after are good: a producer rewrites a cell only after moving the head past it.

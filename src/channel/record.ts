@@ -141,8 +141,13 @@ export function recordColumns<F extends Record<string, FieldType>>(
   for (let k = 0; k < codec.names.length; k++) {
     cols[codec.names[k]] = new COLUMN[codec.types[k]](length);
   }
-  return Object.freeze(cols) as RecordColumns<F>;
+  const frozen = Object.freeze(cols);
+  ownColumns.add(frozen);
+  return frozen as RecordColumns<F>;
 }
+
+/** Columns recordColumns made: frozen, so their arrays stay the ones checked once. */
+const ownColumns = new WeakSet<object>();
 
 /** The codec of something passed as a layout, checked (a hand-made object is refused). */
 function layoutCodec(layout: unknown): RecordCodec {
@@ -358,6 +363,8 @@ export interface RecordCodec {
   readonly read: RecordReader;
   /** Reads a run of records into columns. */
   readonly copy: ColumnCopier;
+  /** Writes records from columns (from index `d` on) into a run of cells. */
+  readonly uncopy: ColumnCopier;
   /** A class with one getter per field over `_f64/_i32/_u32` at `_w8/_w4`. */
   readonly Cursor: new (f64: Float64Array, i32: Int32Array, u32: Uint32Array) => RecordCursorBase;
 }
@@ -421,6 +428,19 @@ export function codecOf(layout: RecordLayout<any>): RecordCodec {
   const copy = new Function(
     `return function copy(f64, i32, u32, at, n, cell, cols, d) {\n${cp}};`,
   )() as ColumnCopier;
+  // The reverse: typed columns hold only storable values, so nothing needs checking.
+  let up = names.map((_, k) => `const c${k} = cols[${k}];\n`).join("");
+  up += "let w8 = at >>> 3, w4 = at >>> 2;\nconst s8 = cell >>> 3, s4 = cell >>> 2;\n";
+  up += "for (let i = d, e = d + n; i < e; i++, w8 += s8, w4 += s4) {\n";
+  for (let k = 0; k < names.length; k++) {
+    up += types[k] === "f64"
+      ? `  f64[w8 + ${offsets[k] >>> 3}] = c${k}[i];\n`
+      : `  ${types[k]}[w4 + ${offsets[k] >>> 2}] = c${k}[i];\n`;
+  }
+  up += "}\n";
+  const uncopy = new Function(
+    `return function uncopy(f64, i32, u32, at, n, cell, cols, d) {\n${up}};`,
+  )() as ColumnCopier;
   class Cursor extends RecordCursorBase {}
   for (let k = 0; k < names.length; k++) {
     const body = types[k] === "f64"
@@ -432,9 +452,40 @@ export function codecOf(layout: RecordLayout<any>): RecordCodec {
       configurable: false,
     });
   }
-  c = { names, types, write, read, copy, Cursor };
+  c = { names, types, write, read, copy, uncopy, Cursor };
   codecs.set(layout, c);
   return c;
+}
+
+/**
+ * The columns a sender or receiver was last given, checked: the same frozen columns from
+ * `recordColumns` again need no new check (their arrays cannot change), only their lengths (a
+ * transferred buffer reads as length 0).
+ */
+export class ColumnsCheck {
+  /** The arrays, in storage order. */
+  readonly arrays: (Float64Array | Int32Array | Uint32Array)[] = [];
+  readonly #codec: RecordCodec;
+  #last: object | null = null;
+
+  /** Checks columns of `codec`'s layout. */
+  constructor(codec: RecordCodec) {
+    this.#codec = codec;
+  }
+
+  /** Checks `cols` (throws before anything changes); returns the shortest column's length. */
+  of(cols: unknown): number {
+    const a = this.arrays;
+    if (cols !== this.#last || cols === null) {
+      this.#last = null;
+      const n = checkColumns(this.#codec, cols, a);
+      if (ownColumns.has(cols as object)) this.#last = cols as object;
+      return n;
+    }
+    let min = a[0].length;
+    for (let k = 1; k < a.length; k++) if (a[k].length < min) min = a[k].length;
+    return min;
+  }
 }
 
 /**
@@ -448,7 +499,7 @@ export function checkColumns(
 ): number {
   if (cols === null || typeof cols !== "object") {
     throw new InvalidArgumentError(
-      `recvBatch needs columns from recordColumns(), got ${describe(cols)}`,
+      `Columns from recordColumns() are needed, got ${describe(cols)}`,
     );
   }
   let min = Infinity;

@@ -16,9 +16,9 @@ import { describe } from "../core/validate.ts";
 import { Obs } from "../replay/log.ts";
 import type { RecordingTap, ReplayingTap, StimulusTap } from "../core/hooks.ts";
 import {
-  checkColumns,
   codecOf,
   type ColumnCopier,
+  ColumnsCheck,
   defineRecord,
   type FieldType,
   type RecordCodec,
@@ -36,6 +36,7 @@ import {
   closedSender,
   mayBlockHere,
   openDescription,
+  rangeIn,
   SharedSender,
   type SharedSenderTransferable,
 } from "./shared.ts";
@@ -91,7 +92,10 @@ const KEEP_STAGE_BYTES = 1 << 16;
 export class RingSender<F extends Record<string, FieldType>>
   extends SharedSender<Partial<RecordOf<F>>> {
   readonly #layout: RecordLayout<F>;
+  readonly #codec: RecordCodec;
   readonly #write: RecordWriter;
+  /** The columns of the last trySendColumns. */
+  readonly #cols: ColumnsCheck;
   readonly #f64: Float64Array;
   readonly #u32: Uint32Array;
   // Records checked and encoded here before a full channel drops or waits, so that a bad
@@ -108,7 +112,9 @@ export class RingSender<F extends Record<string, FieldType>>
   ) {
     super(rings, notifier, blockTimeoutMs, mayBlock);
     this.#layout = layout;
-    this.#write = codecOf(layout).write;
+    this.#codec = codecOf(layout);
+    this.#write = this.#codec.write;
+    this.#cols = new ColumnsCheck(this.#codec);
     this.#f64 = rings.f64;
     this.#u32 = rings.u32;
     this.#stage = cellOf(layout.byteSize);
@@ -164,6 +170,80 @@ export class RingSender<F extends Record<string, FieldType>>
     return this._wake() ? n : 0;
   }
 
+  /**
+   * Sends records `start` .. `end - 1` of `columns` (one typed array per field, as
+   * `recordColumns` makes them and `RingReceiver.recvBatch` fills them), under the channel's
+   * overflow policy like {@linkcode SharedSender.trySendMany}. Typed columns hold only values
+   * a field can store, so nothing is checked per record: the producer writes its numbers into
+   * the columns and one call copies them into the ring and publishes them with one store.
+   * Nothing is allocated.
+   *
+   * @example A feed thread's loop, without a record object
+   * ```ts
+   * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+   * import { defineRecord, recordColumns, ringChannel } from "@wavelet/wavelet/channel";
+   *
+   * const Tick = defineRecord({ seq: "i32", px: "f64" });
+   * const out = recordColumns(Tick, 64);
+   * const rt = new TestRuntime();
+   * const [last, tx] = new NodeBuilder(0).buildWith(
+   *   rt.executor,
+   *   ringChannel(Tick, { capacity: 1024 }),
+   *   (self, _ctx, rx) => {
+   *     const r = rx.record;
+   *     while (rx.next()) self.value = r.seq;
+   *     return true;
+   *   },
+   * );
+   * for (let i = 0; i < 64; i++) {
+   *   out.seq[i] = i;
+   *   out.px[i] = 100 + i / 8;
+   * }
+   * if (tx.trySendColumns(out) !== 64) throw new Error("all 64 fit");
+   * rt.runOneCycle();
+   * if (last.value !== 63) throw new Error("the last record arrived last");
+   * ```
+   *
+   * @param columns The records as columns.
+   * @param start First record to send (default 0).
+   * @param end One past the last record to send (default: the shortest column's length).
+   * @returns How many records were sent (see `trySendMany`).
+   * @throws {InvalidArgumentError} If a column is missing or not of its field's typed array
+   *   type, or the range is not inside the columns.
+   * @throws {ChannelError} As `trySendMany`.
+   * @throws {CapacityError} If every producer slot of the channel is taken by other senders.
+   */
+  trySendColumns(columns: RecordColumns<F>, start?: number, end?: number): number {
+    if (this._closed) throw closedSender();
+    const n = rangeIn(this.#cols.of(columns), start, end);
+    if (n === 0) return 0;
+    const ctl = this._ctl;
+    if (ctl[H_RX_CLOSED] !== 0) return 0;
+    if (this._slot < 0) this._claim();
+    const t = this._tail, cap = this._cap, s = start ?? 0, cols = this.#cols.arrays;
+    if (n > cap - ((t - this._headCache) | 0)) {
+      this._headCache = Atomics.load(ctl, this._headW);
+      if (n > cap - ((t - this._headCache) | 0)) {
+        this.#stageFor(n);
+        const st = this.#stage;
+        this.#codec.uncopy(st.f64, st.i32, st.u32, 0, n, this._cell, cols, s);
+        return this._sendPrepared(n);
+      }
+    }
+    const uncopy = this.#codec.uncopy, cell = this._cell, pos = t & this._mask;
+    // At most two runs of cells: up to the end of the ring, then from its start.
+    const first = n < cap - pos ? n : cap - pos;
+    uncopy(this.#f64, ctl, this.#u32, this._base + pos * cell, first, cell, cols, s);
+    if (first < n) uncopy(this.#f64, ctl, this.#u32, this._base, n - first, cell, cols, s + first);
+    Atomics.store(ctl, this._tailW, this._tail = (t + n) | 0);
+    return this._wake() ? n : 0;
+  }
+
+  /** Makes the staging area hold at least `n` records. */
+  #stageFor(n: number): void {
+    if (this.#stage.u8.length < n * this._cell) this.#stage = cellOf(n * this._cell);
+  }
+
   /** @internal */
   protected override prepare(
     items: ArrayLike<Partial<RecordOf<F>>>,
@@ -171,7 +251,7 @@ export class RingSender<F extends Record<string, FieldType>>
     n: number,
   ): void {
     const cell = this._cell;
-    if (this.#stage.u8.length < n * cell) this.#stage = cellOf(n * cell);
+    this.#stageFor(n);
     const s = this.#stage, write = this.#write;
     for (let k = 0; k < n; k++) write(s.f64, s.i32, s.u32, k * cell, items[start + k]);
   }
@@ -299,8 +379,8 @@ export class RingReceiver<F extends Record<string, FieldType>> {
   readonly #cell: number;
   // Records copied out of the rings (drop-oldest reads, recorded and replayed records).
   readonly #staging: Cell;
-  /** The columns of the last recvBatch, in storage order (checked on every call). */
-  readonly #cols: (Float64Array | Int32Array | Uint32Array)[] = [];
+  /** The columns of the last recvBatch. */
+  readonly #cols: ColumnsCheck;
   /** A record handed out by next() in place and not yet consumed. */
   #pending = false;
   /** The cursor reads the staging cell (else the rings). */
@@ -313,6 +393,7 @@ export class RingReceiver<F extends Record<string, FieldType>> {
     this.#codec = codecOf(layout);
     this.#read = this.#codec.read;
     this.#copy = this.#codec.copy;
+    this.#cols = new ColumnsCheck(this.#codec);
     this.#f64 = rings.f64;
     this.#i32 = rings.ctl;
     this.#u32 = rings.u32;
@@ -444,7 +525,7 @@ export class RingReceiver<F extends Record<string, FieldType>> {
    *   not an integer >= 0. Nothing is taken then.
    */
   recvBatch(columns: RecordColumns<F>, max?: number): number {
-    let room = checkColumns(this.#codec, columns, this.#cols);
+    let room = this.#cols.of(columns);
     if (max !== undefined) {
       if (typeof max !== "number" || !Number.isInteger(max) || max < 0) {
         throw new InvalidArgumentError(
@@ -456,7 +537,7 @@ export class RingReceiver<F extends Record<string, FieldType>> {
     const tap = this._tap.now;
     if (tap !== null) return this.#recvBatchTapped(room, tap);
     if (this.#pending) this.#consume();
-    const rd = this._reader, cols = this.#cols, copy = this.#copy, cell = this.#cell;
+    const rd = this._reader, cols = this.#cols.arrays, copy = this.#copy, cell = this.#cell;
     let got = 0;
     while (got < room) {
       if (rd.avail === 0 && rd.fill(room - got) < 0) break;
@@ -464,6 +545,7 @@ export class RingReceiver<F extends Record<string, FieldType>> {
       copy(this.#f64, this.#i32, this.#u32, rd.at, n, cell, cols, got);
       if (!rd.drop) {
         rd.take(n);
+        rd.release();
         got += n;
         continue;
       }
@@ -581,7 +663,7 @@ export class RingReceiver<F extends Record<string, FieldType>> {
     while (got < room) {
       const ok = tap.recording ? this.#recordNext(tap) : this.#replayNext(tap) === RecvStatus.Item;
       if (!ok) break;
-      this.#copy(st.f64, st.i32, st.u32, 0, 1, this.#cell, this.#cols, got++);
+      this.#copy(st.f64, st.i32, st.u32, 0, 1, this.#cell, this.#cols.arrays, got++);
     }
     return got;
   }

@@ -469,6 +469,11 @@ export function batchRange(items: unknown, start: unknown, end: unknown): number
       `A batch send needs an array of items, got ${describe(items)}`,
     );
   }
+  return rangeIn(length, start, end);
+}
+
+/** Checks `[start, end)` (defaults 0 and `length`) against `length`; returns its size. */
+export function rangeIn(length: number, start: unknown, end: unknown): number {
   const s = start ?? 0, e = end ?? length;
   if (typeof s !== "number" || !Number.isInteger(s) || s < 0 || s > length) {
     throw new InvalidArgumentError(
