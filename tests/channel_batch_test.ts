@@ -80,6 +80,60 @@ test("trySendMany publishes a batch, recvBatch takes it into columns in order", 
   assert(got.slice(1).every((g) => g.length <= 8));
 });
 
+test("trySendColumns sends a range of columns, wrapping around the ring, under each policy", () => {
+  const src = recordColumns(Rec, 40);
+  for (let i = 0; i < 40; i++) {
+    src.seq[i] = i;
+    src.value[i] = i / 2;
+    src.producer[i] = 7;
+  }
+  const cols = recordColumns(Rec, 64);
+  for (const overflow of [Overflow.Reject, Overflow.DropOldest, Overflow.Block]) {
+    const { tx, run } = node(16, overflow);
+    let n = 0;
+    // Move the ring's position to 10 so the batches below wrap.
+    assertEquals(tx.trySendColumns(src, 0, 10), 10);
+    run((rx) => (n = rx.recvBatch(cols)));
+    assertEquals(n, 10);
+    assertEquals(tx.trySendColumns(src, 10, 22), 12, "wraps at 16");
+    run((rx) => (n = rx.recvBatch(cols)));
+    assertEquals(Array.from(cols.seq.subarray(0, n)), Array.from({ length: 12 }, (_, i) => 10 + i));
+    assertEquals(Array.from(cols.producer.subarray(0, n)), new Array(12).fill(7));
+    assertEquals(cols.value[11], 21 / 2);
+    if (overflow === Overflow.Block) {
+      assertThrows(() => tx.trySendColumns(src), ChannelError, ErrorCode.ChannelWouldDeadlock);
+      continue;
+    }
+    const sent = tx.trySendColumns(src);
+    assertEquals(sent, overflow === Overflow.Reject ? 16 : 40);
+    run((rx) => (n = rx.recvBatch(cols)));
+    assertEquals(
+      Array.from(cols.seq.subarray(0, n)),
+      overflow === Overflow.Reject
+        ? Array.from({ length: 16 }, (_, i) => i)
+        : Array.from({ length: 16 }, (_, i) => 24 + i),
+    );
+    assertEquals(tx.dropped, overflow === Overflow.DropOldest ? 24 : 0);
+  }
+});
+
+test("columns are checked on every call unless they are the frozen ones recordColumns made", () => {
+  const { tx, run } = node(64, Overflow.Reject);
+  const mine = { ...recordColumns(Rec, 4) } as { seq: unknown };
+  assertEquals(tx.trySendColumns(mine as never), 4);
+  mine.seq = new Float64Array(4); // wrong type now: refused, nothing sent
+  assertThrows(() => tx.trySendColumns(mine as never), InvalidArgumentError);
+  const frozen = recordColumns(Rec, 4);
+  assertThrows(() => ((frozen as { seq: unknown }).seq = new Float64Array(4)), TypeError);
+  assertEquals(tx.trySendColumns(frozen), 4);
+  assertEquals(tx.trySendColumns(frozen, 1, 3), 2);
+  assertThrows(() => tx.trySendColumns(frozen, 3, 5), InvalidArgumentError);
+  assertThrows(() => tx.trySendColumns(frozen, -1), InvalidArgumentError);
+  let n = 0;
+  run((rx) => (n = rx.recvBatch(recordColumns(Rec, 64))));
+  assertEquals(n, 10);
+});
+
 test("a full ring under each policy: reject sends what fits, drop-oldest keeps the newest, block on the node's thread refuses before sending", () => {
   const reject = node(8, Overflow.Reject);
   assertEquals(reject.tx.trySendMany(recs(0, 20)), 8);
@@ -237,7 +291,10 @@ test("model: random single and batch sends and receives of one sender match a FI
       fc.array(
         fc.oneof(
           fc.record({ op: fc.constant("send"), n: fc.constant(1) }),
-          fc.record({ op: fc.constant("many"), n: fc.integer({ min: 0, max: 70 }) }),
+          fc.record({
+            op: fc.constantFrom("many", "columns"),
+            n: fc.integer({ min: 0, max: 70 }),
+          }),
           fc.record({
             op: fc.constantFrom("tryRecv", "next", "batch"),
             n: fc.integer({ min: 0, max: 40 }),
@@ -250,12 +307,19 @@ test("model: random single and batch sends and receives of one sender match a FI
         const model: number[] = [];
         let seq = 0, dropped = 0;
         const cols = recordColumns(Rec, 64);
+        const src = recordColumns(Rec, 70);
         for (const { op, n } of ops) {
-          if (op === "send" || op === "many") {
+          if (op === "send" || op === "many" || op === "columns") {
             const batch = recs(seq, n);
+            for (let i = 0; i < n; i++) {
+              src.seq[i] = batch[i].seq;
+              src.value[i] = batch[i].value;
+            }
             const sent = op === "send"
               ? (tx.trySend(batch[0]) === SendStatus.Sent ? 1 : 0)
-              : tx.trySendMany(batch);
+              : op === "many"
+              ? tx.trySendMany(batch)
+              : tx.trySendColumns(src, 0, n);
             const room = capacity - model.length;
             if (overflow === Overflow.Reject) {
               assertEquals(sent, Math.min(n, room));
@@ -348,9 +412,11 @@ const backends = [
 ] as const;
 
 for (const [bname, backend] of backends) {
+  // Each batch API under every policy: record objects on one backend, columns on the other.
+  const api = bname === "native" ? "trySendMany" : "trySendColumns";
   for (const overflow of [Overflow.Reject, Overflow.Block, Overflow.DropOldest]) {
     test(
-      `4 Workers x 250 000 records in batches of 64 through a ring of 1024, received with recvBatch, ${overflow}, ${bname} backend`,
+      `4 Workers x 250 000 records, ${api} of 64 through a ring of 1024, received with recvBatch, ${overflow}, ${bname} backend`,
       async () => {
         const P = 4, N = 250_000;
         const rt = new RealtimeRuntime({ mode: ExecutionMode.Park, backend: backend() });
@@ -401,6 +467,7 @@ for (const [bname, backend] of backends) {
             count: N,
             retryOnFull: overflow === Overflow.Reject,
             batch: 64,
+            columns: api === "trySendColumns",
           });
         }
         tx.close();
