@@ -12,17 +12,27 @@
  *   each sending its share of `WAVELET_CHANNEL_RECORDS` (default 1 000 000 in all) records
  *   `{ seq: i32, px: f64, qty: u32 }`, from the first record received to the last one, the
  *   count and the per-producer order checked:
- *   - wavelet: `buildWith(..., channel(...))` ring of capacity 1024, `Overflow.Block`, on a
- *     `RealtimeRuntime` in Park mode (`runForever()`); the node drains up to 1024 records per
- *     cycle;
+ *   - wavelet: `buildWith(..., channel(...))` ring of capacity 1024 per producer,
+ *     `Overflow.Block`, on a `RealtimeRuntime` in Park mode (`runForever()`); the node takes
+ *     up to 1024 records per run: one `trySend` / `tryRecv` per record, or batches of 64 sent
+ *     from columns with `trySendColumns` and taken with `recvBatch`;
+ *   - before: the one-by-one contender from the checkout at `WAVELET_BASE`, when set (its
+ *     entries are imported from there, and so is its Workers' sender);
  *   - `postMessage` of one object per record, and of arrays of 64 record objects, received by
  *     the main thread's `onmessage`;
  *   - the peer: one single-producer ring per Worker in one SharedArrayBuffer (capacity 1024
  *     each), the consumer an async loop on the main thread that drains every ring and, when all
  *     are empty, sets a sleeping flag, re-checks and awaits `Atomics.waitAsync`; producers
  *     that publish while it sleeps wake it once; a producer whose ring is full waits on a futex
- *     word the consumer notifies (the Block policy).
- *   Each configuration runs `WAVELET_CHANNEL_REPS` times (default 3); the median is reported.
+ *     word the consumer notifies (the Block policy). It publishes one record per store of its
+ *     tail, or (the batched peer) 64.
+ *   Each configuration runs `WAVELET_CHANNEL_REPS` times (default 3), the rounds interleaving
+ *   the contenders; the median is reported. `WAVELET_CHANNEL_CONTENDERS` (comma-separated
+ *   keys) and `WAVELET_CHANNEL_PRODUCERS` (1 or 4) narrow the runs.
+ * - CPU cost per record on one thread (`cpu`): each send path fills a ring of 65 536 on a
+ *   `TestRuntime`, one node run receives it by each receive path; the best of
+ *   `WAVELET_CHANNEL_CPU_ROUNDS` (20) rounds; the peer's halves alike.
+ * - Heap growth per record received (`alloc`, V8 only): see `allocPerRecord`.
  * - Producer-to-node latency: one producer Worker stamps the native monotonic clock
  *   (`backend.monotonicNs()`, CLOCK_MONOTONIC, process-wide) into the record's `px` and sends
  *   one record at a time, a random 20-100 us after the consumer acknowledged the previous one
@@ -31,6 +41,7 @@
  *   leaves the host event loop running), `postMessage`, and the peer (`Atomics.waitAsync`).
  *   `WAVELET_CHANNEL_SAMPLES` samples (default 20 000) after 10% warm-up.
  *
+ * `WAVELET_CHANNEL_ONLY` (comma-separated: tput, cpu, alloc, lat, run) picks the sections.
  * At the end, one line `CHANNEL_JSON {...}` with every figure.
  *
  * `deno run -A bench/channel_bench.ts --report OUT_DIR MARKDOWN` reads what
@@ -956,6 +967,8 @@ async function main(): Promise<void> {
       batch: BATCH,
       samples: N,
       warm: WARM,
+      cpu_rounds: Math.max(3, Math.round(env("WAVELET_CHANNEL_CPU_ROUNDS", 20))),
+      cpu_records: CPU_RECORDS,
     },
     throughput,
     cpu,
@@ -990,41 +1003,88 @@ function envFile(path: string): Record<string, string> {
 const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 
 function runtimeSection(r: Json): string[] {
-  const t = r.throughput, l = r.latency;
+  const t = r.throughput ?? {}, l = r.latency ?? {};
   const out = [`## ${r.version}`, ""];
-  if (t.wavelet_ring) {
+  const keys = TPUT_CONTENDERS.filter((k) => t[k]?.p1 && t[k]?.p4);
+  if (keys.length > 0) {
+    const ref = t.sab_peer_batch ?? t.sab_peer;
     out.push(
       `### Throughput (records/s, median of ${r.params.reps} runs of ${r.params.records} records)`,
       "",
-      "| Contender | 1 producer | 4 producers | wavelet / this, 1 p. | wavelet / this, 4 p. |",
-      "|---|---:|---:|---:|---:|",
+      "Producer Workers -> one consumer on the main thread; every run checks the count and the " +
+        "per-producer order. The rounds interleave the contenders.",
+      "",
+      "| Contender | 1 producer | 4 producers | 4 p. / 1 p. | this / batched peer, 1 p. | this / batched peer, 4 p. |",
+      "|---|---:|---:|---:|---:|---:|",
     );
-    for (const k of TPUT_CONTENDERS) {
+    for (const k of keys) {
       const a = t[k];
       out.push(
-        `| ${LABEL[k]} | ${mrps(a.p1.rps)} M | ${mrps(a.p4.rps)} M | ${
-          x(t.wavelet_ring.p1.rps, a.p1.rps)
-        } | ${x(t.wavelet_ring.p4.rps, a.p4.rps)} |`,
+        `| ${LABEL[k]} | ${mrps(a.p1.rps)} M | ${mrps(a.p4.rps)} M | ${x(a.p4.rps, a.p1.rps)} | ${
+          ref ? x(a.p1.rps, ref.p1.rps) : "n/a"
+        } | ${ref ? x(a.p4.rps, ref.p4.rps) : "n/a"} |`,
       );
     }
-    const w1 = t.wavelet_ring.p1, w4 = t.wavelet_ring.p4;
-    if (w1.node_runs) {
-      out.push(
-        "",
-        `The wavelet node drained on average ${(w1.records / w1.node_runs).toFixed(1)} ` +
-          `records per run with 1 producer and ${(w4.records / w4.node_runs).toFixed(1)} with 4 ` +
-          "(median runs): the consumer keeps up, parks, and is woken again (an eventfd write " +
-          "by the producer, an epoll_wait return and a cycle) every few records.",
-      );
+    const perRun = keys.filter((k) => t[k].p1.node_runs).map((k) =>
+      `${LABEL[k]}: ${(t[k].p1.records / t[k].p1.node_runs).toFixed(0)} (1 p.), ${
+        (t[k].p4.records / t[k].p4.node_runs).toFixed(0)
+      } (4 p.)`
+    );
+    if (perRun.length > 0) {
+      out.push("", `Records per node run (median runs): ${perRun.join("; ")}.`);
     }
     out.push(
       "",
       "Every run, records/s: " +
-        TPUT_CONTENDERS.map((k) =>
+        keys.map((k) =>
           `${k} 1p [${t[k].p1.runs_rps.map(mrps).join(", ")}] M, 4p [${
             t[k].p4.runs_rps.map(mrps).join(", ")
           }] M`
         ).join("; ") + ".",
+      "",
+    );
+  }
+  if (r.cpu) {
+    const c = r.cpu, n = (v: number | undefined) => v === undefined ? "-" : v.toFixed(1);
+    out.push(
+      `### CPU cost per record, one thread (ns; best of ${r.params.cpu_rounds} rounds of ${r.params.cpu_records} records)`,
+      "",
+      "Send, then one node run receives everything, on a `TestRuntime` (no Worker, no wake-up): " +
+        "what each path costs the CPU by itself. Batches are of 64; `trySendMany` sends reused " +
+        "record objects, `trySendColumns` and `recvBatch` use columns from `recordColumns`.",
+      "",
+      "| Path | wavelet | before | peer |",
+      "|---|---:|---:|---:|",
+      `| one record per send (\`trySend\`; peer: one store per record) | ${
+        n(c.wavelet.trySend)
+      } | ${n(c.before?.trySend)} | ${n(c.peer.send)} |`,
+      `| batch of record objects (\`trySendMany\`) | ${n(c.wavelet.trySendMany)} | - | - |`,
+      `| batch from columns (\`trySendColumns\`; peer: one store per 64) | ${
+        n(c.wavelet.trySendColumns)
+      } | - | ${n(c.peer.sendMany)} |`,
+      `| \`tryRecv(out)\` | ${n(c.wavelet.tryRecv)} | ${n(c.before?.tryRecv)} | - |`,
+      `| \`next()\` + \`record\` (in place) | ${n(c.wavelet.next)} | ${n(c.before?.next)} | ${
+        n(c.peer.recv)
+      } |`,
+      `| \`recvBatch(columns)\` | ${n(c.wavelet.recvBatch)} | - | - |`,
+      "",
+    );
+  }
+  if (r.alloc !== undefined) {
+    out.push(
+      "### Heap growth per record",
+      "",
+      r.alloc === null
+        ? "Not measurable on this runtime: its heap counters (`heapUsed`, `bun:jsc` `heapStats`) " +
+          "move only at collections, so growth between two collections reads 0 whatever was " +
+          "allocated."
+        : `Bytes per record, median of 21 chunks of ${r.alloc_chunk} records (collect, read ` +
+          "`heapUsed`, send with `trySendMany` and run cycles until the chunk is received, read " +
+          "again): " +
+          Object.entries(r.alloc).map(([k, v]) => `${k} ${v}`).join(", ") +
+          ". The control allocates one small object per record, to show what growth looks " +
+          "like; what the others show is per cycle (a few hundred bytes for 4096 records), not " +
+          "per record.",
       "",
     );
   }
@@ -1087,10 +1147,63 @@ function budgetLines(r: Json): string[] {
   return out;
 }
 
+/** The issue 12 target lines (ring channel throughput and allocation) for one runtime. */
+function targetLines(r: Json): string[] {
+  const t = r.throughput ?? {}, out: string[] = [];
+  const row = (what: string, measured: string, ok: boolean | null) =>
+    out.push(
+      `| ${r.runtime} | ${what} | ${measured} | ${
+        ok === null ? "n/a" : ok ? "MET" : "**MISSED**"
+      } |`,
+    );
+  const pairs = [
+    ["wavelet_ring", "sab_peer", "one record per send"],
+    ["wavelet_ring_batch", "sab_peer_batch", "batches of 64"],
+  ] as const;
+  for (const [w, p, what] of pairs) {
+    if (!t[w] || !t[p]) continue;
+    for (const n of [1, 4]) {
+      const a = t[w][`p${n}`].rps, b = t[p][`p${n}`].rps;
+      row(
+        `ring channel >= hand-written SAB peer, ${what}, ${n} producer${n > 1 ? "s" : ""}`,
+        `${mrps(a)} M vs ${mrps(b)} M/s: ${x(a, b)}`,
+        a >= b,
+      );
+    }
+  }
+  const best = ["wavelet_ring", "wavelet_ring_batch"].filter((k) => t[k]);
+  if (best.length > 0) {
+    const k = best.reduce((a, b) => (t[a].p4.rps >= t[b].p4.rps ? a : b));
+    const p1 = t[k].p1.rps, p4 = t[k].p4.rps;
+    row(
+      `4 producers >= 3x 1 producer (needs free cores), ${LABEL[k]}`,
+      `${mrps(p4)} M vs ${mrps(p1)} M/s: ${x(p4, p1)}`,
+      p4 >= 3 * p1,
+    );
+    row(
+      `>= 20 M records/s with 4 producers (needs free cores), ${LABEL[k]}`,
+      `${mrps(p4)} M/s`,
+      p4 >= 20e6,
+    );
+  }
+  if (r.alloc) {
+    const worst = Math.max(r.alloc.tryRecv, r.alloc.next, r.alloc.recvBatch);
+    row(
+      "zero bytes allocated per record received",
+      `at most ${worst} B/record (the control: ${r.alloc.control_one_object_per_record})`,
+      worst < 1,
+    );
+  } else if (r.alloc === null) {
+    row("zero bytes allocated per record received", "not measurable on this runtime", null);
+  }
+  return out;
+}
+
 function report(outDir: string, mdPath: string): void {
   const env = envFile(`${outDir}/channel_env.txt`);
   const sections: string[] = [];
   const budget: string[] = [];
+  const targets: string[] = [];
   for (const rt of ["deno", "bun"]) {
     let r: Json;
     try {
@@ -1101,7 +1214,9 @@ function report(outDir: string, mdPath: string): void {
     }
     sections.push(...runtimeSection(r));
     budget.push(...budgetLines(r));
+    targets.push(...targetLines(r));
   }
+  const cores = Number(env.cores ?? 0);
   const md = [
     "# Channel benchmarks",
     "",
@@ -1110,25 +1225,36 @@ function report(outDir: string, mdPath: string): void {
     "committed).",
     "",
     "What runs: producer Workers send records `{ seq: i32, px: f64, qty: u32 }` to the main " +
-    "thread. **wavelet**: a `buildWith(..., channel(...))` ring channel of capacity 1024 with " +
-    "`Overflow.Block`, its node on a `RealtimeRuntime` in Park mode, draining up to 1024 " +
-    "records per cycle. **postMessage**: one object per record, or arrays of 64 record objects, " +
-    "received by `onmessage`. **SAB peer**: what a user would write by hand, one " +
+    "thread. **wavelet**: a ring channel (`buildWith(..., channel(...))`) of capacity 1024 per " +
+    "producer with `Overflow.Block`, its node on a `RealtimeRuntime` in Park mode taking at most " +
+    "1024 records per run (it runs again next cycle when records are left): one `trySend` and " +
+    "one `tryRecv` per record, or batches of 64 written into columns and sent with " +
+    "`trySendColumns`, received with `recvBatch` into columns. **before**: the same one-by-one " +
+    "contender on the checkout named by `WAVELET_BASE` (the code before this change), in the " +
+    "same invocation. **postMessage**: one object per record, or arrays of 64 record objects, " +
+    "received by `onmessage`. **SAB peer**: what a competent user writes by hand, one " +
     "single-producer ring (capacity 1024) per Worker in one SharedArrayBuffer, drained by an " +
     "async loop on the main thread that sets a sleeping flag and awaits `Atomics.waitAsync` " +
     "when every ring is empty; a producer wakes it only when the flag is set, and waits on a " +
-    "futex word when its ring is full. Throughput counts from the first record received to " +
-    "the last; every run checks the count and the per-producer order. Latency: one Worker " +
-    "stamps the native monotonic clock into the record and sends one record a random 20-100 us " +
-    "after the consumer acknowledged the previous one; the consumer (the channel node, the " +
-    "`onmessage` handler, the peer's loop) reads the same clock first thing and records the " +
-    "difference. wavelet is measured in `runForever()` Park and in `run()`, the cooperative " +
-    "mode in which the host event loop keeps running.",
+    "futex word when its ring is full; it publishes one record per store of its tail, or 64 " +
+    "(the batched peer, the honest match for the batched channel). Throughput counts from the " +
+    "first record received to the last; every run checks the count and the per-producer order. " +
+    "Latency: one Worker stamps the native monotonic clock into the record and sends one " +
+    "record a random 20-100 us after the consumer acknowledged the previous one; the consumer " +
+    "(the channel node, the `onmessage` handler, the peer's loop) reads the same clock first " +
+    "thing and records the difference. wavelet is measured in `runForever()` Park and in " +
+    "`run()`, the cooperative mode in which the host event loop keeps running.",
     "",
-    "**How to read this.** The machine is a shared VM with few, noisy cores; 4 producer " +
-    "Workers and the consumer share them, so 4-producer figures measure contention as much as " +
-    "the queue, and tails (p99, p99.9) are dominated by preemption. Ratios compare figures " +
-    "from the same invocation.",
+    "**How to read this.** " +
+    (cores > 0 && cores <= 4
+      ? `This machine has ${cores} cores, shared with other work while it ran (see the load ` +
+        "average): the producer Workers and the consumer take turns on them, so throughput " +
+        "measures the scheduler's wake-up latency as much as the queue, 4 producers cannot " +
+        "scale over 1, and two runs of the same contender differ by up to 2x. Compare figures " +
+        "of one invocation with each other (every ratio below is from one invocation), not " +
+        "with figures of another machine. "
+      : "") +
+    "The CPU-cost table runs on one thread and is the stable measure of what each path costs.",
     "",
     "## Machine",
     "",
@@ -1136,16 +1262,24 @@ function report(outDir: string, mdPath: string): void {
     `- Load average at start: ${env.loadavg ?? "?"}; at the end: ${env.loadavg_end ?? "?"}`,
     `- Kernel: ${env.kernel ?? "?"}`,
     `- ${env.deno ?? "deno ?"}; ${env.bun ?? "bun ?"}`,
-    `- Source: commit ${env.commit ?? "?"}${env.dirty ? ` (${env.dirty})` : ""}`,
+    `- Source: commit ${env.commit ?? "?"}${env.dirty ? ` (${env.dirty})` : ""}` +
+    (env.base ? `; before: commit ${env.base}` : ""),
     `- Date: ${env.date ?? "?"}`,
     "",
-    "Reproduce: `bash scripts/bench_channel.sh`, which runs",
+    "Reproduce: `BASE=<commit> bash scripts/bench_channel.sh` (BASE optional: the commit to " +
+    "compare with, exported to a temporary folder), which runs",
     "",
     "```sh",
-    "node_modules/.bin/deno run -A bench/channel_bench.ts   # > bench/out/channel_deno.txt",
-    "node_modules/.bin/bun run bench/channel_bench.ts       # > bench/out/channel_bun.txt",
+    "WAVELET_BASE=$BASE_DIR node_modules/.bin/deno run -A bench/channel_bench.ts  # > bench/out/channel_deno.txt",
+    "WAVELET_BASE=$BASE_DIR node_modules/.bin/bun run bench/channel_bench.ts      # > bench/out/channel_bun.txt",
     "node_modules/.bin/deno run -A bench/channel_bench.ts --report bench/out bench/CHANNEL.md",
     "```",
+    "",
+    "## Targets (issue 12)",
+    "",
+    "| Runtime | Target | Measured | Verdict |",
+    "|---|---|---|---|",
+    ...targets,
     "",
     "## Budget (DESIGN.md section 8)",
     "",
