@@ -74,7 +74,7 @@ export class RingReader {
    */
   fill(limit: number): number {
     const r = this.rings, ctl = r.ctl, n = r.slots, cap = r.capacity;
-    if (this.slot >= 0 && !this.drop) this.#publish(this.slot);
+    if (this.slot >= 0 && !this.drop) this.#publish(this.slot, false);
     for (let pass = 0; pass < 2; pass++) {
       let p = this.#next;
       for (let k = 0; k < n; k++, p = p + 1 === n ? 0 : p + 1) {
@@ -125,7 +125,7 @@ export class RingReader {
    * node still works on what it took.
    */
   release(): void {
-    if (!this.drop && this.slot >= 0) this.#publish(this.slot);
+    if (!this.drop && this.slot >= 0) this.#publish(this.slot, false);
   }
 
   /**
@@ -170,21 +170,28 @@ export class RingReader {
   publishAll(): void {
     if (this.drop) return; // every drop-oldest claim is already a CAS on the shared head
     for (let p = 0; p < this.rings.slots; p++) {
-      if (this.#heads[p] !== this.#published[p]) this.#publish(p);
+      if (this.#heads[p] !== this.#published[p]) this.#publish(p, true);
     }
   }
 
-  #publish(p: number): void {
+  /**
+   * Stores slot `p`'s head where its producer reads it. A producer blocked on a full ring is
+   * woken when `wake` says so (the end of a run, a drained ring), or once the ring is at most
+   * half full: woken for every few records freed, it would write those few and block again.
+   */
+  #publish(p: number, wake: boolean): void {
     if (this.#heads[p] === this.#published[p]) return;
     this.#published[p] = this.#heads[p];
     Atomics.store(this.rings.ctl, slotWord(p) + S_HEAD, this.#heads[p]);
-    this.rings.wakeProducers(p);
+    if (wake || ((this.#tails[p] - this.#heads[p]) | 0) <= this.rings.capacity >>> 1) {
+      this.rings.wakeProducers(p);
+    }
   }
 
   /** A drained ring: publish the head, and free the slot if its producer closed or died. */
   #idle(p: number): void {
     // Under drop-oldest the shared head only ever moves by CAS (a store could move it back).
-    if (!this.drop) this.#publish(p);
+    if (!this.drop) this.#publish(p, true);
     const ctl = this.rings.ctl, w = slotWord(p);
     const state = Atomics.load(ctl, w + S_STATE);
     if (state !== STATE_CLOSED && state !== STATE_DEAD) return;
