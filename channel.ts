@@ -4,8 +4,14 @@
  * async world (`sourceFrom`, `sinkTo`).
  *
  * A node is built with a channel through `NodeBuilder.buildWith` and one of
- * {@linkcode ringChannel}, {@linkcode valueChannel}, {@linkcode localChannel} or
- * {@linkcode channel}: its cycle function gets the receiver, the build returns the sender.
+ * {@linkcode ringChannel}, {@linkcode valueChannel}, {@linkcode conflatingChannel},
+ * {@linkcode localChannel} or {@linkcode channel}: its cycle function gets the receiver, the
+ * build returns the sender.
+ *
+ * Ring channels are the fast way in from Workers: `trySendMany` publishes a batch with one
+ * store, and `recvBatch` takes records into columns (`recordColumns`) at memory speed, nothing
+ * allocated per record. Conflating channels keep only the latest record per key (prices,
+ * quotes): producers never wait and the node sees each key's newest record once per run.
  *
  * @example Items from the same thread
  * ```ts
@@ -34,6 +40,8 @@ export {
   channel,
   type ChannelCycleFn,
   type ChannelOptions,
+  conflatingChannel,
+  type ConflatingChannelOptions,
   localChannel,
   type LocalChannelOptions,
   type ReceiverFor,
@@ -50,12 +58,19 @@ export {
   ValueReceiver,
   ValueSender,
 } from "./src/channel/channel.ts";
+export {
+  ConflatingReceiver,
+  ConflatingSender,
+  type ConflatingSenderTransferable,
+} from "./src/channel/conflate.ts";
 export { LocalReceiver, LocalSender } from "./src/channel/local.ts";
 export { SharedSender, type SharedSenderTransferable } from "./src/channel/shared.ts";
 export { ChannelError, Overflow, RecvStatus, SendStatus } from "./src/channel/status.ts";
 export {
   defineRecord,
   type FieldType,
+  type RecordColumns,
+  recordColumns,
   RecordError,
   type RecordLayout,
   type RecordOf,

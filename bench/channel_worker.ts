@@ -13,12 +13,18 @@
  *
  * Transports:
  * - `ring`: a wavelet `RingSender` rebuilt with `RingSender.fromTransferable` (Block policy:
- *   `trySend` blocks this Worker while the ring is full); closed at the end;
+ *   `trySend` blocks this Worker while the ring is full); closed at the end. `root` names the
+ *   checkout whose `src/channel/channel.ts` it comes from (another checkout for a before/after
+ *   comparison); default this one;
+ * - `ring_batch`: the same sender, records written `batch` at a time into columns (one reused
+ *   set from `recordColumns`) and sent with `trySendColumns`: nothing allocated per record;
  * - `post`: one `postMessage({ seq, px, qty })` per record;
  * - `batch`: `postMessage` of arrays of `batch` record objects (the last one may be shorter);
  * - `sab`: the hand-written peer, one single-producer ring per producer in one
  *   SharedArrayBuffer (layout below, mirrored in `bench/channel_bench.ts`), a sleeping flag the
- *   consumer sets before `Atomics.waitAsync`, and a futex word this Worker waits on when full.
+ *   consumer sets before `Atomics.waitAsync`, and a futex word this Worker waits on when full;
+ * - `sab_batch`: the same peer publishing `batch` records (or as many as fit) with one store of
+ *   its tail and one look at the sleeping flag.
  *
  * At the end the Worker posts `{ t: "done", sent, stuck }`.
  *
@@ -26,7 +32,7 @@
  */
 
 import { loadBackend } from "../native.ts";
-import { RingSender, SendStatus, type SharedSenderTransferable } from "../channel.ts";
+import { type RingSender, SendStatus, type SharedSenderTransferable } from "../channel.ts";
 
 // Control words (a small SharedArrayBuffer per run; the same constants are in channel_bench.ts).
 const GO = 0;
@@ -45,7 +51,7 @@ const CELL = 16; // f64 px at +0, i32 seq at +8, u32 qty at +12
 
 /** The start message of one run. */
 export interface ChannelWorkerStart {
-  transport: "ring" | "post" | "batch" | "sab";
+  transport: "ring" | "ring_batch" | "post" | "batch" | "sab" | "sab_batch";
   test: "tput" | "lat";
   ctl: SharedArrayBuffer;
   producer: number;
@@ -56,6 +62,8 @@ export interface ChannelWorkerStart {
   sender?: SharedSenderTransferable;
   peer?: SharedArrayBuffer;
   peerCapacity?: number;
+  /** The checkout the ring sender comes from (default: this one). */
+  root?: string;
 }
 
 /** This module runs as a Worker: its global scope is a worker scope. */
@@ -112,20 +120,66 @@ class PeerProducer {
     this.u32[(at >>> 2) + 3] = qty;
     Atomics.store(ctl, this.tailWord, t + 1); // publishes the cell
     this.tail = t + 1;
+    this.wake();
+    return true;
+  }
+
+  /** Wakes a sleeping consumer (once, whoever sees the flag first). */
+  wake(): void {
+    const ctl = this.ctl;
     if (Atomics.load(ctl, P_SLEEPING) !== 0 && Atomics.exchange(ctl, P_SLEEPING, 0) !== 0) {
       Atomics.add(ctl, P_WAKE, 1);
       Atomics.notify(ctl, P_WAKE, 1);
     }
-    return true;
+  }
+
+  /**
+   * Sends records `from` .. `from + n - 1` ({ seq, px: seq * 0.5 + producer, qty: producer })
+   * as they fit, one store of the tail per run of free cells; blocks while full. Returns how
+   * many were sent (fewer only if it gave up).
+   */
+  sendMany(from: number, n: number, producer: number): number {
+    const ctl = this.ctl, mask = this.cap - 1;
+    let k = 0;
+    while (k < n) {
+      let t = this.tail;
+      if (t - this.cachedHead >= this.cap) {
+        // Full: wait for one cell like send(), then go on.
+        if (!this.send(from + k, (from + k) * 0.5 + producer, producer)) return k;
+        k++;
+        continue;
+      }
+      let room = this.cap - (t - this.cachedHead);
+      if (room < n - k) {
+        this.cachedHead = Atomics.load(ctl, this.head);
+        room = this.cap - (t - this.cachedHead);
+      }
+      const m = room < n - k ? room : n - k;
+      for (let j = 0; j < m; j++, t++) {
+        const at = this.base + (t & mask) * CELL, seq = from + k + j;
+        this.f64[at >>> 3] = seq * 0.5 + producer;
+        this.i32[(at >>> 2) + 2] = seq;
+        this.u32[(at >>> 2) + 3] = producer;
+      }
+      Atomics.store(ctl, this.tailWord, t);
+      this.tail = t;
+      k += m;
+      this.wake();
+    }
+    return k;
   }
 }
 
-scope.onmessage = (e: MessageEvent<ChannelWorkerStart>) => {
+scope.onmessage = async (e: MessageEvent<ChannelWorkerStart>) => {
   const m = e.data;
   const ctl = new Int32Array(m.ctl);
   const backend = m.test === "lat" ? loadBackend() : null;
-  const ring = m.transport === "ring" ? RingSender.fromTransferable(m.sender!) : null;
-  const peer = m.transport === "sab"
+  const root = m.root ?? new URL("..", import.meta.url).href.replace(/\/$/, "");
+  const ring: RingSender<{ seq: "i32"; px: "f64"; qty: "u32" }> | null =
+    m.transport === "ring" || m.transport === "ring_batch"
+      ? (await import(`${root}/src/channel/channel.ts`)).RingSender.fromTransferable(m.sender!)
+      : null;
+  const peer = m.transport === "sab" || m.transport === "sab_batch"
     ? new PeerProducer(m.peer!, m.producer, m.producers, m.peerCapacity!)
     : null;
   const batchSize = m.batch ?? 64;
@@ -166,6 +220,29 @@ scope.onmessage = (e: MessageEvent<ChannelWorkerStart>) => {
         scope.postMessage({ seq: i, px: i * 0.5 + m.producer, qty: m.producer });
       }
       sent = m.count;
+    } else if (m.transport === "ring_batch") {
+      const { defineRecord, recordColumns } = await import(`${root}/channel.ts`);
+      const cols = recordColumns(defineRecord({ seq: "i32", px: "f64", qty: "u32" }), batchSize);
+      cols.qty.fill(m.producer);
+      for (let i = 0; i < m.count && !stuck; i += batchSize) {
+        const n = Math.min(batchSize, m.count - i);
+        const seq = cols.seq, px = cols.px;
+        for (let k = 0; k < n; k++) {
+          seq[k] = i + k;
+          px[k] = (i + k) * 0.5 + m.producer;
+        }
+        // Block policy: returns short only if a wait timed out or the receiver is gone.
+        const got = ring!.trySendColumns(cols, 0, n);
+        sent += got;
+        if (got !== n) stuck = true;
+      }
+    } else if (m.transport === "sab_batch") {
+      for (let i = 0; i < m.count && !stuck; i += batchSize) {
+        const n = Math.min(batchSize, m.count - i);
+        const got = peer!.sendMany(i, n, m.producer);
+        sent += got;
+        if (got !== n) stuck = true;
+      }
     } else if (ring !== null) {
       for (let i = 0; i < m.count; i++) {
         rec.seq = i;

@@ -2,10 +2,12 @@
 # Channel benchmarks: runs bench/channel_bench.ts under Deno and under Bun, keeps the raw
 # outputs in bench/out/ (not committed) and writes bench/CHANNEL.md.
 #
-# Usage: bash scripts/bench_channel.sh   (about 2-3 minutes on a busy 2-core machine)
-# DENO=/path/to/deno BUN=/path/to/bun override the tools.
+# Usage: BASE=<commit> bash scripts/bench_channel.sh   (about 5 minutes on a busy 2-core machine)
+# BASE (optional) names a commit to compare with: it is exported (git archive) to a temporary
+# folder, and the benchmark runs its ring channel beside this one's, in the same invocation. DENO=/path/to/deno BUN=/path/to/bun override the tools.
 # WAVELET_CHANNEL_RECORDS (default 1000000 per throughput run), WAVELET_CHANNEL_REPS (3),
-# WAVELET_CHANNEL_SAMPLES (20000 latency samples) scale the runs.
+# WAVELET_CHANNEL_SAMPLES (20000 latency samples), WAVELET_CHANNEL_CPU_ROUNDS (20) scale the
+# runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +24,13 @@ export NO_COLOR=1
 
 OUT=bench/out
 mkdir -p "$OUT"
+if [[ -n "${BASE:-}" ]]; then
+  # Outside the tree, so that lint and fmt never walk it.
+  BASE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/wavelet_channel_base.XXXXXX")
+  trap 'rm -rf "$BASE_DIR"' EXIT
+  git archive "$BASE" | tar -x -C "$BASE_DIR"
+  export WAVELET_BASE="$BASE_DIR"
+fi
 
 # Machine and versions, before anything runs (the load average is the one at start).
 {
@@ -32,6 +41,7 @@ mkdir -p "$OUT"
   echo "deno=$("$DENO" --version | head -1)"
   echo "bun=bun $("$BUN" --version)"
   echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  if [[ -n "${BASE:-}" ]]; then echo "base=$(git rev-parse --short "$BASE")"; fi
   if [[ -n "$(git status --porcelain -- src ffi mod.ts 2>/dev/null)" ]]; then
     echo "dirty=uncommitted changes in src/, ffi/ or mod.ts"
   fi
@@ -40,9 +50,9 @@ mkdir -p "$OUT"
 cat "$OUT/channel_env.txt"
 
 echo "== $DENO run -A bench/channel_bench.ts"
-timeout 120 "$DENO" run -A bench/channel_bench.ts 2>&1 | tee "$OUT/channel_deno.txt" || true
+timeout 900 "$DENO" run -A bench/channel_bench.ts 2>&1 | tee "$OUT/channel_deno.txt" || true
 echo "== $BUN run bench/channel_bench.ts"
-timeout 120 "$BUN" run bench/channel_bench.ts 2>&1 | tee "$OUT/channel_bun.txt" || true
+timeout 900 "$BUN" run bench/channel_bench.ts 2>&1 | tee "$OUT/channel_bun.txt" || true
 
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/channel_env.txt"
 "$DENO" run -A bench/channel_bench.ts --report "$OUT" bench/CHANNEL.md

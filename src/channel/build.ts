@@ -1,8 +1,8 @@
 /**
  * Building a channel node: the options of each kind, checked once, and the attachments
  * ({@linkcode channel}, {@linkcode ringChannel}, {@linkcode valueChannel},
- * {@linkcode localChannel}) that `NodeBuilder.buildWith` builds a node with, handing its cycle
- * function the receiver and returning the sender.
+ * {@linkcode conflatingChannel}, {@linkcode localChannel}) that `NodeBuilder.buildWith` builds a
+ * node with, handing its cycle function the receiver and returning the sender.
  *
  * @module
  */
@@ -10,20 +10,13 @@
 import { InvalidArgumentError } from "../core/errors.ts";
 import { checkOptions, describe } from "../core/validate.ts";
 import type { AttachedCycleFn, Attachment } from "../core/builder.ts";
-import type { ExecutionContext } from "../core/context.ts";
-import { type Executor, runtimePort } from "../core/executor.ts";
-import type { Control } from "../core/control.ts";
-import type { Node } from "../core/node.ts";
-import type { TimerHandle } from "../drivers/timer.ts";
-import { Obs } from "../replay/log.ts";
-import { describeForReplay } from "../replay/fingerprint.ts";
-import { threadToken } from "../runtime/thread.ts";
 import { defineRecord, type FieldType, type RecordLayout } from "./record.ts";
-import { MAX_SLOTS, Rings } from "./rings.ts";
-import { policyOf } from "./shared.ts";
+import { MAX_SLOTS } from "./rings.ts";
 import { Overflow } from "./status.ts";
-import { LocalQueue, LocalReceiver, LocalSender } from "./local.ts";
-import { RingReceiver, RingSender, ValueReceiver, ValueSender } from "./channel.ts";
+import type { LocalReceiver, LocalSender } from "./local.ts";
+import type { RingReceiver, RingSender, ValueReceiver, ValueSender } from "./channel.ts";
+import { type ConflatingReceiver, type ConflatingSender, MAX_KEYS } from "./conflate.ts";
+import { attachment, type Config } from "./make.ts";
 
 /**
  * Options of a ring channel.
@@ -113,6 +106,45 @@ export interface ValueChannelOptions {
 }
 
 /**
+ * Options of a conflating channel: the latest record per key wins (see
+ * {@linkcode conflatingChannel}).
+ *
+ * @example A conflating channel of quotes for 500 instruments
+ * ```ts
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { channel, type ConflatingChannelOptions, defineRecord } from "@wavelet/wavelet/channel";
+ *
+ * const Quote = defineRecord({ bid: "f64", ask: "f64" });
+ * const options: ConflatingChannelOptions<typeof Quote.fields> = {
+ *   kind: "conflate",
+ *   record: Quote,
+ *   keys: 500,
+ * };
+ * const rt = new TestRuntime();
+ * const [updated, tx] = new NodeBuilder(0).buildWith(rt.executor, channel(options), (s, _c, rx) => {
+ *   while (rx.next()) s.value++;
+ *   return true;
+ * });
+ * tx.trySend({ bid: 1, ask: 2 }, 499);
+ * tx.trySend({ bid: 1, ask: 3 }, 499);
+ * rt.runOneCycle();
+ * if (updated.value !== 1) throw new Error("one key was updated");
+ * ```
+ */
+export interface ConflatingChannelOptions<F extends Record<string, FieldType>> {
+  /** Marks the kind. */
+  kind: "conflate";
+  /** The record layout. */
+  record: RecordLayout<F>;
+  /** Keys (instruments, venues, ...), each with its own latest record: an integer in [1, 2^20], default 1. */
+  keys?: number;
+  /** Senders that may send at once: an integer in [1, 1024], default 8. */
+  producers?: number;
+  /** See {@linkcode RingChannelOptions.livenessCheckMs}. */
+  livenessCheckMs?: number;
+}
+
+/**
  * Options of a local channel.
  *
  * @example A typed local channel
@@ -174,6 +206,8 @@ export type ChannelOptions =
   // deno-lint-ignore no-explicit-any
   | RingChannelOptions<any>
   | ValueChannelOptions
+  // deno-lint-ignore no-explicit-any
+  | ConflatingChannelOptions<any>
   | LocalChannelOptions;
 
 const describeValue = describe;
@@ -246,6 +280,7 @@ function powerOfTwo(n: number): number {
 export type ReceiverFor<O extends ChannelOptions, V> = O extends RingChannelOptions<infer F>
   ? RingReceiver<F>
   : O extends ValueChannelOptions ? ValueReceiver<V>
+  : O extends ConflatingChannelOptions<infer F> ? ConflatingReceiver<F>
   : LocalReceiver<V>;
 
 /**
@@ -276,6 +311,7 @@ export type ReceiverFor<O extends ChannelOptions, V> = O extends RingChannelOpti
 export type SenderFor<O extends ChannelOptions, V> = O extends RingChannelOptions<infer F>
   ? RingSender<F>
   : O extends ValueChannelOptions ? ValueSender<V>
+  : O extends ConflatingChannelOptions<infer F> ? ConflatingSender<F>
   : LocalSender<V>;
 
 /**
@@ -411,6 +447,45 @@ export function valueChannel<V>(
 }
 
 /**
+ * A conflating channel of `record` (see {@linkcode channel}): the latest record per key wins.
+ * Producers (any thread) never wait and never find it full: a send replaces what the node has
+ * not read of that key yet. The node sees each updated key's newest record once per run, in
+ * increasing key order; a key updated again while it runs comes back in the next cycle. Prices
+ * and quotes, where only the newest matters.
+ *
+ * @example The newest quote per instrument
+ * ```ts
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { conflatingChannel, defineRecord } from "@wavelet/wavelet/channel";
+ *
+ * const Quote = defineRecord({ bid: "f64", ask: "f64" });
+ * const rt = new TestRuntime();
+ * const spreads = new Float64Array(4);
+ * const [, tx] = new NodeBuilder(0).buildWith(
+ *   rt.executor,
+ *   conflatingChannel(Quote, { keys: 4 }),
+ *   (_self, _ctx, rx) => {
+ *     const q = rx.record;
+ *     while (rx.next()) spreads[rx.key] = q.ask - q.bid;
+ *     return true;
+ *   },
+ * );
+ * tx.trySend({ bid: 100, ask: 101 }, 3);
+ * tx.trySend({ bid: 100, ask: 100.5 }, 3); // the node only sees this one
+ * rt.runOneCycle();
+ * if (spreads[3] !== 0.5) throw new Error("the newest quote wins");
+ * ```
+ *
+ * @throws {InvalidArgumentError} If an option is missing, out of range or not of its type.
+ */
+export function conflatingChannel<F extends Record<string, FieldType>>(
+  record: RecordLayout<F>,
+  options: Omit<ConflatingChannelOptions<F>, "kind" | "record"> = {},
+): Attachment<ConflatingReceiver<F>, ConflatingSender<F>> {
+  return attachment(checkChannel(options, "conflate", record));
+}
+
+/**
  * A local channel of items of type `V` (see {@linkcode channel}): any JS value from the same
  * thread.
  *
@@ -442,27 +517,6 @@ export function localChannel<V>(
   return attachment(checkChannel(options, "local"));
 }
 
-/** A channel's options, checked and read once. */
-type Config =
-  | { kind: "local"; capacity: number; overflow: Overflow }
-  | {
-    kind: "ring" | "value";
-    capacity: number;
-    overflow: Overflow;
-    blockTimeoutMs: number;
-    slots: number;
-    watchMs: number;
-    layout: RecordLayout<Record<string, FieldType>> | null;
-    cellBytes: number;
-  };
-
-// deno-lint-ignore no-explicit-any
-function attachment(config: Config): Attachment<any, any> {
-  return {
-    prepare: (fn) => config.kind === "local" ? makeLocal(config, fn) : makeShared(config, fn),
-  };
-}
-
 /**
  * Checks every option once (a getter that throws or changes cannot get past the checks), for
  * `kind` when a typed helper gives it (and `record`, for a ring).
@@ -482,6 +536,7 @@ function checkChannel(options: unknown, kind: string | undefined, record?: unkno
     producers?: unknown;
     livenessCheckMs?: unknown;
     maxItemBytes?: unknown;
+    keys?: unknown;
   };
   const o: AnyOptions = checkOptions(
     options as AnyOptions,
@@ -495,6 +550,7 @@ function checkChannel(options: unknown, kind: string | undefined, record?: unkno
       "producers",
       "livenessCheckMs",
       "maxItemBytes",
+      "keys",
     ],
   );
   if (kind !== undefined) {
@@ -514,10 +570,39 @@ function checkChannel(options: unknown, kind: string | undefined, record?: unkno
       overflow: checkOverflow(o.overflow, false),
     };
   }
-  if (kind !== "ring" && kind !== "value") {
+  if (kind !== "ring" && kind !== "value" && kind !== "conflate") {
     throw new InvalidArgumentError(
-      `Unknown channel kind ${describeValue(kind)}; use "ring", "value" or "local"`,
+      `Unknown channel kind ${describeValue(kind)}; use "ring", "value", "conflate" or "local"`,
     );
+  }
+  if (kind === "conflate") {
+    for (const k of ["capacity", "overflow", "blockTimeoutMs", "maxItemBytes"] as const) {
+      if (o[k] !== undefined) {
+        throw new InvalidArgumentError(
+          `A conflating channel has no ${k} option (a send replaces the key's unread record)`,
+        );
+      }
+    }
+    const keys = checkInt(o.keys ?? 1, "keys", 1, MAX_KEYS);
+    const slots = checkInt(o.producers ?? 8, "producers", 1, MAX_SLOTS);
+    const watchMs = checkMs(o.livenessCheckMs, "livenessCheckMs", 200);
+    if (watchMs > MAX_WATCH_MS) {
+      throw new InvalidArgumentError(
+        `livenessCheckMs must be at most ${MAX_WATCH_MS}, got ${watchMs}`,
+      );
+    }
+    const layout = layoutOf(record, "conflating");
+    const bytes = slots * keys * 3 * layout.byteSize;
+    if (bytes > 2 ** 31) {
+      throw new InvalidArgumentError(
+        `A conflating channel of ${slots} producers x ${keys} keys x 3 cells x ` +
+          `${layout.byteSize} bytes needs ${bytes} bytes of shared memory, more than 2 GiB`,
+      );
+    }
+    return { kind, keys, slots, watchMs, layout };
+  }
+  if (o.keys !== undefined) {
+    throw new InvalidArgumentError(`A ${kind} channel has no keys option (a conflating one has)`);
   }
   const capacity = powerOfTwo(checkInt(o.capacity, "A channel capacity", 1, 1 << 24));
   const overflow = checkOverflow(o.overflow, true);
@@ -532,21 +617,7 @@ function checkChannel(options: unknown, kind: string | undefined, record?: unkno
   let layout: RecordLayout<Record<string, FieldType>> | null = null;
   let cellBytes: number;
   if (kind === "ring") {
-    let fields: unknown = undefined;
-    try {
-      if (record !== null && typeof record === "object") {
-        fields = (record as RecordLayout<never>).fields;
-      }
-    } catch {
-      // A layout whose fields cannot be read is no layout.
-    }
-    if (fields === null || typeof fields !== "object") {
-      throw new InvalidArgumentError(
-        "A ring channel needs a record layout from defineRecord()",
-      );
-    }
-    // Derived again from the declaration: a hand-made layout object cannot misplace a field.
-    layout = defineRecord(fields as Record<string, FieldType>);
+    layout = layoutOf(record, "ring");
     cellBytes = layout.byteSize;
   } else {
     const max = checkInt(o.maxItemBytes ?? 1024, "maxItemBytes", 8, 1 << 24);
@@ -562,117 +633,21 @@ function checkChannel(options: unknown, kind: string | undefined, record?: unkno
   return { kind, capacity, overflow, blockTimeoutMs, slots, watchMs, layout, cellBytes };
 }
 
-/** A ring or value channel for one node: its rings, receiver and cycle function. */
-function makeShared<T>(
-  config: Extract<Config, { kind: "ring" | "value" }>,
-  // deno-lint-ignore no-explicit-any
-  fn: AttachedCycleFn<T, any>,
-) {
-  const { capacity, overflow, blockTimeoutMs, slots, watchMs, layout, cellBytes } = config;
-  const rings = Rings.create(slots, capacity, cellBytes, policyOf(overflow), threadToken());
-  const rx = layout !== null ? new RingReceiver(rings, layout) : new ValueReceiver(rings);
-  const reader = rx._reader;
-  const attach = (ex: Executor, node: Node<T>) => {
-    const notifier = ex.registerNotifier(node);
-    ex.own(node, () => rings.closeReceiver());
-    rx._tap.port = runtimePort(ex);
-    rx._tap.slot = node._slot;
-    // The layout is part of the graph a recorded run must be replayed into.
-    describeForReplay(
-      node,
-      layout !== null
-        ? `ring ${layout.byteSize} ${
-          layout.names.map((n, i) => `${n}:${layout!.types[i]}@${layout!.offsets[i]}`)
-        }`
-        : `value ${cellBytes}`,
+/** The layout a ring or conflating channel was given, derived again from its declaration. */
+function layoutOf(record: unknown, kind: string): RecordLayout<Record<string, FieldType>> {
+  let fields: unknown = undefined;
+  try {
+    if (record !== null && typeof record === "object") {
+      fields = (record as RecordLayout<never>).fields;
+    }
+  } catch {
+    // A layout whose fields cannot be read is no layout.
+  }
+  if (fields === null || typeof fields !== "object") {
+    throw new InvalidArgumentError(
+      `A ${kind} channel needs a record layout from defineRecord()`,
     );
-    return layout !== null
-      ? new RingSender(rings, notifier, blockTimeoutMs, false, layout)
-      : new ValueSender(rings, notifier, blockTimeoutMs, false);
-  };
-  const watchNs = watchMs * 1e6;
-  let closeDelivered = false;
-  let timerDue = -1;
-  let nextReap = 0;
-  let timer: TimerHandle | null = null;
-  void timer;
-  const cycle = (self: Node<T>, ctx: ExecutionContext) => {
-    const tap = rx._tap.tap;
-    const replaying = tap !== null && !tap.recording;
-    if (timerDue >= 0 && ctx.time.monotonicNs >= timerDue) timerDue = -1; // it fired
-    if (watchNs > 0 && !replaying && reader.hasRemoteProducers()) {
-      const now = ctx.time.monotonicNs;
-      if (now >= nextReap) {
-        nextReap = now + watchNs;
-        reader.reapDeadProducers();
-      }
-    }
-    let r: Control | boolean | void;
-    try {
-      r = fn(self, ctx, rx);
-    } finally {
-      rx._endRun();
-    }
-    // A receiver that returns with items left runs again next cycle; so does one whose last
-    // sender closed, once, so that it sees the closed result even if the close arrived in the
-    // same wake-up as the last items. Recorded runs log the decisions, replays read them back.
-    let again: boolean;
-    if (tap !== null && !tap.recording) again = tap.nextNumber(self._slot, Obs.More) === 1;
-    else {
-      again = reader.length > 0;
-      if (!again && !closeDelivered && reader.peek() === -2) again = closeDelivered = true;
-      if (tap !== null) tap.obsNumber(self._slot, Obs.More, again ? 1 : 0);
-    }
-    if (again) ctx.yieldNow(self);
-    if (watchNs > 0) {
-      // While Workers hold senders, a timer brings the node back to check they are alive.
-      let arm: boolean;
-      if (tap !== null && !tap.recording) arm = tap.nextNumber(self._slot, Obs.More) === 1;
-      else {
-        arm = timerDue < 0 && reader.hasRemoteProducers();
-        if (tap !== null) tap.obsNumber(self._slot, Obs.More, arm ? 1 : 0);
-      }
-      if (arm) {
-        timer = ctx.registerTimerAfter(self, watchNs);
-        timerDue = ctx.time.monotonicNs + watchNs;
-      }
-    }
-    return r;
-  };
-  return { cycle, attach };
-}
-
-/** A local channel for one node. */
-function makeLocal<T>(
-  config: Extract<Config, { kind: "local" }>,
-  // deno-lint-ignore no-explicit-any
-  fn: AttachedCycleFn<T, any>,
-) {
-  const { capacity, overflow } = config;
-  let lq: LocalQueue<unknown> | undefined;
-  let rx: LocalReceiver<unknown> | undefined;
-  const attach = (ex: Executor, node: Node<T>) => {
-    lq = new LocalQueue(capacity, overflow, ex.registerNotifier(node));
-    rx = new LocalReceiver(lq);
-    rx._tap.port = runtimePort(ex);
-    rx._tap.slot = node._slot;
-    describeForReplay(node, "local");
-    ex.own(node, () => lq!.closeRx());
-    return new LocalSender(lq);
-  };
-  let closeDelivered = false;
-  const cycle = (self: Node<T>, ctx: ExecutionContext) => {
-    const r = fn(self, ctx, rx);
-    const tap = rx!._tap.tap;
-    let again: boolean;
-    if (tap !== null && !tap.recording) again = tap.nextNumber(self._slot, Obs.More) === 1;
-    else {
-      again = lq!.length > 0;
-      if (!again && !closeDelivered && lq!.txClosed) again = closeDelivered = true;
-      if (tap !== null) tap.obsNumber(self._slot, Obs.More, again ? 1 : 0);
-    }
-    if (again) ctx.yieldNow(self);
-    return r;
-  };
-  return { cycle, attach };
+  }
+  // Derived again from the declaration: a hand-made layout object cannot misplace a field.
+  return defineRecord(fields as Record<string, FieldType>);
 }

@@ -9,13 +9,18 @@
  * Layout (Int32 words). A 64-byte header, then per slot three 64-byte lines (so the producer's
  * and the consumer's hot words never share a cache line), then the cells:
  *
- *     header  RX_CLOSED OPEN SLOTS CAPACITY CELL_BYTES POLICY OWNER
+ *     header  RX_CLOSED OPEN SLOTS CAPACITY CELL_BYTES POLICY OWNER ARMED
  *     slot p  line 0: TAIL DROPPED           (written by the producer)
  *             line 1: HEAD                   (written by the consumer; CAS by a drop-oldest producer)
  *             line 2: STATE TID START_LO START_HI SPACE WAITERS
  *     cells   slot p's ring at dataByte + p * capacity * cellBytes
  *
  * Positions are free-running Int32 counters compared with `(a - b) | 0`, so they may wrap.
+ *
+ * Wake-ups: the consumer arms H_ARMED when it goes idle and then looks at the tails once more;
+ * a producer stores its tail and then looks at H_ARMED. Both sides' stores come before their
+ * loads, so either the consumer sees the record or the producer sees the arming and wakes it
+ * (once, for however many producers and records follow).
  *
  * @module
  */
@@ -34,7 +39,14 @@ export const H_CELL = 4;
 export const H_POLICY = 5;
 /** Header: the consumer thread's token (see `threadToken`). */
 export const H_OWNER = 6;
-const HEADER_WORDS = 16;
+/**
+ * Header: 1 while the consumer has nothing left to read and wants a wake-up. The first producer
+ * to publish after the consumer armed it takes it (exchange to 0) and notifies the node; the
+ * others publish without a notification, since the node is going to run anyway.
+ */
+export const H_ARMED = 7;
+/** Words of the header. */
+export const HEADER_WORDS = 16;
 
 /** Slot word: the producer's tail (next position to write). */
 export const S_TAIL = 0;
@@ -130,6 +142,7 @@ export class Rings {
     ctl[H_POLICY] = policy;
     ctl[H_OWNER] = owner;
     ctl[H_OPEN] = 1; // the sender made with the channel
+    ctl[H_ARMED] = 1; // the node has nothing to read yet
     return new Rings(sab);
   }
 
@@ -145,7 +158,7 @@ export class Rings {
 
   /** First control word of slot `p`. */
   slotWord(p: number): number {
-    return HEADER_WORDS + p * SLOT_WORDS;
+    return slotWord(p);
   }
 
   /** Byte offset of the cell of slot `p` at position `pos`. */
@@ -193,6 +206,12 @@ export class Rings {
 /** Most producer slots per channel. */
 export const MAX_SLOTS = 1024;
 
-function dataByte(slots: number): number {
+/** First control word of slot `p` (the same in every kind of shared channel memory). */
+export function slotWord(p: number): number {
+  return HEADER_WORDS + p * SLOT_WORDS;
+}
+
+/** Byte offset just past the header and the slots' control lines. */
+export function dataByte(slots: number): number {
   return (HEADER_WORDS + slots * SLOT_WORDS) * 4;
 }

@@ -14,8 +14,17 @@ export class TapPoint {
   /** The port of the receiver's executor (set when the receiver's node is built). */
   port: RuntimePort | null = null;
   slot = -1;
+  /**
+   * The tap as the node's current run began (the channel's cycle wrapper refreshes it before
+   * each run); the receivers' hot paths read this instead of asking the executor per record.
+   */
+  now: StimulusTap | null = null;
   get tap(): StimulusTap | null {
     return this.port === null ? null : this.port.tap;
+  }
+  /** Reads the executor's tap into `now` (start of a node run). */
+  refresh(): StimulusTap | null {
+    return this.now = this.port === null ? null : this.port.tap;
   }
   /** Records (or, replaying, replaces) a number the node read; `v` is the live value. */
   number(kind: number, v: number): number {
