@@ -366,13 +366,16 @@ export class Executor implements NodeOwner {
   #pollTimers(): void {
     const now = this.#cycleTime().monotonicNs;
     const timers = this.#life.res.timers, meta = this.#life.table.meta;
-    while (timers.size !== 0 && timers.nextDeadline() <= now) {
+    let deadline: number;
+    while (timers.size !== 0 && (deadline = timers.nextDeadline()) <= now) {
       const slot = timers.topSlot(), gen = timers.topGen(), b = slot << SHIFT;
       timers.popTop();
       if (meta[b + GEN] !== gen) continue;
       meta[b + TIMERS]--;
       if (!this.#isLive(slot, gen)) continue;
-      if (this.#life.instruments !== null) this.#life.cause(slot, CAUSE_TIMER, -1);
+      if (this.#life.instruments !== null) {
+        this.#life.cause(slot, CAUSE_TIMER, -1, now - deadline);
+      }
       this.#enqueue(slot, b);
     }
   }
