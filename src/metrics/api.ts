@@ -57,7 +57,7 @@ export function graphJson(m: Metrics): string {
  * histograms.
  */
 export function statsJson(m: Metrics): string {
-  const { nodes } = visibleNodes(m);
+  const { nodes, total } = visibleNodes(m);
   const c = m._collector;
   c.foldRemoved();
   const runs: [number, number, number][] = [];
@@ -70,6 +70,7 @@ export function statsJson(m: Metrics): string {
     t: Date.now(),
     cycles: m.executor.epoch,
     nodeCount: m.executor.nodeCount,
+    visible: total,
     version: versionOf(nodes),
     nodeTime: m.nodeTime,
     runs,

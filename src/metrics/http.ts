@@ -55,6 +55,15 @@ export class RequestReader {
     this.#lines.push(line);
     return null;
   }
+
+  /** A line too long to serve: 414 for a request line, 431 for a header line. */
+  tooLong(): HttpRefusal {
+    const first = this.#lines.length === 0;
+    this.#lines = [];
+    return first
+      ? new HttpRefusal(414, "The request line is too long")
+      : new HttpRefusal(431, "A header line is too long");
+  }
 }
 
 function parse(head: string[]): HttpRequest | HttpRefusal {
@@ -101,6 +110,7 @@ const REASONS: Record<number, string> = {
   400: "Bad Request",
   404: "Not Found",
   405: "Method Not Allowed",
+  414: "URI Too Long",
   431: "Request Header Fields Too Large",
   503: "Service Unavailable",
   505: "HTTP Version Not Supported",

@@ -88,12 +88,12 @@ main { display: grid; grid-template-columns: 1fr 340px; gap: 12px; padding: 12px
 .node rect { fill: #eef2f8; stroke: #8b95a9; stroke-width: 1; rx: 6; }
 .node { cursor: pointer; }
 .node text { font-size: 12px; fill: var(--ink); pointer-events: none; }
-.node text.rate { font-size: 10px; fill: var(--muted); }
+.node text.rate { font-size: 10px; fill: #2d3445; opacity: .8; }
 .node.selected rect { stroke: var(--sel); stroke-width: 2.5; }
 .node:hover rect { stroke: var(--ink); }
 .edge { fill: none; stroke-width: 1.6; }
 .edge.trigger { stroke: var(--trigger); }
-.edge.observe { stroke: var(--observe); stroke-dasharray: 5 4; }
+.edge.observe { stroke: var(--observe); stroke-dasharray: 5 4; opacity: .8; }
 aside { padding: 10px 14px; overflow: auto; max-height: 62vh; }
 aside h2 { margin: 2px 0 8px; font-size: 15px; }
 .hint { color: var(--muted); }

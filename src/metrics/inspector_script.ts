@@ -36,6 +36,12 @@ export const INSPECTOR_JS: string = String.raw`"use strict";
     if (ns < 1e9) return (ns / 1e6).toFixed(ns < 1e7 ? 2 : 1) + " ms";
     return (ns / 1e9).toFixed(2) + " s";
   }
+  function fmtAxis(ns) {
+    if (ns < 1e3) return ns + "ns";
+    if (ns < 1e6) return ns / 1e3 + "\u00b5s";
+    if (ns < 1e9) return ns / 1e6 + "ms";
+    return ns / 1e9 + "s";
+  }
   function label(n) { return n.name === null ? "node#" + n.id : n.name; }
 
   // ------------------------------------------------------------------ layout
@@ -165,7 +171,7 @@ export const INSPECTOR_JS: string = String.raw`"use strict";
       });
     }
     $("cycles").textContent = String(s.cycles);
-    $("nodes").textContent = String(s.nodeCount);
+    $("nodes").textContent = String(s.visible);
     if (prev !== null && s.t > prev.t) {
       var dt = (s.t - prev.t) / 1000;
       $("cps").textContent = fmtCount((s.cycles - prev.cycles) / dt);
@@ -231,7 +237,7 @@ export const INSPECTOR_JS: string = String.raw`"use strict";
     }
     [2, 5, 8, 11, 14, 17, 20, 23].forEach(function (k) {
       var tx = el("text", { "class": "axis", x: k * bw + bw / 2, y: hgt - 3, "text-anchor": "middle" }, svg);
-      tx.textContent = fmtNs(bounds[k]).replace(".00", "");
+      tx.textContent = fmtAxis(bounds[k]);
     });
   }
 

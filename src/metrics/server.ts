@@ -93,6 +93,8 @@ interface Watch {
   lastAskMs: number;
 }
 
+/** The longest request line or header line served. */
+const MAX_LINE = 8192;
 /** Traces no inspector asked for this long stop. */
 const WATCH_IDLE_MS = 10_000;
 /** Trace entries kept per watched node. */
@@ -265,22 +267,24 @@ export function serveMetrics(
   try {
     metrics = o.metrics ?? new Metrics(executor);
     const m = metrics;
-    const connections = new Set<Node<Handler>>();
+    const connections = new Set<Node<TcpConnection>>();
     const watches = new Map<number, Watch>();
     const ctx: Serving = { m, pushNs, idleNs, watches };
     const listenerNode = tcpListenerNode(
       executor,
       listener,
       (sub, stream) => {
-        const conn = connect(sub, stream, ctx, connections.size >= maxConnections);
-        connections.add(conn);
-        conn.value.onClosed = () => connections.delete(conn);
+        let conn: Node<TcpConnection> | null = null;
+        conn = connect(sub, stream, ctx, connections.size >= maxConnections, () => {
+          if (conn !== null) connections.delete(conn);
+        });
+        if (conn.isAlive) connections.add(conn);
       },
       { name: "wavelet-http" },
     );
     hidden.add(listenerNode);
     return new MetricsServer(m, host, listener.localAddress.port, listenerNode, () => {
-      for (const h of connections) h.value.conn?.remove();
+      for (const c of connections) c.remove();
       connections.clear();
       for (const w of watches.values()) w.tracer.stop();
       watches.clear();
@@ -306,88 +310,123 @@ interface Handler {
   reader: RequestReader;
   /** True once the connection is an event stream. */
   sse: boolean;
+  /** True once the last response went out: what the peer still sends is read and dropped. */
+  closing: boolean;
   /** Cycle time of the last request (ns). */
   lastActive: number;
-  /** When the handler's timer is due (ns): the next update, or the idle check. */
+  /** When the handler's timer is due (ns): the next update, or the idle check; -1 at first. */
   due: number;
-  /** Called once the connection closed. */
-  onClosed: () => void;
-  /** The connection node (the handler's parent). */
-  conn: Node<TcpConnection> | null;
 }
 
 const dec = new TextDecoder();
 
-/** Builds a connection's nodes, the connection (lines) and its handler; returns the handler. */
+/**
+ * Builds a connection's nodes, the connection (lines) and its handler, and returns the
+ * connection; `onClosed` runs when it closes. Over the limit, it answers 503 and closes.
+ */
 function connect(
   ex: Executor,
   stream: TcpStream,
   s: Serving,
   refuse: boolean,
-): Node<Handler> {
-  const st: Handler = {
-    reader: new RequestReader(),
-    sse: false,
-    lastActive: 0,
-    due: 0,
-    onClosed: () => {},
-    conn: null,
-  };
+  onClosed: () => void,
+): Node<TcpConnection> {
   const conn = tcpConnectionNode(ex, stream, {
     name: "wavelet-http-connection",
     framing: Framing.Lines,
     readBufferBytes: 8192,
-    maxFrameBytes: 8192,
+    // Lines up to MAX_LINE get a 414 or 431; longer ones fail the connection at once.
+    maxFrameBytes: 8 * MAX_LINE,
     maxPendingBytes: 16 << 20,
-    onClose: () => st.onClosed(),
+    onClose: onClosed,
   });
   hidden.add(conn);
-  st.conn = conn;
   const c = conn.value;
   if (refuse) {
-    c.write(response(503, "text/plain", "Too many connections\n", false));
-    c.end();
+    c.write(response(503, "text/plain; charset=utf-8", "Too many connections\n", false));
+    c.end(); // the node leaves once the answer is written (at once, when it all went out)
+    return conn;
   }
+  const st: Handler = {
+    reader: new RequestReader(),
+    sse: false,
+    closing: false,
+    lastActive: 0,
+    due: -1,
+  };
   const handler = new NodeBuilder(st)
     .named("wavelet-http-handler")
     .triggeredBy(conn)
-    .onInit((e, self) => {
-      // The first idle check; the handler re-arms it (or the update timer) as it runs.
-      st.due = -1;
-      e.registerTimerAfter(self, s.idleNs);
-    })
+    .onInit((e, self) => e.yieldNow(self)) // its first run arms the idle timer
     .build(ex, (self, cx) => {
-      const now = cx.time.monotonicNs;
-      if (st.due < 0) {
-        st.lastActive = now;
-        st.due = now + s.idleNs;
+      try {
+        return handle(self, cx, c, st, s);
+      } catch (err) {
+        c.close(); // a handler that failed leaves no connection behind
+        throw err;
       }
-      for (let i = 0; i < c.frameCount && !st.sse && !c.isClosed; i++) {
-        const r = st.reader.feed(dec.decode(c.frame(i)));
-        if (r === null) continue;
-        st.lastActive = now;
-        if (r instanceof HttpRefusal) {
-          c.write(response(r.status, "text/plain; charset=utf-8", `${r.reason}\n`, false));
-          c.end();
-          break;
-        }
-        serve(r, c, st, s, now, self, cx);
-      }
-      if (now >= st.due && !c.isClosed) {
-        if (st.sse) {
-          if (c.pendingBytes < SLOW_CLIENT_BYTES) c.write(event("stats", statsJson(s.m)));
-          expireWatches(s.watches);
-          st.due = now + s.pushNs;
-        } else if (now - st.lastActive >= s.idleNs) {
-          c.close();
-          return Control.Unchanged;
-        } else st.due = st.lastActive + s.idleNs;
-        cx.registerTimer(self, st.due);
-      }
-      return Control.Unchanged;
     });
   hidden.add(handler);
-  return handler;
+  return conn;
+}
+
+/** A handler's run: requests that arrived, then the update or idle timer when due. */
+function handle(
+  self: Node<Handler>,
+  cx: ExecutionContext,
+  c: TcpConnection,
+  st: Handler,
+  s: Serving,
+): Control {
+  const now = cx.time.monotonicNs;
+  if (st.due < 0) {
+    st.lastActive = now;
+    st.due = now + s.idleNs;
+    cx.registerTimer(self, st.due);
+  }
+  for (let i = 0; i < c.frameCount && !st.sse && !st.closing && !c.isClosed; i++) {
+    const r = c.frameLength(i) > MAX_LINE
+      ? st.reader.tooLong()
+      : st.reader.feed(dec.decode(c.frame(i)));
+    if (r === null) continue;
+    st.lastActive = now;
+    if (r instanceof HttpRefusal) {
+      c.write(response(r.status, "text/plain; charset=utf-8", `${r.reason}\n`, false));
+      lingerClose(c, st);
+      break;
+    }
+    serve(r, c, st, s, now, self, cx);
+  }
+  if (now >= st.due && !c.isClosed) {
+    if (st.sse) {
+      if (c.pendingBytes < SLOW_CLIENT_BYTES) c.write(event("stats", statsJson(s.m)));
+      expireWatches(s.watches);
+      st.due = now + s.pushNs;
+    } else if (now - st.lastActive >= s.idleNs) {
+      c.close();
+      return Control.Unchanged;
+    } else st.due = st.lastActive + s.idleNs;
+    cx.registerTimer(self, st.due);
+  }
+  return Control.Unchanged;
+}
+
+/**
+ * After the last response (a refusal, or `Connection: close`): half-closes once it is written, then reads and drops whatever the
+ * peer still sends until it closes (or the idle timeout): closing with unread bytes would send
+ * a reset, which can destroy the response before the peer reads it.
+ */
+function lingerClose(c: TcpConnection, st: Handler): void {
+  st.closing = true;
+  if (c.pendingBytes > 0) {
+    c.end(); // rare (a small answer goes out at once): written, then closed
+    return;
+  }
+  try {
+    c.stream.shutdown("write");
+  } catch {
+    c.close();
+  }
 }
 
 /** Answers one request. */
@@ -423,7 +462,7 @@ function serve(
   } else {
     c.write(response(404, "text/plain; charset=utf-8", "Not found\n", r.keepAlive, head));
   }
-  if (!r.keepAlive) c.end();
+  if (!r.keepAlive) lingerClose(c, st);
 }
 
 /** The JSON of a visible live node (and its trace, which starts on the first request). */
