@@ -153,13 +153,13 @@ export class Browser {
       else this.#ws.onclose = () => r();
     });
     this.#ws.close();
-    await Promise.race([closed, sleep(2000)]);
+    await within(closed, 2000);
     const exited = new Promise<void>((r) => {
       if (this.#proc.exitCode !== null || this.#proc.signalCode !== null) r();
       else this.#proc.once("exit", () => r());
     });
     kill(this.#proc);
-    await Promise.race([exited, sleep(5000)]);
+    await within(exited, 5000);
     rmSync(this.#dir, { recursive: true, force: true });
   }
 }
@@ -170,6 +170,16 @@ function kill(proc: ChildProcess): void {
     if (proc.pid !== undefined) process.kill(-proc.pid, "SIGKILL");
   } catch {
     proc.kill("SIGKILL"); // no group (already gone, or not a group leader)
+  }
+}
+
+/** Waits for `p`, or `ms` at most (the timer is cleared either way: no timer is left behind). */
+async function within(p: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

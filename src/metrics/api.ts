@@ -63,7 +63,7 @@ export function statsJson(m: Metrics): string {
   const runs: [number, number, number][] = [];
   for (const n of nodes) {
     const s = n._slot;
-    if (s < c.capacity && c.ids[s] === n.id) runs.push([n.id, c.runs[s], c.timeMs[s] * 1e6]);
+    if (s < c.capacity && c.ids[s] === n.id) runs.push([n.id, c.runs[s], c.timeNs[s]]);
     else runs.push([n.id, 0, 0]);
   }
   return JSON.stringify({
@@ -103,7 +103,7 @@ export function nodeJson(m: Metrics, node: Node<unknown>, trace: TraceEntry[]): 
     depth: node.depth,
     alive,
     runs: seen ? c.runs[s] : 0,
-    timeNs: seen ? c.timeMs[s] * 1e6 : 0,
+    timeNs: seen ? c.timeNs[s] : 0,
     parents: alive
       ? ex.parentsOf(node).map((p) =>
         ref(p.node, p.relationship === Relationship.Trigger ? "trigger" : "observe")

@@ -265,7 +265,8 @@ export function serveMetrics(
   const ownMetrics = o.metrics === undefined;
   let metrics: Metrics | null = null;
   try {
-    metrics = o.metrics ?? new Metrics(executor);
+    // The runtime's native clock: on Deno a third of the cost of performance.now() per read.
+    metrics = o.metrics ?? new Metrics(executor, { clock: rt.backend });
     const m = metrics;
     const connections = new Set<Node<TcpConnection>>();
     const watches = new Map<number, Watch>();
