@@ -14,8 +14,11 @@ export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 /** A metric name as Prometheus accepts it. */
 export const NAME_RE: RegExp = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
 /** Escapes a label value: backslash, double quote and line feed. */
 export function escapeLabel(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
@@ -26,13 +29,28 @@ export function escapeHelp(v: string): string {
 
 /** A sample value as the format writes it. */
 export function formatValue(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  return String(v);
+  if (v - v === 0) return "" + v; // finite
+  return Number.isNaN(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
 }
 
 const LE = BUCKET_BOUNDS_NS.map((ns) => formatValue(ns / 1e9)).concat("+Inf");
+
+/**
+ * Strings that repeat from one scrape to the next (family headers, the bucket prefixes of a
+ * series), kept so that a scrape mostly formats numbers. Cleared when it grows past a bound
+ * (series of nodes that come and go).
+ */
+const cache = new Map<string, string | string[]>();
+const CACHE_LIMIT = 20_000;
+
+function cached<T extends string | string[]>(key: string, make: () => T): T {
+  let v = cache.get(key) as T | undefined;
+  if (v === undefined) {
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(key, v = make());
+  }
+  return v;
+}
 
 /** Accumulates the exposition. */
 export class TextWriter {
@@ -40,12 +58,20 @@ export class TextWriter {
 
   /** Starts a family. */
   family(name: string, type: "counter" | "gauge" | "histogram", help: string): void {
-    this.#parts.push(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`);
+    this.#parts.push(
+      cached(
+        `f\0${name}\0${type}\0${help}`,
+        () => `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`,
+      ),
+    );
   }
 
   /** One sample; `labels` as [name, value] pairs. */
   sample(name: string, labels: readonly (readonly [string, string])[], value: number): void {
-    this.#parts.push(`${name}${labelText(labels)} ${formatValue(value)}\n`);
+    let key = name;
+    for (let i = 0; i < labels.length; i++) key += "\0" + labels[i][0] + "\0" + labels[i][1];
+    const prefix = cached(`s\0${key}`, () => `${name}${labelText(labels)} `);
+    this.#parts.push(prefix + formatValue(value) + "\n");
   }
 
   /**
@@ -58,15 +84,21 @@ export class TextWriter {
     a: Float64Array,
     at: number,
   ): void {
-    let cum = 0;
-    const head = labels.map(([k, v]) => `${k}="${escapeLabel(v)}",`).join("");
+    const l = labelText(labels);
+    const prefixes = cached(`h\0${name}\0${l}`, () => {
+      const head = labels.map(([k, v]) => `${k}="${escapeLabel(v)}",`).join("");
+      const out = LE.map((le) => `${name}_bucket{${head}le="${le}"} `);
+      out.push(`${name}_sum${l} `, `${name}_count${l} `);
+      return out;
+    });
+    let cum = 0, text = "";
     for (let i = 0; i < BUCKETS; i++) {
       cum += a[at + i];
-      this.#parts.push(`${name}_bucket{${head}le="${LE[i]}"} ${formatValue(cum)}\n`);
+      text += prefixes[i] + cum + "\n";
     }
-    const l = labelText(labels);
-    this.#parts.push(`${name}_sum${l} ${formatValue(a[at + BUCKETS] / 1e9)}\n`);
-    this.#parts.push(`${name}_count${l} ${formatValue(a[at + BUCKETS + 1])}\n`);
+    text += prefixes[BUCKETS] + formatValue(a[at + BUCKETS] / 1e9) + "\n";
+    text += prefixes[BUCKETS + 1] + a[at + BUCKETS + 1] + "\n";
+    this.#parts.push(text);
   }
 
   /** The text so far. */
