@@ -142,7 +142,7 @@ function allocPerCycle(step: () => void, iters: number): number | null {
 const fmt = (ns: number | undefined) =>
   ns === undefined ? "n/a" : ns < 1000 ? `${ns.toFixed(0)} ns` : `${(ns / 1000).toFixed(2)} µs`;
 const lines: string[] = [];
-lines.push(`### ${runtime}`, "");
+lines.push(`#### ${runtime}`, "");
 lines.push(
   "| graph (node runs per cycle) | no metrics | counts only | `Metrics`, performance.now() | `Metrics`, native clock | + per run: counts | performance.now() | native |",
   "|---|--:|--:|--:|--:|--:|--:|--:|",

@@ -137,7 +137,7 @@ const alone = runs.filter((r) => !r.scraped), scraped = runs.filter((r) => r.scr
 const a50 = median(alone.map((r) => r.p50Ns)), s50 = median(scraped.map((r) => r.p50Ns));
 const us = (ns: number) => `${(ns / 1e3).toFixed(2)} µs`;
 const lines = [
-  `### ${runtime}`,
+  `#### ${runtime}`,
   "",
   `${pairs} pairs of ${seconds} s demo runs (\`--http 0\`, 1 s warm-up, default rate and producers), alternating.`,
   "",

@@ -27,6 +27,7 @@ export const INSPECTOR_HTML: string = `<!doctype html>
   <span id="status" class="status">connecting</span>
 </header>
 <main>
+  <div class="left">
   <section id="graph-pane" aria-label="graph">
     <svg id="graph" xmlns="http://www.w3.org/2000/svg"></svg>
     <p id="graph-note"></p>
@@ -36,19 +37,20 @@ export const INSPECTOR_HTML: string = `<!doctype html>
       <span class="swatch rate"></span>shade: runs/s (log scale)
     </p>
   </section>
+  <section id="charts" aria-label="histograms">
+    <figure id="chart-cycle"><figcaption>cycle duration</figcaption><svg></svg><p class="q"></p></figure>
+    <figure id="chart-notify"><figcaption>notify &rarr; run</figcaption><svg></svg><p class="q"></p></figure>
+    <figure id="chart-timer"><figcaption>timer lateness</figcaption><svg></svg><p class="q"></p></figure>
+    <figure id="channels"><figcaption>channels</figcaption><table><thead><tr><th>channel</th>
+      <th>depth</th><th>dropped</th><th>lost</th></tr></thead><tbody></tbody></table></figure>
+  </section>
+  </div>
   <aside id="detail" aria-label="node">
     <h2 id="detail-title">Select a node</h2>
     <div id="detail-body"><p class="hint">Click a node of the graph to see its runs, time,
     parents and children, and why it ran recently.</p></div>
   </aside>
 </main>
-<section id="charts" aria-label="histograms">
-  <figure id="chart-cycle"><figcaption>cycle duration</figcaption><svg></svg><p class="q"></p></figure>
-  <figure id="chart-notify"><figcaption>notify &rarr; run</figcaption><svg></svg><p class="q"></p></figure>
-  <figure id="chart-timer"><figcaption>timer lateness</figcaption><svg></svg><p class="q"></p></figure>
-  <figure id="channels"><figcaption>channels</figcaption><table><thead><tr><th>channel</th>
-    <th>depth</th><th>dropped</th><th>lost</th></tr></thead><tbody></tbody></table></figure>
-</section>
 <script src="/inspector.js"></script>
 </body>
 </html>
@@ -73,10 +75,12 @@ h1 span { font-weight: 400; color: #aab4c8; }
   background: #495267; }
 .status.live { background: #2b8a3e; }
 .status.down { background: #c92a2a; }
-main { display: grid; grid-template-columns: 1fr 340px; gap: 12px; padding: 12px 18px 0; }
+main { display: grid; grid-template-columns: minmax(0, 1fr) 360px; gap: 12px; padding: 12px 18px;
+  align-items: start; }
+.left { display: flex; flex-direction: column; gap: 12px; min-width: 0; }
 #graph-pane, aside, figure { background: var(--panel); border: 1px solid var(--line);
   border-radius: 8px; }
-#graph-pane { overflow: auto; min-height: 320px; max-height: 62vh; padding: 8px; }
+#graph-pane { overflow: auto; min-height: 200px; max-height: 60vh; padding: 8px; }
 #graph { display: block; }
 #graph-note { margin: 4px 8px; color: var(--muted); }
 .legend { margin: 4px 8px; color: var(--muted); font-size: 12px; }
@@ -94,7 +98,8 @@ main { display: grid; grid-template-columns: 1fr 340px; gap: 12px; padding: 12px
 .edge { fill: none; stroke-width: 1.6; }
 .edge.trigger { stroke: var(--trigger); }
 .edge.observe { stroke: var(--observe); stroke-dasharray: 5 4; opacity: .8; }
-aside { padding: 10px 14px; overflow: auto; max-height: 62vh; }
+aside { padding: 10px 14px; overflow: auto; max-height: calc(100vh - 90px); position: sticky;
+  top: 12px; }
 aside h2 { margin: 2px 0 8px; font-size: 15px; }
 .hint { color: var(--muted); }
 .facts { display: grid; grid-template-columns: auto 1fr; gap: 2px 12px; margin: 0 0 10px; }
@@ -106,7 +111,7 @@ aside ul { margin: 0; padding-left: 16px; }
 aside li a { color: var(--trigger); cursor: pointer; text-decoration: underline; }
 .kind { font-size: 11px; color: var(--muted); }
 .trace li { font-family: ui-monospace, Menlo, monospace; font-size: 11px; }
-#charts { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; padding: 12px 18px; }
+#charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(240px, 1fr)); gap: 12px; }
 figure { margin: 0; padding: 8px 12px; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
 figure svg { width: 100%; height: 110px; display: block; }

@@ -346,22 +346,6 @@ export const INSPECTOR_JS: string = String.raw`"use strict";
     box.appendChild(facts);
     refList("parents", d.parents, box);
     refList("children", d.children, box);
-    var h = document.createElement("h3");
-    h.textContent = "why it ran (latest last)";
-    box.appendChild(h);
-    var ul = document.createElement("ul");
-    ul.className = "trace";
-    if (d.trace.length === 0) {
-      var li0 = document.createElement("li");
-      li0.textContent = "tracing: waiting for its next runs";
-      ul.appendChild(li0);
-    }
-    d.trace.slice(-12).forEach(function (e) {
-      var li = document.createElement("li");
-      li.textContent = "cycle " + e.epoch + ": " + e.reasons.join(", ");
-      ul.appendChild(li);
-    });
-    box.appendChild(ul);
     d.histograms.forEach(function (hist) {
       var h3 = document.createElement("h3");
       h3.textContent = hist.name;
@@ -376,6 +360,22 @@ export const INSPECTOR_JS: string = String.raw`"use strict";
       p.textContent = summary(hist.snapshot);
       box.appendChild(p);
     });
+    var h = document.createElement("h3");
+    h.textContent = "why it ran (latest last)";
+    box.appendChild(h);
+    var ul = document.createElement("ul");
+    ul.className = "trace";
+    if (d.trace.length === 0) {
+      var li0 = document.createElement("li");
+      li0.textContent = "tracing: waiting for its next runs";
+      ul.appendChild(li0);
+    }
+    d.trace.slice(-10).forEach(function (e) {
+      var li = document.createElement("li");
+      li.textContent = "cycle " + e.epoch + ": " + e.reasons.join(", ");
+      ul.appendChild(li);
+    });
+    box.appendChild(ul);
   }
 
   // ------------------------------------------------------------------ the stream
