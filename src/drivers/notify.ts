@@ -81,7 +81,6 @@ export function stampNow(): number {
   return t === UNSTAMPED ? t + 1 : t; // one unit off, once in 2^32
 }
 
-
 /** What {@linkcode NotifyQueue.drainingStamp} holds outside a stamped drain. */
 export const NO_STAMP = 0x7fffffff + 1; // not an int32: no stamp can equal it
 

@@ -76,7 +76,7 @@ export function bucketOf(ns: number): number {
  * const h = new BucketHistogram();
  * h.record(3_000); // 3 us
  * const s: BucketSnapshot = h.snapshot();
- * if (s.count !== 1 || s.sumNs !== 3_000 || s.counts[3] !== 1) throw new Error("in (2.5, 5] us");
+ * if (s.count !== 1 || s.sumNs !== 3_000 || s.counts[4] !== 1) throw new Error("in (2.5, 5] us");
  * ```
  */
 export interface BucketSnapshot {

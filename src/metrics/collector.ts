@@ -48,9 +48,9 @@ export interface Folded {
 /** Something with per-slot state that must follow the collector's slots (node histograms). */
 export interface SlotFamily {
   /** The slot arrays grew to `capacity` slots. */
-  grow(capacity: number): void;
+  _grow(capacity: number): void;
   /** The node that had `slot` left the graph: fold its state under `label`, then clear it. */
-  fold(slot: number, label: string): void;
+  _fold(slot: number, label: string): void;
 }
 
 /** How many collectors asked each notification area to stamp. */
@@ -146,13 +146,13 @@ export class Collector implements Instrument {
     this.stamped = sd;
     for (let i = this.nodes.length; i < cap; i++) this.nodes.push(null);
     this.capacity = cap;
-    for (const f of this.families) f.grow(cap);
+    for (const f of this.families) f._grow(cap);
   }
 
   /** Adds a family and sizes it. */
   addFamily(f: SlotFamily): void {
     this.families.push(f);
-    f.grow(this.capacity);
+    f._grow(this.capacity);
   }
 
   /**
@@ -175,7 +175,7 @@ export class Collector implements Instrument {
       f.readBytes += v.bytesRead;
       f.writtenBytes += v.bytesWritten;
     } else if (isListenerState(v)) f.accepted += v.accepted;
-    for (const fam of this.families) fam.fold(slot, label);
+    for (const fam of this.families) fam._fold(slot, label);
     this.runs[slot] = 0;
     this.timeNs[slot] = 0;
     this.stamped[slot] = 0;

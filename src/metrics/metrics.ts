@@ -20,7 +20,7 @@ import {
   snapshotOf,
   STRIDE,
 } from "./buckets.ts";
-import { Collector, isListenerState, labelOf, type SlotFamily } from "./collector.ts";
+import { Collector, isListenerState, labelOf } from "./collector.ts";
 import { NAME_RE, TextWriter } from "./text.ts";
 
 /**
@@ -163,7 +163,7 @@ const BUILT_IN = new Set([
  * m.stop();
  * ```
  */
-export class NodeHistogram implements SlotFamily {
+export class NodeHistogram {
   /** The metric name. */
   readonly name: string;
   /** Its help text. */
@@ -210,15 +210,15 @@ export class NodeHistogram implements SlotFamily {
     return slot < 0 ? null : snapshotOf(this._a, slot * STRIDE);
   }
 
-  /** @internal */
-  grow(capacity: number): void {
+  /** @internal Sized with the collector's slots. */
+  _grow(capacity: number): void {
     const a = new Float64Array(capacity * STRIDE);
     a.set(this._a);
     this._a = a;
   }
 
-  /** @internal */
-  fold(slot: number, label: string): void {
+  /** @internal A node left: its values go to its label's totals. */
+  _fold(slot: number, label: string): void {
     const at = slot * STRIDE;
     let f = this._folded.get(label);
     if (f === undefined) this._folded.set(label, f = new Float64Array(STRIDE));
