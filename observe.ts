@@ -25,7 +25,7 @@ export {
   type Profiler,
   type ProfileReport,
 } from "./src/observe/profile.ts";
-export { trace, type TraceEntry, type Tracer } from "./src/observe/trace.ts";
+export { trace, type TraceEntry, type TraceOptions, type Tracer } from "./src/observe/trace.ts";
 export { Histogram, type HistogramSnapshot } from "./src/observe/histogram.ts";
 export {
   type AnyCycleFn,

@@ -16,8 +16,12 @@
  *     npm run demo                 (Deno; or: deno task demo, bun run demo)
  *     deno run -A examples/demo.ts [--seconds 10] [--port 0] [--producers 2] [--rate 100000]
  *                                  [--host-seconds 3] [--warmup 1] [--overflow drop|block]
- *                                  [--capacity 8192]
+ *                                  [--capacity 8192] [--http PORT]
  *                                  [--record FILE | --replay FILE]
+ *
+ * `--http PORT` serves the metrics endpoint on 127.0.0.1:PORT (0: a free port) while the graph
+ * runs: the live inspector at `/`, Prometheus text at `/metrics` (a run with it is not recorded:
+ * its sockets would be part of the graph a replay needs).
  *
  * `--record FILE` records the run's stimuli; `--replay FILE` rebuilds the same graph on a
  * historical runtime and replays them, without Workers or sockets, and prints the same bars and
@@ -35,6 +39,7 @@ import { ExecutionMode, HistoricalRuntime, RealtimeRuntime } from "../mod.ts";
 import { fileSink } from "../replay.ts";
 import { Overflow } from "../channel.ts";
 import { TcpListener } from "../net.ts";
+import { serveMetrics } from "../metrics.ts";
 import type { ProducerReport, ProducerStart } from "./demo_producer.ts";
 import { type Bar, type BarBook, formatBar } from "./demo/bars.ts";
 import { buildDemoGraph, type DemoGraph } from "./demo/graph.ts";
@@ -54,6 +59,7 @@ interface Options {
   warmup: number;
   overflow: Overflow;
   capacity: number;
+  http?: number;
   record?: string;
   replay?: string;
 }
@@ -62,7 +68,8 @@ function usage(message: string): never {
   console.error(`demo: ${message}`);
   console.error(
     "usage: demo [--seconds N] [--port P] [--producers 1-4] [--rate UPDATES_PER_S] " +
-      "[--host-seconds N] [--warmup S] [--overflow drop|block] [--capacity N] [--record FILE | --replay FILE]",
+      "[--host-seconds N] [--warmup S] [--overflow drop|block] [--capacity N] [--http PORT] " +
+      "[--record FILE | --replay FILE]",
   );
   process.exit(2);
 }
@@ -97,6 +104,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === "--host-seconds") o.hostSeconds = num(0, 3600);
     else if (a === "--warmup") o.warmup = num(0, 3600);
     else if (a === "--capacity") o.capacity = Math.round(num(16, 1 << 22));
+    else if (a === "--http") o.http = Math.round(num(0, 65535));
     else if (a === "--overflow") {
       const v = value();
       if (v === "drop") o.overflow = Overflow.DropOldest;
@@ -108,9 +116,21 @@ function parseArgs(argv: string[]): Options {
     else usage(`unknown argument ${a}`);
   }
   if (o.record !== undefined && o.replay !== undefined) usage("--record or --replay, not both");
+  if (o.http !== undefined && (o.record ?? o.replay) !== undefined) {
+    usage("--http cannot be combined with --record or --replay");
+  }
   if (Number.isNaN(o.hostSeconds)) o.hostSeconds = Math.min(3, o.seconds);
   if (Number.isNaN(o.warmup)) o.warmup = Math.min(1, o.seconds / 4);
   return o;
+}
+
+/** The sink's latency histogram, whose values also go to `mirror` (a per-node metric). */
+class MirroredHistogram extends Histogram {
+  mirror: ((ns: number) => void) | null = null;
+  override record(value: number): void {
+    super.record(value);
+    if (this.mirror !== null) this.mirror(value);
+  }
 }
 
 // ------------------------------------------------------------------ output helpers
@@ -182,7 +202,7 @@ async function live(o: Options): Promise<void> {
   const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
   const backend = rt.backend;
   const clock = sharedClock(backend);
-  const hist = new Histogram();
+  const hist = new MirroredHistogram();
   const listener = TcpListener.bind(rt, "127.0.0.1", o.port);
   const port = listener.localAddress.port;
   const recentBars: Bar[] = [];
@@ -254,6 +274,20 @@ async function live(o: Options): Promise<void> {
   });
   if (o.record !== undefined) rt.startRecording(fileSink(o.record));
   rt.enableGracefulShutdown();
+  // The metrics endpoint: nodes of this graph, served on the runtime's sockets while it runs.
+  const server = o.http === undefined ? null : serveMetrics(rt, { port: o.http });
+  if (server !== null) {
+    const st = graph.state;
+    server.metrics.channel("book", { depth: () => st.depth, dropped: () => st.dropped });
+    server.metrics.gauge("demo_clients", "TCP clients reading bars.", () => st.clients.size);
+    // The sink's data age, per node in /metrics and in the inspector's node panel.
+    const age = server.metrics.nodeHistogram(
+      "demo_update_age_seconds",
+      "Age of the updates a node joined: from the producer's stamp to the node's run.",
+    );
+    const sink = graph.nodes.sink;
+    hist.mirror = (ns) => void age.record(sink, ns);
+  }
 
   console.log(
     `wavelet demo on ${runtimeName} (${
@@ -269,6 +303,9 @@ async function live(o: Options): Promise<void> {
     }; Ctrl-C or SIGTERM stops it early and still prints the summary`,
   );
   console.log(`bars stream on tcp://127.0.0.1:${port}  (${tcpClientHint(port)})`);
+  if (server !== null) {
+    console.log(`inspector on ${server.url}  (Prometheus: ${server.url}metrics)`);
+  }
   if (o.record !== undefined) console.log(`recording to ${o.record}`);
   console.log("");
 

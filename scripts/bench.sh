@@ -3,7 +3,7 @@
 # and writes the single report bench/RESULTS.md with its SVG charts in bench/charts/.
 #
 # Usage: bash scripts/bench.sh [PART...] [--report-only]   (npm run bench -- PART...)
-#   PART: --propagation --reactivity --latency --net --replay; none given = all of them
+#   PART: --propagation --reactivity --latency --net --replay --metrics; none given = all of them
 #   (about 9-11 minutes on a busy 2-core machine). A part that is not run keeps its previous
 #   raw output in bench/out/, so the report always shows every section; --report-only runs
 #   nothing and regenerates the report from bench/out/.
@@ -28,14 +28,14 @@ PARTS=()
 REPORT_ONLY=0
 for arg in "$@"; do
   case "$arg" in
-    --propagation | --reactivity | --latency | --net | --replay) PARTS+=("${arg#--}") ;;
+    --propagation | --reactivity | --latency | --net | --replay | --metrics) PARTS+=("${arg#--}") ;;
     --report-only) REPORT_ONLY=1 ;;
     -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (see --help)" >&2; exit 2 ;;
   esac
 done
 if [[ ${#PARTS[@]} -eq 0 && $REPORT_ONLY -eq 0 ]]; then
-  PARTS=(propagation reactivity latency net replay)
+  PARTS=(propagation reactivity latency net replay metrics)
 fi
 
 OUT=bench/out
@@ -124,6 +124,29 @@ for part in "${PARTS[@]}"; do
     replay)
       step replay deno "$DENO" run -A bench/replay_bench.ts
       step replay bun "$BUN" run bench/replay_bench.ts
+      ;;
+    metrics)
+      step metrics deno "$DENO" run -A --v8-flags=--expose-gc bench/metrics_bench.ts
+      step metrics bun "$BUN" run bench/metrics_bench.ts
+      step scrape deno "$DENO" run -A bench/scrape_bench.ts
+      step scrape bun "$BUN" run bench/scrape_bench.ts
+      # The detail file the report includes: the markdown each run printed.
+      {
+        echo "# Metrics: hot-path and scrape cost"
+        echo
+        echo "Written by \`bash scripts/bench.sh --metrics\` (machine: see bench/RESULTS.md)."
+        echo
+        echo "### Hot path (bench/metrics_bench.ts)"
+        echo
+        for f in metrics_deno metrics_bun; do
+          sed -n '/^METRICS_MD_BEGIN$/,/^METRICS_MD_END$/p' "$OUT/$f.txt" | sed '1d;$d'
+        done
+        echo "### Scraping the demo 100 times a second (bench/scrape_bench.ts)"
+        echo
+        for f in scrape_deno scrape_bun; do
+          sed -n '/^SCRAPE_MD_BEGIN$/,/^SCRAPE_MD_END$/p' "$OUT/$f.txt" | sed '1d;$d'
+        done
+      } > bench/METRICS.md
       ;;
   esac
 done

@@ -1085,6 +1085,23 @@ function main(): void {
   if (replay.length === 0) notRun(lines, "replay_*.txt");
   else replayTable(replay, lines);
 
+  // ---- metrics: bench/METRICS.md, which `bash scripts/bench.sh --metrics` assembles
+  lines.push(
+    "## Metrics: hot-path and scrape cost",
+    "",
+    "Reproduce: `bash scripts/bench.sh --metrics` (bench/metrics_bench.ts and " +
+      "bench/scrape_bench.ts under both runtimes; the sections below are bench/METRICS.md).",
+    "",
+  );
+  let metricsMd: string | null = null;
+  try {
+    metricsMd = Deno.readTextFileSync(new URL("../bench/METRICS.md", import.meta.url));
+  } catch {
+    // not run yet
+  }
+  if (metricsMd === null) notRun(lines, "bench/METRICS.md");
+  else lines.push(...metricsMd.split("\n").filter((l) => !l.startsWith("# ")), "");
+
   // ---- budget
   lines.push(
     "## Budget",

@@ -6,21 +6,33 @@
  */
 
 import fc from "fast-check";
-import { ChannelError, Overflow, RecvStatus, SendStatus } from "../src/channel/status.ts";
-import { Control, ExecutionMode } from "../src/core/control.ts";
-import { defineRecord, recordColumns, RecordError } from "../src/channel/record.ts";
-import { ErrorCode, InvalidArgumentError } from "../src/core/errors.ts";
-import { loadBackend } from "../ffi/load.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { Notifier } from "../src/drivers/notify.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
-import { HistoricalRuntime } from "../src/runtime/historical.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
-import { RingSender } from "../src/channel/channel.ts";
-import type { Executor } from "../src/core/executor.ts";
-import { ms } from "../src/core/time.ts";
+import {
+  channel,
+  ChannelError,
+  defineRecord,
+  Overflow,
+  recordColumns,
+  RecordError,
+  RecvStatus,
+  ringChannel,
+  RingSender,
+  SendStatus,
+} from "../channel.ts";
+import {
+  Control,
+  ErrorCode,
+  ExecutionMode,
+  type Executor,
+  HistoricalRuntime,
+  InvalidArgumentError,
+  ms,
+  NodeBuilder,
+  Notifier,
+  RealtimeRuntime,
+  TestRuntime,
+} from "../mod.ts";
+import { loadBackend } from "../native.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
-import { channel, ringChannel } from "../src/channel/build.ts";
 
 const Rec = defineRecord({ producer: "i32", seq: "i32", value: "f64" });
 type R = { producer: number; seq: number; value: number };

@@ -5,29 +5,34 @@
  */
 
 import fc from "fast-check";
-import { ChannelError, RecvStatus, SendStatus } from "../src/channel/status.ts";
-import { Control, ExecutionMode } from "../src/core/control.ts";
-import { defineRecord, RecordError } from "../src/channel/record.ts";
 import {
-  CapacityError,
-  ErrorCode,
-  InvalidArgumentError,
-  WaveletError,
-} from "../src/core/errors.ts";
-import { NodeBuilder } from "../src/core/builder.ts";
-import { RealtimeRuntime } from "../src/runtime/realtime.ts";
-import { HistoricalRuntime } from "../src/runtime/historical.ts";
-import { TestRuntime } from "../src/runtime/test_runtime.ts";
-import {
+  channel,
+  ChannelError,
+  conflatingChannel,
   type ConflatingReceiver,
   ConflatingSender,
   type ConflatingSenderTransferable,
-} from "../src/channel/conflate.ts";
-import type { Executor } from "../src/core/executor.ts";
-import { ms } from "../src/core/time.ts";
+  defineRecord,
+  RecordError,
+  RecvStatus,
+  SendStatus,
+} from "../channel.ts";
+import {
+  CapacityError,
+  Control,
+  ErrorCode,
+  ExecutionMode,
+  type Executor,
+  HistoricalRuntime,
+  InvalidArgumentError,
+  ms,
+  NodeBuilder,
+  RealtimeRuntime,
+  TestRuntime,
+  WaveletError,
+} from "../mod.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 import { badValue } from "./_fuzz.ts";
-import { channel, conflatingChannel } from "../src/channel/build.ts";
 
 const Px = defineRecord({ px: "f64", size: "u32" });
 const Tick = defineRecord({ producer: "i32", seq: "i32", a: "f64", b: "f64" });

@@ -1,6 +1,14 @@
-import { Control, ms, NodeBuilder, Relationship, TestRuntime } from "../mod.ts";
+import {
+  Control,
+  ErrorCode,
+  InvalidArgumentError,
+  ms,
+  NodeBuilder,
+  Relationship,
+  TestRuntime,
+} from "../mod.ts";
 import { Histogram, profile, trace } from "../observe.ts";
-import { assert, assertEquals, test } from "./_harness.ts";
+import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
 
 function diamond(rt: TestRuntime) {
   const ex = rt.executor;
@@ -89,6 +97,34 @@ test("a trace says why each node ran: triggers, yields, timers, notify, schedule
   assertEquals(tracer.take(), []);
   void pinged;
   void timed;
+});
+
+test("a trace of chosen nodes wraps only them, names who scheduled them, and keeps its limit", () => {
+  const rt = new TestRuntime();
+  const ex = rt.executor;
+  const { src, a, sink } = diamond(rt);
+  const late = new NodeBuilder(0).named("late").observerOf(src).build(ex, () => false);
+  const scheduler = new NodeBuilder(0).named("scheduler").triggeredBy(src).build(ex, (_s, ctx) => {
+    ctx.scheduleNode(late);
+    return false;
+  });
+  const tracer = trace(ex, { nodes: [sink, late], limit: 3 });
+  rt.runUntilIdle(); // src yields itself twice more: three cycles
+  const entries = tracer.take();
+  assertEquals(
+    entries.map((e) => `${e.epoch} ${e.name}: ${e.reasons.join(", ")}`),
+    ["2 sink: trigger a#1", "3 late: scheduled by scheduler#5", "3 sink: trigger a#1"],
+    "the last three of six entries",
+  );
+  void scheduler;
+  tracer.stop();
+  assertThrows(() => trace(ex, { nodes: [a, "b" as never] }), InvalidArgumentError);
+  const other = new TestRuntime();
+  const foreign = new NodeBuilder(0).build(other.executor, () => false);
+  assertThrows(() => trace(ex, { nodes: [foreign] }), InvalidArgumentError);
+  assertThrows(() => trace(ex, { limit: 0 }), InvalidArgumentError);
+  sink.remove();
+  assertThrows(() => trace(ex, { nodes: [sink] }), InvalidArgumentError, ErrorCode.InvalidArgument);
 });
 
 test("toDot and toMermaid show names, ids and edge kinds", () => {

@@ -101,6 +101,7 @@ import {
 import { loadBackend } from "@wavelet/wavelet/native";
 import { localChannel } from "@wavelet/wavelet/channel";
 import { map } from "@wavelet/wavelet/std";
+import { Metrics } from "@wavelet/wavelet/metrics";
 
 const backend = loadBackend();
 const runtime = typeof Bun !== "undefined" ? "bun" : typeof Deno !== "undefined" ? "deno" : "node";
@@ -111,6 +112,7 @@ if (backend.kind === "js") {
 
 // src ticks every 10 ms of test time; a = 2 * src and b = src + 1 join in sum = a + b.
 const rt = new TestRuntime();
+const metrics = new Metrics(rt.executor, { nodeTime: false });
 const src = new NodeBuilder(0)
   .onInit((ex, self) => ex.registerTimer(self, ms(10)))
   .build(rt.executor, (self, ctx) => {
@@ -163,6 +165,7 @@ console.log(JSON.stringify({
   sums,
   sumRuns,
   tripled: tripled.value,
+  metricsRuns: Number(/^wavelet_node_runs_total\\{node="\\(unnamed\\)"\\} (\\d+)$/m.exec(metrics.text())?.[1]),
   ticks: ticker.value,
   elapsedMs,
 }));
@@ -201,6 +204,7 @@ interface Output {
   sums: number[];
   sumRuns: number;
   tripled: number;
+  metricsRuns: number;
   ticks: number;
   elapsedMs: number;
 }
@@ -215,6 +219,8 @@ function checkGraph(out: Output): void {
   assertEquals(out.sums, [4, 7, 10, 13, 16], `${out.runtime} diamond`);
   assertEquals(out.sumRuns, 5, `${out.runtime} diamond runs`);
   assertEquals(out.tripled, 21, `${out.runtime} channel and std sub-path entries`);
+  // src 5, a 5, b 5, sum 5 and fed 1 (unnamed; tripled is "map"): the metrics sub-path entry.
+  assertEquals(out.metricsRuns, 21, `${out.runtime} metrics entry`);
   assertEquals(out.ticks, 5, `${out.runtime} Park timer ticks`);
   assert(out.elapsedMs >= 8, `${out.runtime}: 5 ticks 2 ms apart took ${out.elapsedMs} ms`);
 }

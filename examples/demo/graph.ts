@@ -87,6 +87,8 @@ export interface DemoState {
   updates: number;
   /** Updates the ring dropped (drop-oldest policy). */
   dropped: number;
+  /** Updates left in the ring after the book node's last run. */
+  depth: number;
   /** Times the sink saw parents from different batches (never, in a glitch-free graph). */
   glitches: number;
   /** The sink records latencies measured at or after this clock reading (a warm-up). */
@@ -122,6 +124,7 @@ export function buildDemoGraph(ex: Executor, options: DemoGraphOptions = {}): De
   const st: DemoState = {
     updates: 0,
     dropped: 0,
+    depth: 0,
     glitches: 0,
     latencyFromNs: 0,
     closed: false,
@@ -164,6 +167,7 @@ export function buildDemoGraph(ex: Executor, options: DemoGraphOptions = {}): De
         n++;
       }
       st.dropped = rx.dropped;
+      st.depth = rx.length;
       if (n === 0) return Control.Unchanged;
       b.n = n;
       b.seq++;

@@ -274,13 +274,14 @@ export class Cycle {
   #pollTimers(): void {
     const now = this.time().monotonicNs, life = this.#life;
     const timers = life.res.timers, meta = life.table.meta;
-    while (timers.size !== 0 && timers.nextDeadline() <= now) {
+    let deadline: number;
+    while (timers.size !== 0 && (deadline = timers.nextDeadline()) <= now) {
       const slot = timers.topSlot(), gen = timers.topGen(), b = slot << SHIFT;
       timers.popTop();
       if (meta[b + GEN] !== gen) continue;
       meta[b + TIMERS]--;
       if (!this.isLive(slot, gen)) continue;
-      if (life.instruments !== null) life.cause(slot, CAUSE_TIMER, -1);
+      if (life.instruments !== null) life.cause(slot, CAUSE_TIMER, -1, now - deadline);
       this.enqueue(slot);
     }
   }

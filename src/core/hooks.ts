@@ -34,9 +34,11 @@ export interface Instrument {
   wrap(slot: number, fn: AnyCycleFn): AnyCycleFn;
   /**
    * A stimulus scheduled (or tried to schedule) the node in `slot`: one of the `CAUSE_*` bits;
-   * `by` is the scheduling node's slot for `CAUSE_SCHEDULE`, else -1.
+   * `by` is the scheduling node's slot for `CAUSE_SCHEDULE`, else -1. `lateNs`, for
+   * `CAUSE_TIMER` only, is how far the cycle's time is past the timer's deadline (the timer's
+   * lateness, which only the timer heap knows); 0 for the other causes.
    */
-  cause(slot: number, bit: number, by: number): void;
+  cause(slot: number, bit: number, by: number, lateNs: number): void;
   /** A cycle starts (before any stimulus is collected). */
   cycleStart(): void;
   /** A cycle ended (after the sweep and spawn phases). */

@@ -216,10 +216,10 @@ export class Lifecycle {
     return true;
   }
 
-  /** Tells the instruments why the node in `slot` was scheduled. */
-  cause(slot: number, bit: number, by: number): void {
+  /** Tells the instruments why the node in `slot` was scheduled (`lateNs`: see Instrument). */
+  cause(slot: number, bit: number, by: number, lateNs = 0): void {
     const list = this.instruments!;
-    for (let i = 0; i < list.length; i++) list[i].cause(slot, bit, by);
+    for (let i = 0; i < list.length; i++) list[i].cause(slot, bit, by, lateNs);
   }
 
   /** Restores every original cycle function, then wraps them for the attached instruments. */

@@ -17,6 +17,11 @@
  * the consumer can close its wake eventfd at shutdown without a stale notifier (a Worker that
  * kept its copy) ever writing into the number after the kernel hands it to another file.
  *
+ * Stamps (for the notify-to-run latency metric): while the consumer sets STAMPING, a producer
+ * that publishes an index first writes {@linkcode stampNow} into the index's stamp word; the
+ * consumer reads it back as it drains the index. Off by default: a notify then costs one more
+ * load and no clock read.
+ *
  * @module
  */
 
@@ -33,12 +38,16 @@ const CLOSED = 3;
 export const WAKE_WORD = 4;
 /** Producers inside a wake-up: the consumer closes its wake eventfd only once this is 0. */
 const WRITERS = 5;
+/** Nonzero while the consumer wants producers to stamp their notifications. */
+const STAMPING = 6;
 const HEADER = 8;
+/** Words per notifier index: its ring cell, pending word, generation and stamp. */
+const WORDS_PER_INDEX = 4;
 
 /** The capacity of a notification area's memory, or 0 if `sab` is not one. */
 function areaCapacity(sab: unknown): number {
   if (!(sab instanceof SharedArrayBuffer) || sab.byteLength % 4 !== 0) return 0;
-  const cap = ((sab.byteLength >>> 2) - HEADER) / 3;
+  const cap = ((sab.byteLength >>> 2) - HEADER) / WORDS_PER_INDEX;
   return Number.isInteger(cap) && cap >= 1 && (cap & (cap - 1)) === 0 ? cap : 0;
 }
 
@@ -49,6 +58,31 @@ function forged(why: string): InvalidArgumentError {
 }
 
 const NO_WAKER: Waker = { wake() {} };
+
+/** A stamp word that holds no stamp ({@linkcode stampNow} never returns it). */
+const UNSTAMPED = -0x80000000;
+/** Stamp units per millisecond: 2^14 (one unit is about 61 ns). */
+export const STAMP_UNITS_PER_MS = 16384;
+/**
+ * This thread's time origin modulo 2^18 ms. 2^18 ms is 2^32 stamp units, so stamps taken on
+ * different threads (each with its own `performance.timeOrigin`) agree modulo 2^32, while the
+ * sum stays small enough for `performance.now()`'s sub-microsecond resolution to survive.
+ */
+const ORIGIN_MOD = performance.timeOrigin % 2 ** 18;
+
+/**
+ * The shared stamp clock: `performance.timeOrigin + performance.now()` in units of 2^-14 ms,
+ * modulo 2^32 as an int32. The difference of two stamps, taken with `(b - a) | 0`, is exact
+ * for intervals up to about 131 s, whichever threads of the process took them (their clocks
+ * agree to within a few microseconds).
+ */
+export function stampNow(): number {
+  const t = ((ORIGIN_MOD + performance.now()) * STAMP_UNITS_PER_MS) | 0;
+  return t === UNSTAMPED ? t + 1 : t; // one unit off, once in 2^32
+}
+
+/** What {@linkcode NotifyQueue.drainingStamp} holds outside a stamped drain. */
+export const NO_STAMP = 0x7fffffff + 1; // not an int32: no stamp can equal it
 
 /**
  * How a producer wakes a parked consumer.
@@ -211,6 +245,7 @@ export class Notifier {
   readonly #gen: number;
   readonly #mask: number;
   readonly #pendingBase: number;
+  readonly #stampBase: number;
   readonly #waker: Waker;
   readonly #wakeFd: number;
 
@@ -246,6 +281,7 @@ export class Notifier {
     this.#i32 = i32;
     this.#mask = cap - 1;
     this.#pendingBase = HEADER + cap;
+    this.#stampBase = HEADER + 3 * cap;
     this.#index = index;
     this.#gen = gen;
     this.#waker = waker;
@@ -311,6 +347,10 @@ export class Notifier {
       if (v === gen) return; // already pending
       if (v === 0) {
         if (Atomics.compareExchange(a, p, 0, gen) !== 0) continue;
+        // Stamped before the index is published, so the consumer reads it after the pop.
+        if (Atomics.load(a, STAMPING) !== 0) {
+          Atomics.store(a, this.#stampBase + this.#index, stampNow());
+        }
         const pos = Atomics.add(a, TAIL, 1);
         Atomics.store(a, HEADER + (pos & this.#mask), this.#index + 1);
         if (Atomics.load(a, PARKED) !== 0 && Atomics.exchange(a, PARKED, 0) !== 0) {
@@ -349,6 +389,12 @@ export class NotifyQueue {
   readonly #free: number[] = [];
   #next = 0;
   #head = 0;
+  #stamping = false;
+  /**
+   * While {@linkcode NotifyQueue.drain} schedules a node and stamping is on: the stamp its
+   * notifier wrote ({@linkcode stampNow} units); {@linkcode NO_STAMP} at any other time.
+   */
+  drainingStamp: number = NO_STAMP;
 
   /**
    * Creates an area for up to `capacity` live notifiers (rounded up to a power of two).
@@ -364,8 +410,8 @@ export class NotifyQueue {
     let cap = 1;
     while (cap < capacity) cap *= 2;
     this.capacity = cap;
-    // Header, the queue of indices, the pending words, the generation of each index.
-    this.sab = new SharedArrayBuffer((HEADER + 3 * cap) * 4);
+    // Header, the queue of indices, the pending words, the generation and stamp of each index.
+    this.sab = new SharedArrayBuffer((HEADER + WORDS_PER_INDEX * cap) * 4);
     this.i32 = new Int32Array(this.sab);
     this.#slot = new Int32Array(cap).fill(-1);
     this.#slotGen = new Int32Array(cap);
@@ -375,6 +421,21 @@ export class NotifyQueue {
   /** Number of indices handed out and not released. */
   get liveCount(): number {
     return this.#next - this.#free.length;
+  }
+
+  /**
+   * Turns notification stamps on or off (see {@linkcode NotifyQueue.drainingStamp}). While on,
+   * every notify that publishes reads the clock once.
+   */
+  setStamping(on: boolean): void {
+    if (on === this.#stamping) return;
+    if (on) {
+      // Words stamped while stamping was off are stale: they must not read as stamps.
+      const base = HEADER + 3 * this.capacity;
+      for (let i = 0; i < this.capacity; i++) Atomics.store(this.i32, base + i, UNSTAMPED);
+    }
+    this.#stamping = on;
+    Atomics.store(this.i32, STAMPING, on ? 1 : 0);
   }
 
   /**
@@ -415,6 +476,7 @@ export class NotifyQueue {
    */
   drain(schedule: (slot: number, slotGen: number) => unknown): number {
     const a = this.i32, mask = this.capacity - 1, pendingBase = HEADER + this.capacity;
+    const stampBase = this.#stamping ? HEADER + 3 * this.capacity : -1;
     let head = this.#head, n = 0;
     const tail = Atomics.load(a, TAIL);
     while (head !== tail) {
@@ -425,9 +487,20 @@ export class NotifyQueue {
       head = (head + 1) | 0;
       n++;
       const i = v - 1;
+      // The stamp word is the publishing producer's until the pending word goes back to 0
+      // (only a producer that moves it from 0 stamps), so it is taken first.
+      const stamp = stampBase < 0 ? UNSTAMPED : Atomics.exchange(a, stampBase + i, UNSTAMPED);
       const g = Atomics.exchange(a, pendingBase + i, 0);
       if (g !== 0 && g === this.#gen[i] && this.#slot[i] >= 0) {
-        schedule(this.#slot[i], this.#slotGen[i]);
+        if (stampBase < 0) schedule(this.#slot[i], this.#slotGen[i]);
+        else {
+          this.drainingStamp = stamp === UNSTAMPED ? NO_STAMP : stamp;
+          try {
+            schedule(this.#slot[i], this.#slotGen[i]);
+          } finally {
+            this.drainingStamp = NO_STAMP;
+          }
+        }
       }
     }
     this.#head = head;

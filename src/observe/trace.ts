@@ -6,7 +6,7 @@
  */
 
 import { Relationship } from "../core/control.ts";
-import { Executor } from "../core/executor.ts";
+import { Executor, runtimePort } from "../core/executor.ts";
 import {
   type AnyCycleFn,
   CAUSE_IO,
@@ -16,8 +16,8 @@ import {
   CAUSE_YIELD,
   type Instrument,
 } from "../core/hooks.ts";
-import type { Node } from "../core/node.ts";
-import { checkInstance, checkInteger } from "../core/validate.ts";
+import { Node } from "../core/node.ts";
+import { checkInstance, checkInteger, checkOptions, describe, invalid } from "../core/validate.ts";
 
 /**
  * One entry of a trace.
@@ -82,23 +82,71 @@ export interface Tracer {
 }
 
 /**
+ * Options of {@linkcode trace}.
+ *
+ * @example Tracing one node of a graph
+ * ```ts
+ * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
+ * import { trace, type TraceOptions } from "@wavelet/wavelet/observe";
+ *
+ * const rt = new TestRuntime();
+ * const a = new NodeBuilder(0).named("a").onInit((ex, s) => ex.yieldNow(s))
+ *   .build(rt.executor, () => true);
+ * const b = new NodeBuilder(0).named("b").triggeredBy(a).build(rt.executor, () => false);
+ * const options: TraceOptions = { nodes: [b], limit: 16 };
+ * const tracer = trace(rt.executor, options);
+ * rt.runOneCycle();
+ * const lines = tracer.take().map((e) => `${e.name}: ${e.reasons}`);
+ * tracer.stop();
+ * if (lines.join("; ") !== "b: trigger a#0") throw new Error(lines.join("; "));
+ * ```
+ */
+export interface TraceOptions {
+  /** Most entries kept (oldest dropped first): an integer in [1, 2^31), default 100 000. */
+  limit?: number;
+  /**
+   * Trace only these nodes (live nodes of the executor). The other nodes' cycle functions are
+   * not wrapped, so they run at full speed. Default: every node, present and future.
+   */
+  nodes?: Node<unknown>[];
+}
+
+/**
  * Starts a "why did this node run" trace: every node run from now on is logged with its
  * reasons (Trigger parents that broadcast, yield, timer, notify, I/O, `scheduleNode`).
  *
  * @param executor The executor to trace.
- * @param limit Most entries kept (oldest dropped first); default 100 000.
- * @throws {InvalidArgumentError} If `executor` is not an executor or `limit` is not an integer
- *   in [1, 2^31).
+ * @param options The most entries kept (oldest dropped first; default 100 000), or
+ *   {@linkcode TraceOptions} (a limit, and the nodes to trace).
+ * @throws {InvalidArgumentError} If `executor` is not an executor, the limit is not an integer
+ *   in [1, 2^31), or `nodes` is not an array of live nodes of the executor.
  */
-export function trace(executor: Executor, limit = 100_000): Tracer {
+export function trace(executor: Executor, options: number | TraceOptions = 100_000): Tracer {
   checkInstance(executor, Executor, "trace's executor");
+  const o: TraceOptions = typeof options === "number"
+    ? { limit: options }
+    : checkOptions(options, "Trace options", ["limit", "nodes"]);
+  const limit = o.limit ?? 100_000;
   checkInteger(limit, "The trace limit", 1, 2 ** 31 - 1);
+  /** The traced nodes' handles, or null for every node. */
+  let only: Set<Node<unknown>> | null = null;
+  if (o.nodes !== undefined) {
+    if (!Array.isArray(o.nodes)) throw invalid(`nodes must be an array, got ${describe(o.nodes)}`);
+    only = new Set();
+    for (const n of o.nodes) {
+      if (!(n instanceof Node) || !n.isAlive || n._ex !== executor) {
+        throw invalid(`nodes must hold live nodes of the traced executor, got ${describe(n)}`);
+      }
+      only.add(n);
+    }
+  }
+  const port = runtimePort(executor);
+  /** Slots of the traced nodes (when `only` is set), kept as they are wrapped. */
+  const slots = new Set<number>();
   let entries: TraceEntry[] = [];
   /** This cycle's causes per slot (bits), and who scheduled it. */
   const causes = new Map<number, number>();
-  const scheduledBy = new Map<number, number>();
-  /** Slot -> node, as nodes run (the scheduling node of `scheduleNode` has run). */
-  const running = new Map<number, Node<unknown>>();
+  const scheduledBy = new Map<number, Node<unknown> | null>();
   const log = (slot: number, node: Node<unknown>) => {
     const reasons: string[] = [];
     for (const p of executor.parentsOf(node)) {
@@ -112,26 +160,35 @@ export function trace(executor: Executor, limit = 100_000): Tracer {
     if (bits & CAUSE_NOTIFY) reasons.push("notify");
     if (bits & CAUSE_IO) reasons.push("io");
     if (bits & CAUSE_SCHEDULE) {
-      const by = running.get(scheduledBy.get(slot) ?? -1);
-      reasons.push(`scheduled by ${by ?? "?"}`);
+      reasons.push(`scheduled by ${scheduledBy.get(slot) ?? "?"}`);
     }
     entries.push({ epoch: executor.epoch, nodeId: node.id, name: node.name, reasons });
-    if (entries.length > limit) entries.splice(0, entries.length - limit);
+    // Trimmed when twice the limit (amortized O(1) per entry; take() returns the last limit).
+    if (entries.length >= 2 * limit) entries.splice(0, entries.length - limit);
   };
   const instrument: Instrument = {
-    wrap: (slot: number, fn: AnyCycleFn): AnyCycleFn => (self, ctx) => {
-      running.set(slot, self);
-      log(slot, self);
-      return fn(self, ctx);
+    wrap: (slot: number, fn: AnyCycleFn): AnyCycleFn => {
+      if (only !== null) {
+        const node = port.node(slot);
+        if (node === null || !only.has(node)) {
+          slots.delete(slot);
+          return fn;
+        }
+        slots.add(slot);
+      }
+      return (self, ctx) => {
+        log(slot, self);
+        return fn(self, ctx);
+      };
     },
     cause: (slot, bit, by) => {
+      if (only !== null && !slots.has(slot)) return;
       causes.set(slot, (causes.get(slot) ?? 0) | bit);
-      if (by >= 0) scheduledBy.set(slot, by);
+      if (by >= 0) scheduledBy.set(slot, port.node(by));
     },
     cycleStart: () => {
       causes.clear();
       scheduledBy.clear();
-      running.clear();
     },
     cycleEnd: () => {},
   };
@@ -139,7 +196,7 @@ export function trace(executor: Executor, limit = 100_000): Tracer {
   let attached = true;
   return {
     take(): TraceEntry[] {
-      const out = entries;
+      const out = entries.length > limit ? entries.slice(entries.length - limit) : entries;
       entries = [];
       return out;
     },
