@@ -40,7 +40,7 @@ import { localChannel } from "../channel/build.ts";
 import type { LocalSender } from "../channel/local.ts";
 import { SendStatus } from "../channel/status.ts";
 import { SourceError } from "../runtime/readers.ts";
-import { classify, JetStreamError } from "./errors.ts";
+import { classify, type JetStreamError } from "./errors.ts";
 
 /**
  * Something a source waits for before acknowledging what a cycle consumed: a sink that says
