@@ -73,7 +73,8 @@ export function classify(op: string, e: unknown): JetStreamError {
   let code: ErrorCode = ErrorCode.NatsFailed;
   if (
     name === "ClosedConnectionError" || name === "DrainingConnectionError" ||
-    name === "ConnectionError" || name === "NoRespondersError" || /heartbeat/i.test(text)
+    name === "ConnectionError" || name === "NoRespondersError" ||
+    /heartbeat|connection closed|closed connection/i.test(text)
   ) {
     code = ErrorCode.NatsDisconnected;
   } else if (name === "TimeoutError" || /timeout/i.test(text)) {

@@ -32,6 +32,9 @@ import {
 } from "./source.ts";
 import { classify } from "./errors.ts";
 
+/** The default when the option is absent (null is no absence: it is checked and refused). */
+const orDefault = <T>(v: T | undefined, d: T): T => v === undefined ? d : v;
+
 /**
  * The partition NATS's `partition(n, ...)` mapping puts a key in: FNV-1a (32-bit) of the key
  * token's bytes, modulo `partitions`. A producer can use it to know where a key goes; the
@@ -153,12 +156,16 @@ export async function ensureStream(options: StreamOptions): Promise<void> {
   }
   const subjects = o.subjects.map((s) => checkString(s, "A subject"));
   const windowMs = checkInteger(
-    o.duplicateWindowMs ?? 120_000,
+    orDefault(o.duplicateWindowMs, 120_000),
     "The duplicateWindowMs option",
     1,
     8.64e7,
   );
-  const storage = checkOneOf(o.storage ?? "file", ["file", "memory"] as const, "The storage");
+  const storage = checkOneOf(
+    orDefault(o.storage, "file"),
+    ["file", "memory"] as const,
+    "The storage",
+  );
   try {
     const jsm = await jetstreamManager(nc);
     const config = {

@@ -13,6 +13,9 @@ import { join } from "node:path";
 import { ErrorCode, WaveletError } from "../core/errors.ts";
 import { checkInteger, checkOptions, checkString, describe, invalid } from "../core/validate.ts";
 
+/** The default when the option is absent (null is no absence: it is checked and refused). */
+const orDefault = <T>(v: T | undefined, d: T): T => v === undefined ? d : v;
+
 /**
  * Options of {@linkcode startNatsServer}.
  *
@@ -118,7 +121,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const binary = o.binary === undefined
     ? "nats-server"
     : checkString(o.binary, "The binary option");
-  const readyMs = checkInteger(o.readyTimeoutMs ?? 10_000, "The readyTimeoutMs option", 1, 3.6e5);
+  const readyMs = checkInteger(
+    orDefault(o.readyTimeoutMs, 10_000),
+    "The readyTimeoutMs option",
+    1,
+    3.6e5,
+  );
   let port = o.port === undefined ? -1 : checkInteger(o.port, "The port option", 1, 65535);
   const mappings: [string, string][] = [];
   if (o.mappings !== undefined) {

@@ -16,8 +16,12 @@ import type { Node } from "../core/node.ts";
 import { NodeBuilder } from "../core/builder.ts";
 import { checkExecutor, checkNodeOf } from "../core/check_node.ts";
 import { checkFunction, checkInteger, checkOptions, checkString } from "../core/validate.ts";
-import { classify, type JetStreamError } from "./errors.ts";
+import { classify, JetStreamError } from "./errors.ts";
+import { ErrorCode } from "../core/errors.ts";
 import { checkConnection, type CommitGate } from "./source.ts";
+
+/** The default when the option is absent (null is no absence: it is checked and refused). */
+const orDefault = <T>(v: T | undefined, d: T): T => v === undefined ? d : v;
 
 /**
  * One message the sink publishes.
@@ -66,7 +70,10 @@ export interface JetStreamSinkOptions<T> {
   outputs: (value: T) => Iterable<JetStreamOutput>;
   /** The node's name (default `"jetstream.sink"`). */
   name?: string;
-  /** Most publications awaiting the server's acknowledgement: [1, 65536] (default 256). */
+  /**
+   * Most publications awaiting the server's acknowledgement: [1, 65536] (default 256); one per
+   * subject at a time.
+   */
   maxPending?: number;
   /** How long a publication waits for its acknowledgement, in ms (default 5000). */
   timeoutMs?: number;
@@ -97,7 +104,7 @@ export interface JetStreamSinkState {
   readonly queued: number;
   /** Messages published and not yet acknowledged. */
   readonly inFlight: number;
-  /** Failures reported so far. */
+  /** Publications that failed so far (each is published again). */
   readonly errors: number;
   /** True while failed messages wait to be published again. */
   readonly retrying: boolean;
@@ -108,9 +115,10 @@ interface Entry {
   subject: string;
   data: Uint8Array | string;
   id: string;
+  /** The cycle it was handed over in. */
   epoch: number;
+  /** Stored. */
   done: boolean;
-  failed: unknown;
 }
 
 /**
@@ -129,21 +137,25 @@ export class JetStreamSink<T> implements CommitGate {
   readonly #ex: Executor;
   readonly #js: JetStreamClient;
   readonly #o: Resolved<T>;
-  /** In order: published (in flight or done, front) then queued. */
+  /** Every message not yet stored, in the order handed over (the commit front is [0]). */
   readonly #window: Entry[] = [];
-  #sent = 0;
-  #halted = false;
+  /** Messages waiting to be published, per subject, in order. */
+  readonly #bySubject = new Map<string, Entry[]>();
+  /** Subjects whose next message may be published now (none of theirs is in flight). */
+  readonly #ready: string[] = [];
+  /** Subjects whose last publication failed: published again after the backoff. */
+  readonly #failed: string[] = [];
+  #queued = 0;
   #stopped = false;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #inFlight = 0;
   #published = 0;
   #duplicates = 0;
   #errors = 0;
-  #retrying = false;
+  #failing = false;
   #delay: number;
   #listeners: (() => void)[] = [];
   #idle: (() => void)[] = [];
-  #lastEpoch = -1;
 
   /** @internal Use {@linkcode jetStreamSink}. */
   constructor(executor: Executor, parent: Node<T>, o: Resolved<T>) {
@@ -158,16 +170,17 @@ export class JetStreamSink<T> implements CommitGate {
       .onDrop(() => this.stop())
       .build(executor, (self, ctx) => {
         const epoch = ctx.epoch;
-        this.#lastEpoch = epoch;
         for (const out of outputs(parent.value)) {
-          this.#window.push({
-            subject: out.subject,
-            data: out.data,
-            id: out.id,
-            epoch,
-            done: false,
-            failed: undefined,
-          });
+          const e: Entry = { subject: out.subject, data: out.data, id: out.id, epoch, done: false };
+          this.#window.push(e);
+          this.#queued++;
+          const q = this.#bySubject.get(e.subject);
+          if (q !== undefined) q.push(e);
+          else {
+            // A subject with nothing queued or in flight is ready at once.
+            this.#bySubject.set(e.subject, [e]);
+            this.#ready.push(e.subject);
+          }
         }
         self.value = this.state();
         this.#publish();
@@ -204,10 +217,10 @@ export class JetStreamSink<T> implements CommitGate {
     return {
       published: this.#published,
       duplicates: this.#duplicates,
-      queued: this.#window.length - this.#sent,
+      queued: this.#queued,
       inFlight: this.#inFlight,
       errors: this.#errors,
-      retrying: this.#retrying,
+      retrying: this.#failed.length > 0,
     };
   }
 
@@ -222,11 +235,6 @@ export class JetStreamSink<T> implements CommitGate {
       this.#idle.push(resolve);
       this.#wakeIdle();
     });
-  }
-
-  /** The cycle the sink last ran in (-1 before its first run). */
-  get lastEpoch(): number {
-    return this.#lastEpoch;
   }
 
   /**
@@ -249,68 +257,89 @@ export class JetStreamSink<T> implements CommitGate {
     for (const r of idle) r();
   }
 
-  /** Publishes queued messages while fewer than maxPending are in flight. */
+  /**
+   * Publishes the next message of each ready subject while fewer than maxPending are in flight.
+   * One subject has at most one message in flight: a publication that fails can have left
+   * later ones in the client's buffer, which it sends after reconnecting, so with several in
+   * flight a retry could land behind a newer message of its subject.
+   */
   #publish(): void {
-    if (this.#retrying || this.#halted || this.#stopped) return;
-    const w = this.#window, max = this.#o.maxPending;
-    while (this.#sent < w.length && this.#inFlight < max) {
-      const e = w[this.#sent++];
+    if (this.#stopped) return;
+    const ready = this.#ready, max = this.#o.maxPending;
+    let r = 0;
+    while (r < ready.length && this.#inFlight < max) {
+      const subject = ready[r++];
+      const e = this.#bySubject.get(subject)![0];
+      this.#queued--;
       this.#inFlight++;
       this.#js.publish(e.subject, e.data, { msgID: e.id, timeout: this.#o.timeoutMs }).then(
         (ack) => {
-          e.done = true;
           this.#published++;
           if (ack.duplicate) this.#duplicates++;
-          this.#settled();
+          this.#settled(e, undefined);
         },
-        (err) => {
-          // Nothing newer goes out until the failed ones are published again, in order.
-          this.#halted = true;
-          e.failed = err ?? new Error("publish failed");
-          this.#settled();
-        },
+        (err) => this.#settled(e, err ?? new Error("publish failed")),
       );
     }
+    if (r > 0) ready.splice(0, r);
   }
 
-  /** A publication settled: advance the committed front, retry failures once all settled. */
-  #settled(): void {
+  /** A publication settled: on to the subject's next message, or back in line after a failure. */
+  #settled(e: Entry, err: unknown): void {
     this.#inFlight--;
-    const w = this.#window;
-    let n = 0;
-    while (n < this.#sent && w[n].done) n++;
-    if (n > 0) {
-      w.splice(0, n);
-      this.#sent -= n;
+    const q = this.#bySubject.get(e.subject)!;
+    if (err === undefined) {
+      e.done = true;
+      q.shift();
+      if (q.length > 0) this.#ready.push(e.subject);
+      else this.#bySubject.delete(e.subject);
+      const w = this.#window;
+      let n = 0;
+      while (n < w.length && w[n].done) n++;
+      if (n > 0) {
+        w.splice(0, n);
+        for (const l of this.#listeners) l();
+      }
+      this.#failing = false;
       this.#delay = this.#o.retryMs;
-      for (const l of this.#listeners) l();
+    } else {
+      // Published again, with the same id, after the backoff; nothing newer of its subject
+      // goes out before it is stored. One report per run of failures.
+      this.#queued++;
+      this.#failed.push(e.subject);
+      if (this.#o.connection.isClosed()) {
+        // Closed for good: nothing can be published any more; what is left stays unstored
+        // (and a source that commits after this sink never acknowledges its inputs).
+        if (!this.#stopped) {
+          this.#report(
+            new JetStreamError(
+              "publish",
+              "the connection is closed, so the sink stops publishing",
+              ErrorCode.NatsDisconnected,
+              { cause: err },
+            ),
+          );
+          this.stop();
+        }
+        this.#wakeIdle();
+        return;
+      }
+      if (!this.#failing) {
+        this.#failing = true;
+        this.#report(classify("publish", err));
+      } else this.#errors++;
+      if (this.#timer === null && !this.#stopped) {
+        const delay = this.#delay;
+        this.#delay = Math.min(this.#o.maxRetryMs, this.#delay * 2);
+        this.#timer = setTimeout(() => {
+          this.#timer = null;
+          this.#ready.push(...this.#failed);
+          this.#failed.length = 0;
+          this.#publish();
+        }, delay);
+      }
     }
     this.#wakeIdle();
-    if (this.#inFlight === 0 && this.#sent > 0) {
-      // Everything published is settled and the front failed: publish the failed ones again,
-      // in their order, before anything newer (their ids make a copy that did land a no-op).
-      let first: unknown;
-      const redo: Entry[] = [];
-      for (let k = 0; k < this.#sent; k++) {
-        const e = w[k];
-        if (e.done) continue; // stored, after a failed one: nothing to redo
-        if (first === undefined) first = e.failed;
-        e.failed = undefined;
-        redo.push(e);
-      }
-      w.splice(0, this.#sent, ...redo);
-      this.#sent = 0;
-      this.#retrying = true;
-      this.#report(classify("publish", first));
-      const delay = this.#delay;
-      this.#delay = Math.min(this.#o.maxRetryMs, this.#delay * 2);
-      this.#timer = setTimeout(() => {
-        this.#timer = null;
-        this.#retrying = this.#halted = false;
-        this.#publish();
-      }, delay);
-      return;
-    }
     this.#publish();
   }
 
@@ -339,11 +368,14 @@ type Resolved<T> = {
  * A sink node that publishes to JetStream every time `parent` broadcasts: `outputs(value)`
  * gives the messages (subject, payload, id), published in order with the id as JetStream's
  * message id, so a message published twice (an input redelivered after a crash) is stored once
- * within the stream's duplicate window. At most `maxPending` publications await the server's
- * acknowledgement; more wait in order. A failed publication (server gone, timeout) is reported
- * to `executor.onError` as a {@linkcode JetStreamError} (phase `"sink"`) and, once everything
- * in flight settled, published again with backoff, before anything newer; nothing handed to the
- * sink is dropped. The client lives on the host event loop: run the graph with `run()`.
+ * within the stream's duplicate window. Messages of one subject are stored in the order they
+ * were handed over, also across failures: a subject has one publication in flight at a time,
+ * and different subjects go out in parallel, at most `maxPending` awaiting the server's
+ * acknowledgement (put one key's messages on one subject). A failed publication (server gone,
+ * timeout) is reported to `executor.onError` as a {@linkcode JetStreamError} (phase `"sink"`,
+ * once per run of failures) and published again with backoff, before anything newer of its
+ * subject; nothing handed to the sink is dropped. The client lives on the host event loop: run
+ * the graph with `run()`.
  *
  * @param executor The executor to build into.
  * @param parent The node whose broadcasts are published.
@@ -383,15 +415,20 @@ export function jetStreamSink<T>(
     "retryMs",
     "maxRetryMs",
   ]);
-  const retryMs = checkInteger(o.retryMs ?? 50, "The retryMs option", 1, 3.6e6);
+  const retryMs = checkInteger(orDefault(o.retryMs, 50), "The retryMs option", 1, 3.6e6);
   const r: Resolved<T> = {
     connection: checkConnection(o.connection),
     outputs: checkFunction(o.outputs, "The outputs option"),
     name: o.name === undefined ? "jetstream.sink" : checkString(o.name, "The name option"),
-    maxPending: checkInteger(o.maxPending ?? 256, "The maxPending option", 1, 65536),
-    timeoutMs: checkInteger(o.timeoutMs ?? 5000, "The timeoutMs option", 1, 3.6e6),
+    maxPending: checkInteger(orDefault(o.maxPending, 256), "The maxPending option", 1, 65536),
+    timeoutMs: checkInteger(orDefault(o.timeoutMs, 5000), "The timeoutMs option", 1, 3.6e6),
     retryMs,
-    maxRetryMs: checkInteger(o.maxRetryMs ?? 5000, "The maxRetryMs option", retryMs, 3.6e6),
+    maxRetryMs: checkInteger(
+      orDefault(o.maxRetryMs, 5000),
+      "The maxRetryMs option",
+      retryMs,
+      3.6e6,
+    ),
   };
   return new JetStreamSink<T>(executor, parent, r);
 }

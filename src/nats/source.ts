@@ -40,7 +40,10 @@ import { localChannel } from "../channel/build.ts";
 import type { LocalSender } from "../channel/local.ts";
 import { SendStatus } from "../channel/status.ts";
 import { SourceError } from "../runtime/readers.ts";
-import { classify, type JetStreamError } from "./errors.ts";
+import { classify, JetStreamError } from "./errors.ts";
+
+/** The default when the option is absent (null is no absence: it is checked and refused). */
+const orDefault = <T>(v: T | undefined, d: T): T => v === undefined ? d : v;
 
 /**
  * Something a source waits for before acknowledging what a cycle consumed: a sink that says
@@ -430,8 +433,21 @@ export class JetStreamSource<T> {
         this.#fetch = null;
         if (this.#stopping) break;
         const err = classify(op, e);
+        if (this.#nc.isClosed()) {
+          // Closed for good (by its owner, or out of reconnection attempts): nothing to retry.
+          this.#report(
+            new JetStreamError(
+              op,
+              "the connection is closed, so the source stops fetching",
+              ErrorCode.NatsDisconnected,
+              { cause: e },
+            ),
+          );
+          break;
+        }
         this.#report(err);
         if (err.code === ErrorCode.NatsNotFound) this.#consumer = null;
+        else if (this.#consumer !== null) await this.#probe();
         this.#retrying = true;
         await wait(delay, this.#sleep);
         delay = Math.min(o.maxRetryMs, delay * 2);
@@ -472,6 +488,22 @@ export class JetStreamSource<T> {
     });
     this.#consumer = await this.#js.consumers.get(o.stream, o.durable);
     this.#claims++;
+  }
+
+  /**
+   * After a failed fetch: does the consumer still exist? A pull request on a deleted consumer
+   * fails only by missing heartbeats, which looks like a server that is away; asking tells
+   * them apart, and a consumer that is gone is claimed again.
+   */
+  async #probe(): Promise<void> {
+    try {
+      await this.#consumer!.info(false);
+    } catch (e) {
+      const err = classify("consumer info", e);
+      if (err.code !== ErrorCode.NatsNotFound) return; // away: the retry finds out
+      this.#consumer = null;
+      this.#report(err);
+    }
   }
 
   /** A fetched message: into the channel, unless the graph already has it. */
@@ -600,8 +632,8 @@ export function resolveSourceOptions<T>(options: JetStreamSourceOptions<T>): Res
     "retryMs",
     "maxRetryMs",
   ]);
-  const capacity = checkInteger(o.capacity ?? 1024, "The capacity option", 1, 1 << 20);
-  const retryMs = checkInteger(o.retryMs ?? 50, "The retryMs option", 1, 3.6e6);
+  const capacity = checkInteger(orDefault(o.capacity, 1024), "The capacity option", 1, 1 << 20);
+  const retryMs = checkInteger(orDefault(o.retryMs, 50), "The retryMs option", 1, 3.6e6);
   return {
     connection: checkConnection(o.connection),
     stream: checkName(o.stream, "The stream option"),
@@ -615,17 +647,22 @@ export function resolveSourceOptions<T>(options: JetStreamSourceOptions<T>): Res
     name: o.name === undefined ? "jetstream.source" : checkString(o.name, "The name option"),
     capacity,
     maxAckPending: checkInteger(
-      o.maxAckPending ?? Math.min(1 << 20, 4 * capacity),
+      orDefault(o.maxAckPending, Math.min(1 << 20, 4 * capacity)),
       "The maxAckPending option",
       1,
       1 << 20,
     ),
-    maxBatch: checkInteger(o.maxBatch ?? 1024, "The maxBatch option", 1, 1 << 20),
-    expiresMs: checkInteger(o.expiresMs ?? 5000, "The expiresMs option", 1000, 3.6e6),
-    ackWaitMs: checkInteger(o.ackWaitMs ?? 30_000, "The ackWaitMs option", 1000, 3.6e6),
-    deliver: checkOneOf(o.deliver ?? "all", ["all", "new"] as const, "The deliver option"),
+    maxBatch: checkInteger(orDefault(o.maxBatch, 1024), "The maxBatch option", 1, 1 << 20),
+    expiresMs: checkInteger(orDefault(o.expiresMs, 5000), "The expiresMs option", 1000, 3.6e6),
+    ackWaitMs: checkInteger(orDefault(o.ackWaitMs, 30_000), "The ackWaitMs option", 1000, 3.6e6),
+    deliver: checkOneOf(orDefault(o.deliver, "all"), ["all", "new"] as const, "The deliver option"),
     retryMs,
-    maxRetryMs: checkInteger(o.maxRetryMs ?? 5000, "The maxRetryMs option", retryMs, 3.6e6),
+    maxRetryMs: checkInteger(
+      orDefault(o.maxRetryMs, 5000),
+      "The maxRetryMs option",
+      retryMs,
+      3.6e6,
+    ),
   };
 }
 
