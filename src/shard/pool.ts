@@ -38,6 +38,9 @@ import {
 import { keyHash } from "./hash.ts";
 import type { ShardFailure, ShardStart } from "./worker.ts";
 
+/** The default when the option is absent (null is no absence: it is checked and refused). */
+const orDefault = <T>(v: T | undefined, d: T): T => v === undefined ? d : v;
+
 /**
  * Options of {@linkcode ShardedRuntime.start}.
  *
@@ -348,24 +351,29 @@ export class ShardedRuntime<
     ]);
     const opts = {
       shards: checkInteger(o.shards, "The shards option", 1, 256),
-      capacity: checkInteger(o.capacity ?? 4096, "The capacity option", 1, 1 << 20),
+      capacity: checkInteger(orDefault(o.capacity, 4096), "The capacity option", 1, 1 << 20),
       outputCapacity: checkInteger(
-        o.outputCapacity ?? 4096,
+        orDefault(o.outputCapacity, 4096),
         "The outputCapacity option",
         1,
         1 << 20,
       ),
-      maxBatch: checkInteger(o.maxBatch ?? 1024, "The maxBatch option", 1, 1 << 20),
+      maxBatch: checkInteger(orDefault(o.maxBatch, 1024), "The maxBatch option", 1, 1 << 20),
       params: o.params,
       name: o.name === undefined ? "shards.output" : checkString(o.name, "The name option"),
       mode: checkOneOf(
-        o.mode ?? ExecutionMode.Park,
+        orDefault(o.mode, ExecutionMode.Park),
         [ExecutionMode.Park, ExecutionMode.Spin],
         "The mode option",
       ),
-      restartDelayMs: checkInteger(o.restartDelayMs ?? 100, "The restartDelayMs option", 0, 3.6e6),
+      restartDelayMs: checkInteger(
+        orDefault(o.restartDelayMs, 100),
+        "The restartDelayMs option",
+        0,
+        3.6e6,
+      ),
       maxRestartDelayMs: checkInteger(
-        o.maxRestartDelayMs ?? 5000,
+        orDefault(o.maxRestartDelayMs, 5000),
         "The maxRestartDelayMs option",
         0,
         3.6e6,
@@ -376,7 +384,12 @@ export class ShardedRuntime<
       record: o.record === undefined
         ? null
         : checkFunction<NonNullable<ShardOptions<P>["record"]>>(o.record, "The record option"),
-      stopTimeoutMs: checkInteger(o.stopTimeoutMs ?? 10_000, "The stopTimeoutMs option", 0, 3.6e6),
+      stopTimeoutMs: checkInteger(
+        orDefault(o.stopTimeoutMs, 10_000),
+        "The stopTimeoutMs option",
+        0,
+        3.6e6,
+      ),
     };
     try {
       structuredClone(opts.params);

@@ -11,6 +11,9 @@ import { checkInstance, checkInteger, checkOptions, describe, invalid } from "..
 import type { FieldType, RecordOf } from "../channel/record.ts";
 import { buildShardGraph, isShardDefinition, noOutput, type ShardDefinition } from "./define.ts";
 
+/** The default when the option is absent (null is no absence: it is checked and refused). */
+const orDefault = <T>(v: T | undefined, d: T): T => v === undefined ? d : v;
+
 /**
  * Options of {@linkcode replayShard}: what the recorded shard was started with.
  *
@@ -104,10 +107,10 @@ export function replayShard<
   const info = {
     shard,
     shards,
-    incarnation: checkInteger(o.incarnation ?? 0, "The incarnation option", 0, 2 ** 31),
+    incarnation: checkInteger(orDefault(o.incarnation, 0), "The incarnation option", 0, 2 ** 31),
     params: o.params === undefined ? undefined : structuredClone(o.params),
     capacity: 1,
-    maxBatch: checkInteger(o.maxBatch ?? 1024, "The maxBatch option", 1, 1 << 20),
+    maxBatch: checkInteger(orDefault(o.maxBatch, 1024), "The maxBatch option", 1, 1 << 20),
   };
   const outputs: RecordOf<O>[] = [];
   const layout = definition.output;
