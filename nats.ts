@@ -30,6 +30,7 @@ export {
   jetStreamSource,
   type JetStreamSourceOptions,
   type JetStreamSourceState,
+  type NatsConnectionLike,
 } from "./src/nats/source.ts";
 export {
   type JetStreamOutput,

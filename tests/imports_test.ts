@@ -94,7 +94,18 @@ test("the core imports no feature, and the backend contract imports nothing", ()
 });
 
 test("the root entry exports about 60 names, and no entry exports plumbing", async () => {
-  const entries = ["mod", "channel", "net", "std", "replay", "testing", "observe", "native"];
+  const entries = [
+    "mod",
+    "channel",
+    "net",
+    "std",
+    "replay",
+    "testing",
+    "observe",
+    "native",
+    "shard",
+    "nats",
+  ];
   const plumbing = [
     "AtomicsWaker",
     "Waker",

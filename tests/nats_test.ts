@@ -373,6 +373,7 @@ test("bad source, sink and partition options are refused with typed errors befor
     publish() {},
     request() {},
     isClosed: () => false,
+    flush: () => Promise.resolve(),
   } as unknown as NatsConnection;
   assertThrows(
     () => jetStreamSource(rt.executor, { connection: {} as never, stream: "S", durable: "d" }),

@@ -31,6 +31,8 @@ export class JetStreamError extends WaveletError {
   readonly op: string;
 
   /**
+   * Creates the error.
+   *
    * @param op What was tried.
    * @param why What went wrong.
    * @param code The classification.

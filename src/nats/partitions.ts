@@ -28,6 +28,7 @@ import {
   JetStreamSource,
   type JetStreamSourceOptions,
   type JetStreamSourceState,
+  type NatsConnectionLike,
   resolveSourceOptions,
 } from "./source.ts";
 import { classify } from "./errors.ts";
@@ -117,7 +118,7 @@ function checkSubjectPrefix(subject: unknown): string {
  */
 export interface StreamOptions {
   /** The NATS connection. */
-  connection: NatsConnection;
+  connection: NatsConnectionLike;
   /** The stream's name. */
   stream: string;
   /** The subjects it stores. */

@@ -18,7 +18,7 @@ import { checkExecutor, checkNodeOf } from "../core/check_node.ts";
 import { checkFunction, checkInteger, checkOptions, checkString } from "../core/validate.ts";
 import { classify, JetStreamError } from "./errors.ts";
 import { ErrorCode } from "../core/errors.ts";
-import { checkConnection, type CommitGate } from "./source.ts";
+import { checkConnection, type CommitGate, type NatsConnectionLike } from "./source.ts";
 
 /** The default when the option is absent (null is no absence: it is checked and refused). */
 const orDefault = <T>(v: T | undefined, d: T): T => v === undefined ? d : v;
@@ -65,7 +65,7 @@ export interface JetStreamOutput {
  */
 export interface JetStreamSinkOptions<T> {
   /** The NATS connection; the caller closes it. */
-  connection: NatsConnection;
+  connection: NatsConnectionLike;
   /** The messages to publish for one broadcast of the parent's value (in order). */
   outputs: (value: T) => Iterable<JetStreamOutput>;
   /** The node's name (default `"jetstream.sink"`). */

@@ -46,6 +46,30 @@ import { classify, JetStreamError } from "./errors.ts";
 const orDefault = <T>(v: T | undefined, d: T): T => v === undefined ? d : v;
 
 /**
+ * The connection the JetStream nodes use: what `connect()` of `@nats-io/transport-node`
+ * returns (only the members named here are read by wavelet itself; the client's JetStream API
+ * gets the whole connection).
+ *
+ * @example The connection of a test
+ * ```ts ignore
+ * import { connect } from "@nats-io/transport-node";
+ * import type { NatsConnectionLike } from "@wavelet/wavelet/nats";
+ *
+ * const nc: NatsConnectionLike = await connect({ servers: "127.0.0.1:4222" });
+ * ```
+ */
+export interface NatsConnectionLike {
+  /** True once the connection closed for good. */
+  isClosed(): boolean;
+  /** Resolves once the server processed everything sent before. */
+  flush(): Promise<void>;
+  /** Publishes a core NATS message. */
+  publish(subject: string, ...rest: never[]): void;
+  /** Sends a request and resolves its reply. */
+  request(subject: string, ...rest: never[]): Promise<unknown>;
+}
+
+/**
  * Something a source waits for before acknowledging what a cycle consumed: a sink that says
  * when everything it was given up to a cycle is safely stored ({@linkcode JetStreamSink}).
  *
@@ -131,7 +155,7 @@ export interface JetStreamBatch<T> {
  */
 export interface JetStreamSourceOptions<T> {
   /** The NATS connection (from `connect` of `@nats-io/transport-node`); the caller closes it. */
-  connection: NatsConnection;
+  connection: NatsConnectionLike;
   /** The stream's name. */
   stream: string;
   /** The durable consumer's name: created if missing, resumed at its acknowledged position. */
@@ -681,7 +705,8 @@ export function checkConnection(v: unknown): NatsConnection {
   try {
     const c = v as NatsConnection;
     ok = v !== null && typeof v === "object" && typeof c.publish === "function" &&
-      typeof c.request === "function" && typeof c.isClosed === "function";
+      typeof c.request === "function" && typeof c.isClosed === "function" &&
+      typeof c.flush === "function";
   } catch {
     ok = false;
   }

@@ -43,6 +43,8 @@ export class ShardError extends WaveletError {
   readonly shard: number;
 
   /**
+   * Creates the error.
+   *
    * @param message What failed.
    * @param shard The shard's index (-1 for none).
    * @param options `cause`, and `code` when not `SHARD_FAILED`.
