@@ -14,18 +14,7 @@ import {
   jetstreamManager,
   type PubAck,
 } from "@nats-io/jetstream";
-import {
-  ensureStream,
-  type NatsServer,
-  natsServerAvailable,
-  partitionMapping,
-  startNatsServer,
-} from "../nats.ts";
-
-/** Why the NATS tests cannot run here, or false (they must run wherever CI runs). */
-export const noNatsServer: string | false = natsServerAvailable()
-  ? false
-  : "nats-server is not installed (apt-get install nats-server)";
+import { ensureStream, type NatsServer, partitionMapping, startNatsServer } from "../nats.ts";
 
 /** A server with the orders mapping (4 partitions), and a connection to it. */
 export async function serverWithStreams(): Promise<{ server: NatsServer; nc: NatsConnection }> {

@@ -13,6 +13,7 @@ import {
   NodeBuilder,
   RealtimeRuntime,
   TestRuntime,
+  WaveletError,
 } from "../mod.ts";
 import {
   ensureStream,
@@ -27,8 +28,8 @@ import {
   partitionOf,
   startNatsServer,
 } from "../nats.ts";
-import { noNatsServer, readStream } from "./_nats.ts";
-import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
+import { readStream } from "./_nats.ts";
+import { assert, assertEquals, assertRejects, assertThrows, test } from "./_harness.ts";
 
 const dec = new TextDecoder();
 
@@ -126,7 +127,6 @@ test(
       await server.stop();
     }
   },
-  { skip: noNatsServer },
 );
 
 test(
@@ -167,7 +167,6 @@ test(
       await server.stop();
     }
   },
-  { skip: noNatsServer },
 );
 
 /**
@@ -259,7 +258,7 @@ test(
       await server.stop();
     }
   },
-  { skip: noNatsServer, timeoutMs: 120_000 },
+  { timeoutMs: 120_000 },
 );
 
 test(
@@ -283,7 +282,7 @@ test(
       await server.stop();
     }
   },
-  { skip: noNatsServer, timeoutMs: 120_000 },
+  { timeoutMs: 120_000 },
 );
 
 test(
@@ -321,7 +320,6 @@ test(
       await server.stop();
     }
   },
-  { skip: noNatsServer },
 );
 
 test(
@@ -363,7 +361,6 @@ test(
       await server.stop();
     }
   },
-  { skip: noNatsServer },
 );
 
 test("bad source, sink and partition options are refused with typed errors before anything is built", () => {
@@ -441,5 +438,19 @@ test("bad source, sink and partition options are refused with typed errors befor
       },
     ),
     { numRuns: 200 },
+  );
+});
+
+test("a missing nats-server binary is refused with UNSUPPORTED and says how to install it", async () => {
+  const e = await assertRejects(
+    () => startNatsServer({ binary: "/nonexistent/nats-server" }),
+    WaveletError,
+  );
+  assertEquals(e.code, ErrorCode.Unsupported);
+  assert(/apt-get install nats-server/.test(e.message), e.message);
+  await assertRejects(() => startNatsServer({ port: 0 }), InvalidArgumentError);
+  await assertRejects(
+    () => startNatsServer({ mappings: { 'a"': "b" } }),
+    InvalidArgumentError,
   );
 });

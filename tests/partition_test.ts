@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { partitionOf } from "../nats.ts";
-import { checkResults, noNatsServer, produce, readStream, serverWithStreams } from "./_nats.ts";
+import { checkResults, produce, readStream, serverWithStreams } from "./_nats.ts";
 import { runtimeArgs } from "./_child.ts";
 import { assert, assertEquals, test } from "./_harness.ts";
 
@@ -100,7 +100,7 @@ test(
       await server.stop();
     }
   },
-  { skip: noNatsServer, timeoutMs: 400_000 },
+  { timeoutMs: 400_000 },
 );
 
 test(
@@ -148,5 +148,5 @@ test(
       await server.stop();
     }
   },
-  { skip: noNatsServer, timeoutMs: 400_000 },
+  { timeoutMs: 400_000 },
 );

@@ -204,14 +204,17 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
           );
           done();
         });
-      });
-      p.once("error", (cause) => {
-        fail(
-          new WaveletError(`Cannot run ${binary}: ${cause.message}`, {
-            code: ErrorCode.Unsupported,
-            cause,
-          }),
-        );
+        // A binary that cannot be spawned never exits: it is over here.
+        p.once("error", (cause) => {
+          if (child === p) child = null;
+          fail(
+            new WaveletError(
+              `Cannot run ${binary} (on Debian: apt-get install nats-server): ${cause.message}`,
+              { code: ErrorCode.Unsupported, cause },
+            ),
+          );
+          done();
+        });
       });
       p.stderr!.setEncoding("utf8");
       p.stderr!.on("data", (chunk: string) => {
