@@ -7,7 +7,6 @@
  */
 
 import { jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
 import type { Executor } from "../core/executor.ts";
 import type { Node } from "../core/node.ts";
 import { checkExecutor } from "../core/check_node.ts";
