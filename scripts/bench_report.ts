@@ -1085,6 +1085,15 @@ function main(): void {
   if (replay.length === 0) notRun(lines, "replay_*.txt");
   else replayTable(replay, lines);
 
+  // ---- scaling out (written by scripts/bench_scale_report.ts, which `--scale` runs)
+  const scale = resultsPath.replace(/[^/]*$/, "SCALE.md");
+  try {
+    lines.push(...Deno.readTextFileSync(scale).trimEnd().split("\n"), "");
+  } catch {
+    lines.push("## Scaling out: shards and JetStream", "");
+    notRun(lines, "bench/SCALE.md; run bash scripts/bench.sh --scale");
+  }
+
   // ---- budget
   lines.push(
     "## Budget (DESIGN.md section 8)",
