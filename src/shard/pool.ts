@@ -508,11 +508,9 @@ export class ShardedRuntime<
       })
     );
     this.#stopped = Promise.all(waits).then(() => {
+      // Closing the main thread's own sender wakes the output node (also from a parked
+      // loop), which reports the end once it drained what the shards sent.
       this.#outTx?.close();
-      // The output node reports the end once it drained what the shards sent.
-      if (this.output !== null && this.output.isAlive && !this.#executor.inCycle) {
-        this.#executor.yieldNow(this.output);
-      }
     });
     return this.#stopped;
   }
@@ -653,9 +651,6 @@ export class ShardedRuntime<
     if (this.#stopping || next === "stopped") {
       if (s.status !== "failed") s.status = "stopped";
       onStopped?.();
-      if (this.#allStopped() && this.output !== null && this.output.isAlive) {
-        if (!this.#executor.inCycle) this.#executor.yieldNow(this.output);
-      }
       return;
     }
     if (s.restarts >= this.#opts.maxRestarts) {
