@@ -1276,7 +1276,7 @@ function report(outDir: string, mdPath: string): void {
     "|---|---|---|---|",
     ...targets,
     "",
-    "## Budget (DESIGN.md section 8)",
+    "## Budget",
     "",
     "The line that applies: cross-thread notify to node run at least 2x better than " +
     "postMessage (p50 and p99). Judged on `runForever()` Park; `run()` is shown beside it. The " +

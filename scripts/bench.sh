@@ -3,7 +3,7 @@
 # and writes the single report bench/RESULTS.md with its SVG charts in bench/charts/.
 #
 # Usage: bash scripts/bench.sh [PART...] [--report-only]   (npm run bench -- PART...)
-#   PART: --propagation --reactivity --latency --net --replay --metrics; none given = all of them
+#   PART: --propagation --reactivity --latency --net --replay --metrics --scale; none given = all of them
 #   (about 9-11 minutes on a busy 2-core machine). A part that is not run keeps its previous
 #   raw output in bench/out/, so the report always shows every section; --report-only runs
 #   nothing and regenerates the report from bench/out/.
@@ -28,14 +28,14 @@ PARTS=()
 REPORT_ONLY=0
 for arg in "$@"; do
   case "$arg" in
-    --propagation | --reactivity | --latency | --net | --replay | --metrics) PARTS+=("${arg#--}") ;;
+    --propagation | --reactivity | --latency | --net | --replay | --metrics | --scale) PARTS+=("${arg#--}") ;;
     --report-only) REPORT_ONLY=1 ;;
     -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (see --help)" >&2; exit 2 ;;
   esac
 done
 if [[ ${#PARTS[@]} -eq 0 && $REPORT_ONLY -eq 0 ]]; then
-  PARTS=(propagation reactivity latency net replay metrics)
+  PARTS=(propagation reactivity latency net replay metrics scale)
 fi
 
 OUT=bench/out
@@ -147,6 +147,15 @@ for part in "${PARTS[@]}"; do
           sed -n '/^SCRAPE_MD_BEGIN$/,/^SCRAPE_MD_END$/p' "$OUT/$f.txt" | sed '1d;$d'
         done
       } > bench/METRICS.md
+      ;;
+    scale)
+      # Shards and JetStream (needs nats-server); bench/SCALE.md is written from the outputs.
+      for rt in deno bun; do
+        if [[ $rt == deno ]]; then cmd=("$DENO" run -A); else cmd=("$BUN" run); fi
+        { echo "load $(loadavg)"; "${cmd[@]}" bench/shard_bench.ts 2>&1; } > "$OUT/scale_shard_$rt.txt" || true
+        { echo "load $(loadavg)"; "${cmd[@]}" bench/jetstream_bench.ts 2>&1; } > "$OUT/scale_js_$rt.txt" || true
+      done
+      "$DENO" run --allow-read --allow-write scripts/bench_scale_report.ts "$OUT" bench/SCALE.md
       ;;
   esac
 done

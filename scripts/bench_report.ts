@@ -1102,6 +1102,15 @@ function main(): void {
   if (metricsMd === null) notRun(lines, "bench/METRICS.md");
   else lines.push(...metricsMd.split("\n").filter((l) => !l.startsWith("# ")), "");
 
+  // ---- scaling out (written by scripts/bench_scale_report.ts, which `--scale` runs)
+  const scale = resultsPath.replace(/[^/]*$/, "SCALE.md");
+  try {
+    lines.push(...Deno.readTextFileSync(scale).trimEnd().split("\n"), "");
+  } catch {
+    lines.push("## Scaling out: shards and JetStream", "");
+    notRun(lines, "bench/SCALE.md; run bash scripts/bench.sh --scale");
+  }
+
   // ---- budget
   lines.push(
     "## Budget",

@@ -6,9 +6,10 @@
 #
 # `deno pack` compiles the files of deno.json's `publish.include` (rewriting `.ts` specifiers
 # to `.js` and emitting .d.ts from the explicit types JSR requires anyway); this script then
-# completes package.json (description, `files`, engines, no dependencies), checks that no
-# compiled module imports something Node cannot resolve (bun:ffi must stay a call-time
-# `import.meta.require`), and packs it with npm. Works offline.
+# completes package.json (description, `files`, engines, the `dependencies` of package.json),
+# checks that no compiled module imports something Node cannot resolve (bun:ffi must stay a
+# call-time `import.meta.require`; a bare specifier must name a declared dependency), and packs
+# it with npm. Works offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -73,15 +74,18 @@ const pkg = {
   ],
   engines: { node: ">=20", bun: ">=1.1" },
   keywords: ["reactive", "stream-processing", "dataflow", "realtime", "deno", "bun"],
-  dependencies: {},
+  // The NATS client of the `./nats` entry; nothing else is needed at run time.
+  dependencies: { ...(src.dependencies ?? {}) },
 };
 writeFileSync(join(dir, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
 
-// Static imports that a Node consumer could not resolve: anything not relative and not node:,
-// or a relative one left as .ts. Runtime-specific modules (bun:ffi) may only be reached at
+// Static imports that a Node consumer could not resolve: a bare specifier that is not a
+// declared dependency (or a sub-path of one), anything else not relative and not node:, or a
+// relative one left as .ts. Runtime-specific modules (bun:ffi) may only be reached at
 // call time (`import.meta.require`, `import()`), which Node never evaluates. Parsed with
 // TypeScript, so the doc examples in comments (`from "@wavelet/wavelet"`) are not counted.
 const ts = (await import(join(process.cwd(), "node_modules/typescript/lib/typescript.js"))).default;
+const declared = Object.keys(pkg.dependencies);
 const bad = [];
 const walk = (d) => {
   for (const name of readdirSync(d)) {
@@ -99,6 +103,7 @@ const walk = (d) => {
           if (!spec.endsWith(".js")) bad.push(`${p}: ${spec} (not rewritten to .js)`);
           continue;
         }
+        if (declared.some((d) => spec === d || spec.startsWith(`${d}/`))) continue;
         bad.push(`${p}: ${spec}`);
       }
     }

@@ -8,15 +8,15 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 step() { printf '\n== %s\n' "$*"; }
 
 step "deno check"
-deno check mod.ts channel.ts net.ts std.ts replay.ts testing.ts observe.ts native.ts metrics.ts tests/ bench/ examples/ scripts/
+deno check mod.ts channel.ts net.ts std.ts replay.ts testing.ts observe.ts native.ts metrics.ts shard.ts nats.ts tests/ bench/ examples/ scripts/
 step "deno lint"
 deno lint
 step "deno fmt --check"
 deno fmt --check
 step "deno doc --lint (every entry)"
-deno doc --lint mod.ts channel.ts net.ts std.ts replay.ts testing.ts observe.ts native.ts metrics.ts
+deno doc --lint mod.ts channel.ts net.ts std.ts replay.ts testing.ts observe.ts native.ts metrics.ts shard.ts nats.ts
 step "deno test (documentation examples)"
-deno test -A --doc mod.ts channel.ts net.ts std.ts replay.ts testing.ts observe.ts native.ts metrics.ts src/
+deno test -A --doc mod.ts channel.ts net.ts std.ts replay.ts testing.ts observe.ts native.ts metrics.ts shard.ts nats.ts src/
 step "deno test"
 # Type checking already ran above (deno check); --no-check keeps Deno from type-checking every
 # Worker module again when a test starts one.

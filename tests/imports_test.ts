@@ -104,6 +104,8 @@ test("the root entry exports about 60 names, and no entry exports plumbing", asy
     "observe",
     "native",
     "metrics",
+    "shard",
+    "nats",
   ];
   const plumbing = [
     "AtomicsWaker",

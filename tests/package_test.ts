@@ -24,6 +24,8 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals, isBun, test } from "./_harness.ts";
+import { partitionOf } from "../nats.ts";
+import { shardOf } from "../shard.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -89,6 +91,19 @@ function bunBinary(): string {
 
 // The consumer program: a diamond on TestRuntime (deterministic), then a Park timer on
 // RealtimeRuntime (real time), printed as one JSON line.
+/** `names` and every package they depend on, as installed in this checkout's node_modules. */
+function dependencyClosure(names: string[]): string[] {
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const pj = JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8"));
+    for (const d of Object.keys(pj.dependencies ?? {})) visit(d);
+  };
+  names.forEach(visit);
+  return [...seen];
+}
+
 const PROGRAM = `
 import {
   Control,
@@ -102,6 +117,8 @@ import { loadBackend } from "@wavelet/wavelet/native";
 import { localChannel } from "@wavelet/wavelet/channel";
 import { map } from "@wavelet/wavelet/std";
 import { Metrics } from "@wavelet/wavelet/metrics";
+import { partitionOf } from "@wavelet/wavelet/nats";
+import { shardOf } from "@wavelet/wavelet/shard";
 
 const backend = loadBackend();
 const runtime = typeof Bun !== "undefined" ? "bun" : typeof Deno !== "undefined" ? "deno" : "node";
@@ -168,6 +185,8 @@ console.log(JSON.stringify({
   metricsRuns: Number(/^wavelet_node_runs_total\\{node="\\(unnamed\\)"\\} (\\d+)$/m.exec(metrics.text())?.[1]),
   ticks: ticker.value,
   elapsedMs,
+  partition: partitionOf("acct-7", 4),
+  shard: shardOf(42, 4),
 }));
 `;
 
@@ -176,6 +195,13 @@ const TYPED = `
 import { Control, NodeBuilder, TestRuntime } from "@wavelet/wavelet";
 import { loadBackend, type NativeBackend } from "@wavelet/wavelet/native";
 import { localChannel, type LocalSender } from "@wavelet/wavelet/channel";
+import { type JetStreamSourceOptions, partitionMapping } from "@wavelet/wavelet/nats";
+import { type ShardState, shardOf } from "@wavelet/wavelet/shard";
+const mapping: [string, string] = partitionMapping("orders", 4);
+const sourceOptions: Partial<JetStreamSourceOptions<Uint8Array>> = { stream: "S", capacity: 8 };
+const shards: ShardState[] = [];
+const shard: number = shardOf(1, 2);
+console.log(mapping, sourceOptions, shards, shard);
 const rt = new TestRuntime();
 const n = new NodeBuilder(0).build(rt.executor, (self) => {
   self.value += 1;
@@ -207,6 +233,8 @@ interface Output {
   metricsRuns: number;
   ticks: number;
   elapsedMs: number;
+  partition: number;
+  shard: number;
 }
 
 function parse(stdout: string): Output {
@@ -222,6 +250,8 @@ function checkGraph(out: Output): void {
   // src 5, a 5, b 5, sum 5 and fed 1 (unnamed; tripled is "map"): the metrics sub-path entry.
   assertEquals(out.metricsRuns, 21, `${out.runtime} metrics entry`);
   assertEquals(out.ticks, 5, `${out.runtime} Park timer ticks`);
+  // The nats and shard entries load (with the NATS client the package depends on).
+  assertEquals([out.partition, out.shard], [partitionOf("acct-7", 4), shardOf(42, 4)]);
   assert(out.elapsedMs >= 8, `${out.runtime}: 5 ticks 2 ms apart took ${out.elapsedMs} ms`);
 }
 
@@ -249,7 +279,24 @@ test("the npm package installs into a fresh folder and runs under Bun and Node",
       join(app, "package.json"),
       JSON.stringify({ name: "consumer", private: true, type: "module" }),
     );
-    await ok("npm", ["install", "--offline", "--no-audit", "--no-fund", tarball], {
+    // The package's dependencies (the NATS client) and theirs, packed from this checkout's
+    // node_modules, so the install works offline as a consumer's would online.
+    const deps = join(work, "deps");
+    mkdirSync(deps);
+    const declared = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).dependencies ??
+      {};
+    for (const name of dependencyClosure(Object.keys(declared))) {
+      await ok("npm", [
+        "pack",
+        "--ignore-scripts",
+        "--offline",
+        "--pack-destination",
+        deps,
+        join(root, "node_modules", name),
+      ], { cwd: work, env: npmEnv, timeoutMs: 30_000 });
+    }
+    const depTarballs = readdirSync(deps).map((f) => join(deps, f));
+    await ok("npm", ["install", "--offline", "--no-audit", "--no-fund", tarball, ...depTarballs], {
       cwd: app,
       env: npmEnv,
       timeoutMs: 30_000,
@@ -258,7 +305,7 @@ test("the npm package installs into a fresh folder and runs under Bun and Node",
     const pkg = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
     assertEquals(pkg.name, "@wavelet/wavelet");
     assertEquals(pkg.type, "module");
-    assertEquals(Object.keys(pkg.dependencies ?? {}), []);
+    assertEquals(pkg.dependencies ?? {}, declared, "the dependencies of package.json");
     for (const f of ["mod.js", "mod.d.ts", "ffi/native/wavelet.c", "ffi/native/wavelet.h"]) {
       assert(existsSync(join(installed, f)), `the installed package lacks ${f}`);
     }
@@ -275,7 +322,9 @@ test("the npm package installs into a fresh folder and runs under Bun and Node",
           module: "nodenext",
           moduleResolution: "nodenext",
           target: "es2022",
-          lib: ["es2022", "dom"],
+          // esnext.disposable: the NATS client's own types (Symbol.asyncDispose), which a
+          // consumer of the nats entry meets as soon as it imports connect().
+          lib: ["es2022", "dom", "esnext.disposable"],
           types: [],
         },
         files: ["typed.ts"],

@@ -105,6 +105,16 @@ export const ErrorCode = {
   FactoryCycle: "FACTORY_CYCLE",
   /** A factory's function returned something that is not a live node of its executor. */
   FactoryBadResult: "FACTORY_BAD_RESULT",
+  /** A shard's graph threw, or its Worker failed (`@wavelet/wavelet/shard`). */
+  ShardFailed: "SHARD_FAILED",
+  /** The NATS server cannot be reached or the connection closed (`@wavelet/wavelet/nats`). */
+  NatsDisconnected: "NATS_DISCONNECTED",
+  /** A JetStream request got no answer in time. */
+  NatsTimeout: "NATS_TIMEOUT",
+  /** A JetStream consumer or stream does not exist (deleted, or never created). */
+  NatsNotFound: "NATS_NOT_FOUND",
+  /** Another JetStream failure (the server's answer is in the message). */
+  NatsFailed: "NATS_FAILED",
   /** An error without a more specific code. */
   Failed: "FAILED",
 } as const;
