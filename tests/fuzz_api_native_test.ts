@@ -139,6 +139,7 @@ const RT_KEYS = [
   "notifierCapacity",
   "maxEvents",
   "spinBeforeParkNs",
+  "runLingerNs",
   "executor",
 ];
 
@@ -148,6 +149,7 @@ fuzzLive("new RealtimeRuntime(options)", [
     maxEvents: fc.integer({ min: 1, max: 1024 }),
     initialCapacity: fc.integer({ min: 1, max: 4096 }),
     spinBeforeParkNs: fc.nat(1000),
+    runLingerNs: fc.nat(1_000_000),
   }),
 ], (_live, [o], own) => {
   const rt = new RealtimeRuntime(pick(o, () => ({})));

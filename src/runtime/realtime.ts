@@ -50,6 +50,7 @@ const OPTION_KEYS = [
   "notifierCapacity",
   "maxEvents",
   "spinBeforeParkNs",
+  "runLingerNs",
   "executor",
 ] as const;
 
@@ -159,6 +160,17 @@ export interface RealtimeRuntimeOptions {
    */
   spinBeforeParkNs?: number;
   /**
+   * `run()` in Park mode: when the graph goes idle while stimuli are arriving densely, wait for
+   * the next one on this thread for up to this many nanoseconds before handing the wait to the
+   * host event loop (default 200 000: 200 us; 0: always hand it over). A stimulus that arrives
+   * within the window reaches its node as fast as under `runForever()`, where a wait through
+   * the host event loop adds tens of microseconds. The window is used only while it pays: one
+   * that passes empty turns it off until an idle period shorter than the window shows traffic
+   * again, so a sparse graph does not block the host loop at all. The host loop still gets a
+   * turn at least about once a millisecond, as after a burst.
+   */
+  runLingerNs?: number;
+  /**
    * Adopt an existing executor (with its graph) instead of creating one: the way a graph that
    * replayed history continues live. Pending timers are moved to the live clock so that each
    * fires at the same wall time it was due at. See {@linkcode RealtimeRuntime.adopt}.
@@ -251,6 +263,7 @@ export class RealtimeRuntime {
   /** Events a wait returned, for the next cycle's collect phase. */
   #pending = 0;
   readonly #spinNs: number;
+  readonly #lingerNs: number;
   #wakes = 0;
   #ioBits = 0;
   readonly #scheduleIo = (slot: number, gen: number): boolean => {
@@ -279,7 +292,10 @@ export class RealtimeRuntime {
       );
     }
     const maxEvents = checkInteger(o.maxEvents ?? 256, "maxEvents", 1, MAX_EPOLL_EVENTS);
-    this.#spinNs = checkNumber(o.spinBeforeParkNs ?? 0, "spinBeforeParkNs", 0, Infinity);
+    // undefined takes the default; null is refused like any other non-number.
+    const spin = o.spinBeforeParkNs, linger = o.runLingerNs;
+    this.#spinNs = spin === undefined ? 0 : checkNumber(spin, "spinBeforeParkNs", 0, Infinity);
+    this.#lingerNs = linger === undefined ? 200_000 : checkNumber(linger, "runLingerNs", 0, 1e9);
     const adopted = o.executor === undefined
       ? undefined
       : checkAdoptable(o.executor, "The executor option");
@@ -457,8 +473,11 @@ export class RealtimeRuntime {
    * happens off the JS thread (Deno: a nonblocking FFI `epoll_wait`; Bun: a waiter Worker
    * makes the blocking `epoll_wait` while this thread awaits `Atomics.waitAsync`, and where no
    * Worker can start, zero-timeout polls between host timer ticks; pure-JS backend:
-   * `Atomics.waitAsync`), so host timers, `fetch`
-   * and servers keep working beside the graph. It keeps the process alive while it runs.
+   * `Atomics.waitAsync`), so host timers, `fetch` and servers keep working beside the graph.
+   * While stimuli arrive densely, an idle period first waits on this thread for up to
+   * `runLingerNs` (see {@linkcode RealtimeRuntimeOptions.runLingerNs}), so that the next one
+   * reaches its node without a round trip through the host loop. It keeps the process alive
+   * while it runs.
    *
    * @returns Resolves `ExecutorState.Terminated` once the runtime has shut down.
    * @throws {RuntimeShutDownError} If the runtime already shut down.
@@ -467,20 +486,38 @@ export class RealtimeRuntime {
     this.#checkOpen();
     this.#checkIdle("run()");
     this.#running = true;
-    const ex = this.executor, b = this.backend;
+    const ex = this.executor, b = this.backend, linger = this.#lingerNs;
     const keepAlive = setInterval(() => {}, 1 << 30);
+    // The linger window (see runLingerNs): on while stimuli arrive densely.
+    let lingering = linger > 0, lastYield = b.monotonicNs();
     try {
       for (;;) {
         if (this.#burst()) break;
         if (this.mode === ExecutionMode.Spin || ex.hasScheduledWork()) {
           await macrotask();
+          lastYield = b.monotonicNs();
           continue;
         }
         let wait = Infinity;
         const next = ex.nextTimerDeadline();
-        if (next !== Infinity) wait = Math.max(0, next - b.monotonicNs());
-        if (wait === 0) await macrotask();
-        else await this.#waitAsync(wait);
+        const idleAt = b.monotonicNs();
+        if (next !== Infinity) wait = Math.max(0, next - idleAt);
+        if (wait === 0) {
+          await macrotask();
+          lastYield = b.monotonicNs();
+          continue;
+        }
+        if (lingering && idleAt - lastYield < 1e6) {
+          // Wait on this thread, as runForever() does, but no longer than the window.
+          this.#wait(Math.min(wait, linger));
+          if (this.#pending > 0 || this.#notify.hasPending() || this.#stopRequested) continue;
+          if (wait <= linger) continue; // the timer that bounded the wait is due
+          lingering = false; // the window passed empty: hand the waits to the host loop
+        }
+        await this.#waitAsync(wait);
+        const now = b.monotonicNs();
+        lastYield = now;
+        if (linger > 0 && now - idleAt < linger) lingering = true; // dense again
       }
     } finally {
       clearInterval(keepAlive);
