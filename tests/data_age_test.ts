@@ -1,0 +1,246 @@
+// Per-hop latency ("data age"): exact ages on a manual clock through local channels, children,
+// scheduleNode and two channels of different ages; records sent while stamps were off carry
+// none; a Worker producing into a ring channel (structure, not timing: one age per run that
+// consumed records, a child never younger than its parent, nothing garbage); stamps go off when
+// the metrics stop (the channel's stamp word reads 0); promtool accepts the text; bad dataAge
+// options give typed errors before anything is attached.
+import fc from "fast-check";
+import { ExecutionMode } from "../src/core/control.ts";
+import { NodeBuilder } from "../src/core/builder.ts";
+import type { Node } from "../src/core/node.ts";
+import { runtimePort } from "../src/core/executor.ts";
+import { InvalidArgumentError } from "../src/core/errors.ts";
+import { TestRuntime } from "../src/runtime/test_runtime.ts";
+import { RealtimeRuntime } from "../src/runtime/realtime.ts";
+import { Metrics } from "../src/metrics/metrics.ts";
+import { serveMetrics } from "../src/metrics/server.ts";
+import { BUCKET_BOUNDS_NS } from "../src/metrics/buckets.ts";
+import { channel, defineRecord, localChannel, type RingSender } from "../channel.ts";
+import { H_STAMP, type Rings } from "../src/channel/rings.ts";
+import type { LocalReceiver, LocalSender } from "../src/channel/local.ts";
+import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
+import { arg, fuzzCall, pick } from "./_fuzz.ts";
+import { promtoolCheck } from "./_promtool.ts";
+
+/** A manual clock for the data-age option. */
+function manual() {
+  const c = { t: 0, monotonicNs: () => c.t };
+  return c;
+}
+
+/** A node that takes every item of its local channel into `value` and broadcasts if any. */
+function drain(rt: TestRuntime, name: string): [Node<number>, LocalSender<number>] {
+  return new NodeBuilder(0).named(name).buildWith(
+    rt.executor,
+    localChannel<number>({ capacity: 16 }),
+    take,
+  );
+}
+function take(self: Node<number>, _ctx: unknown, rx: LocalReceiver<number>): boolean {
+  let any = false;
+  for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) {
+    self.value = v;
+    any = true;
+  }
+  return any;
+}
+
+function count(m: Metrics, node: Node<unknown>) {
+  return m.dataAge!.snapshot(node)!;
+}
+
+test("data age is exact on a manual clock: source, child, grandchild, scheduleNode", () => {
+  const rt = new TestRuntime();
+  const clock = manual();
+  const m = new Metrics(rt.executor, { dataAge: { clock }, notifyLatency: false });
+  const [src, tx] = drain(rt, "src");
+  const child = new NodeBuilder(0).named("child").triggeredBy(src)
+    .build(rt.executor, () => true);
+  const grand = new NodeBuilder(0).named("grand").triggeredBy(child).build(
+    rt.executor,
+    () => false,
+  );
+  // Deeper than kicker (which schedules it), through a parent that never broadcasts.
+  const late = new NodeBuilder(0).named("late").triggeredBy(grand).build(rt.executor, () => false);
+  const kicker = new NodeBuilder(0).named("kicker").triggeredBy(src)
+    .build(rt.executor, (_s, ctx) => {
+      ctx.scheduleNode(late);
+      return false;
+    });
+  clock.t = 100;
+  tx.trySend(1);
+  clock.t = 250;
+  rt.runOneCycle();
+  for (const n of [src, child, grand, kicker, late]) {
+    const s = count(m, n);
+    assertEquals(s.count, 1, `${n.name} ran once on the record`);
+    assertEquals(s.sumNs, 150, `${n.name}: 250 - 100`);
+  }
+  // Two records: the oldest counts. The next cycle's runs inherit nothing from this one.
+  clock.t = 300;
+  tx.trySend(2);
+  clock.t = 320;
+  tx.trySend(3);
+  clock.t = 400;
+  rt.runOneCycle();
+  assertEquals(count(m, src).sumNs, 150 + 100);
+  assertEquals(count(m, grand).sumNs, 150 + 100);
+  // A run without records or a stamped parent records nothing (here: a yield).
+  rt.executor.yieldNow(late);
+  rt.runOneCycle();
+  assertEquals(count(m, late).count, 2, "the yield-driven run added nothing");
+  const text = m.text();
+  assert(text.includes('wavelet_node_data_age_seconds_count{node="grand"} 2'), text);
+  m.stop();
+});
+
+test("a child inherits the oldest stamp of the parents that broadcast; unstamped records add nothing", () => {
+  const rt = new TestRuntime();
+  const clock = manual();
+  const [a, txA] = drain(rt, "a");
+  const [b, txB] = drain(rt, "b");
+  const both = new NodeBuilder(0).named("both").triggeredBy(a).triggeredBy(b)
+    .build(rt.executor, () => false);
+  txA.trySend(0); // sent before any metrics: no stamp
+  rt.runOneCycle();
+  const m = new Metrics(rt.executor, { dataAge: { clock } });
+  txA.trySend(0); // queued... and taken below with a stamp
+  rt.runOneCycle();
+  assertEquals(count(m, a).count, 1, "stamped once metrics were on");
+  clock.t = 1_000;
+  txB.trySend(1);
+  clock.t = 1_200;
+  txA.trySend(2);
+  clock.t = 2_000;
+  rt.runOneCycle();
+  assertEquals(count(m, b).sumNs, 1_000);
+  assertEquals(count(m, a).sumNs, 0 + 800);
+  assertEquals(count(m, both).count, 2);
+  assertEquals(count(m, both).sumNs, 0 + 1_000, "b's record is the older");
+  m.stop();
+  // Off: what is sent now carries no stamp, and nothing is recorded.
+  txA.trySend(3);
+  rt.runOneCycle();
+  assertEquals(count(m, a).count, 2);
+  const hub = runtimePort(rt.executor).ingest;
+  assert(!hub.on, "the hub is off");
+  assertEquals(hub.members, 2, "both channels are registered");
+  a.remove();
+  rt.runOneCycle();
+  assertEquals(hub.members, 1, "a removed channel leaves the hub");
+});
+
+test("data age off: no family, no stamps, no histogram", () => {
+  const rt = new TestRuntime();
+  const m = new Metrics(rt.executor);
+  assertEquals(m.dataAge, null);
+  assert(!m.text().includes("wavelet_node_data_age_seconds"));
+  assert(!runtimePort(rt.executor).ingest.on);
+  assertThrows(
+    () => m.nodeHistogram("wavelet_node_data_age_seconds", "Age."),
+    InvalidArgumentError,
+  );
+  m.stop();
+});
+
+const Tick = defineRecord({ producer: "i32", seq: "i32", value: "f64" });
+
+test("a Worker's ring records: one age per run that read records, children never younger, stamps off after stop", async () => {
+  const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
+  const m = new Metrics(rt.executor, { dataAge: true, clock: rt.backend });
+  let readRuns = 0, got = 0, closed = false;
+  const COUNT = 20_000;
+  const [src, tx] = new NodeBuilder(0).named("src").buildWith(
+    rt.executor,
+    channel({ kind: "ring", record: Tick, capacity: 1024 }),
+    (_self, _ctx, rx) => {
+      let n = 0;
+      while (rx.next()) n++;
+      if (n > 0) readRuns++;
+      got += n;
+      if (rx.isClosed) closed = true;
+      return n > 0;
+    },
+  );
+  const child = new NodeBuilder(0).named("child").triggeredBy(src).build(rt.executor, () => true);
+  const rings = (tx as unknown as { _rings: Rings })._rings;
+  assertEquals(Atomics.load(rings.ctl, H_STAMP), 1, "the channel stamps while data age is on");
+  const worker = new Worker(new URL("./fixtures/ring_producer.ts", import.meta.url).href, {
+    type: "module",
+  });
+  const done = new Promise((resolve) => (worker.onmessage = resolve));
+  worker.postMessage({
+    sender: tx.toTransferable(),
+    producer: 1,
+    count: COUNT,
+    retryOnFull: true,
+    batch: 16,
+  });
+  (tx as RingSender<typeof Tick.fields>).close();
+  // Cycles until the channel closed (each waits up to 50 ms for the Worker's wake-up).
+  const until = Date.now() + 60_000;
+  while (!closed && Date.now() < until) rt.runOneCycle(50e6);
+  await done;
+  worker.terminate();
+  assertEquals(got, COUNT);
+  const s = m.dataAge!.snapshot(src)!, c = m.dataAge!.snapshot(child)!;
+  assertEquals(s.count, readRuns, "one age per run that read records");
+  assertEquals(c.count, readRuns, "the child ran once per broadcast, inheriting the stamp");
+  assert(s.sumNs >= 0 && c.sumNs >= s.sumNs, `child ${c.sumNs} >= src ${s.sumNs}`);
+  // A garbage stamp (0, a stale one) would read as decades: nothing may land above the last
+  // bound (10 s).
+  assertEquals(BUCKET_BOUNDS_NS.at(-1), 10e9);
+  assertEquals(s.counts.at(-1), 0, JSON.stringify(s.counts));
+  assertEquals(c.counts.at(-1), 0, JSON.stringify(c.counts));
+  m.stop();
+  assertEquals(Atomics.load(rings.ctl, H_STAMP), 0, "stamps are off once the metrics stop");
+  rt.shutdown();
+});
+
+test("the text with data ages passes promtool", async () => {
+  const rt = new TestRuntime();
+  const clock = manual();
+  const m = new Metrics(rt.executor, { dataAge: { clock } });
+  const [, tx] = drain(rt, 'we"ird\\name');
+  clock.t = 5;
+  tx.trySend(1);
+  clock.t = 2_000_000;
+  rt.runOneCycle();
+  const text = m.text();
+  assert(text.includes("# TYPE wavelet_node_data_age_seconds histogram"), text);
+  const r = await promtoolCheck(text);
+  assertEquals(r.code, 0, r.out);
+  m.stop();
+});
+
+test("serveMetrics measures data age by default, and refuses dataAge with a metrics option", () => {
+  const rt = new RealtimeRuntime();
+  const server = serveMetrics(rt);
+  assert(server.metrics.dataAge !== null);
+  assert(runtimePort(rt.executor).ingest.on);
+  server.close();
+  assert(!runtimePort(rt.executor).ingest.on, "closing the endpoint turns stamps off");
+  const off = serveMetrics(rt, { dataAge: false });
+  assertEquals(off.metrics.dataAge, null);
+  off.close();
+  const m = new Metrics(rt.executor);
+  assertThrows(() => serveMetrics(rt, { metrics: m, dataAge: true }), InvalidArgumentError);
+  m.stop();
+  rt.shutdown();
+});
+
+fuzzCall("new Metrics(executor, { dataAge })", [
+  arg(fc.oneof(fc.constant({ monotonicNs: () => 1 }), fc.constant({ monotonicNs: () => NaN }))),
+  fc.boolean(),
+], (g, [clock, wrap]) => {
+  const dataAge = wrap ? { clock: pick(clock, () => ({ monotonicNs: () => 1 })) } : clock;
+  let m: Metrics | null = null;
+  try {
+    m = new Metrics(g.ex, { dataAge: pick(dataAge, () => true) as never });
+  } catch (e) {
+    assert(!runtimePort(g.ex).ingest.on, "a refused option attached nothing");
+    throw e;
+  } finally {
+    m?.stop();
+  }
+});
