@@ -15,7 +15,15 @@ import { RealtimeRuntime } from "../src/runtime/realtime.ts";
 import { Metrics } from "../src/metrics/metrics.ts";
 import { serveMetrics } from "../src/metrics/server.ts";
 import { BUCKET_BOUNDS_NS } from "../src/metrics/buckets.ts";
-import { channel, defineRecord, localChannel, type RingSender } from "../channel.ts";
+import {
+  channel,
+  conflatingChannel,
+  defineRecord,
+  localChannel,
+  type RingSender,
+} from "../channel.ts";
+import { historicalSource } from "../replay.ts";
+import { HistoricalRuntime } from "../src/runtime/historical.ts";
 import { H_STAMP, type Rings } from "../src/channel/rings.ts";
 import type { LocalReceiver, LocalSender } from "../src/channel/local.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
@@ -195,6 +203,71 @@ test("a Worker's ring records: one age per run that read records, children never
   m.stop();
   assertEquals(Atomics.load(rings.ctl, H_STAMP), 0, "stamps are off once the metrics stop");
   rt.shutdown();
+});
+
+test("value and conflating channels stamp while on: one age per run that took something", () => {
+  const rt = new TestRuntime();
+  const m = new Metrics(rt.executor, { dataAge: true });
+  const [vals, vtx] = new NodeBuilder(0).named("vals").buildWith(
+    rt.executor,
+    channel({ kind: "value", capacity: 8, maxItemBytes: 64 }),
+    (self, _ctx, rx) => {
+      for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) self.value++;
+      return true;
+    },
+  );
+  const Px = defineRecord({ px: "f64" });
+  const [quotes, qtx] = new NodeBuilder(0).named("quotes").buildWith(
+    rt.executor,
+    conflatingChannel(Px, { keys: 4, livenessCheckMs: 0 }),
+    (self, _ctx, rx) => {
+      while (rx.next()) self.value++;
+      return true;
+    },
+  );
+  vtx.trySend("a");
+  vtx.trySend("b");
+  qtx.trySend({ px: 1 }, 0);
+  qtx.trySend({ px: 2 }, 0); // conflated: one record of key 0
+  qtx.trySend({ px: 3 }, 3);
+  rt.runOneCycle();
+  assertEquals([vals.value, quotes.value], [2, 2]);
+  const v = m.dataAge!.snapshot(vals)!, q = m.dataAge!.snapshot(quotes)!;
+  assertEquals([v.count, q.count], [1, 1]);
+  assert(v.sumNs >= 0 && q.sumNs >= 0);
+  assertEquals(v.counts.at(-1), 0, "a real age, not a garbage stamp");
+  assertEquals(q.counts.at(-1), 0, "a real age, not a garbage stamp");
+  const rings = (vtx as unknown as { _rings: Rings })._rings;
+  assertEquals(Atomics.load(rings.ctl, H_STAMP), 1);
+  m.stop();
+  assertEquals(Atomics.load(rings.ctl, H_STAMP), 0, "the value channel's stamp word reads 0");
+  vtx.trySend("c");
+  qtx.trySend({ px: 4 }, 1);
+  rt.runOneCycle();
+  assertEquals([vals.value, quotes.value], [3, 3]);
+  assertEquals([v.count, q.count], [1, 1], "nothing measured once stopped");
+});
+
+test("a historical source's records count from the instant they were due", () => {
+  const rt = new HistoricalRuntime({
+    startUnixNanos: 0n,
+    endUnixNanos: 10_000_000n,
+    stepNs: 2.5e6,
+  });
+  const clock = manual();
+  clock.t = 1e9;
+  const m = new Metrics(rt.executor, { dataAge: { clock } });
+  // Due at 1 ms and 2 ms, released by the cycle at 2.5 ms; due at 6 ms, released at 7.5 ms.
+  const src = historicalSource(rt, [{ ts: 1_000_000n }, { ts: 2_000_000n }, { ts: 6_000_000n }], {
+    name: "hist",
+  });
+  const child = new NodeBuilder(0).named("child").triggeredBy(src).build(rt.executor, () => true);
+  rt.runUntilCompletion();
+  const s = m.dataAge!.snapshot(src)!, c = m.dataAge!.snapshot(child)!;
+  assertEquals(s.count, 2);
+  assertEquals(s.sumNs, 1.5e6 + 1.5e6, "the oldest of each release: 2.5 - 1 and 7.5 - 6 ms");
+  assertEquals(c.sumNs, s.sumNs, "the child runs at the same (manual) instant");
+  m.stop();
 });
 
 test("the text with data ages passes promtool", async () => {

@@ -142,8 +142,19 @@ function makeConflating<T>(
   const rx = new ConflatingReceiver(mem, layout);
   const attach = (ex: Executor, node: Node<T>) => {
     const notifier = ex.registerNotifier(node);
-    ex.own(node, () => mem.closeReceiver());
-    rx._tap.port = runtimePort(ex);
+    const port = runtimePort(ex), hub = port.ingest;
+    const stamps = {
+      _setStamping: (on: boolean) => {
+        mem.setStamping(on);
+        rx._hub = on ? hub : null;
+      },
+    };
+    hub.register(stamps);
+    ex.own(node, () => {
+      hub.unregister(stamps);
+      mem.closeReceiver();
+    });
+    rx._tap.port = port;
     rx._tap.slot = node._slot;
     describeForReplay(
       node,

@@ -50,6 +50,11 @@ export class IngestHub {
   now: () => number = ingestNs;
   /** The oldest stamp noted since the instrument last reset it (Infinity: none). */
   oldest = Infinity;
+  /**
+   * The start of the running node's run on the `now` clock, set by the instrument: a source
+   * whose records carry their own time (historical sources) notes `runStart - lateness`.
+   */
+  runStart = 0;
   readonly #members = new Set<Stampable>();
   #users = 0;
 

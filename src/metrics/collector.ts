@@ -239,7 +239,7 @@ export class Collector implements Instrument {
     const c = this;
     const hub = this.#hub, now = age.now, hist = age.hist;
     return (self, ctx) => {
-      const t0 = now();
+      const t0 = hub.runStart = now();
       hub.oldest = c.inhCycle[slot] === c.#cycleNo ? c.inh[slot] : Infinity;
       let r: unknown;
       try {
