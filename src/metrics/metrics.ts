@@ -1,8 +1,9 @@
 /**
  * The metrics registry of one executor: what the collector counts on the cycle's path (node
- * runs and time, cycle durations, notify-to-run latency, timer lateness), what is read only on
- * request (channel probes, connections and bytes of the TCP nodes, registered gauges and
- * counters), and per-node histograms that other features register and fill. `text()` formats
+ * runs and time, cycle durations, notify-to-run latency, timer lateness, and with `dataAge` the
+ * age of the data each node ran on), what is read only on request (channel probes, connections
+ * and bytes of the TCP nodes, registered gauges and counters), and per-node histograms that
+ * other features register and fill. `text()` formats
  * everything in the Prometheus text exposition format.
  *
  * @module
