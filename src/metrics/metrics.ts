@@ -3,8 +3,8 @@
  * runs and time, cycle durations, notify-to-run latency, timer lateness, and with `dataAge` the
  * age of the data each node ran on), what is read only on request (channel probes, connections
  * and bytes of the TCP nodes, registered gauges and counters), and per-node histograms that
- * other features register and fill. `text()` formats
- * everything in the Prometheus text exposition format.
+ * other features register and fill. `text()` formats everything in the Prometheus text
+ * exposition format.
  *
  * @module
  */
