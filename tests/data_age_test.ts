@@ -138,6 +138,38 @@ test("a child inherits the oldest stamp of the parents that broadcast; unstamped
   assertEquals(hub.members, 1, "a removed channel leaves the hub");
 });
 
+test("local channels read the clock once per group of sends between two takes", () => {
+  const rt = new TestRuntime();
+  const clock = manual();
+  const m = new Metrics(rt.executor, { dataAge: { clock } });
+  const [one, tx] = new NodeBuilder(0).named("one").buildWith(
+    rt.executor,
+    localChannel<number>({ capacity: 16 }),
+    (self, _ctx, rx) => {
+      const v = rx.tryRecv(); // one item per run: the rest waits for the next cycle
+      if (v !== undefined) self.value = v;
+      return v !== undefined;
+    },
+  );
+  clock.t = 100;
+  tx.trySend(1);
+  clock.t = 150;
+  tx.trySend(2); // no take since the first send: it shares the reading of 100
+  clock.t = 200;
+  rt.runOneCycle();
+  assertEquals(count(m, one).sumNs, 100, "the first item: exact");
+  clock.t = 300;
+  rt.runOneCycle(); // the yield brings it back for the second item
+  assertEquals(one.value, 2);
+  assertEquals(count(m, one).sumNs, 100 + 200, "the second: an upper bound (sent at 150)");
+  clock.t = 310;
+  tx.trySend(3); // the first send after a take reads the clock again
+  clock.t = 400;
+  rt.runOneCycle();
+  assertEquals(count(m, one).sumNs, 100 + 200 + 90);
+  m.stop();
+});
+
 test("data age off: no family, no stamps, no histogram", () => {
   const rt = new TestRuntime();
   const m = new Metrics(rt.executor);

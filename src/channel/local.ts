@@ -179,9 +179,17 @@ export class LocalQueue<T> {
   dropped = 0;
   rxClosed = false;
   txClosed = false;
-  /** Ingest stamp per item (NaN: none), while the executor's hub asks; else null. */
+  /**
+   * Ingest stamp per item (NaN: none), while the executor's hub asks; else null. The clock is
+   * read by the first send after the receiver took something (or since stamps went on); the
+   * sends after it, up to the receiver's next take, share that reading: the oldest of their
+   * send times, so a run that takes them reports their age exactly, and one that takes only
+   * the later ones an upper bound (by at most the time between two of the receiver's takes).
+   */
   #stamps: Float64Array | null = null;
   #hub: IngestHub | null = null;
+  #stamp = NaN;
+  #restamp = true;
 
   constructor(capacity: number, overflow: Overflow, notifier: Notifier) {
     this.#capacity = capacity;
@@ -208,7 +216,13 @@ export class LocalQueue<T> {
     }
     const at = (this.#head + this.#size) % this.#capacity;
     this.#items[at] = item;
-    if (this.#stamps !== null) this.#stamps[at] = this.#hub!.now();
+    if (this.#stamps !== null) {
+      if (this.#restamp) {
+        this.#stamp = this.#hub!.now();
+        this.#restamp = false;
+      }
+      this.#stamps[at] = this.#stamp;
+    }
     this.#size++;
     this.#notifier.notify();
     return SendStatus.Sent;
@@ -218,7 +232,10 @@ export class LocalQueue<T> {
     if (this.#size === 0) return undefined;
     const item = this.#items[this.#head];
     this.#items[this.#head] = undefined;
-    if (this.#stamps !== null) this.#hub!.note(this.#stamps[this.#head]);
+    if (this.#stamps !== null) {
+      this.#hub!.note(this.#stamps[this.#head]);
+      this.#restamp = true;
+    }
     this.#head = (this.#head + 1) % this.#capacity;
     this.#size--;
     if (this.#waiters.length > 0) this.#wakeWaiters();
@@ -234,6 +251,7 @@ export class LocalQueue<T> {
       _setStamping: (on) => {
         this.#hub = on ? hub : null;
         this.#stamps = on ? new Float64Array(this.#capacity).fill(NaN) : null;
+        this.#restamp = true;
       },
     };
   }
