@@ -28,7 +28,13 @@ import process from "node:process";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager, type PubAck } from "@nats-io/jetstream";
 import { Control, ExecutionMode, NodeBuilder, RealtimeRuntime } from "../mod.ts";
-import { ensureStream, type JetStreamOutput, jetStreamSink, jetStreamSource, startNatsServer } from "../nats.ts";
+import {
+  ensureStream,
+  type JetStreamOutput,
+  jetStreamSink,
+  jetStreamSource,
+  startNatsServer,
+} from "../nats.ts";
 
 const N = Number(process.env.WAVELET_JS_RECORDS ?? 50_000);
 const RATE = Number(process.env.WAVELET_JS_RATE ?? 1000);

@@ -170,6 +170,28 @@ test("local channels read the clock once per group of sends between two takes", 
   m.stop();
 });
 
+test("two registries with data age on one executor both measure; stamps stay on until both stop", () => {
+  const rt = new TestRuntime();
+  const clock = manual();
+  const m1 = new Metrics(rt.executor, { dataAge: { clock } });
+  const m2 = new Metrics(rt.executor, { dataAge: { clock } });
+  const [src, tx] = drain(rt, "src");
+  const child = new NodeBuilder(0).named("child").triggeredBy(src).build(rt.executor, () => true);
+  clock.t = 10;
+  tx.trySend(1);
+  clock.t = 70;
+  rt.runOneCycle();
+  for (const m of [m1, m2]) {
+    assertEquals(count(m, src).sumNs, 60);
+    assertEquals(count(m, child).sumNs, 60);
+  }
+  const hub = runtimePort(rt.executor).ingest;
+  m1.stop();
+  assert(hub.on, "the second registry still asks");
+  m2.stop();
+  assert(!hub.on);
+});
+
 test("data age off: no family, no stamps, no histogram", () => {
   const rt = new TestRuntime();
   const m = new Metrics(rt.executor);

@@ -247,8 +247,9 @@ export class Collector implements Instrument {
       try {
         r = fn(self, ctx);
       } finally {
+        // Left as it is: another registry's wrapper around this one reads it too (each run
+        // starts by setting it).
         const o = hub.oldest;
-        hub.oldest = Infinity;
         if (o !== Infinity) {
           addValue(hist._a, slot * STRIDE, t0 - o);
           if (r === true || r === 1) c.#pass(slot, o);
