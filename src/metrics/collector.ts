@@ -3,9 +3,9 @@
  * runs and time it (and, with data age on, to record the age of what it ran on and pass its
  * oldest ingest stamp to the children it schedules: see `core/ingest.ts`), records cycle
  * durations, notify-to-run latencies and timer lateness, all into typed arrays indexed by slot,
- * so the cycle allocates nothing and takes no lock. What
- * belongs to a node that left the graph is folded into totals by node name when its slot is
- * reused or at the next read, so the counters by name never go down.
+ * so the cycle allocates nothing and takes no lock. What belongs to a node that left the graph
+ * is folded into totals by node name when its slot is reused or at the next read, so the
+ * counters by name never go down.
  *
  * @module
  */
