@@ -272,8 +272,8 @@ async function live(o: Options): Promise<void> {
     server.metrics.channel("book", { depth: () => st.depth, dropped: () => st.dropped });
     server.metrics.gauge("demo_clients", "TCP clients reading bars.", () => st.clients.size);
     // Every node's data age (wavelet_node_data_age_seconds, per node in /metrics and in the
-    // inspector's node panel) comes from the endpoint's registry: the ring stamps each batch
-    // the producers publish.
+    // inspector's node panel) comes from the endpoint's registry: the ring stamps each record
+    // the producers send (one trySend each), and the ages follow the graph from "book" down.
   }
 
   console.log(
