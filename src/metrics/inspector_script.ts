@@ -344,8 +344,7 @@ export const INSPECTOR_JS: string = String.raw`"use strict";
         facts.appendChild(dd);
       });
     box.appendChild(facts);
-    refList("parents", d.parents, box);
-    refList("children", d.children, box);
+    // The node's histograms (its data age among them) right under its run and time facts.
     d.histograms.forEach(function (hist) {
       var fig = document.createElement("figure");
       fig.className = "node-hist";
@@ -368,6 +367,8 @@ export const INSPECTOR_JS: string = String.raw`"use strict";
       fig.appendChild(p);
       box.appendChild(fig);
     });
+    refList("parents", d.parents, box);
+    refList("children", d.children, box);
     var h = document.createElement("h3");
     h.textContent = "why it ran (latest last)";
     box.appendChild(h);
