@@ -4,7 +4,11 @@
  * `Metrics` (node time: two clock reads per run, from `performance.now()` or from the native
  * backend's clock, as `serveMetrics` uses), and on a realtime runtime with and without
  * the endpoint (`serveMetrics`: the instrument plus a listening socket in the epoll set, no
- * client). Then bytes allocated per cycle with the default `Metrics` attached.
+ * client). Then bytes allocated per cycle with the default `Metrics` attached. Then data age
+ * (per-hop latency): 64 records per cycle through a ring channel (one `trySendColumns`) or a
+ * local channel (64 `trySend`) into a node and a chain of 3 children, with no metrics, with
+ * `Metrics` on the native clock (as `serveMetrics` makes it, data age off), and with data age
+ * on (`dataAge: true`: the channel stamps, every run reads the ingest clock once more).
  *
  *     deno run -A --v8-flags=--expose-gc bench/metrics_bench.ts
  *     bun run bench/metrics_bench.ts
@@ -17,11 +21,13 @@
  * @module
  */
 
+import { readFileSync } from "node:fs";
 import { bench, group, run } from "mitata";
 import {
   Control,
   ExecutionMode,
   type Executor,
+  type Node,
   NodeBuilder,
   RealtimeRuntime,
   TestRuntime,
@@ -30,6 +36,7 @@ import { TcpListener, tcpListenerNode } from "../net.ts";
 import { Metrics } from "../src/metrics/metrics.ts";
 import { serveMetrics } from "../src/metrics/server.ts";
 import { defaultBackend } from "../src/runtime/backend.ts";
+import { defineRecord, localChannel, recordColumns, ringChannel } from "../channel.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -49,6 +56,15 @@ function allocMeter(): number {
 }
 
 const MASK = 0x3fffffff;
+
+/** /proc/loadavg's three averages, or "n/a". */
+function loadavg(): string {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "n/a";
+  }
+}
 
 /** Builds a source (yields itself every cycle) and `shape`'s nodes under it. */
 function build(ex: Executor, shape: "chain" | "fanout"): void {
@@ -100,6 +116,73 @@ function realtime(v: RtVariant): () => void {
   return () => void rt.runOneCycle(0);
 }
 
+const loadAtStart = loadavg();
+const DATA_AGE_NOTE =
+  "Data age off (the first two columns) leaves a producer one plain read of the channel's " +
+  "stamp flag per send; on, a ring publish reads the ingest clock once (here one " +
+  "`trySendColumns` of 64) and writes 64 stamps, local sends read it once per group between " +
+  "two takes, and each of the 4 node runs reads it once more.";
+const Tick = defineRecord({ seq: "i32", px: "f64" });
+/** Records per cycle in the data-age case. */
+const BATCH = 64;
+type AgeVariant = "off" | "metrics" | "metrics + data age";
+const ageVariants: AgeVariant[] = ["off", "metrics", "metrics + data age"];
+
+/** A channel node reading `BATCH` records a cycle, with a chain of 3 children under it. */
+function ageGraph(kind: "ring" | "local", v: AgeVariant): () => void {
+  const rt = new TestRuntime();
+  const ex = rt.executor;
+  let head: Node<number>;
+  let step: () => void;
+  if (kind === "ring") {
+    const cols = recordColumns(Tick, BATCH);
+    for (let i = 0; i < BATCH; i++) cols.seq[i] = i;
+    const [n, tx] = new NodeBuilder(0).named("feed").buildWith(
+      ex,
+      ringChannel(Tick, { capacity: 1024 }),
+      (self, _ctx, rx) => {
+        const r = rx.record;
+        let sum = self.value;
+        while (rx.next()) sum = (sum + r.seq) & MASK;
+        self.value = sum;
+        return true;
+      },
+    );
+    head = n;
+    step = () => {
+      tx.trySendColumns(cols);
+      rt.runOneCycle();
+    };
+  } else {
+    const [n, tx] = new NodeBuilder(0).named("feed").buildWith(
+      ex,
+      localChannel<number>({ capacity: 1024 }),
+      (self, _ctx, rx) => {
+        let sum = self.value;
+        for (let x = rx.tryRecv(); x !== undefined; x = rx.tryRecv()) sum = (sum + x) & MASK;
+        self.value = sum;
+        return true;
+      },
+    );
+    head = n;
+    step = () => {
+      for (let i = 0; i < BATCH; i++) tx.trySend(i);
+      rt.runOneCycle();
+    };
+  }
+  for (let i = 0; i < 3; i++) {
+    const p = head;
+    head = new NodeBuilder(0).named(`hop${i}`).triggeredBy(p)
+      .build(ex, (self) => {
+        self.value = (p.value + 1) & MASK;
+        return Control.Broadcast;
+      });
+  }
+  if (v === "metrics") new Metrics(ex, { clock: backend });
+  if (v === "metrics + data age") new Metrics(ex, { clock: backend, dataAge: true });
+  return step;
+}
+
 const steps = new Map<string, () => void>();
 for (const shape of ["chain", "fanout"] as const) {
   group(`${shape === "chain" ? "chain 10" : "fan-out 1->100"} (test runtime)`, () => {
@@ -117,6 +200,16 @@ group("chain 10 (realtime runtime, Spin, native backend)", () => {
     bench(v, step);
   }
 });
+
+for (const kind of ["ring", "local"] as const) {
+  group(`${kind} channel -> 3 hops, ${BATCH} records per cycle (test runtime)`, () => {
+    for (const v of ageVariants) {
+      const step = ageGraph(kind, v);
+      steps.set(`${kind} ${v}`, step);
+      bench(`${kind} ${v}`, step);
+    }
+  });
+}
 
 const result = await run();
 const p50 = new Map<string, number>();
@@ -144,7 +237,7 @@ function allocPerCycle(step: () => void, iters: number): number | null {
 const fmt = (ns: number | undefined) =>
   ns === undefined ? "n/a" : ns < 1000 ? `${ns.toFixed(0)} ns` : `${(ns / 1000).toFixed(2)} µs`;
 const lines: string[] = [];
-lines.push(`#### ${runtime}`, "");
+lines.push(`#### ${runtime} (load average ${loadAtStart} at start, ${loadavg()} at the end)`, "");
 lines.push(
   "| graph (node runs per cycle) | no metrics | counts only | `Metrics`, performance.now() | `Metrics`, native clock | + per run: counts | performance.now() | native |",
   "|---|--:|--:|--:|--:|--:|--:|--:|",
@@ -188,6 +281,22 @@ for (const [label, step, iters] of allocs) {
   );
 }
 lines.push("");
+lines.push(
+  `| data age: ${BATCH} records per cycle into a channel node and 3 hops (4 runs) | no metrics | \`Metrics\`, native clock | + \`dataAge\` | data age per cycle | per record | records/s, data age on |`,
+  "|---|--:|--:|--:|--:|--:|--:|",
+);
+for (const kind of ["ring", "local"] as const) {
+  const off = p50.get(`${kind} off`)!, on = p50.get(`${kind} metrics`)!;
+  const age = p50.get(`${kind} metrics + data age`)!;
+  lines.push(
+    `| ${kind} channel (${kind === "ring" ? "one trySendColumns" : `${BATCH} trySend`}) | ${
+      fmt(off)
+    } | ${fmt(on)} | ${fmt(age)} | +${fmt(age - on)} | +${fmt((age - on) / BATCH)} | ${
+      (BATCH / age * 1e3).toFixed(1)
+    } M |`,
+  );
+}
+lines.push("", DATA_AGE_NOTE, "");
 for (const rt of realtimes) rt.shutdown();
 console.log("METRICS_MD_BEGIN");
 console.log(lines.join("\n"));

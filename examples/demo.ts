@@ -124,15 +124,6 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-/** The sink's latency histogram, whose values also go to `mirror` (a per-node metric). */
-class MirroredHistogram extends Histogram {
-  mirror: ((ns: number) => void) | null = null;
-  override record(value: number): void {
-    super.record(value);
-    if (this.mirror !== null) this.mirror(value);
-  }
-}
-
 // ------------------------------------------------------------------ output helpers
 
 // deno-lint-ignore no-explicit-any
@@ -202,7 +193,7 @@ async function live(o: Options): Promise<void> {
   const rt = new RealtimeRuntime({ mode: ExecutionMode.Park });
   const backend = rt.backend;
   const clock = sharedClock(backend);
-  const hist = new MirroredHistogram();
+  const hist = new Histogram();
   const listener = TcpListener.bind(rt, "127.0.0.1", o.port);
   const port = listener.localAddress.port;
   const recentBars: Bar[] = [];
@@ -280,13 +271,9 @@ async function live(o: Options): Promise<void> {
     const st = graph.state;
     server.metrics.channel("book", { depth: () => st.depth, dropped: () => st.dropped });
     server.metrics.gauge("demo_clients", "TCP clients reading bars.", () => st.clients.size);
-    // The sink's data age, per node in /metrics and in the inspector's node panel.
-    const age = server.metrics.nodeHistogram(
-      "demo_update_age_seconds",
-      "Age of the updates a node joined: from the producer's stamp to the node's run.",
-    );
-    const sink = graph.nodes.sink;
-    hist.mirror = (ns) => void age.record(sink, ns);
+    // Every node's data age (wavelet_node_data_age_seconds, per node in /metrics and in the
+    // inspector's node panel) comes from the endpoint's registry: the ring stamps each record
+    // the producers send (one trySend each), and the ages follow the graph from "book" down.
   }
 
   console.log(

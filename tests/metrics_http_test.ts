@@ -5,6 +5,7 @@
 import { connect, type Socket } from "node:net";
 import fc from "fast-check";
 import { Control, ExecutionMode } from "../src/core/control.ts";
+import { runtimePort } from "../src/core/executor.ts";
 import { NodeBuilder } from "../src/core/builder.ts";
 import { ms } from "../src/core/time.ts";
 import { RealtimeRuntime } from "../src/runtime/realtime.ts";
@@ -304,6 +305,7 @@ test("fuzz: serveMetrics refuses bad options with a typed error and binds nothin
           maxConnections: fc.constantFrom(8, 0, 5000),
           idleTimeoutMs: fc.constantFrom(1000, 5, 1e12),
           metrics: fc.constantFrom(foreign, {}, undefined),
+          dataAge: fc.constantFrom(true, false, undefined, 1, "yes", null, { clock: null }),
         }, { requiredKeys: [] }),
         (runtime, options) => {
           const server = expectTyped(
@@ -311,6 +313,8 @@ test("fuzz: serveMetrics refuses bad options with a typed error and binds nothin
             () => serveMetrics(pick(runtime, () => rt), options as never),
           ) as MetricsServer | undefined;
           if (server !== undefined) server.close();
+          // Whatever happened, no registry is left asking for ingest stamps.
+          assert(!runtimePort(rt.executor).ingest.on, "data age is off again");
           // Whatever happened, the port is free again.
           TcpListener.bind(rt, "127.0.0.1", port).close();
         },

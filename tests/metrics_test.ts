@@ -187,7 +187,7 @@ test("notify-to-run from Worker threads: one value per drained notification, all
 test("per-node histograms: by name, folded when a node leaves, in the text only with values", async () => {
   const rt = new TestRuntime();
   const m = new Metrics(rt.executor);
-  const age = m.nodeHistogram("wavelet_node_data_age_seconds", "Age of the data a node ran on.");
+  const age = m.nodeHistogram("app_data_age_seconds", "Age of the data a node ran on.");
   const a1 = new NodeBuilder(0).named("a").build(rt.executor, () => false);
   const a2 = new NodeBuilder(0).named("a").build(rt.executor, () => false);
   new NodeBuilder(0).named("quiet").build(rt.executor, () => false);
@@ -199,11 +199,11 @@ test("per-node histograms: by name, folded when a node leaves, in the text only 
   assert(!age.record(a1, 1), "a removed node records nothing");
   assertEquals(age.snapshot(a1), null);
   const text = m.text();
-  assertEquals(sample(text, 'wavelet_node_data_age_seconds_count{node="a"}'), 3);
-  assertEquals(sample(text, 'wavelet_node_data_age_seconds_sum{node="a"}'), 6e-6);
-  assertEquals(sample(text, 'wavelet_node_data_age_seconds_bucket{node="a",le="0.0000025"}'), 2);
+  assertEquals(sample(text, 'app_data_age_seconds_count{node="a"}'), 3);
+  assertEquals(sample(text, 'app_data_age_seconds_sum{node="a"}'), 6e-6);
+  assertEquals(sample(text, 'app_data_age_seconds_bucket{node="a",le="0.0000025"}'), 2);
   assert(!text.includes('node="quiet"} 0\nwavelet_node_data_age'), "no series for a quiet node");
-  assert(!/wavelet_node_data_age_seconds_count\{node="quiet"\}/.test(text));
+  assert(!/app_data_age_seconds_count\{node="quiet"\}/.test(text));
   assertEquals((await promtoolCheck(text)).code, 0);
   const other = new TestRuntime();
   const foreign = new NodeBuilder(0).build(other.executor, () => false);

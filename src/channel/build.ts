@@ -592,11 +592,12 @@ function checkChannel(options: unknown, kind: string | undefined, record?: unkno
       );
     }
     const layout = layoutOf(record, "conflating");
-    const bytes = slots * keys * 3 * layout.byteSize;
+    // Each cell also has its 8-byte ingest stamp (data age).
+    const bytes = slots * keys * 3 * (layout.byteSize + 8);
     if (bytes > 2 ** 31) {
       throw new InvalidArgumentError(
         `A conflating channel of ${slots} producers x ${keys} keys x 3 cells x ` +
-          `${layout.byteSize} bytes needs ${bytes} bytes of shared memory, more than 2 GiB`,
+          `(${layout.byteSize} + 8) bytes needs ${bytes} bytes of shared memory, more than 2 GiB`,
       );
     }
     return { kind, keys, slots, watchMs, layout };
@@ -623,11 +624,12 @@ function checkChannel(options: unknown, kind: string | undefined, record?: unkno
     const max = checkInt(o.maxItemBytes ?? 1024, "maxItemBytes", 8, 1 << 24);
     cellBytes = (max + 4 + 7) & ~7;
   }
-  const bytes = (slots * capacity) * cellBytes;
+  // Each cell also has its 8-byte ingest stamp (data age).
+  const bytes = (slots * capacity) * (cellBytes + 8);
   if (bytes > 2 ** 31) {
     throw new InvalidArgumentError(
-      `A channel of ${slots} producers x ${capacity} cells x ${cellBytes} bytes needs ${bytes} ` +
-        "bytes of shared memory, more than 2 GiB",
+      `A channel of ${slots} producers x ${capacity} cells x (${cellBytes} + 8) bytes needs ` +
+        `${bytes} bytes of shared memory, more than 2 GiB`,
     );
   }
   return { kind, capacity, overflow, blockTimeoutMs, slots, watchMs, layout, cellBytes };

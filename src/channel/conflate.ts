@@ -12,6 +12,7 @@
  *                      the producer's back cell, bit 4 FRESH (the middle holds a record the
  *                      consumer has not taken); the consumer's front cell is the third one
  *     cells            three records per slot and key
+ *     stamps           one f64 ingest stamp per cell (data age; see H_STAMP in `rings.ts`)
  *
  * A producer writes its back cell (no one else touches it), then swaps back and middle and sets
  * FRESH with one compare-and-swap, stores LATEST and sets the key's DIRTY bit. The consumer takes
@@ -27,6 +28,7 @@
 
 import { InvalidArgumentError } from "../core/errors.ts";
 import { describe } from "../core/validate.ts";
+import { type IngestHub, ingestNs } from "../core/ingest.ts";
 import type { RecordingTap, ReplayingTap, StimulusTap } from "../core/hooks.ts";
 import { Notifier, NotifierClosedError, type NotifierTransferable } from "../drivers/notify.ts";
 import { CapacityError, ErrorCode } from "../core/errors.ts";
@@ -52,6 +54,7 @@ import {
   H_POLICY,
   H_RX_CLOSED,
   H_SLOTS,
+  H_STAMP,
   HEADER_WORDS,
   MAX_SLOTS,
   S_STATE,
@@ -103,6 +106,8 @@ export class Conflation {
   readonly ctlW: number;
   /** Byte offset of the first cell. */
   readonly cellsByte: number;
+  /** Index (in `f64`) of the first cell's ingest stamp. */
+  readonly stampAt: number;
 
   /** Wraps existing conflating memory (its header says the geometry). */
   constructor(sab: SharedArrayBuffer) {
@@ -120,6 +125,16 @@ export class Conflation {
     this.dirtyWords = g.dirtyWords;
     this.ctlW = g.ctlW;
     this.cellsByte = g.cellsByte;
+    this.stampAt = g.stampByte >>> 3;
+  }
+
+  /**
+   * Turns ingest stamps on or off (the consumer's thread): older stamps are cleared first (NaN,
+   * no stamp), then producers see `H_STAMP` and stamp each cell they publish.
+   */
+  setStamping(on: boolean): void {
+    if (on) this.f64.fill(NaN, this.stampAt, this.stampAt + this.slots * this.keys * 3);
+    Atomics.store(this.ctl, H_STAMP, on ? 1 : 0);
   }
 
   /** Allocates memory for `slots` producers of `keys` keys of records of `cellBytes`. */
@@ -166,13 +181,15 @@ export function geometry(slots: number, keys: number, cellBytes: number) {
   const dirtyWords = (keys + 31) >>> 5;
   const ctlW = dirtyW + dirtyWords;
   const cellsByte = ((ctlW + slots * keys) * 4 + 7) & ~7;
+  const stampByte = cellsByte + slots * keys * 3 * cellBytes;
   return {
     latestW,
     dirtyW,
     dirtyWords,
     ctlW,
     cellsByte,
-    bytes: cellsByte + slots * keys * 3 * cellBytes,
+    stampByte,
+    bytes: stampByte + slots * keys * 3 * 8,
   };
 }
 
@@ -313,6 +330,7 @@ export class ConflatingSender<F extends Record<string, FieldType>> {
     let cur = Atomics.load(ctl, w);
     const back = (cur >>> 2) & 3;
     this.#write(c.f64, ctl, c.u32, c.cellByte(this.#slot, key, back), item);
+    if (ctl[H_STAMP] !== 0) c.f64[c.stampAt + (this.#slot * c.keys + key) * 3 + back] = ingestNs();
     for (;;) {
       const seen = Atomics.compareExchange(ctl, w, cur, back | ((cur & 3) << 2) | FRESH);
       if (seen === cur) break;
@@ -458,6 +476,8 @@ export class ConflatingSender<F extends Record<string, FieldType>> {
 export class ConflatingReceiver<F extends Record<string, FieldType>> {
   /** @internal */
   readonly _tap: TapPoint = new TapPoint();
+  /** @internal While ingest stamps are on: where each fresh record's stamp is noted. */
+  _hub: IngestHub | null = null;
   readonly #c: Conflation;
   readonly #read: RecordReader;
   readonly #cursor: RecordCursorBase;
@@ -662,7 +682,10 @@ export class ConflatingReceiver<F extends Record<string, FieldType>> {
       if ((cur & FRESH) === 0) return onlyFresh ? -1 : c.cellByte(p, key, 3 - mid - back);
       // Swap: the front goes to the middle, the fresh middle becomes the front.
       const seen = Atomics.compareExchange(ctl, w, cur, (3 - mid - back) | (back << 2));
-      if (seen === cur) return c.cellByte(p, key, mid);
+      if (seen === cur) {
+        if (this._hub !== null) this._hub.note(c.f64[c.stampAt + (p * c.keys + key) * 3 + mid]);
+        return c.cellByte(p, key, mid);
+      }
       cur = seen; // the producer published again meanwhile: take the newer one
     }
   }

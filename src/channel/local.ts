@@ -7,6 +7,7 @@
 
 import v8 from "node:v8";
 import type { Notifier } from "../drivers/notify.ts";
+import type { IngestHub, Stampable } from "../core/ingest.ts";
 import { Obs, ReplayError } from "../replay/log.ts";
 import { ChannelError, Overflow, SendStatus } from "./status.ts";
 import { TapPoint } from "./tap_point.ts";
@@ -178,6 +179,17 @@ export class LocalQueue<T> {
   dropped = 0;
   rxClosed = false;
   txClosed = false;
+  /**
+   * Ingest stamp per item (NaN: none), while the executor's hub asks; else null. The clock is
+   * read by the first send after the receiver took something (or since stamps went on); the
+   * sends after it, up to the receiver's next take, share that reading: the oldest of their
+   * send times, so a run that takes them reports their age exactly, and one that takes only
+   * the later ones an upper bound (by at most the time between two of the receiver's takes).
+   */
+  #stamps: Float64Array | null = null;
+  #hub: IngestHub | null = null;
+  #stamp = NaN;
+  #restamp = true;
 
   constructor(capacity: number, overflow: Overflow, notifier: Notifier) {
     this.#capacity = capacity;
@@ -202,7 +214,15 @@ export class LocalQueue<T> {
       this.#size--;
       this.dropped++;
     }
-    this.#items[(this.#head + this.#size) % this.#capacity] = item;
+    const at = (this.#head + this.#size) % this.#capacity;
+    this.#items[at] = item;
+    if (this.#stamps !== null) {
+      if (this.#restamp) {
+        this.#stamp = this.#hub!.now();
+        this.#restamp = false;
+      }
+      this.#stamps[at] = this.#stamp;
+    }
     this.#size++;
     this.#notifier.notify();
     return SendStatus.Sent;
@@ -212,10 +232,28 @@ export class LocalQueue<T> {
     if (this.#size === 0) return undefined;
     const item = this.#items[this.#head];
     this.#items[this.#head] = undefined;
+    if (this.#stamps !== null) {
+      this.#hub!.note(this.#stamps[this.#head]);
+      this.#restamp = true;
+    }
     this.#head = (this.#head + 1) % this.#capacity;
     this.#size--;
     if (this.#waiters.length > 0) this.#wakeWaiters();
     return item;
+  }
+
+  /**
+   * Stamps go on (each sent item gets `hub.now()`, each item taken is noted to the hub) or off.
+   * Items queued before stamps went on carry none.
+   */
+  stampFor(hub: IngestHub | null): Stampable {
+    return {
+      _setStamping: (on) => {
+        this.#hub = on ? hub : null;
+        this.#stamps = on ? new Float64Array(this.#capacity).fill(NaN) : null;
+        this.#restamp = true;
+      },
+    };
   }
 
   whenSpace(): Promise<void> {

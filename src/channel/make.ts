@@ -90,8 +90,20 @@ function makeShared<T>(
   const reader = rx._reader;
   const attach = (ex: Executor, node: Node<T>) => {
     const notifier = ex.registerNotifier(node);
-    ex.own(node, () => rings.closeReceiver());
-    rx._tap.port = runtimePort(ex);
+    const port = runtimePort(ex), hub = port.ingest;
+    // Ingest stamps (data-age metrics): on while an instrument asks the executor's hub.
+    const stamps = {
+      _setStamping: (on: boolean) => {
+        rings.setStamping(on);
+        reader.hub = on ? hub : null;
+      },
+    };
+    hub.register(stamps);
+    ex.own(node, () => {
+      hub.unregister(stamps);
+      rings.closeReceiver();
+    });
+    rx._tap.port = port;
     rx._tap.slot = node._slot;
     // The layout is part of the graph a recorded run must be replayed into.
     describeForReplay(
@@ -130,8 +142,19 @@ function makeConflating<T>(
   const rx = new ConflatingReceiver(mem, layout);
   const attach = (ex: Executor, node: Node<T>) => {
     const notifier = ex.registerNotifier(node);
-    ex.own(node, () => mem.closeReceiver());
-    rx._tap.port = runtimePort(ex);
+    const port = runtimePort(ex), hub = port.ingest;
+    const stamps = {
+      _setStamping: (on: boolean) => {
+        mem.setStamping(on);
+        rx._hub = on ? hub : null;
+      },
+    };
+    hub.register(stamps);
+    ex.own(node, () => {
+      hub.unregister(stamps);
+      mem.closeReceiver();
+    });
+    rx._tap.port = port;
     rx._tap.slot = node._slot;
     describeForReplay(
       node,
@@ -238,10 +261,15 @@ function makeLocal<T>(
   const attach = (ex: Executor, node: Node<T>) => {
     lq = new LocalQueue(capacity, overflow, ex.registerNotifier(node));
     rx = new LocalReceiver(lq);
-    rx._tap.port = runtimePort(ex);
+    const port = runtimePort(ex), stamps = lq.stampFor(port.ingest);
+    port.ingest.register(stamps);
+    rx._tap.port = port;
     rx._tap.slot = node._slot;
     describeForReplay(node, "local");
-    ex.own(node, () => lq!.closeRx());
+    ex.own(node, () => {
+      port.ingest.unregister(stamps);
+      lq!.closeRx();
+    });
     return new LocalSender(lq);
   };
   let closeDelivered = false;

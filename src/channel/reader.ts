@@ -29,6 +29,7 @@ import {
 } from "./rings.ts";
 import { STATE_CLOSED, STATE_DEAD, STATE_FREE } from "./rings.ts";
 import { hasRemoteSlots, reapDeadSlots } from "./slots.ts";
+import type { IngestHub } from "../core/ingest.ts";
 
 /** Most records a `tryRecv`/`next` run takes from one ring before it moves to the next. */
 export const BURST = 64;
@@ -45,6 +46,11 @@ export class RingReader {
   at = 0;
   /** Records left in the current run (consecutive cells from `at`). */
   avail = 0;
+  /**
+   * While ingest stamps are on: the hub each run's first record's stamp is noted to (it is the
+   * oldest of the run, a ring being in send order). Null otherwise.
+   */
+  hub: IngestHub | null = null;
   readonly #heads: Int32Array;
   readonly #published: Int32Array;
   readonly #tails: Int32Array;
@@ -97,6 +103,7 @@ export class RingReader {
         if (d > wrap) d = wrap;
         if (d > limit) d = limit;
         this.#next = p + 1 === n ? 0 : p + 1;
+        if (this.hub !== null) this.hub.note(r.f64[r.stampAt + p * cap + (h & r.mask)]);
         this.slot = p;
         this.at = r.cellByte(p, h);
         this.avail = d;

@@ -29,7 +29,7 @@ import {
   type RecordReader,
   type RecordWriter,
 } from "./record.ts";
-import { H_RX_CLOSED, type Rings } from "./rings.ts";
+import { H_RX_CLOSED, H_STAMP, type Rings } from "./rings.ts";
 import { BURST, RingReader } from "./reader.ts";
 import {
   batchRange,
@@ -138,6 +138,7 @@ export class RingSender<F extends Record<string, FieldType>>
     }
     // The writer checks every field before it stores any; nothing is visible before the tail.
     this.#write(this.#f64, ctl, this.#u32, this._base + (t & this._mask) * this._cell, item);
+    if (ctl[H_STAMP] !== 0) this._stamp(t, 1);
     Atomics.store(ctl, this._tailW, this._tail = (t + 1) | 0);
     return this._wake() ? SendStatus.Sent : SendStatus.Closed;
   }
@@ -166,6 +167,7 @@ export class RingSender<F extends Record<string, FieldType>>
     const base = this._base, mask = this._mask, cell = this._cell, s = start ?? 0;
     // A record that throws leaves the batch unpublished: the tail has not moved.
     for (let k = 0; k < n; k++) write(f64, ctl, u32, base + ((t + k) & mask) * cell, items[s + k]);
+    if (ctl[H_STAMP] !== 0) this._stamp(t, n);
     Atomics.store(ctl, this._tailW, this._tail = (t + n) | 0);
     return this._wake() ? n : 0;
   }
@@ -235,6 +237,7 @@ export class RingSender<F extends Record<string, FieldType>>
     const first = n < cap - pos ? n : cap - pos;
     uncopy(this.#f64, ctl, this.#u32, this._base + pos * cell, first, cell, cols, s);
     if (first < n) uncopy(this.#f64, ctl, this.#u32, this._base, n - first, cell, cols, s + first);
+    if (ctl[H_STAMP] !== 0) this._stamp(t, n);
     Atomics.store(ctl, this._tailW, this._tail = (t + n) | 0);
     return this._wake() ? n : 0;
   }

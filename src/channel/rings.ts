@@ -14,6 +14,7 @@
  *             line 1: HEAD                   (written by the consumer; CAS by a drop-oldest producer)
  *             line 2: STATE TID START_LO START_HI SPACE WAITERS
  *     cells   slot p's ring at dataByte + p * capacity * cellBytes
+ *     stamps  one f64 per cell, slot p's at stampByte + p * capacity * 8 (see H_STAMP)
  *
  * Positions are free-running Int32 counters compared with `(a - b) | 0`, so they may wrap.
  *
@@ -45,6 +46,13 @@ export const H_OWNER = 6;
  * others publish without a notification, since the node is going to run anyway.
  */
 export const H_ARMED = 7;
+/**
+ * Header: nonzero while the consumer's executor wants ingest stamps (data-age metrics). A
+ * producer that sees it writes the ingest clock (`ingestNs`, one reading per publish) into the
+ * stamp word of each cell it publishes, before the tail; the consumer reads the stamp of the
+ * first record of each run it takes. Zero (the default) costs a producer one plain read.
+ */
+export const H_STAMP = 8;
 /** Words of the header. */
 export const HEADER_WORDS = 16;
 
@@ -110,6 +118,8 @@ export class Rings {
   readonly policy: number;
   /** Byte offset of slot 0's first cell. */
   readonly dataByte: number;
+  /** Index (in `f64`) of slot 0's first ingest stamp. */
+  readonly stampAt: number;
 
   /** Wraps existing channel memory (its header says the geometry). */
   constructor(sab: SharedArrayBuffer) {
@@ -124,6 +134,16 @@ export class Rings {
     this.cellBytes = this.ctl[H_CELL];
     this.policy = this.ctl[H_POLICY];
     this.dataByte = dataByte(this.slots);
+    this.stampAt = (this.dataByte + this.slots * this.capacity * this.cellBytes) >>> 3;
+  }
+
+  /**
+   * Turns ingest stamps on or off (the consumer's thread). Stamps left from an earlier period
+   * are cleared first (NaN: no stamp), so records published while it was off carry none.
+   */
+  setStamping(on: boolean): void {
+    if (on) this.f64.fill(NaN, this.stampAt, this.stampAt + this.slots * this.capacity);
+    Atomics.store(this.ctl, H_STAMP, on ? 1 : 0);
   }
 
   /** Allocates channel memory for `slots` producers of `capacity` cells of `cellBytes`. */
@@ -134,7 +154,7 @@ export class Rings {
     policy: number,
     owner: number,
   ): Rings {
-    const sab = new SharedArrayBuffer(dataByte(slots) + slots * capacity * cellBytes);
+    const sab = new SharedArrayBuffer(dataByte(slots) + slots * capacity * (cellBytes + 8));
     const ctl = new Int32Array(sab);
     ctl[H_SLOTS] = slots;
     ctl[H_CAPACITY] = capacity;
@@ -153,7 +173,7 @@ export class Rings {
     const slots = ctl[H_SLOTS], cap = ctl[H_CAPACITY], cell = ctl[H_CELL];
     return slots >= 1 && slots <= MAX_SLOTS && cap >= 2 && (cap & (cap - 1)) === 0 &&
       cell >= 8 && (cell & 7) === 0 && ctl[H_POLICY] >= 0 && ctl[H_POLICY] <= 2 &&
-      dataByte(slots) + slots * cap * cell === sab.byteLength;
+      dataByte(slots) + slots * cap * (cell + 8) === sab.byteLength;
   }
 
   /** First control word of slot `p`. */

@@ -11,11 +11,13 @@ import { describe } from "../core/validate.ts";
 import { CapacityError, ErrorCode, InvalidArgumentError } from "../core/errors.ts";
 import { Notifier, NotifierClosedError, type NotifierTransferable } from "../drivers/notify.ts";
 import { threadToken } from "../runtime/thread.ts";
+import { ingestNs } from "../core/ingest.ts";
 import {
   H_ARMED,
   H_OPEN,
   H_OWNER,
   H_RX_CLOSED,
+  H_STAMP,
   POLICY_BLOCK,
   POLICY_DROP,
   Rings,
@@ -139,6 +141,8 @@ export abstract class SharedSender<T> {
   protected _headCache = 0;
   /** @internal Byte offset of the slot's first cell. */
   protected _base = 0;
+  /** @internal Index (in the f64 view) of the slot's first ingest stamp. */
+  protected _stampBase = 0;
   /** @internal Why the last send stopped short (SendStatus). */
   protected _why: SendStatus = SendStatus.Sent;
   readonly #notifier: Notifier;
@@ -318,6 +322,7 @@ export abstract class SharedSender<T> {
         for (let j = 0; j < m; j++) {
           this.put(k + j, this._base + ((t + j) & this._mask) * this._cell);
         }
+        if (ctl[H_STAMP] !== 0) this._stamp(t, m);
         t = (t + m) | 0;
         k += m;
         Atomics.store(ctl, this._tailW, t);
@@ -328,6 +333,15 @@ export abstract class SharedSender<T> {
     } finally {
       this.unprepare();
     }
+  }
+
+  /**
+   * @internal Stamps positions `t` .. `t + n - 1` with one reading of the ingest clock (called
+   * before the tail's store publishes them, only while the consumer asks: see `H_STAMP`).
+   */
+  protected _stamp(t: number, n: number): void {
+    const f = this._rings.f64, base = this._stampBase, mask = this._mask, ns = ingestNs();
+    for (let k = 0; k < n; k++) f[base + ((t + k) & mask)] = ns;
   }
 
   /**
@@ -400,6 +414,7 @@ export abstract class SharedSender<T> {
       this._tailW = w + S_TAIL;
       this._headW = w + S_HEAD;
       this._base = r.cellByte(p, 0);
+      this._stampBase = r.stampAt + p * r.capacity;
     });
     if (p < 0) {
       throw new CapacityError(

@@ -19,7 +19,8 @@ import {
   SchedulerError,
   WaveletError,
 } from "./errors.ts";
-import { F_DOOMED, FLAGS, GEN, MUT, SHIFT } from "./graph.ts";
+import { F_DOOMED, FLAGS, GEN, MUT, SHIFT, TK_COUNT, TK_START } from "./graph.ts";
+import { IngestHub } from "./ingest.ts";
 import {
   type AnyCycleFn,
   CAUSE_NOTIFY,
@@ -579,7 +580,20 @@ export class Executor implements NodeOwner {
   #makePort(): RuntimePort {
     // deno-lint-ignore no-this-alias
     const ex = this;
+    const children = {
+      edges: new Int32Array(0) as Int32Array<ArrayBufferLike>,
+      start: 0,
+      count: 0,
+    };
     return {
+      ingest: new IngestHub(),
+      triggerChildren: (slot) => {
+        const t = this.#life.table, b = slot << SHIFT;
+        children.edges = t.pool.buf;
+        children.start = t.meta[b + TK_START];
+        children.count = t.meta[b + TK_COUNT];
+        return children;
+      },
       build: (spec, fn) => this.#build(spec, fn),
       attachPoller: (p) => void (this.#c.poller = p),
       get hasPoller() {

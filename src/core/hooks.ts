@@ -10,6 +10,7 @@ import type { Node, NodeSpec } from "./node.ts";
 import type { CycleTime } from "./time.ts";
 import type { NotifyQueue, Waker } from "../drivers/notify.ts";
 import type { IoDriver } from "../drivers/io.ts";
+import type { IngestHub } from "./ingest.ts";
 
 /**
  * A source of external stimuli a runtime attaches to its executor (OS events). The executor
@@ -122,6 +123,13 @@ export interface RuntimePort {
   setNextEpoch(epoch: number): void;
   /** The handle of the node in `slot`, or null. */
   node(slot: number): Node<unknown> | null;
+  /** The executor's ingest stamps: channels register there, an instrument turns them on. */
+  readonly ingest: IngestHub;
+  /**
+   * The Trigger children of the node in `slot`: `edges[start + 2k]` is the slot of child k
+   * (k < count), `edges[start + 2k + 1]` its depth. Valid until the graph changes.
+   */
+  triggerChildren(slot: number): { edges: Int32Array; start: number; count: number };
   /** Bytes held in typed arrays: node table, edge pool, scheduler (for memory benchmarks). */
   typedArrayBytes(): { nodeTable: number; edgePool: number; scheduler: number };
 }

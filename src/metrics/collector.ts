@@ -1,9 +1,11 @@
 /**
  * The instrument behind {@linkcode Metrics}: it wraps every node's cycle function to count its
- * runs and time it, records cycle durations, notify-to-run latencies and timer lateness, all
- * into typed arrays indexed by slot, so the cycle allocates nothing and takes no lock. What
- * belongs to a node that left the graph is folded into totals by node name when its slot is
- * reused or at the next read, so the counters by name never go down.
+ * runs and time it (and, with data age on, to record the age of what it ran on and pass its
+ * oldest ingest stamp to the children it schedules: see `core/ingest.ts`), records cycle
+ * durations, notify-to-run latencies and timer lateness, all into typed arrays indexed by slot,
+ * so the cycle allocates nothing and takes no lock. What belongs to a node that left the graph
+ * is folded into totals by node name when its slot is reused or at the next read, so the
+ * counters by name never go down.
  *
  * @module
  */
@@ -13,15 +15,17 @@ import type { Executor } from "../core/executor.ts";
 import {
   type AnyCycleFn,
   CAUSE_NOTIFY,
+  CAUSE_SCHEDULE,
   CAUSE_TIMER,
   type Instrument,
   type RuntimePort,
 } from "../core/hooks.ts";
 import type { Node } from "../core/node.ts";
+import type { IngestHub } from "../core/ingest.ts";
 import { NO_STAMP, type NotifyQueue, STAMP_UNITS_PER_MS, stampNow } from "../drivers/notify.ts";
 import { TcpConnection } from "../net/nodes.ts";
 import { TcpListener } from "../net/socket.ts";
-import { BucketHistogram } from "./buckets.ts";
+import { addValue, BucketHistogram, STRIDE } from "./buckets.ts";
 
 /** The label a node's series carry: its name, or this when it has none. */
 export const UNNAMED = "(unnamed)";
@@ -51,6 +55,17 @@ export interface SlotFamily {
   _grow(capacity: number): void;
   /** The node that had `slot` left the graph: fold its state under `label`, then clear it. */
   _fold(slot: number, label: string): void;
+}
+
+/**
+ * What the data-age measurement needs: the clock run starts are read from (the one same-thread
+ * channels stamp with) and the per-slot histograms it fills (`STRIDE` numbers per slot).
+ */
+export interface DataAgeTarget {
+  /** The clock, ns. */
+  now: () => number;
+  /** The histograms, sized with the collector's slots. */
+  readonly hist: { _a: Float64Array };
 }
 
 /** How many collectors asked each notification area to stamp. */
@@ -88,16 +103,27 @@ export class Collector implements Instrument {
   readonly families: SlotFamily[] = [];
   readonly #queue: NotifyQueue | null;
   #attached = false;
+  /** Data age: the target, or null when not measured. */
+  readonly #age: DataAgeTarget | null;
+  readonly #hub: IngestHub;
+  /** Data age: the oldest ingest stamp a slot inherits this cycle, valid where `inhCycle` matches. */
+  inh: Float64Array = new Float64Array(0);
+  inhCycle: Float64Array = new Float64Array(0);
+  /** Cycles started since attaching (tells this cycle's inherited stamps from older ones). */
+  #cycleNo = 0;
 
   constructor(
     executor: Executor,
     nodeTime: boolean,
     notifyLatency: boolean,
     clock: { monotonicNs(): number } | null,
+    age: DataAgeTarget | null = null,
   ) {
     this.port = runtimePort(executor);
     this.nodeTime = nodeTime;
     this.clock = clock;
+    this.#age = age;
+    this.#hub = this.port.ingest;
     this.#queue = notifyLatency ? this.port.notifications() : null;
     this.#grow(64);
   }
@@ -111,6 +137,7 @@ export class Collector implements Instrument {
     }
     this.#attached = true;
     executor.attachInstrument(this);
+    if (this.#age !== null) this.#hub.use(true, this.#age.now);
   }
 
   /** Detaches; stamps go off when no other collector wants them. */
@@ -118,6 +145,7 @@ export class Collector implements Instrument {
     if (!this.#attached) return;
     this.#attached = false;
     executor.detachInstrument(this);
+    if (this.#age !== null) this.#hub.use(false);
     const q = this.#queue;
     if (q !== null) {
       const n = (stampUsers.get(q) ?? 1) - 1;
@@ -138,6 +166,8 @@ export class Collector implements Instrument {
     this.ids = f64(this.ids, -1);
     this.runs = f64(this.runs);
     this.timeNs = f64(this.timeNs);
+    this.inh = f64(this.inh);
+    this.inhCycle = f64(this.inhCycle, -1);
     const st = new Int32Array(cap);
     st.set(this.stamp);
     this.stamp = st;
@@ -195,6 +225,55 @@ export class Collector implements Instrument {
   // ------------------------------------------------------------------------- the instrument
 
   wrap(slot: number, fn: AnyCycleFn): AnyCycleFn {
+    const w = this.#wrapCounting(slot, fn);
+    return this.#age === null ? w : this.#wrapAge(slot, w, this.#age);
+  }
+
+  /**
+   * Data age: the run starts with the ingest stamp the node inherited this cycle (from the
+   * parents whose broadcast or `scheduleNode` scheduled it) as the oldest so far; the
+   * receivers it reads note the stamps of what they hand it. A run that ends with a stamp
+   * records its age (run start minus the oldest stamp) and, if it broadcasts, passes the
+   * stamp on to its Trigger children.
+   */
+  #wrapAge(slot: number, fn: AnyCycleFn, age: DataAgeTarget): AnyCycleFn {
+    // deno-lint-ignore no-this-alias
+    const c = this;
+    const hub = this.#hub, now = age.now, hist = age.hist;
+    return (self, ctx) => {
+      const t0 = hub.runStart = now();
+      hub.oldest = c.inhCycle[slot] === c.#cycleNo ? c.inh[slot] : Infinity;
+      let r: unknown;
+      try {
+        r = fn(self, ctx);
+      } finally {
+        // Left as it is: another registry's wrapper around this one reads it too (each run
+        // starts by setting it).
+        const o = hub.oldest;
+        if (o !== Infinity) {
+          addValue(hist._a, slot * STRIDE, t0 - o);
+          if (r === true || r === 1) c.#pass(slot, o);
+        }
+      }
+      return r;
+    };
+  }
+
+  /** Data age: the Trigger children of `slot` inherit `stamp` for this cycle (the oldest wins). */
+  #pass(slot: number, stamp: number): void {
+    const ch = this.port.triggerChildren(slot), e = ch.edges, end = ch.start + 2 * ch.count;
+    for (let k = ch.start; k < end; k += 2) this.#inherit(e[k], stamp);
+  }
+
+  #inherit(child: number, stamp: number): void {
+    if (child >= this.capacity) return;
+    if (this.inhCycle[child] !== this.#cycleNo || stamp < this.inh[child]) {
+      this.inh[child] = stamp;
+      this.inhCycle[child] = this.#cycleNo;
+    }
+  }
+
+  #wrapCounting(slot: number, fn: AnyCycleFn): AnyCycleFn {
     const node = this.port.node(slot);
     if (slot >= this.capacity) this.#grow(slot + 1);
     // wrap() runs for a new node and again for every node when any instrument is attached or
@@ -252,7 +331,14 @@ export class Collector implements Instrument {
     this.notifyToRun._add(units > 0 ? units * (1e6 / STAMP_UNITS_PER_MS) : 0);
   }
 
-  cause(slot: number, bit: number, _by: number, lateNs: number): void {
+  cause(slot: number, bit: number, by: number, lateNs: number): void {
+    if (bit === CAUSE_SCHEDULE) {
+      // scheduleNode from a running node: what it consumed so far reaches the scheduled one.
+      if (by >= 0 && this.#age !== null && this.#hub.oldest !== Infinity) {
+        this.#inherit(slot, this.#hub.oldest);
+      }
+      return;
+    }
     if (bit === CAUSE_TIMER) {
       this.timerLateness._add(lateNs);
       return;
@@ -272,6 +358,7 @@ export class Collector implements Instrument {
 
   cycleStart(): void {
     this.cycleT0 = -1;
+    this.#cycleNo++;
   }
 
   cycleEnd(): void {

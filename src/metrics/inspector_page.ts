@@ -115,6 +115,7 @@ aside li a { color: var(--trigger); cursor: pointer; text-decoration: underline;
 figure { margin: 0; padding: 8px 12px; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
 figure svg { width: 100%; height: 110px; display: block; }
+figure.node-hist { border: none; padding: 0; background: none; }
 figure .q { margin: 4px 0 0; color: var(--muted); font-variant-numeric: tabular-nums; }
 .bar { fill: #4c6ef5; }
 .axis { font-size: 9px; fill: var(--muted); }

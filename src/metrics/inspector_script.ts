@@ -344,22 +344,31 @@ export const INSPECTOR_JS: string = String.raw`"use strict";
         facts.appendChild(dd);
       });
     box.appendChild(facts);
-    refList("parents", d.parents, box);
-    refList("children", d.children, box);
+    // The node's histograms (its data age among them) right under its run and time facts.
     d.histograms.forEach(function (hist) {
+      var fig = document.createElement("figure");
+      fig.className = "node-hist";
+      fig.setAttribute("data-metric", hist.name);
       var h3 = document.createElement("h3");
-      h3.textContent = hist.name;
-      box.appendChild(h3);
+      // The built-in data age gets a plain title; the metric name stays in the tooltip.
+      h3.textContent = hist.name === "wavelet_node_data_age_seconds"
+        ? "data age (run start \u2212 ingest)"
+        : hist.name;
+      h3.title = hist.name + ": " + hist.help;
+      fig.appendChild(h3);
       var svg = document.createElementNS(SVGNS, "svg");
       svg.setAttribute("width", "300");
       svg.setAttribute("height", "110");
-      box.appendChild(svg);
+      fig.appendChild(svg);
       drawHistogram(svg, hist.snapshot);
       var p = document.createElement("p");
-      p.className = "hint";
+      p.className = "hint q";
       p.textContent = summary(hist.snapshot);
-      box.appendChild(p);
+      fig.appendChild(p);
+      box.appendChild(fig);
     });
+    refList("parents", d.parents, box);
+    refList("children", d.children, box);
     var h = document.createElement("h3");
     h.textContent = "why it ran (latest last)";
     box.appendChild(h);

@@ -1,9 +1,10 @@
 /**
  * The metrics registry of one executor: what the collector counts on the cycle's path (node
- * runs and time, cycle durations, notify-to-run latency, timer lateness), what is read only on
- * request (channel probes, connections and bytes of the TCP nodes, registered gauges and
- * counters), and per-node histograms that other features register and fill. `text()` formats
- * everything in the Prometheus text exposition format.
+ * runs and time, cycle durations, notify-to-run latency, timer lateness, and with `dataAge` the
+ * age of the data each node ran on), what is read only on request (channel probes, connections
+ * and bytes of the TCP nodes, registered gauges and counters), and per-node histograms that
+ * other features register and fill. `text()` formats everything in the Prometheus text
+ * exposition format.
  *
  * @module
  */
@@ -21,6 +22,7 @@ import {
   STRIDE,
 } from "./buckets.ts";
 import { Collector, isListenerState, labelOf } from "./collector.ts";
+import { ingestNs } from "../core/ingest.ts";
 import { NAME_RE, TextWriter } from "./text.ts";
 
 /**
@@ -52,6 +54,16 @@ export interface MetricsOptions {
    * costs each publishing `notify()` one clock read (default true).
    */
   notifyLatency?: boolean;
+  /**
+   * Measure per-hop latency, the age of the data each node runs on, into the per-node
+   * histogram `wavelet_node_data_age_seconds` (see {@linkcode Metrics.dataAge}); default false
+   * (`serveMetrics` turns it on for the registry it makes). While on, channels stamp each
+   * record they carry with its send time, and every node run costs one more clock read.
+   * `{ clock }` reads run starts and stamps local channels' records with another clock (a
+   * manual clock in tests); records from ring and value channels are always stamped with the
+   * shared ingest clock, so leave it out when they feed the graph.
+   */
+  dataAge?: boolean | { clock: { monotonicNs(): number } };
 }
 
 /**
@@ -125,6 +137,7 @@ export interface NodeMetrics {
 /** Names the registry writes itself. */
 const BUILT_IN = new Set([
   "wavelet_cycles_total",
+  "wavelet_node_data_age_seconds",
   "wavelet_nodes",
   "wavelet_timers_pending",
   "wavelet_node_runs_total",
@@ -148,18 +161,18 @@ const BUILT_IN = new Set([
  * series are labelled by node name like the other per-node metrics (nodes that share a name are
  * summed; what removed nodes recorded stays counted).
  *
- * @example A per-node data-age histogram
+ * @example A per-node histogram of quote staleness
  * ```ts
  * import { NodeBuilder, TestRuntime } from "@wavelet/wavelet";
  * import { Metrics } from "@wavelet/wavelet/metrics";
  *
  * const rt = new TestRuntime();
  * const m = new Metrics(rt.executor);
- * const age = m.nodeHistogram("wavelet_node_data_age_seconds", "Age of the data a node ran on.");
+ * const stale = m.nodeHistogram("app_quote_staleness_seconds", "Age of the quote a node used.");
  * const node = new NodeBuilder(0).named("vwap").build(rt.executor, () => false);
- * age.record(node, 40_000); // 40 us
- * if (age.snapshot(node)?.count !== 1) throw new Error("one value");
- * if (!m.text().includes('wavelet_node_data_age_seconds_count{node="vwap"} 1')) throw new Error();
+ * stale.record(node, 40_000); // 40 us
+ * if (stale.snapshot(node)?.count !== 1) throw new Error("one value");
+ * if (!m.text().includes('app_quote_staleness_seconds_count{node="vwap"} 1')) throw new Error();
  * m.stop();
  * ```
  */
@@ -270,6 +283,7 @@ export class Metrics {
   readonly #readers: Reader[] = [];
   readonly #histograms: NodeHistogram[] = [];
   readonly #notifyLatency: boolean;
+  readonly #dataAge: NodeHistogram | null;
   #readErrors = 0;
   #stopped = false;
 
@@ -283,40 +297,62 @@ export class Metrics {
    */
   constructor(executor: Executor, options: MetricsOptions = {}) {
     checkInstance(executor, Executor, "Metrics's executor");
-    const o = checkOptions(options, "Metrics options", ["nodeTime", "notifyLatency", "clock"]);
+    const o = checkOptions(options, "Metrics options", [
+      "nodeTime",
+      "notifyLatency",
+      "clock",
+      "dataAge",
+    ]);
     for (const k of ["nodeTime", "notifyLatency"] as const) {
       if (o[k] !== undefined && typeof o[k] !== "boolean") {
         throw invalid(`${k} must be a boolean, got ${describe(o[k])}`);
       }
     }
     const clock = o.clock;
-    if (clock !== undefined) {
-      // One reading up front: a clock that fails or answers something else is refused now.
-      let t: unknown;
-      try {
-        if (
-          clock === null || typeof clock !== "object" || typeof clock.monotonicNs !== "function"
-        ) {
-          throw invalid(`clock must have a monotonicNs() method, got ${describe(clock)}`);
-        }
-        t = clock.monotonicNs();
-      } catch (cause) {
-        if (cause instanceof InvalidArgumentError) throw cause;
-        throw invalid("The clock threw when read", cause);
+    if (clock !== undefined) checkClock(clock);
+    let ageClock: (() => number) | null = null;
+    const da = o.dataAge;
+    if (da === true) ageClock = ingestNs;
+    else if (da !== undefined && da !== false) {
+      if (da === null || typeof da !== "object") {
+        throw invalid(`dataAge must be a boolean or { clock }, got ${describe(da)}`);
       }
-      if (typeof t !== "number" || !Number.isFinite(t)) {
-        throw invalid(`The clock must answer a finite number of nanoseconds, got ${describe(t)}`);
-      }
+      const c = checkOptions(da, "The dataAge option", ["clock"]).clock;
+      if (c === undefined) throw invalid("The dataAge option's object needs a clock");
+      checkClock(c);
+      ageClock = () => c.monotonicNs();
     }
     this.executor = executor;
     this.#notifyLatency = o.notifyLatency ?? true;
+    const age = ageClock === null ? null : new NodeHistogram(
+      this,
+      "wavelet_node_data_age_seconds",
+      "Age of the data the nodes with this name ran on: run start minus the oldest ingest time.",
+    );
     this._collector = new Collector(
       executor,
       o.nodeTime ?? true,
       this.#notifyLatency,
       clock ?? null,
+      age === null ? null : { now: ageClock!, hist: age },
     );
+    if (age !== null) {
+      this._collector.addFamily(age);
+      this.#histograms.push(age);
+    }
+    this.#dataAge = age;
     this._collector.attach(executor);
+  }
+
+  /**
+   * The data-age histogram (`wavelet_node_data_age_seconds`), or null unless the `dataAge`
+   * option is on: per node, the age of the data it ran on. A node's age is its run's start
+   * minus the oldest ingest time among what it ran on: the records its channel receiver handed
+   * it in that run (stamped when sent), and what the parents that scheduled it in this cycle
+   * (by broadcast or `scheduleNode`) ran on. A run with neither records nothing.
+   */
+  get dataAge(): NodeHistogram | null {
+    return this.#dataAge;
   }
 
   /** True once {@linkcode Metrics.stop} was called. */
@@ -746,5 +782,28 @@ export class Metrics {
 
   #checkOpen(): void {
     if (this.#stopped) throw invalid("Cannot register metrics on stopped metrics");
+  }
+}
+
+/**
+ * Refuses a clock that is not an object with `monotonicNs()` answering a finite number: one
+ * reading up front.
+ */
+function checkClock(clock: unknown): void {
+  let t: unknown;
+  try {
+    if (
+      clock === null || typeof clock !== "object" ||
+      typeof (clock as { monotonicNs?: unknown }).monotonicNs !== "function"
+    ) {
+      throw invalid(`clock must have a monotonicNs() method, got ${describe(clock)}`);
+    }
+    t = (clock as { monotonicNs(): unknown }).monotonicNs();
+  } catch (cause) {
+    if (cause instanceof InvalidArgumentError) throw cause;
+    throw invalid("The clock threw when read", cause);
+  }
+  if (typeof t !== "number" || !Number.isFinite(t)) {
+    throw invalid(`The clock must answer a finite number of nanoseconds, got ${describe(t)}`);
   }
 }

@@ -14,6 +14,7 @@
 import { Control } from "../core/control.ts";
 import { InvalidArgumentError } from "../core/errors.ts";
 import type { Node } from "../core/node.ts";
+import { runtimePort } from "../core/executor.ts";
 import { NodeBuilder } from "../core/builder.ts";
 import {
   checkFunction,
@@ -369,6 +370,7 @@ export function historicalSource<R>(
   }
   if (!has) close();
 
+  const hub = runtimePort(rt.executor).ingest;
   const b = new NodeBuilder<HistoricalBatch<R>>({
     records: [],
     released: 0,
@@ -395,6 +397,8 @@ export function historicalSource<R>(
         }
         if (stopped) return Control.Unchanged;
         const now = ctx.time.monotonicNs;
+        // Data age: the oldest record released counts from the instant it was due.
+        if (has && pendingAt <= now && hub.on) hub.note(hub.runStart - (now - pendingAt));
         while (has && pendingAt <= now) {
           v.records.push(pending!);
           try {
