@@ -86,6 +86,12 @@ export const Obs = {
   More: 5,
 } as const;
 
+/** Whether an observation of `kind` may carry `n` payload bytes (what a log may hold). */
+export function fitsObservation(kind: unknown, n: number): boolean {
+  return kind === Obs.Item || ((kind === Obs.Empty || kind === Obs.Closed) && n === 0) ||
+    ((kind === Obs.Number || kind === Obs.More) && n === 8);
+}
+
 /**
  * A replay could not follow its log. The code says why: `REPLAY_MISMATCH` when the graph or the
  * code differs from the recorded run (a missing node, a different edge or channel layout, a
@@ -213,6 +219,66 @@ export class LogWriter {
     this.#ensure(b.length);
     this.#buf.set(b, this.#len);
     this.#len += b.length;
+  }
+
+  /** Appends what `w` holds (short runs byte by byte: cheaper than a `set` of a view). */
+  append(w: LogWriter): void {
+    const n = w.#len;
+    this.#ensure(n);
+    const src = w.#buf, dst = this.#buf, at = this.#len;
+    if (n <= 256) { for (let i = 0; i < n; i++) dst[at + i] = src[i]; }
+    else dst.set(src.subarray(0, n), at);
+    this.#len = at + n;
+  }
+
+  /**
+   * Writes an `OBS` entry: `ref`, observation `kind`, and `payload` (null: none), in one bounds
+   * check; a short payload is copied byte by byte.
+   */
+  obs(ref: number, kind: number, payload: Uint8Array | null): void {
+    const n = payload === null ? 0 : payload.length;
+    this.#ensure(10 + n);
+    const b = this.#buf, at = this.#len;
+    b[at] = Entry.Obs;
+    b[at + 1] = ref;
+    b[at + 2] = ref >>> 8;
+    b[at + 3] = ref >>> 16;
+    b[at + 4] = ref >>> 24;
+    b[at + 5] = kind;
+    b[at + 6] = n;
+    b[at + 7] = n >>> 8;
+    b[at + 8] = n >>> 16;
+    b[at + 9] = n >>> 24;
+    const p = at + 10;
+    if (n <= 64) { for (let i = 0; i < n; i++) b[p + i] = payload![i]; }
+    else b.set(payload!, p);
+    this.#len = p + n;
+  }
+
+  /** Writes an `OBS` entry of a number: `ref`, `kind`, 8 bytes, the f64 `v`. */
+  obsNumber(ref: number, kind: number, v: number): void {
+    this.#ensure(18);
+    const b = this.#buf, at = this.#len, s = f64Bytes;
+    f64Scratch[0] = v;
+    b[at] = Entry.Obs;
+    b[at + 1] = ref;
+    b[at + 2] = ref >>> 8;
+    b[at + 3] = ref >>> 16;
+    b[at + 4] = ref >>> 24;
+    b[at + 5] = kind;
+    b[at + 6] = 8;
+    b[at + 7] = 0;
+    b[at + 8] = 0;
+    b[at + 9] = 0;
+    b[at + 10] = s[0];
+    b[at + 11] = s[1];
+    b[at + 12] = s[2];
+    b[at + 13] = s[3];
+    b[at + 14] = s[4];
+    b[at + 15] = s[5];
+    b[at + 16] = s[6];
+    b[at + 17] = s[7];
+    this.#len = at + 18;
   }
 
   /** The CRC-32 of the bytes written from `from` on, continuing the running CRC `seed`. */

@@ -1,0 +1,524 @@
+/**
+ * Recording a run's stimuli: the {@linkcode Recorder}, the core's stimulus hook in its
+ * recording role, and the hook it gives each channel receiver, which logs what the receiver
+ * reads live.
+ *
+ * @module
+ */
+
+import { Executor, runtimePort } from "../core/executor.ts";
+import {
+  CAUSE_IO,
+  type LiveRead,
+  type ReceiverHook,
+  type RuntimePort,
+  type ScheduleFn,
+  type StimulusHook,
+} from "../core/hooks.ts";
+import type { Node } from "../core/node.ts";
+import { CycleTime } from "../core/time.ts";
+import { checkBoolean, checkInstance, checkInteger, describe, invalid } from "../core/validate.ts";
+import { describeGraph, type GraphDescription } from "./fingerprint.ts";
+import {
+  BLOCK_BYTES,
+  encodeHeader,
+  Entry,
+  fitsObservation,
+  Frame,
+  LogWriter,
+  Obs,
+  writeEnd,
+} from "./log.ts";
+
+const enc = new TextEncoder();
+
+/**
+ * Where a recorder's bytes go.
+ *
+ * @example Recording into memory chunks
+ * ```ts
+ * import { ms, NodeBuilder, RealtimeRuntime } from "@wavelet/wavelet";
+ * import type { LogSink } from "@wavelet/wavelet/replay";
+ *
+ * const chunks: Uint8Array[] = [];
+ * let closed = false;
+ * const sink: LogSink = {
+ *   write: (bytes) => void chunks.push(bytes.slice()), // the bytes are a view: copy them
+ *   close: () => void (closed = true),
+ * };
+ * const rt = new RealtimeRuntime();
+ * rt.startRecording(sink);
+ * new NodeBuilder(0).named("tick").onInit((ex, self) => ex.yieldNow(self)).build(
+ *   rt.executor,
+ *   (self) => {
+ *     self.value++;
+ *     return true;
+ *   },
+ * );
+ * rt.runOneCycle(ms(10));
+ * rt.shutdown(); // flushes and closes the sink
+ * const magic = new TextDecoder().decode(chunks[0].subarray(0, 5));
+ * if (!closed || magic !== "WVLOG") throw new Error("a closed sink holding a log");
+ * ```
+ */
+export interface LogSink {
+  /** Appends bytes. */
+  write(bytes: Uint8Array): void;
+  /** Flushes and releases the sink. */
+  close(): void;
+}
+
+/**
+ * Records a run's stimuli into a log (format version 2, see the log module): the graph's
+ * fingerprint in a header, taken as the first recorded cycle starts, then the cycles in blocks,
+ * each checksummed once when it is sealed (about every 64 KiB), then an end marker written by
+ * {@linkcode Recorder.close}.
+ *
+ * @example A recorder driven by hand
+ * ```ts
+ * import { CycleTime, TestRuntime } from "@wavelet/wavelet";
+ * import { Recorder } from "./recorder.ts";
+ * import { Replayer } from "./replayer.ts";
+ *
+ * const rt = new TestRuntime();
+ * const rec = new Recorder(rt.executor, null); // null: keep the log in memory
+ * const time = new CycleTime();
+ * time.monotonicNs = 1_000;
+ * rec.endCycle(1, time, true); // what the executor calls at the end of each cycle
+ * if (rec.cycles !== 1) throw new Error("one cycle written");
+ * const log = rec.bytes()!; // a complete log: header, blocks, end marker
+ * rec.close();
+ * if (new Replayer(log).cycleCount !== 1) throw new Error("the log holds that cycle");
+ * ```
+ */
+export class Recorder implements StimulusHook {
+  readonly #ex: Executor;
+  readonly #port: RuntimePort;
+  readonly #sink: LogSink | null;
+  /** The header (once frozen), the sealed blocks, and the open block written in place. */
+  readonly #out = new LogWriter();
+  /** The current cycle's entries. */
+  readonly #cycle = new LogWriter();
+  /** True once the header is written: the fingerprint no longer follows the graph. */
+  #frozen = false;
+  #graph: GraphDescription | null = null;
+  #graphNextId = -1;
+  #graphCount = -1;
+  /** Each slot's ref, valid while `#genBySlot` holds the slot's generation. */
+  #refBySlot = new Int32Array(0);
+  #genBySlot = new Int32Array(0);
+  #refs = 0;
+  /** Bumped whenever slots are bound to refs anew (a new fingerprint): receivers' cached refs expire. */
+  #refVersion = 0;
+  /** `nextNodeId` when the fingerprint was taken: later nodes are named by their id past it. */
+  #baseId = 0;
+  #blockStart = -1;
+  #blockCycles = 0;
+  #blocks = 0;
+  #cycles = 0;
+  /** The running CRC: the header's, then the last sealed block's. */
+  #chain = 0;
+  /** The last cycle written: a log's cycle numbers only increase. */
+  #lastEpoch = 0;
+  #closed = false;
+
+  /**
+   * Attaches to an executor.
+   *
+   * @param ex The executor whose stimuli are recorded.
+   * @param sink Where to write (sealed blocks are flushed every 1 MiB and on close); null keeps
+   *   the log in memory.
+   * @throws {InvalidArgumentError} If `ex` is not an executor or `sink` is neither null nor an
+   *   object with `write` and `close` methods.
+   */
+  constructor(ex: Executor, sink: LogSink | null) {
+    this.#ex = checkInstance(ex, Executor, "The recorded executor");
+    this.#port = runtimePort(ex);
+    this.#sink = sink === null ? null : checkSink(sink);
+  }
+
+  /** Cycles written so far. */
+  get cycles(): number {
+    return this.#cycles;
+  }
+
+  /**
+   * Called by the executor as each cycle starts: until the first cycle is written, keeps the
+   * fingerprint in step with the graph (rebuilt only when nodes were built or removed).
+   */
+  cycleStart(): void {
+    if (this.#frozen) return;
+    const ex = this.#ex;
+    if (
+      this.#graph === null || ex.nextNodeId !== this.#graphNextId ||
+      ex.nodeCount !== this.#graphCount
+    ) {
+      this.#snapshot();
+    }
+  }
+
+  #snapshot(): void {
+    const ex = this.#ex;
+    const g = describeGraph(ex);
+    this.#graph = g;
+    this.#graphNextId = ex.nextNodeId;
+    this.#graphCount = ex.nodeCount;
+    this.#baseId = ex.nextNodeId;
+    this.#genBySlot.fill(-1);
+    this.#refVersion++;
+    for (let i = 0; i < g.nodes.length; i++) this.#bindSlot(g.nodes[i], i);
+    this.#refs = g.nodes.length;
+  }
+
+  #bindSlot(node: Node<unknown>, ref: number): void {
+    const slot = node._slot;
+    if (slot >= this.#genBySlot.length) {
+      let cap = Math.max(64, this.#genBySlot.length * 2);
+      while (cap <= slot) cap *= 2;
+      const refs = new Int32Array(cap), gens = new Int32Array(cap).fill(-1);
+      refs.set(this.#refBySlot);
+      gens.set(this.#genBySlot);
+      this.#refBySlot = refs;
+      this.#genBySlot = gens;
+    }
+    this.#refBySlot[slot] = ref;
+    this.#genBySlot[slot] = node._gen;
+  }
+
+  /** @internal The version of the slot-to-ref binding (see `#refVersion`). */
+  get _refVersion(): number {
+    return this.#refVersion;
+  }
+
+  /**
+   * @internal The ref of the node in `slot`, introducing it with a `NODE` entry the first time
+   * (receivers cache it while `_refVersion` stays the same).
+   */
+  _ref(slot: number): number {
+    return this.#ref(slot);
+  }
+
+  /** @internal The writer of the current cycle's entries (the receivers' hooks append to it). */
+  get _cycle(): LogWriter {
+    return this.#cycle;
+  }
+
+  /** The ref of the node in `slot`, introducing it with a `NODE` entry the first time. */
+  #ref(slot: number): number {
+    const node = this.#port.node(slot)!;
+    if (slot < this.#genBySlot.length && this.#genBySlot[slot] === node._gen) {
+      return this.#refBySlot[slot];
+    }
+    if (!this.#frozen && this.#graph === null) {
+      this.#snapshot(); // a recorder driven by hand, without begin()
+      if (slot < this.#genBySlot.length && this.#genBySlot[slot] === node._gen) {
+        return this.#refBySlot[slot];
+      }
+    }
+    const ref = this.#refs++;
+    const c = this.#cycle;
+    const name = node.name;
+    const bytes = enc.encode(name ?? "");
+    c.u8(Entry.Node);
+    c.u32(ref);
+    c.f64(node.id - this.#baseId);
+    c.u8(name === undefined ? 0 : 1);
+    c.u32(bytes.length);
+    c.bytes(bytes);
+    this.#bindSlot(node, ref);
+    return ref;
+  }
+
+  /** Refuses a slot that holds no node, before anything is written. */
+  #checkSlot(slot: number, what: string): void {
+    if (typeof slot !== "number" || this.#port.node(slot) === null) {
+      throw invalid(`${what}'s slot must hold a node of the executor, got ${describe(slot)}`);
+    }
+  }
+
+  /** Nothing to schedule: a recorded run's stimuli are live. */
+  inject(): void {}
+
+  /**
+   * A live notification or I/O readiness: schedules the node with `schedule` and logs it when
+   * that newly scheduled it (a replay then schedules it in the same cycle).
+   */
+  wake(slot: number, gen: number, cause: number, bits: number, schedule: ScheduleFn): boolean {
+    const ok = schedule(slot, gen, cause);
+    if (ok) {
+      const ref = this.#ref(slot), c = this.#cycle;
+      if (cause === CAUSE_IO) {
+        c.u8(Entry.Io);
+        c.u32(ref);
+        c.u32(bits);
+      } else {
+        c.u8(Entry.Notify);
+        c.u32(ref);
+      }
+    }
+    return ok;
+  }
+
+  /** The hook of the channel receiver of the node in `slot`: it logs every read. */
+  receiver(slot: number): ReceiverHook {
+    return new RecordingReceiver(this, slot);
+  }
+
+  /**
+   * A notifier scheduled the node in slot `slot`.
+   *
+   * @throws {InvalidArgumentError} If `slot` holds no node of the executor.
+   */
+  notify(slot: number): void {
+    this.#checkSlot(slot, "Recorder.notify");
+    const ref = this.#ref(slot);
+    this.#cycle.u8(Entry.Notify);
+    this.#cycle.u32(ref);
+  }
+
+  /**
+   * I/O readiness scheduled the node.
+   *
+   * @throws {InvalidArgumentError} If `slot` holds no node or `bits` is not a u32.
+   */
+  io(slot: number, bits: number): void {
+    this.#checkSlot(slot, "Recorder.io");
+    checkInteger(bits, "Recorder.io's bits", 0, 0xffffffff);
+    const ref = this.#ref(slot);
+    this.#cycle.u8(Entry.Io);
+    this.#cycle.u32(ref);
+    this.#cycle.u32(bits);
+  }
+
+  /**
+   * The node read a value from outside the graph.
+   *
+   * @throws {InvalidArgumentError} If `slot` holds no node, `kind` is not an observation kind,
+   *   or `payload` does not fit it (an item's bytes; nothing for empty or closed; 8 bytes for a
+   *   number).
+   */
+  obs(slot: number, kind: number, payload: Uint8Array | null): void {
+    this.#checkSlot(slot, "Recorder.obs");
+    if (payload !== null && !(payload instanceof Uint8Array)) {
+      throw invalid(
+        `Recorder.obs's payload must be a Uint8Array or null, got ${describe(payload)}`,
+      );
+    }
+    const n = payload === null ? 0 : payload.length;
+    if (!fitsObservation(kind, n)) {
+      throw invalid(`Recorder.obs got an observation of kind ${describe(kind)} with ${n} bytes`);
+    }
+    this.#cycle.obs(this.#ref(slot), kind, payload);
+  }
+
+  /**
+   * The node read a number from outside the graph.
+   *
+   * @throws {InvalidArgumentError} If `slot` holds no node, `kind` is not a number observation
+   *   kind, or `v` is not a number.
+   */
+  obsNumber(slot: number, kind: number, v: number): void {
+    this.#checkSlot(slot, "Recorder.obsNumber");
+    if (!fitsObservation(kind, 8) || kind === Obs.Item) {
+      throw invalid(`Recorder.obsNumber's kind must be 4 or 5, got ${describe(kind)}`);
+    }
+    if (typeof v !== "number") {
+      throw invalid(`Recorder.obsNumber's value must be a number, got ${describe(v)}`);
+    }
+    this.#cycle.obsNumber(this.#ref(slot), kind, v);
+  }
+
+  /**
+   * Ends a cycle: writes it if it ran a node or saw a stimulus.
+   *
+   * @throws {InvalidArgumentError} If `epoch` is not an integer after the last cycle written,
+   *   `time` is not a CycleTime with a finite time, or `ranAny` is not a boolean.
+   */
+  endCycle(epoch: number, time: CycleTime, ranAny: boolean): void {
+    checkInteger(epoch, "Recorder.endCycle's epoch", this.#lastEpoch + 1, Number.MAX_SAFE_INTEGER);
+    checkInstance(time, CycleTime, "Recorder.endCycle's time");
+    if (
+      !Number.isFinite(time.monotonicNs) || !Number.isFinite(time.unixSeconds) ||
+      !(time.unixSubsecNanos >= 0 && time.unixSubsecNanos < 1e9)
+    ) {
+      throw invalid(
+        `Recorder.endCycle's time must be finite, got ${describe(time.monotonicNs)} ns, ${
+          describe(time.unixSeconds)
+        } s and ${describe(time.unixSubsecNanos)} ns`,
+      );
+    }
+    checkBoolean(ranAny, "Recorder.endCycle's ranAny");
+    this.cycleEnd(epoch, time, ranAny);
+  }
+
+  /**
+   * Called by the executor as each cycle ends (what {@linkcode Recorder.endCycle} does after
+   * checking its arguments, which the executor's always pass).
+   */
+  cycleEnd(epoch: number, time: CycleTime, ranAny: boolean): void {
+    if (this.#closed) return;
+    if (ranAny || this.#cycle.length > 0) {
+      if (!this.#frozen) this.#freeze();
+      const o = this.#out;
+      if (this.#blockStart < 0) {
+        this.#blockStart = o.length;
+        o.u8(Frame.Block);
+        o.u32(0); // payload length, patched when sealed
+        o.u32(0); // cycles, patched when sealed
+      }
+      o.u8(Entry.Cycle);
+      o.f64(epoch);
+      o.f64(time.monotonicNs);
+      o.f64(time.unixSeconds);
+      o.u32(time.unixSubsecNanos);
+      o.append(this.#cycle);
+      this.#blockCycles++;
+      this.#cycles++;
+      this.#lastEpoch = epoch;
+      if (o.length - this.#blockStart >= BLOCK_BYTES) this.#seal();
+    }
+    this.#cycle.reset();
+  }
+
+  /** Writes the header: the graph as the first written cycle started. */
+  #freeze(): void {
+    if (this.#graph === null) this.#snapshot();
+    const g = this.#graph!;
+    const header = encodeHeader(g.fingerprint, g.nodes.length, g.bytes);
+    this.#out.bytes(header.bytes);
+    this.#chain = header.crc;
+    this.#frozen = true;
+    this.#graph = null; // only the header needs it now
+  }
+
+  /** Closes the open block: its length, cycle count and checksum; flushes every 1 MiB. */
+  #seal(): void {
+    const o = this.#out, at = this.#blockStart;
+    o.patchU32(at + 1, o.length - at - 9);
+    o.patchU32(at + 5, this.#blockCycles);
+    this.#chain = o.crcFrom(at, this.#chain);
+    o.u32(this.#chain);
+    this.#blocks++;
+    this.#blockStart = -1;
+    this.#blockCycles = 0;
+    if (this.#sink !== null && o.length >= 1 << 20) {
+      this.#sink.write(o.view());
+      o.reset();
+    }
+  }
+
+  /**
+   * The log so far as a complete log (the open block sealed and an end marker added, in a copy;
+   * recording goes on), or null when the log goes to a sink.
+   */
+  bytes(): Uint8Array | null {
+    if (this.#sink !== null) return null;
+    if (this.#closed) return this.#out.view().slice();
+    const w = new LogWriter();
+    let chain = this.#chain;
+    if (this.#frozen) w.bytes(this.#out.view());
+    else {
+      const g = describeGraph(this.#ex);
+      const header = encodeHeader(g.fingerprint, g.nodes.length, g.bytes);
+      w.bytes(header.bytes);
+      chain = header.crc;
+    }
+    let blocks = this.#blocks;
+    const at = this.#blockStart;
+    if (at >= 0) {
+      w.patchU32(at + 1, w.length - at - 9);
+      w.patchU32(at + 5, this.#blockCycles);
+      chain = w.crcFrom(at, chain);
+      w.u32(chain);
+      blocks++;
+    }
+    writeEnd(w, blocks, this.#cycles, chain);
+    return w.view().slice();
+  }
+
+  /** Seals the last block, writes the end marker, flushes to the sink and stops recording. */
+  close(): void {
+    if (this.#closed) return;
+    if (!this.#frozen) this.#freeze();
+    if (this.#blockStart >= 0) this.#seal();
+    writeEnd(this.#out, this.#blocks, this.#cycles, this.#chain);
+    this.#closed = true;
+    if (this.#sink !== null) {
+      this.#sink.write(this.#out.view());
+      this.#out.reset();
+      this.#sink.close();
+    }
+  }
+}
+
+/**
+ * The hook a {@linkcode Recorder} gives one channel receiver: runs the receiver's live reads and
+ * decisions and appends each, with the node's ref (cached), to the recorder's current cycle.
+ */
+class RecordingReceiver implements ReceiverHook {
+  readonly #rec: Recorder;
+  readonly #slot: number;
+  #ref = -1;
+  #version = -1;
+
+  constructor(rec: Recorder, slot: number) {
+    this.#rec = rec;
+    this.#slot = slot;
+  }
+
+  /** The node's ref, resolved again only when the recorder bound slots anew. */
+  #refNow(): number {
+    const rec = this.#rec;
+    if (this.#version !== rec._refVersion) {
+      const ref = rec._ref(this.#slot); // may bind anew (a first fingerprint)
+      this.#version = rec._refVersion;
+      this.#ref = ref;
+    }
+    return this.#ref;
+  }
+
+  recv(rx: LiveRead): number {
+    const kind = rx.liveRecv();
+    this.#rec._cycle.obs(this.#refNow(), kind, kind === Obs.Item ? rx.bytes : null);
+    return kind;
+  }
+
+  number(kind: number, live: number): number {
+    this.#rec._cycle.obsNumber(this.#refNow(), kind, live);
+    return live;
+  }
+
+  decide(live: () => boolean): boolean {
+    const v = live();
+    this.#rec._cycle.obsNumber(this.#refNow(), Obs.More, v ? 1 : 0);
+    return v;
+  }
+
+  housekeep(run: () => void): void {
+    run();
+  }
+}
+
+/**
+ * A sink's methods, read once: a sink whose `write` or `close` cannot be read or is not a
+ * function is refused here, not when the first block is flushed.
+ */
+function checkSink(sink: LogSink): LogSink {
+  const refuse = () =>
+    invalid(
+      `The log sink must be null or an object with write and close methods, got ${describe(sink)}`,
+    );
+  if (typeof sink !== "object" || sink === null) throw refuse();
+  let write: unknown, close: unknown;
+  try {
+    write = sink.write;
+    close = sink.close;
+  } catch (cause) {
+    throw invalid("The log sink could not be read: reading its methods threw", cause);
+  }
+  if (typeof write !== "function" || typeof close !== "function") throw refuse();
+  return {
+    write: (bytes) => write.call(sink, bytes),
+    close: () => close.call(sink),
+  };
+}
