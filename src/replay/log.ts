@@ -149,8 +149,13 @@ const f64Bytes = new Uint8Array(f64Scratch.buffer);
 
 /** Appends entries to a growable byte buffer (little-endian; every supported host is too). */
 export class LogWriter {
-  #buf = new Uint8Array(1 << 16);
+  #buf: Uint8Array;
   #len = 0;
+
+  /** A writer with room for `capacity` bytes to start with (it grows as needed). */
+  constructor(capacity = 1 << 16) {
+    this.#buf = new Uint8Array(Math.max(64, capacity));
+  }
 
   /** Bytes written so far. */
   get length(): number {
@@ -165,6 +170,22 @@ export class LogWriter {
   /** Forgets everything written (after the caller flushed it somewhere). */
   reset(): void {
     this.#len = 0;
+  }
+
+  /**
+   * Hands over the written bytes (a view of the current buffer, which the writer no longer
+   * touches) and starts again on a new buffer of the same capacity.
+   */
+  take(): Uint8Array {
+    const out = this.#buf.subarray(0, this.#len);
+    this.#buf = new Uint8Array(this.#buf.length);
+    this.#len = 0;
+    return out;
+  }
+
+  /** Forgets what was written after the first `n` bytes. */
+  truncate(n: number): void {
+    if (n < this.#len) this.#len = n;
   }
 
   #ensure(n: number): void {
@@ -201,8 +222,14 @@ export class LogWriter {
   /** Writes a little-endian f64. */
   f64(v: number): void {
     this.#ensure(8);
+    this.patchF64(this.#len, v);
+    this.#len += 8;
+  }
+
+  /** Overwrites the f64 at `at` (a field reserved earlier). */
+  patchF64(at: number, v: number): void {
     f64Scratch[0] = v;
-    const b = this.#buf, at = this.#len, s = f64Bytes;
+    const b = this.#buf, s = f64Bytes;
     b[at] = s[0];
     b[at + 1] = s[1];
     b[at + 2] = s[2];
@@ -211,7 +238,6 @@ export class LogWriter {
     b[at + 5] = s[5];
     b[at + 6] = s[6];
     b[at + 7] = s[7];
-    this.#len = at + 8;
   }
 
   /** Writes raw bytes. */
@@ -237,7 +263,7 @@ export class LogWriter {
    */
   obs(ref: number, kind: number, payload: Uint8Array | null): void {
     const n = payload === null ? 0 : payload.length;
-    this.#ensure(10 + n);
+    if (this.#len + 10 + n > this.#buf.length) this.#ensure(10 + n);
     const b = this.#buf, at = this.#len;
     b[at] = Entry.Obs;
     b[at + 1] = ref;
@@ -257,7 +283,7 @@ export class LogWriter {
 
   /** Writes an `OBS` entry of a number: `ref`, `kind`, 8 bytes, the f64 `v`. */
   obsNumber(ref: number, kind: number, v: number): void {
-    this.#ensure(18);
+    if (this.#len + 18 > this.#buf.length) this.#ensure(18);
     const b = this.#buf, at = this.#len, s = f64Bytes;
     f64Scratch[0] = v;
     b[at] = Entry.Obs;

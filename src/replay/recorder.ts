@@ -32,6 +32,12 @@ import {
 
 const enc = new TextEncoder();
 
+/** Bytes of a `CYCLE` entry. */
+const CYCLE_BYTES = 29;
+
+/** Sealed blocks go to the sink (or the in-memory chunks) once this many bytes are pending. */
+const FLUSH_BYTES = 1 << 20;
+
 /**
  * Where a recorder's bytes go.
  *
@@ -95,10 +101,23 @@ export class Recorder implements StimulusHook {
   readonly #ex: Executor;
   readonly #port: RuntimePort;
   readonly #sink: LogSink | null;
-  /** The header (once frozen), the sealed blocks, and the open block written in place. */
+  /**
+   * The header (once frozen), the sealed blocks not flushed yet, and the open block written in
+   * place. Once the header is written, each cycle the executor runs writes its entries straight
+   * into it (after a `CYCLE` entry whose numbers are patched when the cycle ends).
+   */
   readonly #out = new LogWriter();
-  /** The current cycle's entries. */
+  /** Entries written outside such a cycle (before the header, or by hand). */
   readonly #cycle = new LogWriter();
+  /** Where entries go now: `#out` inside a cycle written in place, else `#cycle`. */
+  #w: LogWriter = this.#cycle;
+  /** `#out`'s length as the cycle written in place started (where it is cut if empty). */
+  #mark = -1;
+  /** Whether that cycle opened its block. */
+  #opened = false;
+  /** The sealed data of an in-memory log, 1 MiB at a time (no growing buffer to copy). */
+  readonly #chunks: Uint8Array[] = [];
+  #chunkBytes = 0;
   /** True once the header is written: the fingerprint no longer follows the graph. */
   #frozen = false;
   #graph: GraphDescription | null = null;
@@ -147,7 +166,10 @@ export class Recorder implements StimulusHook {
    * fingerprint in step with the graph (rebuilt only when nodes were built or removed).
    */
   cycleStart(): void {
-    if (this.#frozen) return;
+    if (this.#frozen) {
+      if (!this.#closed && this.#mark < 0) this.#openCycle();
+      return;
+    }
     const ex = this.#ex;
     if (
       this.#graph === null || ex.nextNodeId !== this.#graphNextId ||
@@ -155,6 +177,38 @@ export class Recorder implements StimulusHook {
     ) {
       this.#snapshot();
     }
+  }
+
+  /** Starts a cycle written in place: its block (if none is open) and a `CYCLE` entry. */
+  #openCycle(): void {
+    const o = this.#out;
+    this.#mark = o.length;
+    this.#opened = this.#blockStart < 0;
+    if (this.#opened) this.#openBlock();
+    o.u8(Entry.Cycle);
+    o.f64(0); // epoch, monotonic ns, wall seconds and nanoseconds: patched at the end
+    o.f64(0);
+    o.f64(0);
+    o.u32(0);
+    if (this.#cycle.length > 0) o.append(this.#cycle); // written between cycles
+    this.#cycle.reset();
+    this.#w = o;
+  }
+
+  #openBlock(): void {
+    const o = this.#out;
+    this.#blockStart = o.length;
+    o.u8(Frame.Block);
+    o.u32(0); // payload length, patched when sealed
+    o.u32(0); // cycles, patched when sealed
+  }
+
+  /** Drops the cycle written in place so far (an empty cycle, or a close inside a cycle). */
+  #dropCycle(): void {
+    this.#out.truncate(this.#mark);
+    if (this.#opened) this.#blockStart = -1;
+    this.#mark = -1;
+    this.#w = this.#cycle;
   }
 
   #snapshot(): void {
@@ -199,8 +253,8 @@ export class Recorder implements StimulusHook {
   }
 
   /** @internal The writer of the current cycle's entries (the receivers' hooks append to it). */
-  get _cycle(): LogWriter {
-    return this.#cycle;
+  get _writer(): LogWriter {
+    return this.#w;
   }
 
   /** The ref of the node in `slot`, introducing it with a `NODE` entry the first time. */
@@ -216,7 +270,7 @@ export class Recorder implements StimulusHook {
       }
     }
     const ref = this.#refs++;
-    const c = this.#cycle;
+    const c = this.#w;
     const name = node.name;
     const bytes = enc.encode(name ?? "");
     c.u8(Entry.Node);
@@ -246,7 +300,7 @@ export class Recorder implements StimulusHook {
   wake(slot: number, gen: number, cause: number, bits: number, schedule: ScheduleFn): boolean {
     const ok = schedule(slot, gen, cause);
     if (ok) {
-      const ref = this.#ref(slot), c = this.#cycle;
+      const ref = this.#ref(slot), c = this.#w;
       if (cause === CAUSE_IO) {
         c.u8(Entry.Io);
         c.u32(ref);
@@ -271,9 +325,9 @@ export class Recorder implements StimulusHook {
    */
   notify(slot: number): void {
     this.#checkSlot(slot, "Recorder.notify");
-    const ref = this.#ref(slot);
-    this.#cycle.u8(Entry.Notify);
-    this.#cycle.u32(ref);
+    const ref = this.#ref(slot), c = this.#w;
+    c.u8(Entry.Notify);
+    c.u32(ref);
   }
 
   /**
@@ -284,10 +338,10 @@ export class Recorder implements StimulusHook {
   io(slot: number, bits: number): void {
     this.#checkSlot(slot, "Recorder.io");
     checkInteger(bits, "Recorder.io's bits", 0, 0xffffffff);
-    const ref = this.#ref(slot);
-    this.#cycle.u8(Entry.Io);
-    this.#cycle.u32(ref);
-    this.#cycle.u32(bits);
+    const ref = this.#ref(slot), c = this.#w;
+    c.u8(Entry.Io);
+    c.u32(ref);
+    c.u32(bits);
   }
 
   /**
@@ -308,7 +362,8 @@ export class Recorder implements StimulusHook {
     if (!fitsObservation(kind, n)) {
       throw invalid(`Recorder.obs got an observation of kind ${describe(kind)} with ${n} bytes`);
     }
-    this.#cycle.obs(this.#ref(slot), kind, payload);
+    const ref = this.#ref(slot);
+    this.#w.obs(ref, kind, payload);
   }
 
   /**
@@ -325,7 +380,8 @@ export class Recorder implements StimulusHook {
     if (typeof v !== "number") {
       throw invalid(`Recorder.obsNumber's value must be a number, got ${describe(v)}`);
     }
-    this.#cycle.obsNumber(this.#ref(slot), kind, v);
+    const ref = this.#ref(slot);
+    this.#w.obsNumber(ref, kind, v);
   }
 
   /**
@@ -357,27 +413,42 @@ export class Recorder implements StimulusHook {
    */
   cycleEnd(epoch: number, time: CycleTime, ranAny: boolean): void {
     if (this.#closed) return;
+    const o = this.#out;
+    if (this.#mark >= 0) {
+      // Written in place: patch the CYCLE entry, or drop the cycle if it has nothing.
+      const at = this.#mark + (this.#opened ? 9 : 0);
+      if (!ranAny && o.length === at + CYCLE_BYTES) this.#dropCycle();
+      else {
+        o.patchF64(at + 1, epoch);
+        o.patchF64(at + 9, time.monotonicNs);
+        o.patchF64(at + 17, time.unixSeconds);
+        o.patchU32(at + 25, time.unixSubsecNanos);
+        this.#mark = -1;
+        this.#w = this.#cycle;
+        this.#wrote(epoch);
+      }
+      return;
+    }
     if (ranAny || this.#cycle.length > 0) {
       if (!this.#frozen) this.#freeze();
-      const o = this.#out;
-      if (this.#blockStart < 0) {
-        this.#blockStart = o.length;
-        o.u8(Frame.Block);
-        o.u32(0); // payload length, patched when sealed
-        o.u32(0); // cycles, patched when sealed
-      }
+      if (this.#blockStart < 0) this.#openBlock();
       o.u8(Entry.Cycle);
       o.f64(epoch);
       o.f64(time.monotonicNs);
       o.f64(time.unixSeconds);
       o.u32(time.unixSubsecNanos);
       o.append(this.#cycle);
-      this.#blockCycles++;
-      this.#cycles++;
-      this.#lastEpoch = epoch;
-      if (o.length - this.#blockStart >= BLOCK_BYTES) this.#seal();
+      this.#wrote(epoch);
     }
     this.#cycle.reset();
+  }
+
+  /** Counts a cycle written; seals its block once it is large enough. */
+  #wrote(epoch: number): void {
+    this.#blockCycles++;
+    this.#cycles++;
+    this.#lastEpoch = epoch;
+    if (this.#out.length - this.#blockStart >= BLOCK_BYTES) this.#seal();
   }
 
   /** Writes the header: the graph as the first written cycle started. */
@@ -401,9 +472,18 @@ export class Recorder implements StimulusHook {
     this.#blocks++;
     this.#blockStart = -1;
     this.#blockCycles = 0;
-    if (this.#sink !== null && o.length >= 1 << 20) {
+    if (o.length >= FLUSH_BYTES) this.#flush();
+  }
+
+  /** Moves what `#out` holds (whole blocks, or the end) to the sink or the in-memory chunks. */
+  #flush(): void {
+    const o = this.#out;
+    if (this.#sink !== null) {
       this.#sink.write(o.view());
       o.reset();
+    } else {
+      this.#chunkBytes += o.length;
+      this.#chunks.push(o.take());
     }
   }
 
@@ -413,10 +493,14 @@ export class Recorder implements StimulusHook {
    */
   bytes(): Uint8Array | null {
     if (this.#sink !== null) return null;
-    if (this.#closed) return this.#out.view().slice();
-    const w = new LogWriter();
+    const w = new LogWriter(this.#chunkBytes + this.#out.length + 64);
+    for (const c of this.#chunks) w.bytes(c);
+    if (this.#closed) return w.view().slice();
     let chain = this.#chain;
-    if (this.#frozen) w.bytes(this.#out.view());
+    // Inside a cycle written in place, the log so far ends where that cycle began.
+    const mark = this.#mark, inCycle = mark >= 0;
+    const at = inCycle && this.#opened ? -1 : this.#blockStart;
+    if (this.#frozen) w.bytes(this.#out.view().subarray(0, inCycle ? mark : this.#out.length));
     else {
       const g = describeGraph(this.#ex);
       const header = encodeHeader(g.fingerprint, g.nodes.length, g.bytes);
@@ -424,11 +508,11 @@ export class Recorder implements StimulusHook {
       chain = header.crc;
     }
     let blocks = this.#blocks;
-    const at = this.#blockStart;
     if (at >= 0) {
-      w.patchU32(at + 1, w.length - at - 9);
-      w.patchU32(at + 5, this.#blockCycles);
-      chain = w.crcFrom(at, chain);
+      const start = this.#chunkBytes + at;
+      w.patchU32(start + 1, w.length - start - 9);
+      w.patchU32(start + 5, this.#blockCycles);
+      chain = w.crcFrom(start, chain);
       w.u32(chain);
       blocks++;
     }
@@ -436,18 +520,19 @@ export class Recorder implements StimulusHook {
     return w.view().slice();
   }
 
-  /** Seals the last block, writes the end marker, flushes to the sink and stops recording. */
+  /**
+   * Seals the last block, writes the end marker, flushes to the sink and stops recording (a
+   * cycle under way when it is called is left out of the log).
+   */
   close(): void {
     if (this.#closed) return;
+    if (this.#mark >= 0) this.#dropCycle();
     if (!this.#frozen) this.#freeze();
     if (this.#blockStart >= 0) this.#seal();
     writeEnd(this.#out, this.#blocks, this.#cycles, this.#chain);
     this.#closed = true;
-    if (this.#sink !== null) {
-      this.#sink.write(this.#out.view());
-      this.#out.reset();
-      this.#sink.close();
-    }
+    this.#flush();
+    if (this.#sink !== null) this.#sink.close();
   }
 }
 
@@ -479,18 +564,18 @@ class RecordingReceiver implements ReceiverHook {
 
   recv(rx: LiveRead): number {
     const kind = rx.liveRecv();
-    this.#rec._cycle.obs(this.#refNow(), kind, kind === Obs.Item ? rx.bytes : null);
+    this.#rec._writer.obs(this.#refNow(), kind, kind === Obs.Item ? rx.bytes : null);
     return kind;
   }
 
   number(kind: number, live: number): number {
-    this.#rec._cycle.obsNumber(this.#refNow(), kind, live);
+    this.#rec._writer.obsNumber(this.#refNow(), kind, live);
     return live;
   }
 
   decide(live: () => boolean): boolean {
     const v = live();
-    this.#rec._cycle.obsNumber(this.#refNow(), Obs.More, v ? 1 : 0);
+    this.#rec._writer.obsNumber(this.#refNow(), Obs.More, v ? 1 : 0);
     return v;
   }
 
