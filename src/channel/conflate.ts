@@ -719,9 +719,11 @@ export class ConflatingReceiver<F extends Record<string, FieldType>> {
    */
   #makeLive(): [LiveRead, LiveRead] {
     const bytes = this.#stagingU8;
+    const words = new Int32Array(this.#staging.buf);
     const replayed = (payload: Uint8Array) => this.#unstage(payload);
     return [{
       bytes,
+      words,
       liveRecv: () => {
         const at = this.#take();
         if (at < 0) return this.#closedNow() ? Obs.Closed : Obs.Empty;
@@ -734,6 +736,7 @@ export class ConflatingReceiver<F extends Record<string, FieldType>> {
       },
     }, {
       bytes,
+      words,
       liveRecv: () => {
         const at = this.#front(this.#latestKey, false);
         if (at < 0) return Obs.Empty;

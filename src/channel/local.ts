@@ -159,6 +159,7 @@ export class LocalReceiver<T> {
   readonly #live: LiveRead & { item: T | undefined } = {
     item: undefined,
     bytes: new Uint8Array(0) as Uint8Array,
+    words: null,
     liveRecv: (): number => {
       const item = this.#ch.shift();
       if (item === undefined) return Obs.Empty;

@@ -627,6 +627,7 @@ export class RingReceiver<F extends Record<string, FieldType>> {
         return st === 0 ? Obs.Item : st === -1 ? Obs.Empty : Obs.Closed;
       },
       bytes: this.#staging.u8,
+      words: this.#staging.i32,
       replayed: (payload) => {
         const s = this.#staging.u8, n = payload.length < s.length ? payload.length : s.length;
         for (let i = 0; i < n; i++) s[i] = payload[i];

@@ -194,6 +194,7 @@ export class ValueReceiver<T> {
   /** The live read a recording hook performs and a replaying hook replaces. */
   readonly #live: LiveRead = {
     bytes: new Uint8Array(0) as Uint8Array,
+    words: null,
     liveRecv: (): number => {
       const got = this.#next();
       if (typeof got === "number") return got === -2 ? Obs.Closed : Obs.Empty;

@@ -95,6 +95,11 @@ export interface LiveRead {
   liveRecv(): number;
   /** The bytes of the item `liveRecv` read (valid until the next read). */
   bytes: Uint8Array;
+  /**
+   * The same bytes as 32-bit words when they are a whole number of them (a record's staging
+   * cell), else null: a recorder copies them a word at a time.
+   */
+  readonly words: Int32Array | null;
   /** Takes a replayed item's bytes (a view, valid until the next read). */
   replayed(bytes: Uint8Array): void;
 }

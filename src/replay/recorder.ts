@@ -186,10 +186,7 @@ export class Recorder implements StimulusHook {
     this.#opened = this.#blockStart < 0;
     if (this.#opened) this.#openBlock();
     o.u8(Entry.Cycle);
-    o.f64(0); // epoch, monotonic ns, wall seconds and nanoseconds: patched at the end
-    o.f64(0);
-    o.f64(0);
-    o.u32(0);
+    o.skip(CYCLE_BYTES - 1); // epoch, monotonic ns, wall seconds and nanoseconds: patched at the end
     if (this.#cycle.length > 0) o.append(this.#cycle); // written between cycles
     this.#cycle.reset();
     this.#w = o;
@@ -564,7 +561,10 @@ class RecordingReceiver implements ReceiverHook {
 
   recv(rx: LiveRead): number {
     const kind = rx.liveRecv();
-    this.#rec._writer.obs(this.#refNow(), kind, kind === Obs.Item ? rx.bytes : null);
+    const w = this.#rec._writer, ref = this.#refNow();
+    if (kind !== Obs.Item) w.obs(ref, kind, null);
+    else if (rx.words !== null) w.obsWords(ref, rx.words);
+    else w.obs(ref, kind, rx.bytes);
     return kind;
   }
 
