@@ -180,11 +180,11 @@ export class LogWriter {
 
   /**
    * Hands over the written bytes (a view of the current buffer, which the writer no longer
-   * touches) and starts again on a new buffer of the same capacity.
+   * touches) and starts again on a new buffer of `capacity` bytes (default: the same as now).
    */
-  take(): Uint8Array {
+  take(capacity: number = this.#buf.length): Uint8Array {
     const out = this.#buf.subarray(0, this.#len);
-    this.#buf = new Uint8Array(this.#buf.length);
+    this.#buf = new Uint8Array(Math.max(64, capacity));
     this.#dv = new DataView(this.#buf.buffer);
     this.#len = 0;
     return out;

@@ -106,7 +106,7 @@ export class Recorder implements StimulusHook {
    * place. Once the header is written, each cycle the executor runs writes its entries straight
    * into it (after a `CYCLE` entry whose numbers are patched when the cycle ends).
    */
-  readonly #out = new LogWriter();
+  readonly #out = new LogWriter(FLUSH_BYTES + 2 * BLOCK_BYTES);
   /** Entries written outside such a cycle (before the header, or by hand). */
   readonly #cycle = new LogWriter();
   /** Where entries go now: `#out` inside a cycle written in place, else `#cycle`. */
@@ -480,7 +480,9 @@ export class Recorder implements StimulusHook {
       o.reset();
     } else {
       this.#chunkBytes += o.length;
-      this.#chunks.push(o.take());
+      // The next chunk's buffer holds what comes before the next flush, with room for a large
+      // cycle: a doubled buffer would be half empty, and fresh memory is what a log costs most.
+      this.#chunks.push(o.take(FLUSH_BYTES + 2 * BLOCK_BYTES));
     }
   }
 
