@@ -163,7 +163,8 @@ export class Recorder implements StimulusHook {
 
   /**
    * Called by the executor as each cycle starts: until the first cycle is written, keeps the
-   * fingerprint in step with the graph (rebuilt only when nodes were built or removed).
+   * fingerprint in step with the graph (rebuilt only when nodes were built or removed); after
+   * it, starts writing the cycle in place in the log.
    */
   cycleStart(): void {
     if (this.#frozen) {
