@@ -636,6 +636,10 @@ interface ReplayRow {
   logBytes?: number;
   logBytesPerRecord?: number;
   liveRecordsPerSec?: number;
+  /** The live run without recording, records/s (median of the repeats). */
+  liveUnrecordedRecordsPerSec?: number;
+  /** The same live run recorded, records/s (median of the repeats). */
+  liveRecordedMedianPerSec?: number;
 }
 
 interface ReplayJson {
@@ -668,6 +672,39 @@ function replayTable(runs: ReplayJson[], lines: string[]): void {
           } | ${x.logBytesPerRecord?.toFixed(1) ?? "-"} | ${mrps(x.liveRecordsPerSec)} |`,
         );
       }
+    }
+  }
+  lines.push("");
+  recordingCostTable(runs, lines);
+}
+
+/** The cost of recording: the same live run with and without it, and the figures before the hook. */
+function recordingCostTable(runs: ReplayJson[], lines: string[]): void {
+  lines.push(
+    "### The cost of recording",
+    "",
+    "The live run above (Spin mode, a same-thread sender, a ring channel) timed with and without " +
+      "`startRecording()` (an in-memory log), alternated, median of the repeats; the cost is " +
+      "1 - recorded / unrecorded. Recording and replay attach to the executor and to each " +
+      "channel receiver as the core's stimulus hook (`src/core/hooks.ts`), so the live path " +
+      "pays one null check; the recorder writes each cycle in place in its log, fields through " +
+      "a DataView, a record a word at a time, and keeps an in-memory log in 1 MiB chunks. " +
+      "Before that (issue 12, item 5), on this machine (load average about 1), recording cost " +
+      "42.9% (1 record/cycle) and 77.6% (16 records/cycle) on Deno 2.9.5, 49.8% and 73.2% on " +
+      "Bun 1.4.5.",
+    "",
+    "| runtime | records / cycle | live run, unrecorded | live run, recorded | recording costs |",
+    "|---|--:|--:|--:|--:|",
+  );
+  for (const r of runs) {
+    for (const x of r.replay) {
+      const off = x.liveUnrecordedRecordsPerSec, on = x.liveRecordedMedianPerSec;
+      const cost = off === undefined || on === undefined
+        ? "n/a"
+        : `${((1 - on / off) * 100).toFixed(1)}%`;
+      lines.push(
+        `| ${r.runtime} ${r.version} | ${x.perCycle} | ${mrps(off)} | ${mrps(on)} | ${cost} |`,
+      );
     }
   }
   lines.push("");

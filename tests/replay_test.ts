@@ -351,9 +351,9 @@ test("a graph too large to describe in the header is still bound by its fingerpr
   const rt = new RealtimeRuntime();
   build(rt.executor, -1);
   const rec = new Recorder(rt.executor, null);
-  runtimePort(rt.executor).tap = rec;
+  runtimePort(rt.executor).attachHook(rec);
   rt.runOneCycle(0);
-  runtimePort(rt.executor).tap = null;
+  runtimePort(rt.executor).attachHook(null);
   rec.close();
   const log = rec.bytes()!;
   rt.shutdown();
@@ -370,7 +370,7 @@ test("a graph too large to describe in the header is still bound by its fingerpr
 test("a recorder's in-memory log is complete at any time and final after close", () => {
   const rt = new RealtimeRuntime();
   const rec = new Recorder(rt.executor, null);
-  runtimePort(rt.executor).tap = rec;
+  runtimePort(rt.executor).attachHook(rec);
   let runs = 0;
   new NodeBuilder(0).named("n").onInit((e, self) => e.yieldNow(self)).build(
     rt.executor,
@@ -385,7 +385,7 @@ test("a recorder's in-memory log is complete at any time and final after close",
   rt.runOneCycle(0);
   rt.runOneCycle(0);
   rec.close();
-  runtimePort(rt.executor).tap = null;
+  runtimePort(rt.executor).attachHook(null);
   const final = rec.bytes()!;
   assertEquals(new Replayer(early).cycleCount, 1);
   assertEquals(new Replayer(final).cycleCount, 3);

@@ -29,7 +29,7 @@
 import { InvalidArgumentError } from "../core/errors.ts";
 import { describe } from "../core/validate.ts";
 import { type IngestHub, ingestNs } from "../core/ingest.ts";
-import type { RecordingTap, ReplayingTap, StimulusTap } from "../core/hooks.ts";
+import type { LiveRead, ReceiverHook } from "../core/hooks.ts";
 import { Notifier, NotifierClosedError, type NotifierTransferable } from "../drivers/notify.ts";
 import { CapacityError, ErrorCode } from "../core/errors.ts";
 import { Obs } from "../replay/log.ts";
@@ -66,7 +66,7 @@ import {
 import { claimSlot, hasRemoteSlots, reapDeadSlots } from "./slots.ts";
 import { closedSender } from "./shared.ts";
 import { ChannelError, RecvStatus, SendStatus } from "./status.ts";
-import { recvKind, statusOf, TapPoint } from "./tap_point.ts";
+import { HookPoint, statusOf } from "./hook_point.ts";
 
 /** The policy word that marks conflating memory (ring memory has 0 to 2 there). */
 const POLICY_CONFLATE = 3;
@@ -475,7 +475,7 @@ export class ConflatingSender<F extends Record<string, FieldType>> {
  */
 export class ConflatingReceiver<F extends Record<string, FieldType>> {
   /** @internal */
-  readonly _tap: TapPoint = new TapPoint();
+  readonly _hook: HookPoint = new HookPoint();
   /** @internal While ingest stamps are on: where each fresh record's stamp is noted. */
   _hub: IngestHub | null = null;
   readonly #c: Conflation;
@@ -485,6 +485,12 @@ export class ConflatingReceiver<F extends Record<string, FieldType>> {
   readonly #pending: Int32Array;
   readonly #staging: { buf: ArrayBuffer; f64: Float64Array; i32: Int32Array; u32: Uint32Array };
   readonly #stagingU8: Uint8Array;
+  /** The key word of the staging cell. */
+  readonly #stagingKey: Int32Array;
+  readonly #live: LiveRead;
+  readonly #latestLive: LiveRead;
+  /** The key `latest` reads, for `#latestLive`. */
+  #latestKey = 0;
   #snapped = false;
   /** The first pending word that may hold a bit. */
   #scan = 0;
@@ -506,6 +512,8 @@ export class ConflatingReceiver<F extends Record<string, FieldType>> {
       u32: new Uint32Array(buf, 8),
     };
     this.#stagingU8 = new Uint8Array(buf);
+    this.#stagingKey = new Int32Array(buf, 0, 1);
+    [this.#live, this.#latestLive] = this.#makeLive();
   }
 
   /** The record of the last `next()` (one object, reused; valid until the next call). */
@@ -529,12 +537,12 @@ export class ConflatingReceiver<F extends Record<string, FieldType>> {
     const c = this.#c, ctl = c.ctl;
     let n = 0;
     for (let w = 0; w < c.dirtyWords; w++) n += bitCount(this.#pending[w] | ctl[c.dirtyW + w]);
-    return this._tap.number(Obs.Number, n);
+    return this._hook.number(Obs.Number, n);
   }
 
   /** True when every sender closed (or died) and every update was read. */
   get isClosed(): boolean {
-    return this._tap.number(Obs.Number, this.#closedNow() ? 1 : 0) === 1;
+    return this._hook.number(Obs.Number, this.#closedNow() ? 1 : 0) === 1;
   }
 
   /**
@@ -542,8 +550,8 @@ export class ConflatingReceiver<F extends Record<string, FieldType>> {
    * since the node last read it: true if there is one, false when this run has none left.
    */
   next(): boolean {
-    const tap = this._tap.now;
-    if (tap !== null) return this.#nextTapped(tap) === RecvStatus.Item;
+    const hook = this._hook.now;
+    if (hook !== null) return this.#nextHooked(hook) === RecvStatus.Item;
     const at = this.#take();
     if (at < 0) return false;
     const cur = this.#cursor;
@@ -572,9 +580,9 @@ export class ConflatingReceiver<F extends Record<string, FieldType>> {
         `tryRecv needs an object to copy the record into, got ${describe(out)}`,
       );
     }
-    const tap = this._tap.now;
-    if (tap !== null) {
-      const s = this.#nextTapped(tap);
+    const hook = this._hook.now;
+    if (hook !== null) {
+      const s = this.#nextHooked(hook);
       if (s === RecvStatus.Item) {
         const st = this.#staging;
         this.#read(st.f64, st.i32, st.u32, 0, out);
@@ -610,22 +618,17 @@ export class ConflatingReceiver<F extends Record<string, FieldType>> {
         `latest() needs an object to copy the record into, got ${describe(out)}`,
       );
     }
-    const tap = this._tap.now;
-    if (tap !== null && !tap.recording) {
-      const payload = tap.next(this._tap.slot, Obs.Item);
-      if (tap.lastKind !== Obs.Item) return false;
-      this.#stagingU8.set(payload.subarray(0, this.#stagingU8.length));
+    const hook = this._hook.now;
+    if (hook !== null) {
+      this.#latestKey = key;
+      if (hook.recv(this.#latestLive) !== Obs.Item) return false;
       const st = this.#staging;
       this.#read(st.f64, st.i32, st.u32, 0, out);
       return true;
     }
     const at = this.#front(key, false);
-    if (at < 0) {
-      if (tap !== null) tap.obs(this._tap.slot, Obs.Empty, null);
-      return false;
-    }
+    if (at < 0) return false;
     this.#read(c.f64, c.ctl, c.u32, at, out);
-    if (tap !== null) tap.obs(this._tap.slot, Obs.Item, this.#stage(key, at));
     return true;
   }
 
@@ -713,38 +716,58 @@ export class ConflatingReceiver<F extends Record<string, FieldType>> {
     return p1 !== 0 && (Atomics.load(ctl, c.ctlW + (p1 - 1) * c.keys + key) & FRESH) !== 0;
   }
 
-  /** Copies the record at `at` with its key into the staging cell; returns a copy of it. */
-  #stage(key: number, at: number): Uint8Array {
+  /** Copies the record at `at` with its key into the staging cell. */
+  #stage(key: number, at: number): void {
     const st = this.#staging, src = this.#c.ctl, base = at >>> 2;
-    new Int32Array(st.buf, 0, 1)[0] = key;
+    this.#stagingKey[0] = key;
     for (let k = 0; k < st.i32.length; k++) st.i32[k] = src[base + k];
-    return this.#stagingU8.slice();
   }
 
-  #nextTapped(tap: StimulusTap): RecvStatus {
-    return tap.recording ? this.#recordNext(tap) : this.#replayNext(tap);
+  /** Copies a replayed record (its key first) into the staging cell. */
+  #unstage(payload: Uint8Array): void {
+    const s = this.#stagingU8, n = payload.length < s.length ? payload.length : s.length;
+    for (let i = 0; i < n; i++) s[i] = payload[i];
   }
 
-  #recordNext(tap: RecordingTap): RecvStatus {
-    const at = this.#take();
-    if (at < 0) {
-      const s = this.#closedNow() ? RecvStatus.Closed : RecvStatus.Empty;
-      tap.obs(this._tap.slot, recvKind(s), null);
-      return s;
-    }
-    tap.obs(this._tap.slot, Obs.Item, this.#stage(this.#key, at));
-    this.#cursorOnStaging();
-    return RecvStatus.Item;
+  #nextHooked(hook: ReceiverHook): RecvStatus {
+    const kind = hook.recv(this.#live);
+    if (kind === Obs.Item) this.#cursorOnStaging();
+    return statusOf(kind);
   }
 
-  #replayNext(tap: ReplayingTap): RecvStatus {
-    const payload = tap.next(this._tap.slot, Obs.Item);
-    const kind = tap.lastKind;
-    if (kind !== Obs.Item) return statusOf(kind);
-    this.#stagingU8.set(payload.subarray(0, this.#stagingU8.length));
-    this.#key = new Int32Array(this.#staging.buf, 0, 1)[0];
-    this.#cursorOnStaging();
-    return RecvStatus.Item;
+  /**
+   * The live reads a recording hook performs and a replaying hook replaces: the next updated
+   * key's record (`next`, `tryRecv`) and one key's latest record (`latest`, of `#latestKey`),
+   * each into the staging cell with its key.
+   */
+  #makeLive(): [LiveRead, LiveRead] {
+    const bytes = this.#stagingU8;
+    const words = new Int32Array(this.#staging.buf);
+    const replayed = (payload: Uint8Array) => this.#unstage(payload);
+    return [{
+      bytes,
+      words,
+      liveRecv: () => {
+        const at = this.#take();
+        if (at < 0) return this.#closedNow() ? Obs.Closed : Obs.Empty;
+        this.#stage(this.#key, at);
+        return Obs.Item;
+      },
+      replayed: (payload) => {
+        this.#unstage(payload);
+        this.#key = this.#stagingKey[0];
+      },
+    }, {
+      bytes,
+      words,
+      liveRecv: () => {
+        const at = this.#front(this.#latestKey, false);
+        if (at < 0) return Obs.Empty;
+        this.#stage(this.#latestKey, at);
+        return Obs.Item;
+      },
+      replayed,
+    }];
   }
 
   #cursorOnStaging(): void {

@@ -10,7 +10,8 @@ import type { Notifier } from "../drivers/notify.ts";
 import type { IngestHub, Stampable } from "../core/ingest.ts";
 import { Obs, ReplayError } from "../replay/log.ts";
 import { ChannelError, Overflow, SendStatus } from "./status.ts";
-import { TapPoint } from "./tap_point.ts";
+import { HookPoint } from "./hook_point.ts";
+import type { LiveRead } from "../core/hooks.ts";
 
 /**
  * Sends any JS value to a channel node on the same thread.
@@ -115,7 +116,7 @@ export class LocalSender<T> {
  */
 export class LocalReceiver<T> {
   /** @internal */
-  readonly _tap: TapPoint = new TapPoint();
+  readonly _hook: HookPoint = new HookPoint();
   readonly #ch: LocalQueue<T>;
 
   /** @internal */
@@ -125,17 +126,17 @@ export class LocalReceiver<T> {
 
   /** Items queued now. */
   get length(): number {
-    return this._tap.number(Obs.Number, this.#ch.length);
+    return this._hook.number(Obs.Number, this.#ch.length);
   }
 
   /** Items dropped by the drop-oldest policy so far. */
   get dropped(): number {
-    return this._tap.number(Obs.Number, this.#ch.dropped);
+    return this._hook.number(Obs.Number, this.#ch.dropped);
   }
 
   /** True when the sender closed and nothing is left. */
   get isClosed(): boolean {
-    return this._tap.number(Obs.Number, this.#ch.txClosed && this.#ch.length === 0 ? 1 : 0) === 1;
+    return this._hook.number(Obs.Number, this.#ch.txClosed && this.#ch.length === 0 ? 1 : 0) === 1;
   }
 
   /**
@@ -143,28 +144,39 @@ export class LocalReceiver<T> {
    * is recorded, items must be structured-cloneable (they are serialized into the log).
    */
   tryRecv(): T | undefined {
-    const tap = this._tap.tap;
-    if (tap === null) return this.#ch.shift();
-    if (!tap.recording) {
-      const payload = tap.next(this._tap.slot, Obs.Item);
-      return tap.lastKind === Obs.Item ? v8.deserialize(payload) as T : undefined;
-    }
-    const item = this.#ch.shift();
-    if (item === undefined) tap.obs(this._tap.slot, Obs.Empty, null);
-    else {
-      let bytes: Uint8Array;
+    const hook = this._hook.now;
+    if (hook === null) return this.#ch.shift();
+    const live = this.#live;
+    if (hook.recv(live) !== Obs.Item) return undefined;
+    const item = live.item;
+    live.item = undefined;
+    return item;
+  }
+
+  /**
+   * The live read a recording hook performs (the item, and its bytes for the log) and a
+   * replaying hook replaces (the item deserialized from the log).
+   */
+  readonly #live: LiveRead & { item: T | undefined } = {
+    item: undefined,
+    bytes: new Uint8Array(0) as Uint8Array,
+    words: null,
+    liveRecv: (): number => {
+      const item = this.#ch.shift();
+      if (item === undefined) return Obs.Empty;
       try {
-        bytes = new Uint8Array(v8.serialize(item));
+        this.#live.bytes = new Uint8Array(v8.serialize(item));
       } catch (cause) {
         throw new ReplayError(
           "Cannot record a local channel item that is not structured-cloneable",
           { cause },
         );
       }
-      tap.obs(this._tap.slot, Obs.Item, bytes);
-    }
-    return item;
-  }
+      this.#live.item = item;
+      return Obs.Item;
+    },
+    replayed: (payload: Uint8Array): void => void (this.#live.item = v8.deserialize(payload) as T),
+  };
 }
 
 /** @internal A same-thread bounded FIFO (a ring over a plain array). */

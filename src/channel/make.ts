@@ -12,7 +12,6 @@ import { type Executor, runtimePort } from "../core/executor.ts";
 import type { Control } from "../core/control.ts";
 import type { Node } from "../core/node.ts";
 import type { TimerHandle } from "../drivers/timer.ts";
-import { Obs } from "../replay/log.ts";
 import { describeForReplay } from "../replay/fingerprint.ts";
 import { threadToken } from "../runtime/thread.ts";
 import type { FieldType, RecordLayout } from "./record.ts";
@@ -22,7 +21,7 @@ import type { Overflow } from "./status.ts";
 import { LocalQueue, LocalReceiver, LocalSender } from "./local.ts";
 import { RingReceiver, RingSender, ValueReceiver, ValueSender } from "./channel.ts";
 import { ConflatingReceiver, ConflatingSender, Conflation } from "./conflate.ts";
-import type { TapPoint } from "./tap_point.ts";
+import type { HookPoint } from "./hook_point.ts";
 
 /** A channel's options, checked and read once. */
 export type Config =
@@ -60,8 +59,8 @@ export function attachment(config: Config): Attachment<any, any> {
 
 /** What the cycle wrapper of a shared-memory channel needs from its receiving side. */
 interface SharedSide {
-  /** The receiver's tap point. */
-  readonly tap: TapPoint;
+  /** The receiver's hook point. */
+  readonly hook: HookPoint;
   /** The end of a node run (consume what was handed out, tell the producers). */
   endRun(): void;
   /** Whether anything is left to read. */
@@ -99,12 +98,12 @@ function makeShared<T>(
       },
     };
     hub.register(stamps);
+    rx._hook.register(port, node._slot);
     ex.own(node, () => {
       hub.unregister(stamps);
+      rx._hook.unregister();
       rings.closeReceiver();
     });
-    rx._tap.port = port;
-    rx._tap.slot = node._slot;
     // The layout is part of the graph a recorded run must be replayed into.
     describeForReplay(
       node,
@@ -119,7 +118,7 @@ function makeShared<T>(
       : new ValueSender(rings, notifier, blockTimeoutMs, false);
   };
   const side: SharedSide = {
-    tap: rx._tap,
+    hook: rx._hook,
     endRun: () => rx._endRun(),
     more: () => reader.length > 0,
     arm: () => reader.arm(),
@@ -150,12 +149,12 @@ function makeConflating<T>(
       },
     };
     hub.register(stamps);
+    rx._hook.register(port, node._slot);
     ex.own(node, () => {
       hub.unregister(stamps);
+      rx._hook.unregister();
       mem.closeReceiver();
     });
-    rx._tap.port = port;
-    rx._tap.slot = node._slot;
     describeForReplay(
       node,
       `conflate ${keys} ${layout.byteSize} ${
@@ -165,7 +164,7 @@ function makeConflating<T>(
     return new ConflatingSender(mem, notifier, layout);
   };
   const side: SharedSide = {
-    tap: rx._tap,
+    hook: rx._hook,
     endRun: () => rx._endRun(),
     more: () => rx._more,
     arm: () => rx._arm(),
@@ -194,18 +193,42 @@ function sharedCycle<T, R>(
   let nextReap = 0;
   let timer: TimerHandle | null = null;
   void timer;
-  return (self: Node<T>, ctx: ExecutionContext) => {
-    const tap = side.tap.refresh();
-    const replaying = tap !== null && !tap.recording;
-    if (timerDue >= 0 && ctx.time.monotonicNs >= timerDue) timerDue = -1; // it fired
-    if (watchNs > 0 && !replaying && side.hasRemote()) {
-      const now = ctx.time.monotonicNs;
+  const point = side.hook;
+  let cur: ExecutionContext;
+  // Live housekeeping and decisions, which a recording hook runs and logs (the decisions) and a
+  // replaying hook replaces with the logged decisions.
+  const housekeep = () => {
+    if (watchNs > 0 && side.hasRemote()) {
+      const now = cur.time.monotonicNs;
       if (now >= nextReap) {
         nextReap = now + watchNs;
         side.reap();
       }
     }
-    if (!replaying) side.beforeRun();
+    side.beforeRun();
+  };
+  // A receiver that returns with items left runs again next cycle; so does one whose last
+  // sender closed, once, so that it sees the closed result even if the close arrived in the
+  // same wake-up as the last items.
+  const liveAgain = () => {
+    let again = side.more();
+    if (!again) {
+      // Idle: ask the producers for a wake-up, then look once more (what was published
+      // before the arming shows here; what comes after it wakes the node).
+      side.arm();
+      again = side.more();
+    }
+    if (!again && !closeDelivered && side.closed()) again = closeDelivered = true;
+    return again;
+  };
+  // While Workers hold senders, a timer brings the node back to check they are alive.
+  const liveArm = () => timerDue < 0 && side.hasRemote();
+  return (self: Node<T>, ctx: ExecutionContext) => {
+    const hook = point.now;
+    if (timerDue >= 0 && ctx.time.monotonicNs >= timerDue) timerDue = -1; // it fired
+    cur = ctx;
+    if (hook === null) housekeep();
+    else hook.housekeep(housekeep);
     let r: Control | boolean | void;
     try {
       r = fn(self, ctx, rx);
@@ -215,35 +238,10 @@ function sharedCycle<T, R>(
       throw e;
     }
     side.endRun();
-    // A receiver that returns with items left runs again next cycle; so does one whose last
-    // sender closed, once, so that it sees the closed result even if the close arrived in the
-    // same wake-up as the last items. Recorded runs log the decisions, replays read them back.
-    let again: boolean;
-    if (tap !== null && !tap.recording) again = tap.nextNumber(self._slot, Obs.More) === 1;
-    else {
-      again = side.more();
-      if (!again) {
-        // Idle: ask the producers for a wake-up, then look once more (what was published
-        // before the arming shows here; what comes after it wakes the node).
-        side.arm();
-        again = side.more();
-      }
-      if (!again && !closeDelivered && side.closed()) again = closeDelivered = true;
-      if (tap !== null && tap.recording) tap.obsNumber(self._slot, Obs.More, again ? 1 : 0);
-    }
-    if (again) ctx.yieldNow(self);
-    if (watchNs > 0) {
-      // While Workers hold senders, a timer brings the node back to check they are alive.
-      let arm: boolean;
-      if (tap !== null && !tap.recording) arm = tap.nextNumber(self._slot, Obs.More) === 1;
-      else {
-        arm = timerDue < 0 && side.hasRemote();
-        if (tap !== null && tap.recording) tap.obsNumber(self._slot, Obs.More, arm ? 1 : 0);
-      }
-      if (arm) {
-        timer = ctx.registerTimerAfter(self, watchNs);
-        timerDue = ctx.time.monotonicNs + watchNs;
-      }
+    if (hook === null ? liveAgain() : hook.decide(liveAgain)) ctx.yieldNow(self);
+    if (watchNs > 0 && (hook === null ? liveArm() : hook.decide(liveArm))) {
+      timer = ctx.registerTimerAfter(self, watchNs);
+      timerDue = ctx.time.monotonicNs + watchNs;
     }
     return r;
   };
@@ -263,26 +261,25 @@ function makeLocal<T>(
     rx = new LocalReceiver(lq);
     const port = runtimePort(ex), stamps = lq.stampFor(port.ingest);
     port.ingest.register(stamps);
-    rx._tap.port = port;
-    rx._tap.slot = node._slot;
+    rx._hook.register(port, node._slot);
     describeForReplay(node, "local");
     ex.own(node, () => {
       port.ingest.unregister(stamps);
+      rx!._hook.unregister();
       lq!.closeRx();
     });
     return new LocalSender(lq);
   };
   let closeDelivered = false;
+  const liveAgain = () => {
+    let again = lq!.length > 0;
+    if (!again && !closeDelivered && lq!.txClosed) again = closeDelivered = true;
+    return again;
+  };
   const cycle = (self: Node<T>, ctx: ExecutionContext) => {
     const r = fn(self, ctx, rx);
-    const tap = rx!._tap.tap;
-    let again: boolean;
-    if (tap !== null && !tap.recording) again = tap.nextNumber(self._slot, Obs.More) === 1;
-    else {
-      again = lq!.length > 0;
-      if (!again && !closeDelivered && lq!.txClosed) again = closeDelivered = true;
-      if (tap !== null && tap.recording) tap.obsNumber(self._slot, Obs.More, again ? 1 : 0);
-    }
+    const hook = rx!._hook.now;
+    const again = hook === null ? liveAgain() : hook.decide(liveAgain);
     if (again) ctx.yieldNow(self);
     return r;
   };

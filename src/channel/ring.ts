@@ -14,7 +14,7 @@
 import { InvalidArgumentError } from "../core/errors.ts";
 import { describe } from "../core/validate.ts";
 import { Obs } from "../replay/log.ts";
-import type { RecordingTap, ReplayingTap, StimulusTap } from "../core/hooks.ts";
+import type { LiveRead, ReceiverHook } from "../core/hooks.ts";
 import {
   codecOf,
   type ColumnCopier,
@@ -41,7 +41,7 @@ import {
   type SharedSenderTransferable,
 } from "./shared.ts";
 import { RecvStatus, SendStatus } from "./status.ts";
-import { recvKind, statusOf, TapPoint } from "./tap_point.ts";
+import { HookPoint, statusOf } from "./hook_point.ts";
 
 /** Views over one cell's worth of plain memory (records staged or copied out). */
 interface Cell {
@@ -368,7 +368,7 @@ export type RecordView<F extends Record<string, FieldType>> = { readonly [K in k
  */
 export class RingReceiver<F extends Record<string, FieldType>> {
   /** @internal */
-  readonly _tap: TapPoint = new TapPoint();
+  readonly _hook: HookPoint = new HookPoint();
   /** @internal */
   readonly _reader: RingReader;
   readonly #codec: RecordCodec;
@@ -388,6 +388,8 @@ export class RingReceiver<F extends Record<string, FieldType>> {
   #pending = false;
   /** The cursor reads the staging cell (else the rings). */
   #onStaging = false;
+  /** What a hook reads live or replays through (see `#makeLive`). */
+  readonly #live: LiveRead;
 
   /** @internal */
   constructor(rings: Rings, layout: RecordLayout<F>) {
@@ -402,6 +404,7 @@ export class RingReceiver<F extends Record<string, FieldType>> {
     this.#u32 = rings.u32;
     this.#cell = rings.cellBytes;
     this.#staging = cellOf(layout.byteSize);
+    this.#live = this.#makeLive();
     this.#cursor = new this.#codec.Cursor(rings.f64, rings.ctl, rings.u32);
   }
 
@@ -412,18 +415,18 @@ export class RingReceiver<F extends Record<string, FieldType>> {
 
   /** Records queued now. */
   get length(): number {
-    return this._tap.number(Obs.Number, this._reader.length);
+    return this._hook.number(Obs.Number, this._reader.length);
   }
 
   /** Records dropped by the drop-oldest policy so far (every sender together). */
   get dropped(): number {
-    return this._tap.number(Obs.Number, this.#rings.dropped);
+    return this._hook.number(Obs.Number, this.#rings.dropped);
   }
 
   /** True when every sender closed (or died) and every record was read. */
   get isClosed(): boolean {
     this.#consume();
-    return this._tap.number(Obs.Number, this._reader.closed ? 1 : 0) === 1;
+    return this._hook.number(Obs.Number, this._reader.closed ? 1 : 0) === 1;
   }
 
   /**
@@ -439,8 +442,8 @@ export class RingReceiver<F extends Record<string, FieldType>> {
         `tryRecv needs an object to copy the record into, got ${describe(out)}`,
       );
     }
-    const tap = this._tap.now;
-    if (tap !== null) return this.#tryRecvTapped(out, tap);
+    const hook = this._hook.now;
+    if (hook !== null) return this.#tryRecvHooked(out, hook);
     if (this.#pending) this.#consume();
     const rd = this._reader;
     for (;;) {
@@ -463,8 +466,8 @@ export class RingReceiver<F extends Record<string, FieldType>> {
    * none is queued now (ask `isClosed` whether any ever will be). The record before is consumed.
    */
   next(): boolean {
-    const tap = this._tap.now;
-    if (tap !== null) return this.#nextTapped(tap);
+    const hook = this._hook.now;
+    if (hook !== null) return this.#nextHooked(hook);
     const rd = this._reader;
     if (this.#pending) {
       this.#pending = false;
@@ -537,8 +540,8 @@ export class RingReceiver<F extends Record<string, FieldType>> {
       }
       if (max < room) room = max;
     }
-    const tap = this._tap.now;
-    if (tap !== null) return this.#recvBatchTapped(room, tap);
+    const hook = this._hook.now;
+    if (hook !== null) return this.#recvBatchHooked(room, hook);
     if (this.#pending) this.#consume();
     const rd = this._reader, cols = this.#cols.arrays, copy = this.#copy, cell = this.#cell;
     let got = 0;
@@ -616,56 +619,43 @@ export class RingReceiver<F extends Record<string, FieldType>> {
     }
   }
 
-  /** Recording: the next record into staging, logged; false (and logged) when none. */
-  #recordNext(tap: RecordingTap): boolean {
-    const st = this.#rawNext();
-    if (st < 0) {
-      tap.obs(this._tap.slot, recvKind(st === -2 ? RecvStatus.Closed : RecvStatus.Empty), null);
-      return false;
-    }
-    tap.obs(this._tap.slot, Obs.Item, this.#staging.u8.slice());
-    return true;
+  /**
+   * The live read a recording hook performs (the next record into the staging cell) and a
+   * replaying hook replaces (the logged record into the staging cell).
+   */
+  #makeLive(): LiveRead {
+    return {
+      liveRecv: () => {
+        const st = this.#rawNext();
+        return st === 0 ? Obs.Item : st === -1 ? Obs.Empty : Obs.Closed;
+      },
+      bytes: this.#staging.u8,
+      words: this.#staging.i32,
+      replayed: (payload) => {
+        const s = this.#staging.u8, n = payload.length < s.length ? payload.length : s.length;
+        for (let i = 0; i < n; i++) s[i] = payload[i];
+      },
+    };
   }
 
-  /** Replaying: the next logged record into staging; the logged status when none. */
-  #replayNext(tap: ReplayingTap): RecvStatus {
-    const payload = tap.next(this._tap.slot, Obs.Item);
-    const kind = tap.lastKind;
+  #tryRecvHooked(out: RecordOf<F>, hook: ReceiverHook): RecvStatus {
+    const kind = hook.recv(this.#live);
     if (kind !== Obs.Item) return statusOf(kind);
-    const s = this.#staging;
-    s.u8.set(payload.subarray(0, s.u8.length));
-    return RecvStatus.Item;
-  }
-
-  #tryRecvTapped(out: RecordOf<F>, tap: StimulusTap): RecvStatus {
-    let s: RecvStatus;
-    if (tap.recording) {
-      const st = this.#rawNext();
-      s = st === -2 ? RecvStatus.Closed : st === -1 ? RecvStatus.Empty : RecvStatus.Item;
-      tap.obs(
-        this._tap.slot,
-        s === RecvStatus.Item ? Obs.Item : recvKind(s),
-        s === RecvStatus.Item ? this.#staging.u8.slice() : null,
-      );
-    } else s = this.#replayNext(tap);
-    if (s !== RecvStatus.Item) return s;
     const st = this.#staging;
     this.#read(st.f64, st.i32, st.u32, 0, out);
     return RecvStatus.Item;
   }
 
-  #nextTapped(tap: StimulusTap): boolean {
-    const ok = tap.recording ? this.#recordNext(tap) : this.#replayNext(tap) === RecvStatus.Item;
+  #nextHooked(hook: ReceiverHook): boolean {
+    const ok = hook.recv(this.#live) === Obs.Item;
     if (ok) this.#cursorOnStaging();
     return ok;
   }
 
-  #recvBatchTapped(room: number, tap: StimulusTap): number {
-    const st = this.#staging;
+  #recvBatchHooked(room: number, hook: ReceiverHook): number {
+    const st = this.#staging, live = this.#live;
     let got = 0;
-    while (got < room) {
-      const ok = tap.recording ? this.#recordNext(tap) : this.#replayNext(tap) === RecvStatus.Item;
-      if (!ok) break;
+    while (got < room && hook.recv(live) === Obs.Item) {
       this.#copy(st.f64, st.i32, st.u32, 0, 1, this.#cell, this.#cols.arrays, got++);
     }
     return got;

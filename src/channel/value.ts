@@ -17,7 +17,8 @@ import {
   type SharedSenderTransferable,
 } from "./shared.ts";
 import { ChannelError } from "./status.ts";
-import { TapPoint } from "./tap_point.ts";
+import { HookPoint } from "./hook_point.ts";
+import type { LiveRead } from "../core/hooks.ts";
 
 /**
  * Sends structured-cloneable values into a value channel from any thread. Each item is
@@ -136,7 +137,7 @@ export class ValueSender<T> extends SharedSender<T> {
  */
 export class ValueReceiver<T> {
   /** @internal */
-  readonly _tap: TapPoint = new TapPoint();
+  readonly _hook: HookPoint = new HookPoint();
   /** @internal */
   readonly _reader: RingReader;
   readonly #rings: Rings;
@@ -149,44 +150,59 @@ export class ValueReceiver<T> {
 
   /** Items queued now. */
   get length(): number {
-    return this._tap.number(Obs.Number, this._reader.length);
+    return this._hook.number(Obs.Number, this._reader.length);
   }
 
   /** Items dropped by the drop-oldest policy so far (every sender together). */
   get dropped(): number {
-    return this._tap.number(Obs.Number, this.#rings.dropped);
+    return this._hook.number(Obs.Number, this.#rings.dropped);
   }
 
   /** True when every sender closed (or died) and every item was read. */
   get isClosed(): boolean {
-    return this._tap.number(Obs.Number, this._reader.closed ? 1 : 0) === 1;
+    return this._hook.number(Obs.Number, this._reader.closed ? 1 : 0) === 1;
   }
 
   /** Takes the oldest item of a sender, or `undefined` when none is queued (see `isClosed`). */
   tryRecv(): T | undefined {
-    const tap = this._tap.now;
-    if (tap !== null && !tap.recording) {
-      const payload = tap.next(this._tap.slot, Obs.Item);
-      return tap.lastKind === Obs.Item ? v8.deserialize(payload) as T : undefined;
+    const hook = this._hook.now;
+    if (hook !== null) {
+      const live = this.#live;
+      return hook.recv(live) === Obs.Item ? v8.deserialize(live.bytes) as T : undefined;
     }
+    const copy = this.#next();
+    return typeof copy === "number" ? undefined : v8.deserialize(copy) as T;
+  }
+
+  /** A copy of the next item's bytes, or -1 (none queued) or -2 (closed). */
+  #next(): Uint8Array | number {
     const rd = this._reader, r = this.#rings, max = r.cellBytes - 4;
     for (;;) {
       if (rd.avail === 0) {
         const a = rd.fill(BURST);
-        if (a < 0) {
-          if (tap !== null) tap.obs(this._tap.slot, a === -2 ? Obs.Closed : Obs.Empty, null);
-          return undefined;
-        }
+        if (a < 0) return a;
       }
       const at = rd.at;
       const len = Math.min(r.u32[at >>> 2], max);
       const copy = r.u8.slice(at + 4, at + 4 + len);
       if (!rd.drop) rd.take(1);
       else if (rd.claim(1) !== 0) continue; // dropped meanwhile: the copy may be torn
-      if (tap !== null) tap.obs(this._tap.slot, Obs.Item, copy);
-      return v8.deserialize(copy) as T;
+      return copy;
     }
   }
+
+  /** The live read a recording hook performs and a replaying hook replaces. */
+  readonly #live: LiveRead = {
+    bytes: new Uint8Array(0) as Uint8Array,
+    words: null,
+    liveRecv: (): number => {
+      const got = this.#next();
+      if (typeof got === "number") return got === -2 ? Obs.Closed : Obs.Empty;
+      this.#live.bytes = got;
+      return Obs.Item;
+    },
+    replayed: (payload: Uint8Array): void => void (this.#live.bytes = payload),
+  };
 
   /** @internal The end of the node's run: tell the producers how far it read. */
   _endRun(): void {

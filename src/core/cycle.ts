@@ -32,7 +32,14 @@ import {
   TK_COUNT,
   TK_START,
 } from "./graph.ts";
-import { CAUSE_NOTIFY, CAUSE_TIMER, CAUSE_YIELD, type Poller, type StimulusTap } from "./hooks.ts";
+import {
+  CAUSE_NOTIFY,
+  CAUSE_TIMER,
+  CAUSE_YIELD,
+  type Poller,
+  type ScheduleFn,
+  type StimulusHook,
+} from "./hooks.ts";
 import type { Lifecycle, Report } from "./lifecycle.ts";
 import { nextNonEmpty, type Scheduler } from "./scheduler.ts";
 import { CycleTime } from "./time.ts";
@@ -76,8 +83,8 @@ export class Cycle {
   poller: Poller | null = null;
   /** The notification area, or null until the first notifier. */
   notify: NotifyQueue | null = null;
-  /** The recorder or replayer, or null. */
-  tap: StimulusTap | null = null;
+  /** The attached recording or replaying hook, or null. */
+  hook: StimulusHook | null = null;
   /** Subgraphs queued with `ctx.spawnSubgraph`, built after the sweep. */
   readonly spawns: ((executor: never) => void)[] = [];
   readonly #time = new CycleTime();
@@ -131,8 +138,8 @@ export class Cycle {
    *   the error of a node built with `allowPanic(true)`, after the sweep.
    */
   run(clock: Clock): ExecutorState {
-    const tap = this.tap, life = this.#life;
-    if (tap !== null) tap.begin();
+    const hook = this.hook, life = this.#life;
+    if (hook !== null) hook.cycleStart();
     const inst = life.instruments;
     if (inst !== null) { for (let i = 0; i < inst.length; i++) inst[i].cycleStart(); }
     this.clock = clock;
@@ -154,9 +161,9 @@ export class Cycle {
       if (this.#yieldCount !== 0) this.#pollYields();
       this.collect();
       if (this.poller !== null) this.poller.poll();
-      if (tap !== null) {
-        if (!tap.recording) tap.inject();
-        this.time(); // a recorded cycle always has its time
+      if (hook !== null) {
+        hook.inject();
+        this.time(); // a recorded (or replayed) cycle always has its time
       }
       ranAny = sched.pending !== 0;
       if (ranAny) {
@@ -174,10 +181,7 @@ export class Cycle {
       throw err;
     }
     this.phase = PHASE_IDLE;
-    if (tap !== null) {
-      if (tap.recording) tap.endCycle(this.epoch, this.#time, ranAny);
-      else tap.end();
-    }
+    if (hook !== null) hook.cycleEnd(this.epoch, this.#time, ranAny);
     if (inst !== null) { for (let i = 0; i < inst.length; i++) inst[i].cycleEnd(); }
     if (this.#hasPanic) {
       const err = this.#panic;
@@ -251,14 +255,13 @@ export class Cycle {
   }
 
   readonly #fromNotify = (slot: number, gen: number): boolean => {
-    const tap = this.tap;
-    if (tap === null) return this.stimulus(slot, gen, CAUSE_NOTIFY);
-    // Replaying: the log says which notifications happened; live ones are ignored.
-    if (!tap.recording) return false;
-    const ok = this.stimulus(slot, gen, CAUSE_NOTIFY);
-    if (ok) tap.notify(slot);
-    return ok;
+    const hook = this.hook;
+    if (hook === null) return this.stimulus(slot, gen, CAUSE_NOTIFY);
+    return hook.wake(slot, gen, CAUSE_NOTIFY, 0, this.#schedule);
   };
+
+  /** `stimulus` as a function a hook can call. */
+  readonly #schedule: ScheduleFn = (slot, gen, cause) => this.stimulus(slot, gen, cause);
 
   #pollYields(): void {
     const y = this.#yields, n = this.#yieldCount, life = this.#life;

@@ -26,6 +26,7 @@ import {
   CAUSE_NOTIFY,
   CAUSE_SCHEDULE,
   type ContextPort,
+  type HookSite,
   type Instrument,
   type RuntimePort,
 } from "./hooks.ts";
@@ -97,6 +98,8 @@ export class Executor implements NodeOwner {
   readonly #life: Lifecycle;
   /** The cycle engine and the state it keeps between cycles. */
   readonly #c: Cycle;
+  /** The sites hooks attach to (channel receivers). */
+  readonly #hookSites = new Set<HookSite>();
   readonly #notifierCapacity: number;
   #waker: Waker | null = null;
   #wakeFd = -1;
@@ -609,12 +612,18 @@ export class Executor implements NodeOwner {
       get tick() {
         return ex.#c.tick;
       },
-      get tap() {
-        return ex.#c.tap;
+      get hook() {
+        return ex.#c.hook;
       },
-      set tap(t) {
-        ex.#c.tap = t;
+      attachHook: (hook) => {
+        this.#c.hook = hook;
+        for (const site of this.#hookSites) site.hook(hook);
       },
+      addHookSite: (site) => {
+        this.#hookSites.add(site);
+        if (this.#c.hook !== null) site.hook(this.#c.hook);
+      },
+      removeHookSite: (site) => void this.#hookSites.delete(site),
       setNextEpoch: (epoch) => void (this.#c.epoch = epoch - 1),
       typedArrayBytes: () => {
         const t = this.#life.table, s = this.#sched;

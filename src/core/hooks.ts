@@ -57,44 +57,74 @@ export const CAUSE_IO = 8;
 /** `ctx.scheduleNode` scheduled the node. */
 export const CAUSE_SCHEDULE = 16;
 
-/** What the recording side of a tap hears. */
-export interface RecordingTap {
-  /** Discriminates the tap. */
-  readonly recording: true;
-  /** A cycle is about to start (the recorder fingerprints the graph at the first one). */
-  begin(): void;
-  /** A notifier scheduled the node in `slot`. */
-  notify(slot: number): void;
-  /** I/O readiness scheduled the node. */
-  io(slot: number, bits: number): void;
-  /** The node in `slot` read a value from outside the graph. */
-  obs(slot: number, kind: number, payload: Uint8Array | null): void;
-  /** The node read a number from outside the graph. */
-  obsNumber(slot: number, kind: number, v: number): void;
-  /** A cycle ended; `ranAny` says whether it ran a node. */
-  endCycle(epoch: number, time: CycleTime, ranAny: boolean): void;
-}
+/** Schedules a live stimulus of the node in `slot` (generation `gen`): true when newly scheduled. */
+export type ScheduleFn = (slot: number, gen: number, cause: number) => boolean;
 
-/** What the replaying side of a tap answers. */
-export interface ReplayingTap {
-  /** Discriminates the tap. */
-  readonly recording: false;
-  /** A cycle is about to start. */
-  begin(): void;
-  /** Schedules the nodes the recorded cycle's notifiers and I/O scheduled. */
+/**
+ * The hook the core owns for recording and replaying a run: the recorder and the replayer each
+ * implement it, and a runtime attaches one to its executor (`RuntimePort.attachHook`) when
+ * recording or replay starts. The executor calls it at the cycle's fixed points; drivers route
+ * their live stimuli through {@linkcode StimulusHook.wake}; every channel receiver gets its own
+ * {@linkcode ReceiverHook} from {@linkcode StimulusHook.receiver}. Which of the two roles a hook
+ * plays is fixed when it is made, so no hot path tests which one it is.
+ */
+export interface StimulusHook {
+  /** A cycle is about to start (the recorder fingerprints the graph until its first cycle). */
+  cycleStart(): void;
+  /** After the collect phase: schedules what the hook supplies (replay: the logged wake-ups). */
   inject(): void;
-  /** The next recorded observation of the node in `slot`, of `kind`. */
-  next(slot: number, kind: number): Uint8Array;
-  /** The kind of the observation `next` returned last. */
-  readonly lastKind: number;
-  /** The next recorded number observation. */
-  nextNumber(slot: number, kind: number): number;
-  /** The replayed cycle ended (checks that every recorded observation was consumed). */
-  end(): void;
+  /**
+   * A notifier (`CAUSE_NOTIFY`) or I/O readiness (`CAUSE_IO`, with its readiness `bits`) wants
+   * the node in `slot` run. The recorder schedules it with `schedule` and logs it if that newly
+   * scheduled it; the replayer ignores it (the log says which wake-ups happened).
+   *
+   * @returns Whether the node was newly scheduled.
+   */
+  wake(slot: number, gen: number, cause: number, bits: number, schedule: ScheduleFn): boolean;
+  /** The cycle ended (after the sweep): `ranAny` says whether it ran a node. */
+  cycleEnd(epoch: number, time: CycleTime, ranAny: boolean): void;
+  /** The hook for the channel receiver of the node in `slot`. */
+  receiver(slot: number): ReceiverHook;
 }
 
-/** The recorder or replayer attached to an executor. */
-export type StimulusTap = RecordingTap | ReplayingTap;
+/**
+ * A receiver's live read, which a recording hook performs and a replaying hook replaces. The
+ * receiver implements it; kinds are the log's observation kinds (1 item, 2 empty, 3 closed).
+ */
+export interface LiveRead {
+  /** Reads live: 1 (an item, its bytes in `bytes`), 2 (nothing queued) or 3 (closed). */
+  liveRecv(): number;
+  /** The bytes of the item `liveRecv` read (valid until the next read). */
+  bytes: Uint8Array;
+  /**
+   * The same bytes as 32-bit words when they are a whole number of them (a record's staging
+   * cell), else null: a recorder copies them a word at a time.
+   */
+  readonly words: Int32Array | null;
+  /** Takes a replayed item's bytes (a view, valid until the next read). */
+  replayed(bytes: Uint8Array): void;
+}
+
+/**
+ * What a channel receiver's read path calls while a hook is attached (its `_hook`, null when
+ * none is: then the receiver reads live, with one null check).
+ */
+export interface ReceiverHook {
+  /** One receive: the recorder runs `rx.liveRecv()` and logs it; the replayer feeds `rx.replayed`. */
+  recv(rx: LiveRead): number;
+  /** A number read from outside the graph (`kind` 4, or 5 for a decision); `live` its value now. */
+  number(kind: number, live: number): number;
+  /** A decision about the node's next run: the recorder runs `live` and logs it, the replayer reads it. */
+  decide(live: () => boolean): boolean;
+  /** Live housekeeping (reaping dead producers, freeing slots): run when recording, not when replaying. */
+  housekeep(run: () => void): void;
+}
+
+/** A place a hook attaches to (a channel receiver): told when a hook is attached or detached. */
+export interface HookSite {
+  /** The hook is now `hook` (null: detached). */
+  hook(hook: StimulusHook | null): void;
+}
 
 /**
  * What a runtime, a recorder or a replayer needs from an executor beyond its public methods:
@@ -117,8 +147,20 @@ export interface RuntimePort {
   shiftTimers(deltaNs: number): void;
   /** The tick of the current (or last) cycle, for I/O readiness stamps. */
   readonly tick: number;
-  /** The tap, or null. */
-  tap: StimulusTap | null;
+  /** The attached recording or replaying hook, or null. */
+  readonly hook: StimulusHook | null;
+  /**
+   * Attaches `hook` (null detaches it): the executor's cycle and every registered site hear of
+   * it at once.
+   */
+  attachHook(hook: StimulusHook | null): void;
+  /**
+   * Registers a site (told of the hook attached now, if any, and of every later one) until
+   * `removeHookSite`.
+   */
+  addHookSite(site: HookSite): void;
+  /** Unregisters a site (its node left the graph). */
+  removeHookSite(site: HookSite): void;
   /** Replay: the next cycle gets number `epoch`. */
   setNextEpoch(epoch: number): void;
   /** The handle of the node in `slot`, or null. */

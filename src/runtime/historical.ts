@@ -214,14 +214,14 @@ export class HistoricalRuntime {
         code: ErrorCode.ReentrantCycle,
       });
     }
-    if (port.tap !== null) {
+    if (port.hook !== null) {
       throw new InvalidArgumentError(
         "This executor is already recording or replaying",
       );
     }
     const r = new Replayer(log);
     r.bind(ex);
-    port.tap = r;
+    port.attachHook(r);
     try {
       let cycles = 0;
       while (r.nextCycle()) {
@@ -245,7 +245,7 @@ export class HistoricalRuntime {
       }
       return cycles;
     } finally {
-      port.tap = null;
+      port.attachHook(null);
     }
   }
 }

@@ -243,7 +243,7 @@ export class RealtimeRuntime {
   /** The backend in use. */
   readonly backend: NativeBackend;
   readonly #notify: NotifyQueue;
-  /** What the runtime drives its executor through (the poller, the wake-up, the tap). */
+  /** What the runtime drives its executor through (the poller, the wake-up, the hook). */
   readonly #port: RuntimePort;
   readonly #events: Int32Array;
   readonly #maxEvents: number;
@@ -267,11 +267,12 @@ export class RealtimeRuntime {
   #wakes = 0;
   #ioBits = 0;
   readonly #scheduleIo = (slot: number, gen: number): boolean => {
-    const ok = this.executor.scheduleStimulus(slot, gen, CAUSE_IO);
-    const tap = this.#port.tap;
-    if (ok && tap !== null && tap.recording) tap.io(slot, this.#ioBits);
-    return ok;
+    const hook = this.#port.hook;
+    if (hook === null) return this.executor.scheduleStimulus(slot, gen, CAUSE_IO);
+    return hook.wake(slot, gen, CAUSE_IO, this.#ioBits, this.#scheduleLive);
   };
+  readonly #scheduleLive = (slot: number, gen: number, cause: number): boolean =>
+    this.executor.scheduleStimulus(slot, gen, cause);
   /** The signal that stopped the runtime, or 0. */
   #signal = 0;
 
@@ -386,11 +387,11 @@ export class RealtimeRuntime {
    */
   startRecording(sink: LogSink | null = null): void {
     this.#checkOpen();
-    if (this.#port.tap !== null) {
+    if (this.#port.hook !== null) {
       throw invalid("This runtime is already recording");
     }
     this.#recorder = new Recorder(this.executor, sink);
-    this.#port.tap = this.#recorder;
+    this.#port.attachHook(this.#recorder);
   }
 
   /** The log recorded so far (in-memory recordings), or null when not recording to memory. */
@@ -817,7 +818,7 @@ export class RealtimeRuntime {
         try {
           this.#recorder.close();
         } finally {
-          this.#port.tap = null;
+          this.#port.attachHook(null);
         }
       }
     } finally {
