@@ -1,7 +1,18 @@
 // Format 3 of the stimulus log: a receiver's consecutive items go into one ITEMS entry (split at
 // its u16 count), empty and closed reads and decisions into 5-byte entries; format 2 logs (no
-// such entries) are still read, and format 3 entries in a format 2 log are refused.
-import { CycleTime, ErrorCode, NodeBuilder, TestRuntime } from "../mod.ts";
+// such entries) are still read, and format 3 entries in a format 2 log are refused. A recorded
+// ring is read in place (the recorder copies the record from the ring) unless it drops oldest.
+import {
+  Control,
+  CycleTime,
+  ErrorCode,
+  type Executor,
+  HistoricalRuntime,
+  NodeBuilder,
+  RealtimeRuntime,
+  TestRuntime,
+} from "../mod.ts";
+import { defineRecord, Overflow, recordColumns, RecvStatus, ringChannel } from "../channel.ts";
 import type { LiveRead } from "../src/core/hooks.ts";
 import { ReplayError } from "../replay.ts";
 import { Recorder, Replayer } from "../src/replay/tap.ts";
@@ -16,6 +27,7 @@ function liveOf(items: number): LiveRead & { served: number } {
     served: 0,
     bytes,
     words: words as Int32Array | null,
+    at: 0,
     liveRecv(): number {
       if (rx.served >= items) return Obs.Empty;
       words[0] = rx.served;
@@ -142,4 +154,46 @@ test("a format 2 log is still read, and format 3 entries in one are refused", ()
     ErrorCode.ReplayLogInvalid,
   );
   assert(e4.message.includes("versions 2 and 3"), e4.message);
+});
+
+test("a recorded ring read in place (reject) and through its staging cell (drop-oldest) replays to the same reads", () => {
+  const Tick = defineRecord({ seq: "i32", px: "f64" });
+  const build = (ex: Executor, out: string[]) => {
+    const cols = recordColumns(Tick, 4);
+    const o = { seq: 0, px: 0 };
+    return [Overflow.Reject, Overflow.DropOldest].map((overflow) =>
+      new NodeBuilder(0).named(`ring ${overflow}`).buildWith(
+        ex,
+        ringChannel(Tick, { capacity: 8, overflow }),
+        (_self, ctx, rx) => {
+          // next() in place, then tryRecv and recvBatch: each read consumes the one before.
+          while (rx.next()) {
+            out.push(`${ctx.epoch} ${overflow} next ${rx.record.seq} ${rx.record.px}`);
+            if (rx.tryRecv(o) === RecvStatus.Item) out.push(`${ctx.epoch} try ${o.seq}`);
+            const n = rx.recvBatch(cols, 2);
+            for (let i = 0; i < n; i++) out.push(`${ctx.epoch} batch ${cols.seq[i]}`);
+          }
+          return Control.Unchanged;
+        },
+      )[1]
+    );
+  };
+  const live: string[] = [];
+  const rt = new RealtimeRuntime();
+  const txs = build(rt.executor, live);
+  rt.startRecording();
+  for (let r = 0; r < 10; r++) {
+    for (let i = 0; i < 3 + 4 * (r % 3); i++) {
+      for (const tx of txs) tx.trySend({ seq: r * 100 + i, px: r + i / 8 });
+    }
+    rt.runOneCycle(0);
+  }
+  const log = rt.recordedBytes()!;
+  rt.shutdown();
+  assert(live.some((l) => l.includes(" batch ")) && live.some((l) => l.includes(" try ")));
+  const replayed: string[] = [];
+  const h = new HistoricalRuntime({ startUnixNanos: 0n, endUnixNanos: 0n });
+  build(h.executor, replayed);
+  h.replayLog(log);
+  assertEquals(replayed, live);
 });

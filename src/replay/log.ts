@@ -324,10 +324,13 @@ export class LogWriter {
     return at + 11;
   }
 
-  /** Logs a receive that returned an item whose bytes are `words` (little-endian words). */
-  itemWords(ref: number, words: Int32Array): void {
-    const q = this.#item(ref, words.length << 2), d = this.#dv;
-    for (let k = 0; k < words.length; k++) d.setInt32(q + (k << 2), words[k], true);
+  /**
+   * Logs a receive that returned an item whose bytes are the `n` words of `words` from index
+   * `at` (little-endian words).
+   */
+  itemWords(ref: number, words: Int32Array, at: number, n: number): void {
+    const q = this.#item(ref, n << 2), d = this.#dv;
+    for (let k = 0; k < n; k++) d.setInt32(q + (k << 2), words[at + k], true);
   }
 
   /** Logs a receive that returned an item whose bytes are `payload`. */

@@ -565,7 +565,7 @@ class RecordingReceiver implements ReceiverHook {
     const kind = rx.liveRecv();
     const w = this.#rec._writer, ref = this.#refNow();
     if (kind !== Obs.Item) w.mark(kind === Obs.Empty ? Entry.Empty : Entry.Closed, ref);
-    else if (rx.words !== null) w.itemWords(ref, rx.words);
+    else if (rx.words !== null) w.itemWords(ref, rx.words, rx.at, rx.bytes.length >>> 2);
     else w.itemBytes(ref, rx.bytes);
     return kind;
   }
