@@ -689,9 +689,13 @@ function recordingCostTable(runs: ReplayJson[], lines: string[]): void {
       "channel receiver as the core's stimulus hook (`src/core/hooks.ts`), so the live path " +
       "pays one null check; the recorder writes each cycle in place in its log, fields through " +
       "a DataView, a record a word at a time, and keeps an in-memory log in 1 MiB chunks. " +
-      "Before that (issue 12, item 5), on this machine (load average about 1), recording cost " +
-      "42.9% (1 record/cycle) and 77.6% (16 records/cycle) on Deno 2.9.5, 49.8% and 73.2% on " +
-      "Bun 1.4.5.",
+      "The log is format 3: a receiver's consecutive items are one entry (a count and the " +
+      "items' bytes), empty reads and decisions 5-byte entries; a ring receiver's record is " +
+      "copied into the log from the ring, where the read then reads it in place. " +
+      "Before the hook (issue 12, item 5), on this machine (load average about 1), recording " +
+      "cost 42.9% (1 record/cycle) and 77.6% (16 records/cycle) on Deno 2.9.5, 49.8% and 73.2% " +
+      "on Bun 1.4.5; with the hook and format 2, up to 25% and 25-37% on Deno, 20-31% and " +
+      "40-48% on Bun.",
     "",
     "| runtime | records / cycle | live run, unrecorded | live run, recorded | recording costs |",
     "|---|--:|--:|--:|--:|",

@@ -15,7 +15,7 @@ let recorded: { live: Trace; log: Uint8Array } | undefined;
 async function recording(): Promise<{ live: Trace; log: Uint8Array }> {
   if (recorded === undefined) {
     const live: Trace = [];
-    recorded = { live, log: await recordLiveRun(live, 8_000) };
+    recorded = { live, log: await recordLiveRun(live, 12_000) };
   }
   return recorded;
 }
@@ -44,7 +44,7 @@ function checkNoSilentDifference(damaged: Uint8Array, live: Trace, what: string)
   assert(error instanceof ReplayError, `${what}: threw ${error}`);
 }
 
-/** The stronger property of format 2: the damage is found before any node runs. */
+/** The stronger property of formats 2 and 3: the damage is found before any node runs. */
 function checkRefusedUpFront(damaged: Uint8Array, what: string): void {
   const { error, trace } = replay(damaged);
   assert(error instanceof ReplayError, `${what}: ${error === null ? "no error" : error}`);

@@ -311,7 +311,7 @@ test(
       const tx = buildGraph(rt.executor, live);
       rt.startRecording(fileSink(path));
       const q = { seq: 0, px: 0, qty: 0 };
-      for (let i = 0; i < 10_000; i++) {
+      for (let i = 0; i < 14_000; i++) {
         q.seq = i;
         q.px = 100 + (i % 17);
         q.qty = 1 + (i % 5);

@@ -747,6 +747,7 @@ export class ConflatingReceiver<F extends Record<string, FieldType>> {
     return [{
       bytes,
       words,
+      at: 0,
       liveRecv: () => {
         const at = this.#take();
         if (at < 0) return this.#closedNow() ? Obs.Closed : Obs.Empty;
@@ -760,6 +761,7 @@ export class ConflatingReceiver<F extends Record<string, FieldType>> {
     }, {
       bytes,
       words,
+      at: 0,
       liveRecv: () => {
         const at = this.#front(this.#latestKey, false);
         if (at < 0) return Obs.Empty;

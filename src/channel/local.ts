@@ -161,6 +161,7 @@ export class LocalReceiver<T> {
     item: undefined,
     bytes: new Uint8Array(0) as Uint8Array,
     words: null,
+    at: 0,
     liveRecv: (): number => {
       const item = this.#ch.shift();
       if (item === undefined) return Obs.Empty;

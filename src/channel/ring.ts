@@ -388,6 +388,8 @@ export class RingReceiver<F extends Record<string, FieldType>> {
   #pending = false;
   /** The cursor reads the staging cell (else the rings). */
   #onStaging = false;
+  /** A record the live read under a recording hook left in the rings for the caller (at `_reader.at`). */
+  #peeked = false;
   /** What a hook reads live or replays through (see `#makeLive`). */
   readonly #live: LiveRead;
 
@@ -620,43 +622,88 @@ export class RingReceiver<F extends Record<string, FieldType>> {
   }
 
   /**
-   * The live read a recording hook performs (the next record into the staging cell) and a
-   * replaying hook replaces (the logged record into the staging cell).
+   * The live read a recording hook performs and a replaying hook replaces (the logged record
+   * into the staging cell). Live, the next record is left in the rings (`#peeked`), where the
+   * recorder copies it from and the read path reads it in place before taking it; under
+   * drop-oldest, where a producer may drop it meanwhile, it is copied into the staging cell.
    */
   #makeLive(): LiveRead {
-    return {
+    const rd = this._reader;
+    const replayed = (payload: Uint8Array) => {
+      const s = this.#staging.u8, n = payload.length < s.length ? payload.length : s.length;
+      for (let i = 0; i < n; i++) s[i] = payload[i];
+      this.#peeked = false;
+    };
+    if (rd.drop) {
+      return {
+        liveRecv: () => {
+          const st = this.#rawNext();
+          return st === 0 ? Obs.Item : st === -1 ? Obs.Empty : Obs.Closed;
+        },
+        bytes: this.#staging.u8,
+        words: this.#staging.i32,
+        at: 0,
+        replayed,
+      };
+    }
+    const live: LiveRead = {
       liveRecv: () => {
-        const st = this.#rawNext();
-        return st === 0 ? Obs.Item : st === -1 ? Obs.Empty : Obs.Closed;
+        this.#consume();
+        if (rd.avail === 0) {
+          const a = rd.fill(BURST);
+          if (a < 0) return a === -1 ? Obs.Empty : Obs.Closed;
+        }
+        // The producer cannot reuse the cell before this reader takes it.
+        live.at = rd.at >>> 2;
+        this.#peeked = true;
+        return Obs.Item;
       },
       bytes: this.#staging.u8,
-      words: this.#staging.i32,
-      replayed: (payload) => {
-        const s = this.#staging.u8, n = payload.length < s.length ? payload.length : s.length;
-        for (let i = 0; i < n; i++) s[i] = payload[i];
-      },
+      words: this.#i32,
+      at: 0,
+      replayed,
     };
+    return live;
   }
 
   #tryRecvHooked(out: RecordOf<F>, hook: ReceiverHook): RecvStatus {
     const kind = hook.recv(this.#live);
     if (kind !== Obs.Item) return statusOf(kind);
+    if (this.#peeked) {
+      this.#peeked = false;
+      const rd = this._reader;
+      this.#read(this.#f64, this.#i32, this.#u32, rd.at, out);
+      rd.take(1);
+      return RecvStatus.Item;
+    }
     const st = this.#staging;
     this.#read(st.f64, st.i32, st.u32, 0, out);
     return RecvStatus.Item;
   }
 
   #nextHooked(hook: ReceiverHook): boolean {
-    const ok = hook.recv(this.#live) === Obs.Item;
-    if (ok) this.#cursorOnStaging();
-    return ok;
+    if (hook.recv(this.#live) !== Obs.Item) return false;
+    if (this.#peeked) {
+      // In place, as next() reads live: consumed by the next read or at the end of the run.
+      this.#peeked = false;
+      const at = this._reader.at, c = this.#cursor;
+      if (this.#onStaging) this.#cursorOn(this.#f64, this.#i32, this.#u32);
+      c._w8 = at >>> 3;
+      c._w4 = at >>> 2;
+      this.#pending = true;
+    } else this.#cursorOnStaging();
+    return true;
   }
 
   #recvBatchHooked(room: number, hook: ReceiverHook): number {
-    const st = this.#staging, live = this.#live;
+    const st = this.#staging, live = this.#live, rd = this._reader, cols = this.#cols.arrays;
     let got = 0;
     while (got < room && hook.recv(live) === Obs.Item) {
-      this.#copy(st.f64, st.i32, st.u32, 0, 1, this.#cell, this.#cols.arrays, got++);
+      if (this.#peeked) {
+        this.#peeked = false;
+        this.#copy(this.#f64, this.#i32, this.#u32, rd.at, 1, this.#cell, cols, got++);
+        rd.take(1);
+      } else this.#copy(st.f64, st.i32, st.u32, 0, 1, this.#cell, cols, got++);
     }
     return got;
   }

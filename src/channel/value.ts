@@ -195,6 +195,7 @@ export class ValueReceiver<T> {
   readonly #live: LiveRead = {
     bytes: new Uint8Array(0) as Uint8Array,
     words: null,
+    at: 0,
     liveRecv: (): number => {
       const got = this.#next();
       if (typeof got === "number") return got === -2 ? Obs.Closed : Obs.Empty;

@@ -94,13 +94,19 @@ export interface StimulusHook {
 export interface LiveRead {
   /** Reads live: 1 (an item, its bytes in `bytes`), 2 (nothing queued) or 3 (closed). */
   liveRecv(): number;
-  /** The bytes of the item `liveRecv` read (valid until the next read). */
+  /**
+   * The bytes of the item `liveRecv` read (valid until the next read). Where `words` is set, the
+   * item is read from there, and `bytes` only gives its size (it may hold an older item).
+   */
   bytes: Uint8Array;
   /**
-   * The same bytes as 32-bit words when they are a whole number of them (a record's staging
-   * cell), else null: a recorder copies them a word at a time.
+   * When the item is a whole number of 32-bit words: the words it lies in (a record's staging
+   * cell, or a ring's memory that the item is read from in place), its `bytes.length / 4` words
+   * starting at index `at`; else null. A recorder copies them a word at a time.
    */
   readonly words: Int32Array | null;
+  /** Where the item `liveRecv` read starts in `words`, in words (0 for a staging cell). */
+  at: number;
   /** Takes a replayed item's bytes (a view, valid until the next read). */
   replayed(bytes: Uint8Array): void;
 }

@@ -2,9 +2,9 @@
  * The stimulus log: a compact binary record of everything outside the graph that a realtime
  * run saw, so a historical runtime can run the same graph through the same cycles again.
  *
- * Format version 2. All numbers are little-endian; every CRC is CRC-32 (IEEE).
+ * Format version 3. All numbers are little-endian; every CRC is CRC-32 (IEEE).
  *
- * - Header: the 8-byte magic `WVLOG\x02\0\0` (the sixth byte is the format version), a u32 body
+ * - Header: the 8-byte magic `WVLOG\x03\0\0` (the sixth byte is the format version), a u32 body
  *   length, the body, and a u32 CRC of everything before it. The body: u32 graph fingerprint
  *   (the CRC of the graph description), u32 node count, u8 1 when the description follows (0
  *   when it was larger than {@linkcode MAX_STORED_DESCRIPTION} and only its fingerprint is
@@ -28,7 +28,16 @@
  * - `NOTIFY` u32 ref: a notifier scheduled the node in this cycle;
  * - `IO` u32 ref, u32 readiness bits: I/O readiness scheduled the node;
  * - `OBS` u32 ref, u8 observation kind, u32 byte length, bytes: a value the node read from the
- *   outside (a channel item, an empty or closed result, a queue length, ...), in order.
+ *   outside (a channel item, an empty or closed result, a queue length, ...), in order;
+ * - `ITEMS` u32 ref, u16 count (at least 1), u32 byte length of each item, then the items'
+ *   bytes: `count` consecutive receives of the node that each returned an item of that length
+ *   (format 3; one entry for a drained burst, where format 2 wrote an `OBS` per item);
+ * - `EMPTY`, `CLOSED`, `MORE0`, `MORE1` u32 ref: a receive that found nothing, or the channel
+ *   closed, and a decision not to run (0) or to run (1) the node again (format 3; the same
+ *   observations as an `OBS` entry, in 5 bytes instead of 10 or 18).
+ *
+ * Format 2 is format 3 without the last two kinds of entry: this module reads both, and
+ * refuses those entries in a format 2 log.
  *
  * A ref names a node: refs below the header's node count are the fingerprinted nodes in id
  * order; the rest are introduced by `NODE` entries, in order.
@@ -39,8 +48,11 @@
 import { ErrorCode, WaveletError } from "../core/errors.ts";
 import { crc32 } from "./crc32.ts";
 
-/** The format version this module writes and reads. */
-export const LOG_VERSION = 2;
+/** The format version this module writes (it reads this one and {@linkcode LOG_VERSION_2}). */
+export const LOG_VERSION = 3;
+
+/** The previous format version, still read: format 3 less `ITEMS`, `EMPTY`, `CLOSED`, `MORE*`. */
+export const LOG_VERSION_2 = 2;
 
 /** The log's magic bytes (the sixth is {@linkcode LOG_VERSION}). */
 export const LOG_MAGIC: Uint8Array = new Uint8Array([
@@ -55,7 +67,21 @@ export const LOG_MAGIC: Uint8Array = new Uint8Array([
 ]);
 
 /** Entry kinds inside a block. */
-export const Entry = { Node: 1, Cycle: 2, Notify: 3, Io: 4, Obs: 5 } as const;
+export const Entry = {
+  Node: 1,
+  Cycle: 2,
+  Notify: 3,
+  Io: 4,
+  Obs: 5,
+  Items: 6,
+  Empty: 7,
+  Closed: 8,
+  More0: 9,
+  More1: 10,
+} as const;
+
+/** The most items one `ITEMS` entry holds (its count is a u16). */
+export const MAX_RUN = 0xffff;
 
 /** Frame tags after the header. */
 export const Frame = { Block: 0x42, End: 0x45 } as const;
@@ -156,6 +182,16 @@ export class LogWriter {
   #buf: Uint8Array;
   #dv: DataView;
   #len = 0;
+  /**
+   * The open `ITEMS` run: it goes on while nothing else was written after it (`#len` is still
+   * `#runEnd`), for the same ref and item length. -1: none.
+   */
+  #runEnd = -1;
+  /** Where the open run's u16 count lies. */
+  #runAt = 0;
+  #runRef = -1;
+  #runBytes = -1;
+  #runCount = 0;
 
   /** A writer with room for `capacity` bytes to start with (it grows as needed). */
   constructor(capacity = 1 << 16) {
@@ -176,6 +212,7 @@ export class LogWriter {
   /** Forgets everything written (after the caller flushed it somewhere). */
   reset(): void {
     this.#len = 0;
+    this.#runEnd = -1;
   }
 
   /**
@@ -187,12 +224,14 @@ export class LogWriter {
     this.#buf = new Uint8Array(Math.max(64, capacity));
     this.#dv = new DataView(this.#buf.buffer);
     this.#len = 0;
+    this.#runEnd = -1;
     return out;
   }
 
   /** Forgets what was written after the first `n` bytes. */
   truncate(n: number): void {
     if (n < this.#len) this.#len = n;
+    this.#runEnd = -1;
   }
 
   /** Leaves `n` bytes (a field patched later; their content is undefined until then). */
@@ -257,19 +296,62 @@ export class LogWriter {
   }
 
   /**
-   * Writes an `OBS` entry of an item whose bytes are `words` (little-endian 32-bit words).
+   * Logs a receive of the node `ref` that returned an item of `n` bytes: appends it to the open
+   * `ITEMS` run when that run is the last thing written and is of the same node and item length,
+   * else starts a run. Returns where the item's bytes go (`n` bytes, reserved).
    */
-  obsWords(ref: number, words: Int32Array): void {
-    const n = words.length << 2;
-    if (this.#len + 10 + n > this.#buf.length) this.#ensure(10 + n);
-    const d = this.#dv, at = this.#len;
-    d.setUint8(at, Entry.Obs);
+  #item(ref: number, n: number): number {
+    const at = this.#len;
+    if (at + 11 + n > this.#buf.length) this.#ensure(11 + n);
+    const d = this.#dv;
+    if (
+      at === this.#runEnd && ref === this.#runRef && n === this.#runBytes &&
+      this.#runCount < MAX_RUN
+    ) {
+      d.setUint16(this.#runAt, ++this.#runCount, true);
+      this.#len = this.#runEnd = at + n;
+      return at;
+    }
+    d.setUint8(at, Entry.Items);
     d.setUint32(at + 1, ref, true);
-    d.setUint8(at + 5, 1); // Obs.Item
-    d.setUint32(at + 6, n, true);
-    const q = at + 10;
-    for (let k = 0; k < words.length; k++) d.setInt32(q + (k << 2), words[k], true);
-    this.#len = q + n;
+    d.setUint16(at + 5, 1, true);
+    d.setUint32(at + 7, n, true);
+    this.#runAt = at + 5;
+    this.#runRef = ref;
+    this.#runBytes = n;
+    this.#runCount = 1;
+    this.#len = this.#runEnd = at + 11 + n;
+    return at + 11;
+  }
+
+  /**
+   * Logs a receive that returned an item whose bytes are the `n` words of `words` from index
+   * `at` (little-endian words).
+   */
+  itemWords(ref: number, words: Int32Array, at: number, n: number): void {
+    const q = this.#item(ref, n << 2), d = this.#dv;
+    for (let k = 0; k < n; k++) d.setInt32(q + (k << 2), words[at + k], true);
+  }
+
+  /** Logs a receive that returned an item whose bytes are `payload`. */
+  itemBytes(ref: number, payload: Uint8Array): void {
+    const n = payload.length, q = this.#item(ref, n), d = this.#dv;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const p = payload;
+      d.setInt32(q + i, p[i] | p[i + 1] << 8 | p[i + 2] << 16 | p[i + 3] << 24, true);
+    }
+    for (; i < n; i++) d.setUint8(q + i, payload[i]);
+  }
+
+  /** Writes a 5-byte entry: `kind` (`NOTIFY`, `EMPTY`, `CLOSED`, `MORE0`, `MORE1`) and `ref`. */
+  mark(kind: number, ref: number): void {
+    const at = this.#len;
+    if (at + 5 > this.#buf.length) this.#ensure(5);
+    const d = this.#dv;
+    d.setUint8(at, kind);
+    d.setUint32(at + 1, ref, true);
+    this.#len = at + 5;
   }
 
   /**
@@ -397,6 +479,8 @@ export interface LogHeader {
 
 /** A verified log: its header and where each block's payload lies. */
 export interface LogLayout {
+  /** The format version (2 or 3). */
+  version: number;
   /** The header. */
   header: LogHeader;
   /** `[start, end)` of each block's payload, in order. */
@@ -452,13 +536,13 @@ export function readLayout(bytes: Uint8Array): LogLayout {
     }
   }
   const version = bytes[5];
-  if (version !== LOG_VERSION || bytes[6] !== 0 || bytes[7] !== 0) {
+  if ((version !== LOG_VERSION && version !== LOG_VERSION_2) || bytes[6] !== 0 || bytes[7] !== 0) {
     throw invalidLog(
       version === 1
         ? "This stimulus log has format version 1, which this wavelet no longer reads; " +
           "record the run again"
         : `This stimulus log has format version ${version}.${bytes[6]}.${bytes[7]}; ` +
-          `this wavelet reads version ${LOG_VERSION}`,
+          `this wavelet reads versions ${LOG_VERSION_2} and ${LOG_VERSION}`,
     );
   }
   const r = new LogReader(bytes, LOG_MAGIC.length);
@@ -532,7 +616,7 @@ export function readLayout(bytes: Uint8Array): LogLayout {
           `The stimulus log has ${r.end - r.pos} unexpected bytes after its end marker`,
         );
       }
-      return { header: { fingerprint, nodeCount, description }, blocks, cycles };
+      return { version, header: { fingerprint, nodeCount, description }, blocks, cycles };
     } else {
       throw invalidLog(`The stimulus log is damaged: unknown frame tag ${tag} at offset ${at}`);
     }

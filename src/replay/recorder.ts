@@ -75,7 +75,7 @@ export interface LogSink {
 }
 
 /**
- * Records a run's stimuli into a log (format version 2, see the log module): the graph's
+ * Records a run's stimuli into a log (format version 3, see the log module): the graph's
  * fingerprint in a header, taken as the first recorded cycle starts, then the cycles in blocks,
  * each checksummed once when it is sealed (about every 64 KiB), then an end marker written by
  * {@linkcode Recorder.close}.
@@ -303,10 +303,7 @@ export class Recorder implements StimulusHook {
         c.u8(Entry.Io);
         c.u32(ref);
         c.u32(bits);
-      } else {
-        c.u8(Entry.Notify);
-        c.u32(ref);
-      }
+      } else c.mark(Entry.Notify, ref);
     }
     return ok;
   }
@@ -538,7 +535,9 @@ export class Recorder implements StimulusHook {
 
 /**
  * The hook a {@linkcode Recorder} gives one channel receiver: runs the receiver's live reads and
- * decisions and appends each, with the node's ref (cached), to the recorder's current cycle.
+ * decisions and appends each, with the node's ref (cached), to the recorder's current cycle:
+ * consecutive items of the node go into one `ITEMS` entry, empty and closed reads and decisions
+ * into 5-byte entries.
  */
 class RecordingReceiver implements ReceiverHook {
   readonly #rec: Recorder;
@@ -565,9 +564,9 @@ class RecordingReceiver implements ReceiverHook {
   recv(rx: LiveRead): number {
     const kind = rx.liveRecv();
     const w = this.#rec._writer, ref = this.#refNow();
-    if (kind !== Obs.Item) w.obs(ref, kind, null);
-    else if (rx.words !== null) w.obsWords(ref, rx.words);
-    else w.obs(ref, kind, rx.bytes);
+    if (kind !== Obs.Item) w.mark(kind === Obs.Empty ? Entry.Empty : Entry.Closed, ref);
+    else if (rx.words !== null) w.itemWords(ref, rx.words, rx.at, rx.bytes.length >>> 2);
+    else w.itemBytes(ref, rx.bytes);
     return kind;
   }
 
@@ -578,7 +577,7 @@ class RecordingReceiver implements ReceiverHook {
 
   decide(live: () => boolean): boolean {
     const v = live();
-    this.#rec._writer.obsNumber(this.#refNow(), Obs.More, v ? 1 : 0);
+    this.#rec._writer.mark(v ? Entry.More1 : Entry.More0, this.#refNow());
     return v;
   }
 

@@ -16,6 +16,7 @@ import {
   Entry,
   fitsObservation,
   invalidLog,
+  LOG_VERSION_2,
   type LogLayout,
   LogReader,
   Obs,
@@ -24,6 +25,12 @@ import {
 } from "./log.ts";
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/** The payload of an empty or closed read (no bytes). */
+const NO_BYTES = new Uint8Array(0);
+/** The payloads of the decisions `MORE0` and `MORE1`: the f64 0 and 1 (never written to). */
+const MORE0_BYTES = new Uint8Array(new Float64Array([0]).buffer);
+const MORE1_BYTES = new Uint8Array(new Float64Array([1]).buffer);
 
 /**
  * Feeds a recorded log back into an executor, one cycle at a time. Opening a log checks all of
@@ -120,6 +127,7 @@ export class Replayer implements StimulusHook {
   /** Checks every entry of every block, and collects the `NODE` introductions. */
   #scan(bytes: Uint8Array): void {
     const nodeCount = this.#layout.header.nodeCount;
+    const compact = this.#layout.version !== LOG_VERSION_2; // ITEMS, EMPTY, ... are format 3
     let refs = nodeCount, lastEpoch = 0;
     const blocks = this.#layout.blocks;
     for (let b = 0; b < blocks.length; b++) {
@@ -168,6 +176,15 @@ export class Replayer implements StimulusHook {
             throw bad(`an observation of kind ${obs} with ${len} bytes`);
           }
           r.skip(len);
+        } else if (compact && kind === Entry.Items) {
+          const ref = r.u32(), count = r.u8() | r.u8() << 8, len = r.u32();
+          if (ref >= refs) throw bad(`an unknown node ref ${ref}`);
+          if (count === 0) throw bad("a run of no items");
+          if (len * count > r.end - r.pos) throw bad(`a run of ${count} items of ${len} bytes`);
+          r.skip(len * count);
+        } else if (compact && kind >= Entry.Empty && kind <= Entry.More1) {
+          const ref = r.u32();
+          if (ref >= refs) throw bad(`an unknown node ref ${ref}`);
         } else {
           throw bad(`unknown entry kind ${kind}`);
         }
@@ -309,19 +326,31 @@ export class Replayer implements StimulusHook {
           );
         }
         (k === Entry.Notify ? this.#notify : this.#io).push(ref);
-      } else {
+      } else if (k === Entry.Obs) {
         const ref = r.u32();
         const kind = r.u8();
-        const payload = r.view(r.u32());
-        this.#nodeOf(ref);
-        const kinds = this.#obsKind[ref];
-        if (kinds.length === 0) this.#touched.push(ref);
-        kinds.push(kind);
-        this.#obsPayload[ref].push(payload);
+        this.#observed(ref, kind, r.view(r.u32()));
+      } else if (k === Entry.Items) {
+        const ref = r.u32(), count = r.u8() | r.u8() << 8, len = r.u32();
+        for (let i = 0; i < count; i++) this.#observed(ref, Obs.Item, r.view(len));
+      } else {
+        const ref = r.u32();
+        if (k === Entry.Empty) this.#observed(ref, Obs.Empty, NO_BYTES);
+        else if (k === Entry.Closed) this.#observed(ref, Obs.Closed, NO_BYTES);
+        else this.#observed(ref, Obs.More, k === Entry.More1 ? MORE1_BYTES : MORE0_BYTES);
       }
     }
     this.#inCycle = true;
     return true;
+  }
+
+  /** Queues an observation of the node `ref` in the current cycle. */
+  #observed(ref: number, kind: number, payload: Uint8Array): void {
+    this.#nodeOf(ref);
+    const kinds = this.#obsKind[ref];
+    if (kinds.length === 0) this.#touched.push(ref);
+    kinds.push(kind);
+    this.#obsPayload[ref].push(payload);
   }
 
   /** Called by the executor as each cycle starts (nothing to do when replaying). */
