@@ -326,7 +326,8 @@ function checkLoadOptions(
  * const t = native.monotonicNs();
  * ```
  */
-export function loadNative(options: LoadNativeOptions = {}): NativeBackend {
+export function loadNative(options?: LoadNativeOptions): NativeBackend {
+  if (options === undefined) options = {};
   const o = checkLoadOptions(options, "loadNative's options", NATIVE_KEYS);
   const explicit = o.path ?? env(NATIVE_LIB_ENV);
   const cacheDir = o.cacheDir ?? nativeCacheDir();
@@ -456,7 +457,8 @@ let jsBackend: JsBackend | undefined;
  * if (!backend.hasEpoll) console.log("host timers only");
  * ```
  */
-export function loadBackend(options: LoadBackendOptions = {}): NativeBackend {
+export function loadBackend(options?: LoadBackendOptions): NativeBackend {
+  if (options === undefined) options = {};
   const o = checkLoadOptions(options, "loadBackend's options", [...NATIVE_KEYS, "prefer"]);
   if (o.prefer === "js" || !ffiAvailable()) return (jsBackend ??= new JsBackend());
   return loadNative(o);

@@ -157,8 +157,9 @@ export interface PushBatchHandle<T> {
 export function pushNode<T>(
   executor: Executor,
   initial: T,
-  options: PushNodeOptions = {},
+  options?: PushNodeOptions,
 ): PushHandle<T> {
+  if (options === undefined) options = {};
   const name = pushArgs("pushNode", executor, options);
   let pending = false;
   let next: T = initial;
@@ -209,8 +210,9 @@ export function pushNode<T>(
  */
 export function pushBatchNode<T>(
   executor: Executor,
-  options: PushNodeOptions = {},
+  options?: PushNodeOptions,
 ): PushBatchHandle<T> {
+  if (options === undefined) options = {};
   const name = pushArgs("pushBatchNode", executor, options);
   let pending = false;
   let batch: T[] = [];
@@ -383,8 +385,9 @@ export interface Probe<T> {
 export function probe<T>(
   executor: Executor,
   target: Node<T>,
-  options: ProbeOptions<T> = {},
+  options?: ProbeOptions<T>,
 ): Probe<T> {
+  if (options === undefined) options = {};
   checkExecutor(executor, "probe's executor");
   checkNodeOf(executor, target, "probe's target");
   const o = checkOptions<ProbeOptions<T>>(options, "probe's options", ["copy", "name"]);

@@ -142,3 +142,18 @@ test("the root entry exports about 60 names, and no entry exports plumbing", asy
     for (const p of plumbing) assert(!list.includes(p), `${e}.ts exports the plumbing ${p}`);
   }
 });
+
+test("optional parameters are declared `name?: T`, which the documentation shows as optional", () => {
+  // A parameter written `options: T = {}` is documented (deno doc) as a required `options: T`.
+  const found: string[] = [];
+  for (const f of files) {
+    const text = readFileSync(f, "utf8")
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/^\s*\/\/.*$/gm, "");
+    for (const line of text.split("\n")) {
+      if (/^\s*(const|let|var)\s/.test(line)) continue;
+      if (/[(\s]\w+: [^=;()\n]+ = \{\}\s*[,)]/.test(line)) found.push(`${rel(f)}: ${line.trim()}`);
+    }
+  }
+  assertEquals(found, []);
+});

@@ -135,8 +135,9 @@ export function sourceFrom<V>(
 export function sourceFrom<V>(
   executor: Executor,
   source: AsyncIterable<V> | ReadableStream<V>,
-  options: SourceOptions = {},
+  options?: SourceOptions,
 ): Node<{ item?: V | undefined; items?: V[]; ended: boolean }> {
+  if (options === undefined) options = {};
   checkExecutor(executor, "sourceFrom's executor");
   const o = checkOptions<SourceOptions>(options, "sourceFrom's options", [
     "name",
@@ -316,8 +317,9 @@ export function sinkTo<T, W = T>(
   executor: Executor,
   parent: Node<T>,
   target: WritableStream<W> | ((value: W) => void | Promise<void>),
-  options: SinkOptions<T, W> = {},
+  options?: SinkOptions<T, W>,
 ): Node<SinkState> {
+  if (options === undefined) options = {};
   checkExecutor(executor, "sinkTo's executor");
   checkNodeOf(executor, parent, "sinkTo's parent");
   const o = checkOptions<SinkOptions<T, W>>(options, "sinkTo's options", [

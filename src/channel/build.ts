@@ -480,8 +480,9 @@ export function valueChannel<V>(
  */
 export function conflatingChannel<F extends Record<string, FieldType>>(
   record: RecordLayout<F>,
-  options: Omit<ConflatingChannelOptions<F>, "kind" | "record"> = {},
+  options?: Omit<ConflatingChannelOptions<F>, "kind" | "record">,
 ): Attachment<ConflatingReceiver<F>, ConflatingSender<F>> {
+  if (options === undefined) options = {};
   return attachment(checkChannel(options, "conflate", record));
 }
 

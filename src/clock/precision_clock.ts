@@ -137,7 +137,8 @@ export class PrecisionClock implements Clock {
    * not an object, the interval is not a finite number >= 1, the threshold not a finite number
    * >= 0, or the retry count not an integer in [0, 10 000].
    */
-  constructor(source: ClockSource, options: PrecisionClockOptions = {}) {
+  constructor(source: ClockSource, options?: PrecisionClockOptions) {
+    if (options === undefined) options = {};
     let mono: unknown, real: unknown;
     try {
       if (source !== null && typeof source === "object") {

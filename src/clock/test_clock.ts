@@ -66,7 +66,8 @@ export class TestClock implements Clock {
    * @throws {InvalidArgumentError} If `options` is not an object or `startUnixNanos` is not a
    *   bigint.
    */
-  constructor(options: TestClockOptions = {}) {
+  constructor(options?: TestClockOptions) {
+    if (options === undefined) options = {};
     const o = checkOptions(options, "TestClock's options", ["startUnixNanos"]);
     [this.#baseSec, this.#baseSub] = splitUnixNanos(
       o.startUnixNanos === undefined ? 0n : o.startUnixNanos,

@@ -118,7 +118,8 @@ export class Executor implements NodeOwner {
    *   cycles count from (runtimes pass theirs; default: the clock of the last cycle).
    * @throws {InvalidArgumentError} If an option is out of range or not of its type.
    */
-  constructor(options: ExecutorOptions = {}) {
+  constructor(options?: ExecutorOptions) {
+    if (options === undefined) options = {};
     const o = checkOptions(options, "Executor options", [
       "initialCapacity",
       "notifierCapacity",

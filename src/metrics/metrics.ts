@@ -295,7 +295,8 @@ export class Metrics {
    * @throws {InvalidArgumentError} If `executor` is not an executor or an option is not a
    *   boolean.
    */
-  constructor(executor: Executor, options: MetricsOptions = {}) {
+  constructor(executor: Executor, options?: MetricsOptions) {
+    if (options === undefined) options = {};
     checkInstance(executor, Executor, "Metrics's executor");
     const o = checkOptions(options, "Metrics options", [
       "nodeTime",

@@ -229,8 +229,9 @@ export class MetricsServer {
  */
 export function serveMetrics(
   rt: MetricsRuntime,
-  options: MetricsServerOptions = {},
+  options?: MetricsServerOptions,
 ): MetricsServer {
+  if (options === undefined) options = {};
   let ex: unknown;
   try {
     ex = rt !== null && typeof rt === "object" ? rt.executor : undefined;

@@ -111,7 +111,8 @@ export function natsServerAvailable(binary = "nats-server"): boolean {
  * await server.stop();
  * ```
  */
-export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
+export async function startNatsServer(options?: NatsServerOptions): Promise<NatsServer> {
+  if (options === undefined) options = {};
   const o = checkOptions(options, "startNatsServer's options", [
     "mappings",
     "port",

@@ -144,8 +144,9 @@ export function tcpListenerNode(
   ex: Executor,
   listener: TcpListener,
   onConnection: (ex: Executor, stream: TcpStream) => void,
-  options: TcpListenerNodeOptions = {},
+  options?: TcpListenerNodeOptions,
 ): Node<TcpListenerState> {
+  if (options === undefined) options = {};
   checkExecutor(ex, "tcpListenerNode's executor");
   checkInstance(listener, TcpListener, "tcpListenerNode's listener");
   checkOpen(listener, "listener");

@@ -618,8 +618,9 @@ function connectionOptions(options: TcpConnectionOptions | undefined): Connectio
 export function tcpConnectionNode(
   ex: Executor,
   stream: TcpStream,
-  options: TcpConnectionOptions = {},
+  options?: TcpConnectionOptions,
 ): Node<TcpConnection> {
+  if (options === undefined) options = {};
   checkExecutor(ex, "tcpConnectionNode's executor");
   checkInstance(stream, TcpStream, "tcpConnectionNode's stream");
   checkOpen(stream, "stream");

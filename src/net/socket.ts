@@ -284,8 +284,9 @@ export class TcpListener extends Socket {
     rt: NetRuntime,
     host: string,
     port: number,
-    options: TcpListenerOptions = {},
+    options?: TcpListenerOptions,
   ): TcpListener {
+    if (options === undefined) options = {};
     const b = netBackend(rt, "TcpListener.bind's runtime");
     const o = checkOptions(options, "TcpListener.bind's options", [
       "backlog",
@@ -447,8 +448,9 @@ export class TcpStream extends Socket {
     rt: NetRuntime,
     host: string,
     port: number,
-    options: TcpStreamOptions = {},
+    options?: TcpStreamOptions,
   ): TcpStream {
+    if (options === undefined) options = {};
     const b = netBackend(rt, "TcpStream.connect's runtime");
     const o = checkOptions(options, "TcpStream.connect's options", [
       "noDelay",
@@ -699,8 +701,9 @@ export class UdpSocket extends Socket {
     rt: NetRuntime,
     host: string,
     port: number,
-    options: UdpSocketOptions = {},
+    options?: UdpSocketOptions,
   ): UdpSocket {
+    if (options === undefined) options = {};
     const b = netBackend(rt, "UdpSocket.bind's runtime");
     const o = checkOptions(options, "UdpSocket.bind's options", [
       "reuseAddress",

@@ -101,7 +101,8 @@ export interface Profiler {
  * @throws {InvalidArgumentError} If `executor` is not an executor, an option is of the wrong
  *   type, or `nowNs` throws or returns something other than a finite number when first read.
  */
-export function profile(executor: Executor, options: ProfileOptions = {}): Profiler {
+export function profile(executor: Executor, options?: ProfileOptions): Profiler {
+  if (options === undefined) options = {};
   checkInstance(executor, Executor, "profile's executor");
   const o = checkOptions(options, "Profile options", ["nodeTime", "cycleTime", "nowNs"]);
   for (const k of ["nodeTime", "cycleTime"] as const) {

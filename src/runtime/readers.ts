@@ -517,8 +517,9 @@ export interface JsonLinesOptions<R> {
  */
 export function jsonLines<R = Record<string, unknown>>(
   path: string,
-  options: JsonLinesOptions<R> = {},
+  options?: JsonLinesOptions<R>,
 ): RecordStream<R> {
+  if (options === undefined) options = {};
   checkString(path, "jsonLines' path");
   const o = checkOptions(options, "jsonLines' options", ["map", "onBadRecord"]);
   const policy = checkPolicy(o.onBadRecord);
@@ -642,8 +643,9 @@ function convertCell(name: string, cell: string): string | number {
  */
 export function csvRecords<R = Record<string, string | number>>(
   path: string,
-  options: CsvOptions<R> = {},
+  options?: CsvOptions<R>,
 ): RecordStream<R> {
+  if (options === undefined) options = {};
   checkString(path, "csvRecords' path");
   const o = checkOptions(options, "csvRecords' options", ["map", "onBadRecord"]);
   const policy = checkPolicy(o.onBadRecord);

@@ -284,7 +284,8 @@ export class RealtimeRuntime {
    * @throws {InvalidArgumentError} On an invalid mode or capacity.
    * @throws {NativeError} When the OS refuses an fd (`EMFILE`); nothing is left open then.
    */
-  constructor(options: RealtimeRuntimeOptions = {}) {
+  constructor(options?: RealtimeRuntimeOptions) {
+    if (options === undefined) options = {};
     const o = checkOptions(options, "RealtimeRuntime's options", OPTION_KEYS);
     const mode = o.mode ?? ExecutionMode.Park;
     if (mode !== ExecutionMode.Spin && mode !== ExecutionMode.Park) {
@@ -358,8 +359,9 @@ export class RealtimeRuntime {
    */
   static adopt(
     historical: { executor: Executor; clock: Clock },
-    options: Omit<RealtimeRuntimeOptions, "executor"> = {},
+    options?: Omit<RealtimeRuntimeOptions, "executor">,
   ): RealtimeRuntime {
+    if (options === undefined) options = {};
     const h = checkOptions(historical, "The adopted runtime", ["executor", "clock"]);
     const executor = checkAdoptable(h.executor, "The adopted runtime's executor");
     const clock = checkClock(h.clock, "The adopted runtime's clock");

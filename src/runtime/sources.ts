@@ -258,8 +258,9 @@ function tsOf(record: unknown, unit: TimeUnit | undefined, where: () => string):
 export function historicalSource<R>(
   rt: HistoricalRuntime,
   records: Iterable<R>,
-  options: HistoricalSourceOptions<R> = {},
+  options?: HistoricalSourceOptions<R>,
 ): Node<HistoricalBatch<R>> {
+  if (options === undefined) options = {};
   checkInstance(rt, HistoricalRuntime, "historicalSource's runtime");
   const o = checkOptions(options, "historicalSource's options", [
     "name",

@@ -76,7 +76,8 @@ export class TestRuntime {
    * @throws {InvalidArgumentError} If `options` is not an object, `startUnixNanos` is not a
    *   bigint, or `initialCapacity` is out of the executor's range.
    */
-  constructor(options: TestRuntimeOptions = {}) {
+  constructor(options?: TestRuntimeOptions) {
+    if (options === undefined) options = {};
     const o = checkOptions(options, "TestRuntime's options", ["startUnixNanos", "initialCapacity"]);
     this.clock = new TestClock({ startUnixNanos: o.startUnixNanos });
     this.executor = new Executor({ initialCapacity: o.initialCapacity, clock: this.clock });

@@ -100,8 +100,9 @@ export type NodesOf<T extends readonly unknown[]> = { readonly [K in keyof T]: N
 export function combineLatest<T extends readonly unknown[]>(
   executor: Executor,
   parents: NodesOf<T>,
-  options: CombineLatestOptions = {},
+  options?: CombineLatestOptions,
 ): Node<T> {
+  if (options === undefined) options = {};
   options = stdArgs("combineLatest", executor, options, ["requireAll"]);
   if (!Array.isArray(parents)) {
     throw new InvalidArgumentError(

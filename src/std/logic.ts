@@ -100,8 +100,9 @@ export function and(
   executor: Executor,
   left: Node<boolean>,
   right: Node<boolean>,
-  options: LogicOptions = {},
+  options?: LogicOptions,
 ): Node<boolean> {
+  if (options === undefined) options = {};
   return logic(executor, left, right, (a, b) => a && b, "and", options);
 }
 
@@ -135,8 +136,9 @@ export function or(
   executor: Executor,
   left: Node<boolean>,
   right: Node<boolean>,
-  options: LogicOptions = {},
+  options?: LogicOptions,
 ): Node<boolean> {
+  if (options === undefined) options = {};
   return logic(executor, left, right, (a, b) => a || b, "or", options);
 }
 
@@ -171,8 +173,9 @@ export function xor(
   executor: Executor,
   left: Node<boolean>,
   right: Node<boolean>,
-  options: LogicOptions = {},
+  options?: LogicOptions,
 ): Node<boolean> {
+  if (options === undefined) options = {};
   return logic(executor, left, right, (a, b) => a !== b, "xor", options);
 }
 

@@ -103,8 +103,9 @@ export interface PeriodicOptions extends StdOptions {
 export function periodic(
   executor: Executor,
   periodNs: number,
-  options: PeriodicOptions = {},
+  options?: PeriodicOptions,
 ): Node<number> {
+  if (options === undefined) options = {};
   options = stdArgs("periodic", executor, options, ["immediate"]);
   needDuration(periodNs, "periodic's period", false);
   const immediate = options.immediate === undefined
@@ -202,8 +203,9 @@ export function throttle<T>(
   executor: Executor,
   parent: Node<T>,
   intervalNs: number,
-  options: ThrottleOptions = {},
+  options?: ThrottleOptions,
 ): Node<T> {
+  if (options === undefined) options = {};
   options = stdArgs("throttle", executor, options, ["trailing"]);
   needNode(executor, parent, "throttle's parent");
   needDuration(intervalNs, "throttle's interval", true);

@@ -145,8 +145,9 @@ export function map<T, U>(
   executor: Executor,
   parent: Node<T>,
   fn: (value: T) => U,
-  options: MapOptions<U> = {},
+  options?: MapOptions<U>,
 ): Node<U> {
+  if (options === undefined) options = {};
   options = stdArgs("map", executor, options, ["initial"]);
   needNode(executor, parent, "map's parent");
   needFn(fn, "map's function");
@@ -250,8 +251,9 @@ export function filter<T>(
   executor: Executor,
   parent: Node<T>,
   predicate: (value: T) => boolean,
-  options: FilterOptions<T> = {},
+  options?: FilterOptions<T>,
 ): Node<T | undefined> {
+  if (options === undefined) options = {};
   options = stdArgs("filter", executor, options, ["initial"]);
   needNode(executor, parent, "filter's parent");
   needFn(predicate, "filter's predicate");
@@ -378,8 +380,9 @@ export interface DistinctOptions<T, K> extends StdOptions {
 export function distinctUntilChanged<T, K = T>(
   executor: Executor,
   parent: Node<T>,
-  options: DistinctOptions<T, K> = {},
+  options?: DistinctOptions<T, K>,
 ): Node<T> {
+  if (options === undefined) options = {};
   options = stdArgs("distinctUntilChanged", executor, options, ["key", "equals"]);
   needNode(executor, parent, "distinctUntilChanged's parent");
   const key = options.key === undefined
@@ -573,8 +576,9 @@ export function accumulate<T, A>(
   parent: Node<readonly T[]>,
   initial: A,
   fold: (acc: A, item: T) => A,
-  options: AccumulateOptions<A> = {},
+  options?: AccumulateOptions<A>,
 ): Node<A> {
+  if (options === undefined) options = {};
   options = stdArgs("accumulate", executor, options, ["reset"]);
   needNode(executor, parent, "accumulate's parent");
   needFn(fold, "accumulate's fold");
@@ -709,8 +713,9 @@ export function windowCount<T>(
   executor: Executor,
   parent: Node<T>,
   size: number,
-  options: WindowCountOptions = {},
+  options?: WindowCountOptions,
 ): Node<readonly T[]> {
+  if (options === undefined) options = {};
   options = stdArgs("windowCount", executor, options, ["step"]);
   needNode(executor, parent, "windowCount's parent");
   checkInteger(size, "windowCount's size", 1, MAX_WINDOW);

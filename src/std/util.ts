@@ -56,7 +56,8 @@ export interface ConstantOptions extends StdOptions {
  * console.log(on.value, rt.executor.hasMutated(on)); // true false
  * ```
  */
-export function constant<T>(executor: Executor, value: T, options: ConstantOptions = {}): Node<T> {
+export function constant<T>(executor: Executor, value: T, options?: ConstantOptions): Node<T> {
+  if (options === undefined) options = {};
   options = stdArgs("constant", executor, options, ["emit"]);
   let pending = options.emit === undefined
     ? false
