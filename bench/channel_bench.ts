@@ -59,6 +59,7 @@ import * as channelEntry from "../channel.ts";
 import { Control, ExecutionMode, NodeBuilder, RealtimeRuntime } from "../mod.ts";
 import { channel, defineRecord, Overflow, RecvStatus } from "../channel.ts";
 import { loadBackend, type NativeBackend } from "../native.ts";
+import { type Dist, dist, us } from "./_common.ts";
 import type { ChannelWorkerStart } from "./channel_worker.ts";
 
 // ------------------------------------------------------------------ shared layout
@@ -94,33 +95,7 @@ const now = (): number => NATIVE.monotonicNs();
 
 // ------------------------------------------------------------------ statistics
 
-/** A latency distribution in nanoseconds. */
-interface Dist {
-  n: number;
-  p50_ns: number;
-  p99_ns: number;
-  p999_ns: number;
-  mean_ns: number;
-  min_ns: number;
-  max_ns: number;
-}
-
-function dist(samples: Float64Array): Dist {
-  const s = Float64Array.from(samples).sort();
-  const n = s.length;
-  const at = (p: number) => s[Math.min(n - 1, Math.floor(p * n))];
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += s[i];
-  return {
-    n,
-    p50_ns: Math.round(at(0.5)),
-    p99_ns: Math.round(at(0.99)),
-    p999_ns: Math.round(at(0.999)),
-    mean_ns: Math.round(sum / n),
-    min_ns: Math.round(s[0]),
-    max_ns: Math.round(s[n - 1]),
-  };
-}
+// Dist, dist and us come from _common.ts.
 
 // ------------------------------------------------------------------ Worker pool
 
@@ -553,11 +528,6 @@ async function latPeer(n: number, warm: number): Promise<Dist> {
 }
 
 // ------------------------------------------------------------------ formatting
-
-function us(ns: number): string {
-  const v = ns / 1e3;
-  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
-}
 
 function mrps(rps: number): string {
   return (rps / 1e6).toFixed(rps >= 1e7 ? 1 : 2);
