@@ -11,6 +11,7 @@ import { Control } from "../core/control.ts";
 import type { Executor } from "../core/executor.ts";
 import type { Node } from "../core/node.ts";
 import { NodeBuilder } from "../core/builder.ts";
+import { reportError } from "../core/report.ts";
 import { checkExecutor, checkNodeOf } from "../core/check_node.ts";
 import {
   checkBoolean,
@@ -191,9 +192,7 @@ export function sourceFrom<V>(
         if ((await tx.sendAsync(item)) === SendStatus.Closed) return;
       }
     } catch (err) {
-      try {
-        executor.onError(err, { node, phase: "source" });
-      } catch { /* the handler's own failure is not ours to report twice */ }
+      reportError(executor, err, node, "source");
     } finally {
       if (!tx.isClosed) tx.close();
     }

@@ -31,7 +31,13 @@ import {
   type RuntimePort,
 } from "./hooks.ts";
 import { Node, type NodeOwner, type NodeSpec } from "./node.ts";
-import { describeNode, type ErrorHandler, type ErrorPhase, printError } from "./report.ts";
+import {
+  describeNode,
+  type ErrorHandler,
+  type ErrorPhase,
+  printError,
+  reportError,
+} from "./report.ts";
 import { Scheduler } from "./scheduler.ts";
 import { checkOptions, describe } from "./validate.ts";
 import type { TimerHandle } from "../drivers/timer.ts";
@@ -641,13 +647,8 @@ export class Executor implements NodeOwner {
     };
   }
 
-  readonly #report = (err: unknown, node: Node<unknown> | undefined, phase: ErrorPhase): void => {
-    try {
-      this.onError(err, { node, phase });
-    } catch (inner) {
-      console.error("wavelet: the onError handler threw:", inner, "while reporting:", err);
-    }
-  };
+  readonly #report = (err: unknown, node: Node<unknown> | undefined, phase: ErrorPhase): void =>
+    reportError(this, err, node, phase);
 
   #foreign(node: unknown): never {
     if (!(node instanceof Node)) {

@@ -86,6 +86,24 @@ export interface ErrorReport {
  */
 export type ErrorHandler = (error: unknown, report: ErrorReport) => void;
 
+/**
+ * Hands `error` to `target.onError` (an executor's handler). A handler that throws is logged
+ * rather than thrown on: the caller is reporting a failure already and has nowhere to send a
+ * second one. @internal
+ */
+export function reportError(
+  target: { onError: ErrorHandler },
+  error: unknown,
+  node: Node<unknown> | undefined,
+  phase: ErrorPhase,
+): void {
+  try {
+    target.onError(error, { node, phase });
+  } catch (inner) {
+    console.error("wavelet: the onError handler threw:", inner, "while reporting:", error);
+  }
+}
+
 /** How a node is named in messages: its name and id, or "a spawn closure". */
 export function describeNode(node: Node<unknown> | undefined): string {
   return node === undefined

@@ -14,6 +14,7 @@ import { Control } from "../core/control.ts";
 import type { Executor } from "../core/executor.ts";
 import type { Node } from "../core/node.ts";
 import { NodeBuilder } from "../core/builder.ts";
+import { reportError } from "../core/report.ts";
 import { checkExecutor, checkNodeOf } from "../core/check_node.ts";
 import { checkFunction, checkInteger, checkOptions, checkString } from "../core/validate.ts";
 import { classify, JetStreamError } from "./errors.ts";
@@ -345,11 +346,7 @@ export class JetStreamSink<T> implements CommitGate {
 
   #report(e: JetStreamError): void {
     this.#errors++;
-    try {
-      this.#ex.onError(e, { node: this.node, phase: "sink" });
-    } catch {
-      // The handler's own failure is not ours to report twice.
-    }
+    reportError(this.#ex, e, this.node, "sink");
   }
 }
 

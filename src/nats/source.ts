@@ -25,6 +25,7 @@ import { ErrorCode } from "../core/errors.ts";
 import type { Executor } from "../core/executor.ts";
 import type { Node } from "../core/node.ts";
 import { NodeBuilder } from "../core/builder.ts";
+import { reportError } from "../core/report.ts";
 import { checkExecutor } from "../core/check_node.ts";
 import {
   checkFunction,
@@ -612,11 +613,7 @@ export class JetStreamSource<T> {
 
   #report(e: JetStreamError | SourceError): void {
     this.#errors++;
-    try {
-      this.#ex.onError(e, { node: this.node, phase: "source" });
-    } catch {
-      // The handler's own failure is not ours to report twice.
-    }
+    reportError(this.#ex, e, this.node, "source");
   }
 }
 

@@ -13,6 +13,7 @@ import { Control, ExecutionMode } from "../core/control.ts";
 import type { Executor } from "../core/executor.ts";
 import type { Node } from "../core/node.ts";
 import { NodeBuilder } from "../core/builder.ts";
+import { reportError } from "../core/report.ts";
 import { checkExecutor } from "../core/check_node.ts";
 import { UnsupportedError } from "../core/system_errors.ts";
 import {
@@ -672,10 +673,6 @@ export class ShardedRuntime<
   }
 
   #report(e: ShardError): void {
-    try {
-      this.#executor.onError(e, { node: this.output ?? undefined, phase: "source" });
-    } catch {
-      // The handler's own failure is not ours to report twice.
-    }
+    reportError(this.#executor, e, this.output ?? undefined, "source");
   }
 }
