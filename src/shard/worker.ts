@@ -19,28 +19,22 @@ import type { SharedSenderTransferable } from "../channel/shared.ts";
 import { SendStatus } from "../channel/status.ts";
 import type { FieldType, RecordOf } from "../channel/record.ts";
 import { fileSink } from "../replay/file_sink.ts";
-import { buildShardGraph, isShardDefinition, noOutput, ShardError } from "./define.ts";
+import {
+  buildShardGraph,
+  isShardDefinition,
+  noOutput,
+  type ShardBuildInfo,
+  ShardError,
+} from "./define.ts";
 
-/** The start message the main thread posts. */
-export interface ShardStart {
+/** The start message the main thread posts: the build's facts, then the Worker's own. */
+export interface ShardStart extends ShardBuildInfo {
   /** Discriminates the message. */
   type: "start";
   /** The declaring module's URL. */
   module: string;
   /** The declaration's name. */
   name: string;
-  /** This shard's index. */
-  shard: number;
-  /** How many shards. */
-  shards: number;
-  /** Restarts before this start. */
-  incarnation: number;
-  /** The user's parameters. */
-  params: unknown;
-  /** Input ring capacity. */
-  capacity: number;
-  /** Most records per input run. */
-  maxBatch: number;
   /** The main graph's output sender, or null. */
   output: SharedSenderTransferable | null;
   /** Counters shared with the main thread: [consumed, emitted] (BigInt64). */
