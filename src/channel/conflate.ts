@@ -45,18 +45,19 @@ import {
 } from "./record.ts";
 import type { RecordView } from "./ring.ts";
 import {
+  ChannelMemory,
   dataByte,
   H_ARMED,
   H_CAPACITY,
   H_CELL,
   H_OPEN,
-  H_OWNER,
   H_POLICY,
   H_RX_CLOSED,
   H_SLOTS,
   H_STAMP,
   HEADER_WORDS,
   MAX_SLOTS,
+  newChannelMemory,
   S_STATE,
   slotWord,
   STATE_CLOSED,
@@ -79,23 +80,9 @@ const CTL_INIT = 1 | (2 << 2);
 export const MAX_KEYS = 1 << 20;
 
 /** Views and geometry of one conflating channel's memory. */
-export class Conflation {
-  /** The shared memory. */
-  readonly sab: SharedArrayBuffer;
-  /** Words. */
-  readonly ctl: Int32Array;
-  /** f64 fields. */
-  readonly f64: Float64Array;
-  /** u32 fields. */
-  readonly u32: Uint32Array;
-  /** Bytes. */
-  readonly u8: Uint8Array;
-  /** Producer slots. */
-  readonly slots: number;
+export class Conflation extends ChannelMemory {
   /** Keys. */
   readonly keys: number;
-  /** Bytes per record. */
-  readonly cellBytes: number;
   /** First LATEST word. */
   readonly latestW: number;
   /** First DIRTY word. */
@@ -108,17 +95,12 @@ export class Conflation {
   readonly cellsByte: number;
   /** Index (in `f64`) of the first cell's ingest stamp. */
   readonly stampAt: number;
+  protected readonly stampCount: number;
 
   /** Wraps existing conflating memory (its header says the geometry). */
   constructor(sab: SharedArrayBuffer) {
-    this.sab = sab;
-    this.ctl = new Int32Array(sab);
-    this.f64 = new Float64Array(sab, 0, sab.byteLength >>> 3);
-    this.u32 = new Uint32Array(sab);
-    this.u8 = new Uint8Array(sab);
-    this.slots = this.ctl[H_SLOTS];
+    super(sab);
     this.keys = this.ctl[H_CAPACITY];
-    this.cellBytes = this.ctl[H_CELL];
     const g = geometry(this.slots, this.keys, this.cellBytes);
     this.latestW = g.latestW;
     this.dirtyW = g.dirtyW;
@@ -126,30 +108,14 @@ export class Conflation {
     this.ctlW = g.ctlW;
     this.cellsByte = g.cellsByte;
     this.stampAt = g.stampByte >>> 3;
-  }
-
-  /**
-   * Turns ingest stamps on or off (the consumer's thread): older stamps are cleared first (NaN,
-   * no stamp), then producers see `H_STAMP` and stamp each cell they publish.
-   */
-  setStamping(on: boolean): void {
-    if (on) this.f64.fill(NaN, this.stampAt, this.stampAt + this.slots * this.keys * 3);
-    Atomics.store(this.ctl, H_STAMP, on ? 1 : 0);
+    this.stampCount = this.slots * this.keys * 3;
   }
 
   /** Allocates memory for `slots` producers of `keys` keys of records of `cellBytes`. */
   static create(slots: number, keys: number, cellBytes: number, owner: number): Conflation {
     const g = geometry(slots, keys, cellBytes);
-    const sab = new SharedArrayBuffer(g.bytes);
-    const ctl = new Int32Array(sab);
-    ctl[H_SLOTS] = slots;
-    ctl[H_CAPACITY] = keys;
-    ctl[H_CELL] = cellBytes;
-    ctl[H_POLICY] = POLICY_CONFLATE;
-    ctl[H_OWNER] = owner;
-    ctl[H_OPEN] = 1; // the sender made with the channel
-    ctl[H_ARMED] = 1; // the node has nothing to read yet
-    ctl.fill(CTL_INIT, g.ctlW, g.ctlW + slots * keys);
+    const sab = newChannelMemory(g.bytes, slots, keys, cellBytes, POLICY_CONFLATE, owner);
+    new Int32Array(sab).fill(CTL_INIT, g.ctlW, g.ctlW + slots * keys);
     return new Conflation(sab);
   }
 

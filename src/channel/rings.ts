@@ -94,8 +94,12 @@ export const POLICY_DROP = 1;
 /** Policy: a producer on a full ring waits. */
 export const POLICY_BLOCK = 2;
 
-/** Views over one channel's shared memory. */
-export class Rings {
+/**
+ * The views and header fields of shared channel memory. Ring and conflating channels start their
+ * memory with the same header (`H_*`) and keep an ingest stamp per cell; this class reads the
+ * one and switches the other.
+ */
+export abstract class ChannelMemory {
   /** The shared memory. */
   readonly sab: SharedArrayBuffer;
   /** Control words and i32 fields. */
@@ -108,18 +112,12 @@ export class Rings {
   readonly u8: Uint8Array;
   /** Producer slots. */
   readonly slots: number;
-  /** Cells per slot. */
-  readonly capacity: number;
-  /** capacity - 1. */
-  readonly mask: number;
-  /** Bytes per cell. */
+  /** Bytes per cell (one record). */
   readonly cellBytes: number;
-  /** POLICY_*. */
-  readonly policy: number;
-  /** Byte offset of slot 0's first cell. */
-  readonly dataByte: number;
-  /** Index (in `f64`) of slot 0's first ingest stamp. */
-  readonly stampAt: number;
+  /** Index (in `f64`) of the first ingest stamp. */
+  abstract readonly stampAt: number;
+  /** Ingest stamps (one per cell). */
+  protected abstract readonly stampCount: number;
 
   /** Wraps existing channel memory (its header says the geometry). */
   constructor(sab: SharedArrayBuffer) {
@@ -129,21 +127,68 @@ export class Rings {
     this.u32 = new Uint32Array(sab);
     this.u8 = new Uint8Array(sab);
     this.slots = this.ctl[H_SLOTS];
-    this.capacity = this.ctl[H_CAPACITY];
-    this.mask = this.capacity - 1;
     this.cellBytes = this.ctl[H_CELL];
-    this.policy = this.ctl[H_POLICY];
-    this.dataByte = dataByte(this.slots);
-    this.stampAt = (this.dataByte + this.slots * this.capacity * this.cellBytes) >>> 3;
   }
 
   /**
    * Turns ingest stamps on or off (the consumer's thread). Stamps left from an earlier period
-   * are cleared first (NaN: no stamp), so records published while it was off carry none.
+   * are cleared first (NaN: no stamp), so records published while it was off carry none; then
+   * producers see `H_STAMP` and stamp each cell they publish.
    */
   setStamping(on: boolean): void {
-    if (on) this.f64.fill(NaN, this.stampAt, this.stampAt + this.slots * this.capacity);
+    if (on) this.f64.fill(NaN, this.stampAt, this.stampAt + this.stampCount);
     Atomics.store(this.ctl, H_STAMP, on ? 1 : 0);
+  }
+}
+
+/**
+ * Allocates `bytes` of shared channel memory and writes the header every kind shares: `slots`
+ * producers, `capacity` cells (or keys) of `cellBytes`, the policy, the owner thread, one open
+ * sender (the one made with the channel), and the node armed (it has nothing to read yet).
+ */
+export function newChannelMemory(
+  bytes: number,
+  slots: number,
+  capacity: number,
+  cellBytes: number,
+  policy: number,
+  owner: number,
+): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(bytes);
+  const ctl = new Int32Array(sab);
+  ctl[H_SLOTS] = slots;
+  ctl[H_CAPACITY] = capacity;
+  ctl[H_CELL] = cellBytes;
+  ctl[H_POLICY] = policy;
+  ctl[H_OWNER] = owner;
+  ctl[H_OPEN] = 1;
+  ctl[H_ARMED] = 1;
+  return sab;
+}
+
+/** Views over one ring channel's shared memory. */
+export class Rings extends ChannelMemory {
+  /** Cells per slot. */
+  readonly capacity: number;
+  /** capacity - 1. */
+  readonly mask: number;
+  /** POLICY_*. */
+  readonly policy: number;
+  /** Byte offset of slot 0's first cell. */
+  readonly dataByte: number;
+  /** Index (in `f64`) of slot 0's first ingest stamp. */
+  readonly stampAt: number;
+  protected readonly stampCount: number;
+
+  /** Wraps existing channel memory (its header says the geometry). */
+  constructor(sab: SharedArrayBuffer) {
+    super(sab);
+    this.capacity = this.ctl[H_CAPACITY];
+    this.mask = this.capacity - 1;
+    this.policy = this.ctl[H_POLICY];
+    this.dataByte = dataByte(this.slots);
+    this.stampAt = (this.dataByte + this.slots * this.capacity * this.cellBytes) >>> 3;
+    this.stampCount = this.slots * this.capacity;
   }
 
   /** Allocates channel memory for `slots` producers of `capacity` cells of `cellBytes`. */
@@ -154,16 +199,8 @@ export class Rings {
     policy: number,
     owner: number,
   ): Rings {
-    const sab = new SharedArrayBuffer(dataByte(slots) + slots * capacity * (cellBytes + 8));
-    const ctl = new Int32Array(sab);
-    ctl[H_SLOTS] = slots;
-    ctl[H_CAPACITY] = capacity;
-    ctl[H_CELL] = cellBytes;
-    ctl[H_POLICY] = policy;
-    ctl[H_OWNER] = owner;
-    ctl[H_OPEN] = 1; // the sender made with the channel
-    ctl[H_ARMED] = 1; // the node has nothing to read yet
-    return new Rings(sab);
+    const bytes = dataByte(slots) + slots * capacity * (cellBytes + 8);
+    return new Rings(newChannelMemory(bytes, slots, capacity, cellBytes, policy, owner));
   }
 
   /** Checks that `sab` holds channel memory of a sane geometry (a description from outside). */
