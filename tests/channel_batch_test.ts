@@ -33,6 +33,7 @@ import {
 } from "../mod.ts";
 import { loadBackend } from "../native.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
+import { startProducers } from "./_producers.ts";
 
 const Rec = defineRecord({ producer: "i32", seq: "i32", value: "f64" });
 type R = { producer: number; seq: number; value: number };
@@ -457,32 +458,10 @@ for (const [bname, backend] of backends) {
             return false;
           },
         );
-        const workers: Worker[] = [];
-        const done: Promise<{ sent: number }>[] = [];
-        for (let p = 0; p < P; p++) {
-          const w = new Worker(new URL("./fixtures/ring_producer.ts", import.meta.url).href, {
-            type: "module",
-          });
-          workers.push(w);
-          done.push(
-            new Promise((resolve, reject) => {
-              w.onmessage = (e) => resolve(e.data);
-              w.onerror = (e) => {
-                e.preventDefault();
-                reject(new Error(`worker ${p} failed: ${e.message}`));
-              };
-            }),
-          );
-          w.postMessage({
-            sender: tx.toTransferable(),
-            producer: p,
-            count: N,
-            retryOnFull: overflow === Overflow.Reject,
-            batch: 64,
-            columns: api === "trySendColumns",
-          });
-        }
-        tx.close();
+        const { workers, done } = startProducers(tx, P, N, overflow === Overflow.Reject, {
+          batch: 64,
+          columns: api === "trySendColumns",
+        });
         await new Promise((r) => setTimeout(r, 20));
         rt.runForever();
         const results = await Promise.all(done);

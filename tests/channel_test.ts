@@ -17,50 +17,9 @@ import {
 } from "../mod.ts";
 import { loadBackend } from "../native.ts";
 import { assert, assertEquals, assertThrows, test } from "./_harness.ts";
+import { startProducers } from "./_producers.ts";
 
 const Rec = defineRecord({ producer: "i32", seq: "i32", value: "f64" });
-
-interface Done {
-  sent: number;
-  full: number;
-  closed: boolean;
-}
-
-function startProducers(
-  // deno-lint-ignore no-explicit-any
-  sender: any,
-  n: number,
-  count: number,
-  retryOnFull: boolean,
-  extra: Record<string, unknown> = {},
-): { workers: Worker[]; done: Promise<Done>[] } {
-  const workers: Worker[] = [];
-  const done: Promise<Done>[] = [];
-  for (let p = 0; p < n; p++) {
-    const w = new Worker(new URL("./fixtures/ring_producer.ts", import.meta.url).href, {
-      type: "module",
-    });
-    workers.push(w);
-    done.push(
-      new Promise((resolve, reject) => {
-        w.onmessage = (e) => resolve(e.data);
-        w.onerror = (e) => {
-          e.preventDefault();
-          reject(new Error(`worker ${p} failed: ${e.message}`));
-        };
-      }),
-    );
-    w.postMessage({
-      sender: sender.toTransferable(),
-      producer: p,
-      count,
-      retryOnFull,
-      ...extra,
-    });
-  }
-  sender.close(); // the main thread's own sender; the Workers hold the others
-  return { workers, done };
-}
 
 const backends = [
   ["native", () => loadBackend({ prefer: "native" })],
